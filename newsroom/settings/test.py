@@ -1,0 +1,18 @@
+"""The test suite: the same services as configured, fast hashing."""
+
+from __future__ import annotations
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = "test-only-secret-key"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests enqueue in-process; the worker test switches this off around its own run.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+NEWSROOM_FETCH_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+NEWSROOM_FETCH_TIMEOUT_SECONDS = 5.0

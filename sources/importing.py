@@ -1,0 +1,185 @@
+"""Parsing of import files: each bad row is reported with its line number, good rows are kept.
+
+Pure functions: nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from sources.models import Factuality, Lean
+
+
+class RowError(Exception):
+    """A row that cannot be imported; the message says why."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    existing: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CorpusRow:
+    url: str
+    outlet: str
+    outlet_domain: str
+    title: str
+    text: str
+    published_at: datetime | None
+    language: str
+
+
+@dataclass(frozen=True)
+class OutletRow:
+    name: str
+    domain: str
+    lean: str
+    factuality: str
+    country: str
+    owner: str
+    feeds: tuple[str, ...]
+    rated_by: str
+    rated_at: date | None
+    note: str
+
+
+def read_records(lines: Iterable[str], *, fmt: str) -> Iterator[tuple[int, dict[str, object] | RowError]]:
+    """Yield (line number, record or the error that made it unreadable) from JSONL or CSV."""
+    if fmt == "csv":
+        reader = csv.DictReader(io.StringIO("".join(lines)))
+        for record in reader:
+            # The header is line 1; DictReader's line_num counts physical lines read so far.
+            yield reader.line_num, {key: value for key, value in record.items() if key is not None}
+        return
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield number, RowError(f"not valid JSON ({error.msg} at column {error.colno})")
+            continue
+        if not isinstance(record, dict):
+            yield number, RowError("expected a JSON object")
+            continue
+        yield number, record
+
+
+def _text(record: dict[str, object], key: str, *, max_length: int | None = None) -> str:
+    value = record.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RowError(f"{key!r} must be a string")
+    value = value.strip()
+    if max_length is not None and len(value) > max_length:
+        raise RowError(f"{key!r} is longer than {max_length} characters")
+    return value
+
+
+def _http_url(value: str, key: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RowError(f"{key!r} must be an http(s) URL, got {value!r}")
+    return value
+
+
+def parse_datetime_value(value: object) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise RowError("'published_at' must be an ISO 8601 string or null")
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            parsed = datetime(day.year, day.month, day.day) if day else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise RowError(f"'published_at' is not an ISO 8601 date: {value!r}")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
+
+
+def corpus_row_parse(record: dict[str, object]) -> CorpusRow:
+    """Validate one corpus record. Keys starting with ``gold_`` and unknown keys are ignored."""
+    url = _http_url(_text(record, "url", max_length=2000), "url") if record.get("url") else ""
+    if not url:
+        raise RowError("'url' is required")
+    outlet = _text(record, "outlet", max_length=200)
+    outlet_domain = _text(record, "outlet_domain", max_length=253).lower()
+    title = _text(record, "title", max_length=1000)
+    text = _text(record, "text")
+    if not title and not text:
+        raise RowError("a row needs a 'title' or a 'text'")
+    return CorpusRow(
+        url=url,
+        outlet=outlet,
+        outlet_domain=outlet_domain,
+        title=title,
+        text=text,
+        published_at=parse_datetime_value(record.get("published_at")),
+        language=_text(record, "language", max_length=16).lower(),
+    )
+
+
+def outlet_row_parse(record: dict[str, object]) -> OutletRow:
+    name = _text(record, "name", max_length=200)
+    if not name:
+        raise RowError("'name' is required")
+    domain = _text(record, "domain", max_length=253).lower().removeprefix("www.")
+    lean = _text(record, "lean").lower().replace(" ", "_").replace("-", "_")
+    if lean and lean not in Lean.values:
+        raise RowError(f"'lean' must be one of {', '.join(Lean.values)}, got {lean!r}")
+    factuality = _text(record, "factuality").lower().replace(" ", "_")
+    if factuality and factuality not in Factuality.values:
+        raise RowError(f"'factuality' must be one of {', '.join(Factuality.values)}, got {factuality!r}")
+    raw_feeds = record.get("feeds") or []
+    if isinstance(raw_feeds, str):
+        raw_feeds = [feed for feed in raw_feeds.split() if feed]
+    if not isinstance(raw_feeds, list) or not all(isinstance(feed, str) for feed in raw_feeds):
+        raise RowError("'feeds' must be a list of URLs (or, in CSV, URLs separated by spaces)")
+    rated_at_text = _text(record, "rated_at")
+    rated_at = None
+    if rated_at_text:
+        try:
+            rated_at = parse_date(rated_at_text[:10])
+        except ValueError:
+            rated_at = None
+        if rated_at is None:
+            raise RowError(f"'rated_at' is not a date: {rated_at_text!r}")
+    return OutletRow(
+        name=name,
+        domain=domain,
+        lean=lean,
+        factuality=factuality,
+        country=_text(record, "country", max_length=2).upper(),
+        owner=_text(record, "owner", max_length=200),
+        feeds=tuple(_http_url(feed.strip(), "feeds") for feed in raw_feeds),
+        rated_by=_text(record, "rated_by", max_length=200),
+        rated_at=rated_at,
+        note=_text(record, "note"),
+    )

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from sources.querysets import ArticleQuerySet, FeedQuerySet, OutletQuerySet
+
+
+class Lean(models.TextChoices):
+    """The five-level lean scale curators rate outlets on."""
+
+    LEFT = "left", "Left"
+    LEAN_LEFT = "lean_left", "Lean left"
+    CENTER = "center", "Center"
+    LEAN_RIGHT = "lean_right", "Lean right"
+    RIGHT = "right", "Right"
+
+
+class Side(models.TextChoices):
+    """The three columns of a story page; lean left counts as left, lean right as right."""
+
+    LEFT = "left", "Left"
+    CENTER = "center", "Center"
+    RIGHT = "right", "Right"
+
+
+SIDE_OF_LEAN: dict[str, str] = {
+    Lean.LEFT: Side.LEFT,
+    Lean.LEAN_LEFT: Side.LEFT,
+    Lean.CENTER: Side.CENTER,
+    Lean.LEAN_RIGHT: Side.RIGHT,
+    Lean.RIGHT: Side.RIGHT,
+}
+
+
+def side_of_lean(lean: str) -> str | None:
+    """The side an outlet of this lean counts for, or None for an unrated outlet."""
+    return SIDE_OF_LEAN.get(lean)
+
+
+class Factuality(models.TextChoices):
+    VERY_HIGH = "very_high", "Very high"
+    HIGH = "high", "High"
+    MOSTLY_FACTUAL = "mostly_factual", "Mostly factual"
+    MIXED = "mixed", "Mixed"
+    LOW = "low", "Low"
+
+
+class Outlet(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2 code.")
+    owner = models.CharField(max_length=200, blank=True)
+    # The current rating, kept equal to the newest OutletRating by outlet_rating_add;
+    # empty means the outlet is unrated and counts for no side.
+    lean = models.CharField(max_length=16, choices=Lean.choices, blank=True)
+    factuality = models.CharField(max_length=16, choices=Factuality.choices, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OutletQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def side(self) -> str | None:
+        return side_of_lean(self.lean)
+
+    @property
+    def is_rated(self) -> bool:
+        return bool(self.lean)
+
+
+class OutletDomain(models.Model):
+    """A host name an outlet publishes on; articles are matched to outlets by it."""
+
+    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class OutletRating(models.Model):
+    """One rating in an outlet's history. Append-only: a correction is a new record."""
+
+    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="ratings")
+    lean = models.CharField(max_length=16, choices=Lean.choices)
+    factuality = models.CharField(max_length=16, choices=Factuality.choices, blank=True)
+    rated_by = models.CharField(
+        max_length=200, help_text="The rater or method, e.g. an external chart and its version, or an internal review."
+    )
+    rated_at = models.DateField(default=timezone.localdate, help_text="When the rating was made or takes effect.")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-rated_at", "-created_at", "-id"]
+        get_latest_by = ["rated_at", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.outlet}: {self.get_lean_display()} ({self.rated_by}, {self.rated_at})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Outlet ratings are append-only; add a new rating instead of editing one.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Outlet ratings are append-only and cannot be deleted.")
+
+
+class Feed(models.Model):
+    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="feeds")
+    url = models.URLField(max_length=2000, unique=True)
+    title = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True)
+    # Unverified until the first successful poll: catalogue URLs cannot be checked offline.
+    is_verified = models.BooleanField(default=False)
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    next_poll_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    objects = FeedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["outlet__name", "url"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Article(models.Model):
+    class State(models.TextChoices):
+        DISCOVERED = "discovered", "Discovered, waiting to be fetched"
+        FETCHED = "fetched", "Fetched, waiting for analysis"
+        ANALYSED = "analysed", "Analysed, waiting for clustering"
+        CLUSTERED = "clustered", "In a story"
+        FAILED = "failed", "Failed"
+
+    outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="articles")
+    feed = models.ForeignKey(Feed, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles")
+    url = models.URLField(max_length=2000, help_text="The URL the article was found at.")
+    canonical_url = models.URLField(max_length=2000, unique=True)
+    title = models.CharField(max_length=1000, blank=True)
+    text = models.TextField(blank=True)
+    # Kept when extraction yields too little text, so the article is not silently dropped.
+    is_title_only = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    language = models.CharField(max_length=16, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DISCOVERED, db_index=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    discovered_at = models.DateTimeField(default=timezone.now)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["state", "state_changed_at"])]
+
+    def __str__(self) -> str:
+        return self.title or self.canonical_url
+
+    @property
+    def sort_time(self) -> Any:
+        """When the article appeared: its publication time, or when we found it."""
+        return self.published_at or self.discovered_at

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from sources.models import Article, Feed, Outlet  # noqa: F401
+
+
+class OutletQuerySet(models.QuerySet["Outlet"]):
+    def rated(self) -> OutletQuerySet:
+        return self.exclude(lean="")
+
+    def for_domain(self, domain: str) -> OutletQuerySet:
+        return self.filter(domains__domain=domain.lower().removeprefix("www."))
+
+
+class FeedQuerySet(models.QuerySet["Feed"]):
+    def active(self) -> FeedQuerySet:
+        return self.filter(is_active=True)
+
+    def due(self, now: datetime | None = None) -> FeedQuerySet:
+        return self.active().filter(next_poll_at__lte=now or timezone.now())
+
+
+class ArticleQuerySet(models.QuerySet["Article"]):
+    def in_state(self, state: str) -> ArticleQuerySet:
+        return self.filter(state=state)
+
+    def stuck(self, older_than: datetime) -> ArticleQuerySet:
+        """Articles whose next pipeline step has not happened since ``older_than``."""
+        return self.filter(state__in=["discovered", "fetched", "analysed"], state_changed_at__lt=older_than)
+
+    def for_outlet(self, outlet: Outlet) -> ArticleQuerySet:
+        return self.filter(outlet=outlet)

@@ -1,0 +1,83 @@
+"""The reads the story pages and the story API need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from sources.models import Article, Side
+from stories.models import Story, StoryViewpoint
+
+
+def story_list() -> QuerySet[Story]:
+    return Story.objects.listed().order_by("-last_published_at", "-id")
+
+
+def story_articles(story: Story) -> QuerySet[Article]:
+    return (
+        Article.objects.filter(membership__story=story)
+        .select_related("outlet", "analysis")
+        .order_by("published_at", "pk")
+    )
+
+
+def story_detail_queryset() -> QuerySet[Story]:
+    return Story.objects.listed().prefetch_related(
+        Prefetch("viewpoints", queryset=StoryViewpoint.objects.order_by("side"))
+    )
+
+
+@dataclass
+class SideColumn:
+    side: str
+    label: str
+    viewpoint: StoryViewpoint | None
+    articles: list[Article] = field(default_factory=list)
+
+
+@dataclass
+class StoryPage:
+    story: Story
+    columns: list[SideColumn]
+    articles: list[Article]
+    unrated_articles: list[Article]
+    citation_numbers: dict[int, int]
+    overview: list[dict[str, Any]]
+
+
+def story_page_get(*, story_id: int) -> StoryPage:
+    story = get_object_or_404(story_detail_queryset(), pk=story_id)
+    articles = list(story_articles(story))
+    viewpoints = {viewpoint.side: viewpoint for viewpoint in story.viewpoints.all()}
+    # Citations are numbered by the article's position in the story's list.
+    numbers = {article.pk: position for position, article in enumerate(articles, start=1)}
+    columns = []
+    for side, label in Side.choices:
+        columns.append(
+            SideColumn(
+                side=side,
+                label=label,
+                viewpoint=viewpoints.get(side),
+                articles=[article for article in articles if article.outlet.side == side],
+            )
+        )
+    overview = [
+        {**sentence, "numbers": [(numbers[pk], pk) for pk in sentence.get("citations", []) if pk in numbers]}
+        for sentence in story.overview
+    ]
+    for column in columns:
+        if column.viewpoint:
+            column.viewpoint.summary_numbered = [  # type: ignore[attr-defined]
+                {**sentence, "number": numbers.get(sentence["article"])} for sentence in column.viewpoint.summary
+            ]
+    return StoryPage(
+        story=story,
+        columns=columns,
+        articles=articles,
+        unrated_articles=[article for article in articles if article.outlet.side is None],
+        citation_numbers=numbers,
+        overview=overview,
+    )

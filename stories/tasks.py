@@ -1,0 +1,21 @@
+"""Thin Celery entry points of the stories stage; they run on the ``clustering`` queue."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from stories import services
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def story_assign_task(article_id: int | None) -> int | None:
+    """Returns the id of the story the article joined, for the refresh that follows."""
+    if article_id is None:
+        return None
+    return services.story_assign(article_id=article_id)
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
+def story_refresh_task(story_id: int | None) -> None:
+    if story_id is not None:
+        services.story_refresh(story_id=story_id)
