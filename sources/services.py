@@ -216,13 +216,17 @@ def article_fail(*, article_id: int, error: str) -> None:
     )
 
 
-def article_fetch(*, article_id: int) -> Article:
+def article_fetch(*, article_id: int) -> Article | None:
     """Fetch and extract an article's page. Idempotent: an article past ``discovered`` is left alone.
 
     A page whose extracted text is shorter than NEWSROOM_MIN_TEXT_CHARS keeps the
     article as title-only (recorded on the article) rather than dropping it.
+    Returns the article to analyse next (another one when the page names a known
+    canonical URL), or None when the article no longer exists.
     """
-    article = Article.objects.get(pk=article_id)
+    article = Article.objects.filter(pk=article_id).first()
+    if article is None:
+        return None
     if article.state != Article.State.DISCOVERED:
         return article
     Article.objects.filter(pk=article_id).update(attempts=article.attempts + 1)

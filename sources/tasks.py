@@ -16,4 +16,6 @@ def feed_poll_task(feed_id: int) -> list[int]:
 def article_fetch_task(article_id: int) -> int | None:
     """Returns the id of the article to analyse next (the canonical one), or None if fetching failed."""
     article = services.article_fetch(article_id=article_id)
-    return article.pk if article.state != article.State.FAILED else None
+    if article is None or article.state == article.State.FAILED:
+        return None
+    return article.pk

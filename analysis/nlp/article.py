@@ -71,10 +71,12 @@ class Analyser:
         docs = list(self.nlp.pipe((item.text[:MAX_CHARS] or item.title for item in items), batch_size=self.batch_size))
         sentences_per_item: list[list[str]] = []
         for doc in docs:
+            # A line break ends a sentence too: headlines and paragraphs have no final full stop.
             sentences = [
-                " ".join(sentence.text.split())
+                " ".join(line.split())
                 for sentence in doc.sents
-                if len(sentence.text.split()) >= MIN_SENTENCE_WORDS
+                for line in sentence.text.splitlines()
+                if len(line.split()) >= MIN_SENTENCE_WORDS
             ]
             sentences_per_item.append(sentences[:MAX_SENTENCES])
 

@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` and `make test`. Everything else is their plumbing.
+PYTHON ?= python3
+PORT ?= 8000
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint demo serve worker beat clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Torch first, pinned exactly, so nothing pulls a CUDA build as a dependency.
+$(VENV)/.installed-base: requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements/base.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements/test.txt $(VENV)/.installed-base
+	$(BIN)/pip install --quiet -r requirements/test.txt
+	touch $@
+
+demo: $(VENV)/.installed-base
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+
+run: demo
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=newsroom.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint
+	$(BIN)/pytest
+
+worker: $(VENV)/.installed-base
+	$(BIN)/celery -A newsroom worker -Q ingest,analysis,clustering --loglevel=INFO
+
+beat: $(VENV)/.installed-base
+	$(BIN)/celery -A newsroom beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) var staticfiles

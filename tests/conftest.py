@@ -1,0 +1,223 @@
+"""The cast: a left, a center and a right outlet, and a story all three cover.
+
+Stories built here use fixed vectors in place of the encoder: the tests that use
+them are about pages, the API and services, not about the models. The tests in
+test_pipeline.py run the real models end to end.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+import pytest
+
+from analysis.models import ArticleAnalysis
+from sources import services as source_services
+from sources.models import Article, Lean, Outlet
+from stories import services as story_services
+from stories.models import Story
+
+DIMENSIONS = 384
+STORY_TIME = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+
+
+def unit_vector(seed: int, *, near: np.ndarray[Any, Any] | None = None, noise: float = 0.1) -> np.ndarray[Any, Any]:
+    """A deterministic unit vector; with ``near``, a small perturbation of it (same story)."""
+    generator = np.random.default_rng(seed)
+    vector = generator.normal(size=DIMENSIONS).astype(np.float32)
+    if near is not None:
+        vector = near + noise * vector / np.linalg.norm(vector)
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def outlet_make(name: str, lean: str = "", domain: str = "") -> Outlet:
+    outlet = source_services.outlet_create(name=name, domain=domain or f"{name.lower().replace(' ', '')}.example")
+    if lean:
+        source_services.outlet_rating_add(outlet=outlet, lean=lean, rated_by="Test fixture")
+        outlet.refresh_from_db()
+    return outlet
+
+
+def analysed_article_make(
+    *,
+    outlet: Outlet,
+    title: str,
+    vector: np.ndarray[Any, Any],
+    published_at: datetime = STORY_TIME,
+    sentences: list[str] | None = None,
+    frames: list[dict[str, Any]] | None = None,
+    tone: float = 0.0,
+) -> Article:
+    """An article that has been through analysis (with the given vector), ready to cluster."""
+    sentences = sentences or [f"{title}, the report said on Tuesday."]
+    slug = title.lower().replace(" ", "-")[:60]
+    article, _created = source_services.article_discover(
+        outlet=outlet,
+        url=f"https://{outlet.domains.first()}/2026/11/{slug}",
+        title=title,
+        text=" ".join(sentences),
+        published_at=published_at,
+        language="en",
+    )
+    matrix = np.vstack([unit_vector(index + 1000, near=vector, noise=0.3) for index in range(len(sentences))])
+    ArticleAnalysis.objects.create(
+        article=article,
+        embedding=vector.astype(np.float32).tobytes(),
+        sentences=sentences,
+        sentence_embeddings=matrix.astype(np.float16).tobytes(),
+        entities=[{"text": "Riverton", "label": "GPE", "count": 2}],
+        frames=frames or [],
+        tone=tone,
+        model_versions={"encoder": "test-vectors"},
+    )
+    Article.objects.filter(pk=article.pk).update(state=Article.State.ANALYSED)
+    article.refresh_from_db()
+    return article
+
+
+def story_build(articles: list[Article]) -> Story:
+    story_ids = {story_services.story_assign(article_id=article.pk) for article in articles}
+    assert len(story_ids) == 1, f"expected one story, got {story_ids}"
+    story = story_services.story_refresh(story_id=story_ids.pop())
+    assert story is not None
+    return story
+
+
+@pytest.fixture
+def left_outlet(db: None) -> Outlet:
+    return outlet_make("Left Ledger", Lean.LEFT)
+
+
+@pytest.fixture
+def center_outlet(db: None) -> Outlet:
+    return outlet_make("Center Courier", Lean.CENTER)
+
+
+@pytest.fixture
+def right_outlet(db: None) -> Outlet:
+    return outlet_make("Right Record", Lean.LEAN_RIGHT)
+
+
+@pytest.fixture
+def unrated_outlet(db: None) -> Outlet:
+    return outlet_make("Unrated Roundup")
+
+
+@pytest.fixture
+def story_vector() -> np.ndarray[Any, Any]:
+    return unit_vector(1)
+
+
+@pytest.fixture
+def story(left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet, story_vector: np.ndarray[Any, Any]) -> Story:
+    """A transit fare story that the left, the center and the right all covered."""
+    articles = [
+        analysed_article_make(
+            outlet=outlet,
+            title=title,
+            vector=unit_vector(seed, near=story_vector),
+            published_at=STORY_TIME + timedelta(hours=hours),
+            sentences=sentences,
+            frames=frames,
+            tone=tone,
+        )
+        for outlet, title, seed, hours, sentences, frames, tone in [
+            (
+                left_outlet,
+                "Fare hike hits riders hardest",
+                2,
+                0,
+                ["The transit board raised the fare to $2.75.", "Low-income riders will pay the most."],
+                [{"frame": "Fairness_and_equality", "score": 0.5, "sentences": [1]}],
+                -0.3,
+            ),
+            (
+                center_outlet,
+                "Transit board raises fare to $2.75",
+                3,
+                2,
+                ["The transit board voted 5-2 to raise the fare to $2.75.", "The increase takes effect in January."],
+                [{"frame": "Economic", "score": 0.5, "sentences": [0]}],
+                0.0,
+            ),
+            (
+                right_outlet,
+                "Transit agency's spending forces fare rise",
+                4,
+                5,
+                ["The board raised the fare to $2.75 after years of overspending.", "Taxpayers are tired."],
+                [{"frame": "Economic", "score": 0.6, "sentences": [0]}],
+                -0.5,
+            ),
+        ]
+    ]
+    return story_build(articles)
+
+
+# --- A local HTTP server for feeds and article pages -------------------------------
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class LocalServer:
+    """Serves the routes a test sets, on 127.0.0.1; records every request it gets."""
+
+    routes: dict[str, Route | Callable[[BaseHTTPRequestHandler], Route]] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    port: int = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def local_server() -> Iterator[LocalServer]:
+    server_state = LocalServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            server_state.requests.append((self.path, dict(self.headers)))
+            route = server_state.routes.get(self.path)
+            if callable(route):
+                route = route(self)
+            if route is None:
+                route = Route(status=404, body=b"not found", headers={"Content-Type": "text/plain"})
+            if route.delay:
+                threading.Event().wait(route.delay)
+            try:
+                self.send_response(route.status)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                if "Content-Length" not in route.headers:
+                    self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    server_state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server_state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
