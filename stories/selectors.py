@@ -65,7 +65,7 @@ def story_page_get(*, story_id: int) -> StoryPage:
             )
         )
     overview = [
-        {**sentence, "numbers": [(numbers[pk], pk) for pk in sentence.get("citations", []) if pk in numbers]}
+        {**sentence, "numbers": sorted((numbers[pk], pk) for pk in sentence.get("citations", []) if pk in numbers)}
         for sentence in story.overview
     ]
     for column in columns:

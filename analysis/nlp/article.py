@@ -119,7 +119,10 @@ def _salient_entities(doc: Any, title: str) -> list[dict[str, Any]]:
     counts: Counter[tuple[str, str]] = Counter()
     for entity in doc.ents:
         if entity.label_ in ENTITY_LABELS:
-            counts[(" ".join(entity.text.split()), entity.label_)] += 1
+            # "the Riverton Transit Authority" and "The Riverton Transit Authority" are one actor.
+            text = " ".join(entity.text.split())
+            text = text[4:] if text.lower().startswith("the ") else text
+            counts[(text, entity.label_)] += 1
     # An entity named in the headline is what the article is about: weigh it up.
     scored = sorted(
         counts.items(),

@@ -17,18 +17,16 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
     from spacy.language import Language
 
-# Components the analysis never reads; excluding them saves time and memory.
-SPACY_UNUSED = ["parser", "tagger", "attribute_ruler", "lemmatizer"]
+# Components the analysis never reads; excluding them saves time and memory. Sentences
+# come from the parser: the small model's senter merges sentences after numbers ("5-2. Board").
+SPACY_UNUSED = ["senter", "tagger", "attribute_ruler", "lemmatizer"]
 
 
 @functools.cache
 def spacy_pipeline(name: str) -> Language:
     import spacy
 
-    nlp = spacy.load(name, exclude=SPACY_UNUSED)
-    if "senter" in nlp.disabled:
-        nlp.enable_pipe("senter")
-    return nlp
+    return spacy.load(name, exclude=SPACY_UNUSED)
 
 
 def default_encoder_path() -> Path:
