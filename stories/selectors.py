@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from sources.models import Article, Side
@@ -24,9 +24,16 @@ def story_articles(story: Story) -> QuerySet[Article]:
     )
 
 
+SIDE_ORDER = Case(
+    *(When(side=side, then=Value(position)) for position, side in enumerate(Side.values)),
+    output_field=IntegerField(),
+)
+
+
 def story_detail_queryset() -> QuerySet[Story]:
+    """Stories with their viewpoints in page order: left, center, right."""
     return Story.objects.listed().prefetch_related(
-        Prefetch("viewpoints", queryset=StoryViewpoint.objects.order_by("side"))
+        Prefetch("viewpoints", queryset=StoryViewpoint.objects.order_by(SIDE_ORDER))
     )
 
 
