@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analysis.services import analyser
 from newsroom import pipeline
 from sources.importing import ImportReport, Rejected, RowError, corpus_row_parse, read_records
 from sources.services import article_import
@@ -51,6 +52,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Articles: {report.created} new, {report.existing} already known, {len(report.rejected)} rejected."
         )
+        if settings.CELERY_TASK_ALWAYS_EAGER and new_ids:
+            # Load the models before the clock starts, so the figure below is the pipeline's own.
+            loading = time.perf_counter()
+            analyser()
+            self.stdout.write(f"Models loaded in {time.perf_counter() - loading:.1f} s.")
         started = time.perf_counter()
         pipeline.articles_enqueue_batches(new_ids)
         if settings.CELERY_TASK_ALWAYS_EAGER and new_ids:
