@@ -4,11 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from newsroom import views
 from newsroom.api import router
 
 urlpatterns = [
     path("", include("stories.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

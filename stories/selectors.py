@@ -17,9 +17,11 @@ def story_list() -> QuerySet[Story]:
 
 
 def story_articles(story: Story) -> QuerySet[Article]:
+    """The story's articles in time order, without the bulky columns no page shows."""
     return (
         Article.objects.filter(membership__story=story)
         .select_related("outlet", "analysis")
+        .defer("text", "analysis__embedding", "analysis__sentence_embeddings")
         .order_by("published_at", "pk")
     )
 

@@ -1,0 +1,184 @@
+"""Pages and API under load: requests per second and p50/p99 latency beside a trivial view.
+
+    .venv/bin/python bench/pages.py --sizes 10000,100000
+
+For each size it builds (or reuses) a PostgreSQL database holding that many synthetic
+articles in a tenth as many stories (``manage.py generate_load_data``), serves it with
+gunicorn on 127.0.0.1, drives it with wrk, and prints, for the home page, a story page
+with 100 articles, the story list API and the story detail API, the requests per second,
+the ratio to the trivial view measured in the same run, and p50/p99 latency; then the
+peak resident memory of a web worker. Needs Debian's wrk (apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+POSTGRES = "postgres://postgres@127.0.0.1:5432"
+
+
+def run(command: list[str], env: dict[str, str]) -> str:
+    return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def database_ready(name: str, articles: int, env: dict[str, str], rebuild: bool) -> None:
+    exists = (
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        == "1"
+    )
+    if exists and not rebuild:
+        count = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", name, "-tAc", "SELECT count(*) FROM sources_article"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if count == str(articles):
+            return
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    run([PYTHON, "manage.py", "migrate", "-v0"], env)
+    print(f"generating {articles} articles ...", flush=True)
+    print(
+        run(
+            [PYTHON, "manage.py", "generate_load_data", "--articles", str(articles), "--stories", str(articles // 10)],
+            env,
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", name, "-qc", "VACUUM ANALYZE"], check=True)
+
+
+def wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float]:
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    if re.search(r"Non-2xx or 3xx responses", output):
+        raise SystemExit(f"{url} answered errors under load:\n{output}")
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return rps, percentile("50"), percentile("99")
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure(size: int, args: argparse.Namespace) -> None:
+    name = f"newsroom_bench_{size}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{POSTGRES}/{name}",
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings.production",
+        "DJANGO_SECRET_KEY": "benchmark-only-secret",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_COOKIES": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    database_ready(name, size, env, args.rebuild)
+    run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env)
+    story_id = (
+        run(
+            [
+                PYTHON,
+                "manage.py",
+                "shell",
+                "-c",
+                "from stories.models import Story; print(Story.objects.order_by('pk').first().pk)",
+            ],
+            env,
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    server = subprocess.Popen(
+        [
+            GUNICORN,
+            "newsroom.wsgi:application",
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "-w",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{args.port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        targets = [
+            ("trivial view", "/healthz"),
+            ("home page", "/"),
+            ("story page (100 articles)", f"/stories/{story_id}/"),
+            ("story list API", "/api/v1/stories/?format=json"),
+            ("story detail API", f"/api/v1/stories/{story_id}/?format=json"),
+        ]
+        print(
+            f"\n{size} articles, {size // 10} stories; gunicorn -w {args.workers}; wrk -c{args.connections} {args.seconds}s each"
+        )
+        print(f"{'endpoint':28} {'req/s':>8} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8}")
+        baseline = None
+        for label, path in targets:
+            wrk(base + path, 2, args.connections)  # warm up
+            rps, p50, p99 = wrk(base + path, args.seconds, args.connections)
+            baseline = baseline or rps
+            print(f"{label:28} {rps:8.1f} {rps / baseline:6.2f} {p50:8.1f} {p99:8.1f}", flush=True)
+        workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        print(f"peak resident memory per web worker: {max(peak_rss_mib(int(pid)) for pid in workers):.0f} MiB")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="Article counts, comma-separated.")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--rebuild", action="store_true", help="Regenerate the databases even if they exist.")
+    args = parser.parse_args()
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    for size in (int(value) for value in args.sizes.split(",")):
+        measure(size, args)
+
+
+if __name__ == "__main__":
+    main()
