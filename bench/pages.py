@@ -149,7 +149,8 @@ def measure(size: int, args: argparse.Namespace) -> None:
             ("story detail API", f"/api/v1/stories/{story_id}/?format=json"),
         ]
         print(
-            f"\n{size} articles, {size // 10} stories; gunicorn -w {args.workers}; wrk -c{args.connections} {args.seconds}s each"
+            f"\n{size} articles, {size // 10} stories; "
+            f"gunicorn -w {args.workers}; wrk -c{args.connections} {args.seconds}s each"
         )
         print(f"{'endpoint':28} {'req/s':>8} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8}")
         baseline = None
