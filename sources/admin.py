@@ -53,13 +53,15 @@ class OutletAdmin(admin.ModelAdmin):
             super().save_formset(request, form, formset, change)
             return
         # New ratings go through the service, which appends and updates the current rating.
+        # formset.save() is not called, so record what it would have for the admin's change message.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if not inline_form.has_changed() or inline_form.instance.pk is not None:
                 continue
             data = inline_form.cleaned_data
             if not data or data.get("DELETE"):
                 continue
-            services.outlet_rating_add(
+            rating = services.outlet_rating_add(
                 outlet=form.instance,
                 lean=data["lean"],
                 factuality=data.get("factuality", ""),
@@ -68,6 +70,7 @@ class OutletAdmin(admin.ModelAdmin):
                 note=data.get("note", ""),
                 entered_by=request.user,
             )
+            formset.new_objects.append(rating)
 
 
 @admin.register(OutletRating)

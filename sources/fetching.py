@@ -84,14 +84,15 @@ def fetch(
             _check_public_address(current)
             try:
                 with client.stream("GET", current, headers=headers) as response:
+                    # Before the redirect check: httpx counts every 3xx, 304 included, as a redirect.
+                    if response.status_code == 304:
+                        return FetchResult(url=current, status=304, content=b"", headers=dict(response.headers))
                     if response.is_redirect:
                         location = response.headers.get("location", "")
                         if not location:
                             raise FetchError(f"Redirect without a Location header from {current}.")
                         current = urljoin(current, location)
                         continue
-                    if response.status_code == 304:
-                        return FetchResult(url=current, status=304, content=b"", headers=dict(response.headers))
                     if response.status_code >= 400:
                         raise FetchError(f"HTTP {response.status_code} from {current}.")
                     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

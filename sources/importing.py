@@ -65,9 +65,12 @@ class OutletRow:
 
 
 def read_records(lines: Iterable[str], *, fmt: str) -> Iterator[tuple[int, dict[str, object] | RowError]]:
-    """Yield (line number, record or the error that made it unreadable) from JSONL or CSV."""
+    """Yield (line number, record or the error that made it unreadable) from JSONL or CSV.
+
+    ``lines`` are split on "\\n" only: U+2028 and its kin may stand raw inside a JSON string.
+    """
     if fmt == "csv":
-        reader = csv.DictReader(io.StringIO("".join(lines)))
+        reader = csv.DictReader(io.StringIO("".join(line if line.endswith("\n") else line + "\n" for line in lines)))
         for record in reader:
             # The header is line 1; DictReader's line_num counts physical lines read so far.
             yield reader.line_num, {key: value for key, value in record.items() if key is not None}

@@ -140,12 +140,24 @@ def outlet_import(*, row: OutletRow, entered_by: AbstractBaseUser | None = None)
                 OutletDomain.objects.get_or_create(domain=row.domain, defaults={"outlet": outlet})
         for feed_url in row.feeds:
             Feed.objects.get_or_create(url=feed_url, defaults={"outlet": outlet})
-        if row.lean and (row.lean, row.factuality) != (outlet.lean, outlet.factuality):
+        rated_by = row.rated_by or "Imported without attribution"
+        changed = bool(row.lean) and (row.lean, row.factuality) != (outlet.lean, outlet.factuality)
+        # The file's rating may be in the history without being current (a curator rated the
+        # outlet since, or the file's rating is older): importing the file again must not repeat it.
+        if (
+            changed
+            and not outlet.ratings.filter(
+                lean=row.lean,
+                factuality=row.factuality,
+                rated_by=rated_by,
+                **({"rated_at": row.rated_at} if row.rated_at else {}),
+            ).exists()
+        ):
             outlet_rating_add(
                 outlet=outlet,
                 lean=row.lean,
                 factuality=row.factuality,
-                rated_by=row.rated_by or "Imported without attribution",
+                rated_by=rated_by,
                 rated_at=row.rated_at,
                 note=row.note,
                 entered_by=entered_by,
@@ -309,6 +321,10 @@ def feed_poll(*, feed_id: int) -> list[int]:
             parsed = feedparser.parse(result.content, response_headers=result.headers)
             if parsed.bozo and not parsed.entries:
                 raise FetchError(f"Not a readable feed: {parsed.get('bozo_exception', 'unknown error')}.")
+            # feedparser reports an empty body or a page with no feed in it as a clean parse with no
+            # version; a feed with nothing in it yet still names its format.
+            if not parsed.entries and not parsed.get("version"):
+                raise FetchError("Not a readable feed: no RSS, Atom or JSON feed in the response.")
             entries = parsed.entries
     except FetchError as error:
         failures = feed.consecutive_failures + 1
@@ -336,9 +352,12 @@ def feed_poll(*, feed_id: int) -> list[int]:
         )
         if created:
             new_ids.append(article.pk)
+    # A 304 need only repeat some validators (RFC 9110 requires ETag, not Last-Modified): keep
+    # the ones it leaves out. A full response replaces them, absent ones included.
+    kept_etag, kept_last_modified = (feed.etag, feed.last_modified) if result.not_modified else ("", "")
     Feed.objects.filter(pk=feed_id).update(
-        etag=result.headers.get("etag", ""),
-        last_modified=result.headers.get("last-modified", ""),
+        etag=result.headers.get("etag", kept_etag),
+        last_modified=result.headers.get("last-modified", kept_last_modified),
         last_polled_at=now,
         last_success_at=now,
         is_verified=True,

@@ -115,7 +115,9 @@ def story_vector() -> np.ndarray[Any, Any]:
 
 
 @pytest.fixture
-def story(left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet, story_vector: np.ndarray[Any, Any]) -> Story:
+def story(
+    left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet, story_vector: np.ndarray[Any, Any]
+) -> Story:
     """A transit fare story that the left, the center and the right all covered."""
     articles = [
         analysed_article_make(
@@ -188,7 +190,7 @@ def local_server() -> Iterator[LocalServer]:
     server_state = LocalServer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:  # the name http.server calls
             server_state.requests.append((self.path, dict(self.headers)))
             route = server_state.routes.get(self.path)
             if callable(route):
@@ -208,13 +210,13 @@ def local_server() -> Iterator[LocalServer]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        def log_message(self, format: str, *args: Any) -> None:  # http.server's signature
             return
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     server_state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield server_state

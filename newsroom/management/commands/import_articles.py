@@ -26,10 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, path: str, **options: Any) -> None:
         if path == "-":
-            lines = sys.stdin.readlines()
+            lines = sys.stdin.read().split("\n")
         else:
             try:
-                lines = Path(path).read_text(encoding="utf-8").splitlines(keepends=True)
+                lines = Path(path).read_text(encoding="utf-8").split("\n")
             except OSError as error:
                 raise CommandError(f"Cannot read {path}: {error}") from error
         report = ImportReport()

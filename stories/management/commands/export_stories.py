@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json
-import sys
-from typing import Any, TextIO
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -17,6 +18,18 @@ class Command(BaseCommand):
         parser.add_argument("path", nargs="?", default="-")
 
     def handle(self, *args: Any, path: str, **options: Any) -> None:
+        if path == "-":
+            for line in self.lines():
+                self.stdout.write(line)
+            return
+        count = 0
+        with Path(path).open("w", encoding="utf-8") as output:
+            for line in self.lines():
+                output.write(line + "\n")
+                count += 1
+        self.stdout.write(f"Exported {count} stories to {path}.")
+
+    def lines(self) -> Iterator[str]:
         urls_by_story: dict[int, list[str]] = {}
         for story_id, url in (
             Article.objects.filter(membership__isnull=False)
@@ -24,15 +37,6 @@ class Command(BaseCommand):
             .values_list("membership__story_id", "url")
         ):
             urls_by_story.setdefault(story_id, []).append(url)
-        output: TextIO = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
-        try:
-            count = 0
-            for story in Story.objects.order_by("pk").only("pk", "title").iterator():
-                record = {"id": story.pk, "title": story.title, "urls": urls_by_story.get(story.pk, [])}
-                output.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
-        finally:
-            if output is not sys.stdout:
-                output.close()
-        if path != "-":
-            self.stdout.write(f"Exported {count} stories to {path}.")
+        for story in Story.objects.order_by("pk").only("pk", "title").iterator():
+            record = {"id": story.pk, "title": story.title, "urls": urls_by_story.get(story.pk, [])}
+            yield json.dumps(record, ensure_ascii=False)
