@@ -1,0 +1,154 @@
+"""End-to-end pipeline throughput through a real Celery worker on PostgreSQL and Redis.
+
+    .venv/bin/python bench/pipeline.py [--corpus FILE.jsonl] [--limit 300]
+
+Imports the corpus into a fresh PostgreSQL database with the broker switched on, so a
+worker process (started here, one process, all queues) analyses and clusters every
+article. Prints end-to-end articles per second, the raw encoder's throughput on the same
+texts in the same run and their ratio, the latency from an article's arrival to its
+appearance on its story page (p50, p95), and the worker's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+DATABASE = "newsroom_bench_pipeline"
+DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "stories" / "allsides_roundups_dev.jsonl"
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def psql(command: str) -> None:
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", command], check=True)
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def raw_encoder_articles_per_second(rows: list[dict[str, str]]) -> tuple[float, float]:
+    """The ceiling: the encoder alone over the same texts, split into sentences as the analysis does."""
+    sys.path.insert(0, str(ROOT))
+    from analysis.nlp.models import sentence_encoder
+
+    encoder = sentence_encoder("")
+    texts = []
+    for row in rows:
+        sentences = [s for s in SENTENCE_END.split(" ".join((row.get("text") or "").split())) if s][:40]
+        texts.append(". ".join([row.get("title") or "", " ".join(sentences[:3])]))
+        texts.extend(sentences)
+    encoder.encode(texts[:64], batch_size=32)  # warm up
+    started = time.perf_counter()
+    encoder.encode(texts, batch_size=32, show_progress_bar=False)
+    elapsed = time.perf_counter() - started
+    return len(rows) / elapsed, len(texts) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+
+    lines = args.corpus.read_text().splitlines()[: args.limit]
+    rows = [json.loads(line) for line in lines]
+    corpus = Path("/tmp/newsroom-bench-corpus.jsonl")
+    corpus.write_text("\n".join(lines) + "\n")
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings.local",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        "CELERY_BROKER_URL": args.broker,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    psql(f"DROP DATABASE IF EXISTS {DATABASE}")
+    psql(f"CREATE DATABASE {DATABASE}")
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [PYTHON, "-m", "celery", "-A", "newsroom", "purge", "-f"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+    print("raw encoder on the same texts ...", flush=True)
+    raw_articles, raw_sentences = raw_encoder_articles_per_second(rows)
+
+    worker = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "newsroom",
+            "worker",
+            "-Q",
+            "ingest,analysis,clustering",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    os.environ.update({key: env[key] for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")})
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from newsroom.celery import app
+    from sources.models import Article
+    from stories.models import StoryMembership
+
+    try:
+        for _ in range(120):  # the worker loads its models before it answers
+            if app.control.ping(timeout=1.0):
+                break
+        started = time.time()
+        subprocess.run([PYTHON, "manage.py", "import_articles", str(corpus)], cwd=ROOT, env=env, check=True)
+        total = Article.objects.count()
+        seen: dict[int, float] = {}
+        while len(seen) < total and time.time() - started < 1800:
+            now = time.time()
+            for article_id, joined, refreshed in (
+                StoryMembership.objects.filter(story__refreshed_at__isnull=False)
+                .exclude(article_id__in=list(seen))
+                .values_list("article_id", "joined_at", "story__refreshed_at")
+            ):
+                if refreshed >= joined:
+                    seen[article_id] = now
+            time.sleep(0.2)
+        elapsed = max(seen.values()) - started
+        arrivals = dict(Article.objects.values_list("pk", "discovered_at"))
+        latencies = sorted(seen[pk] - arrivals[pk].timestamp() for pk in seen)
+        pipeline_rate = len(seen) / elapsed
+        broker = args.broker.split(":")[0]
+        p95 = latencies[int(0.95 * (len(latencies) - 1))]
+        print(f"\ncorpus: {args.corpus.name}, {total} articles; one worker process (solo pool), broker {broker}")
+        print(f"raw encoder:         {raw_articles:7.2f} articles/s ({raw_sentences:.0f} sentences/s)")
+        print(f"end-to-end pipeline: {pipeline_rate:7.2f} articles/s ({len(seen)} on story pages in {elapsed:.1f} s)")
+        print(f"ratio:               {pipeline_rate / raw_articles:7.2f}")
+        print(f"arrival to story page: p50 {statistics.median(latencies):.1f} s, p95 {p95:.1f} s")
+        print(f"analysis worker peak resident memory: {peak_rss_mib(worker.pid):.0f} MiB")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
