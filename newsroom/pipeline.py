@@ -25,7 +25,7 @@ from sources import services as source_services
 from sources.models import Article, Feed
 from sources.tasks import article_fetch_task
 from stories.models import Story
-from stories.services import story_assign, story_refresh
+from stories.services import stories_recluster, story_assign, story_refresh
 from stories.tasks import story_assign_task, story_refresh_task
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def stories_assign_and_refresh(article_ids: list[int]) -> list[int]:
         .values_list("pk", flat=True)
     )
     story_ids = {story_id for article_id in ordered if (story_id := story_assign(article_id=article_id))}
+    story_ids = set(stories_recluster(story_ids=story_ids))
     for story_id in sorted(story_ids):
         story_refresh(story_id=story_id)
     return sorted(story_ids)

@@ -1,16 +1,34 @@
+"""The curators' controls over clustering: merge, split, move and pin; and the log of every change.
+
+Each action calls a service in ``stories.assignment``, which logs a ``ClusteringEvent`` and
+marks the stories curated (or the article pinned) so the automatic passes respect it.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from stories.models import Story, StoryMembership, StoryViewpoint
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from stories import services
+from stories.models import ClusteringEvent, Story, StoryMembership, StoryViewpoint
 
 
-class StoryMembershipInline(admin.TabularInline):
+class TargetStoryForm(ActionForm):
+    story = forms.IntegerField(required=False, label="Target story id", help_text="For merge and move.")
+
+
+class MembershipInline(admin.TabularInline):
     model = StoryMembership
+    fields = ["article", "similarity", "probability", "reason", "detail", "is_pinned", "joined_at"]
+    readonly_fields = ["article", "similarity", "probability", "reason", "detail", "is_pinned", "joined_at"]
     extra = 0
-    fields = ["article", "similarity", "reason", "joined_at"]
-    readonly_fields = ["similarity", "reason", "joined_at"]
-    raw_id_fields = ["article"]
+    can_delete = False
+    show_change_link = True
 
 
 class StoryViewpointInline(admin.TabularInline):
@@ -24,15 +42,115 @@ class StoryViewpointInline(admin.TabularInline):
 @admin.register(Story)
 class StoryAdmin(admin.ModelAdmin):
     list_display = [
+        "id",
         "title",
         "article_count",
         "left_count",
         "center_count",
         "right_count",
         "unrated_count",
+        "confidence",
+        "is_curated",
         "last_published_at",
+        "reclustered_at",
     ]
+    list_filter = ["is_curated"]
     search_fields = ["title", "summary"]
     date_hierarchy = "last_published_at"
-    readonly_fields = ["centroid", "created_at", "refreshed_at"]
-    inlines = [StoryViewpointInline, StoryMembershipInline]
+    ordering = ["-last_published_at", "-id"]
+    readonly_fields = [
+        "centroid",
+        "body_centroid",
+        "entity_counts",
+        "outlet_ids",
+        "confidence",
+        "overview",
+        "created_at",
+        "refreshed_at",
+        "reclustered_at",
+    ]
+    inlines = [StoryViewpointInline, MembershipInline]
+    action_form = TargetStoryForm
+    actions = ["merge_selected"]
+
+    @admin.action(description="Merge the selected stories into the target story (or the largest)")
+    def merge_selected(self, request: HttpRequest, queryset: QuerySet[Story]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        target = request.POST.get("story") or ""
+        into_id = int(target) if target.isdigit() else max(queryset, key=lambda story: story.article_count).pk
+        story = services.stories_merge(into_id=into_id, story_ids=ids, actor=request.user)
+        services.story_refresh(story_id=story.pk)
+        self.message_user(request, f"Merged {len(ids)} stories into story {story.pk}.", messages.SUCCESS)
+
+
+@admin.register(StoryMembership)
+class StoryMembershipAdmin(admin.ModelAdmin):
+    list_display = ["article", "story", "similarity", "probability", "reason", "is_pinned", "joined_at"]
+    list_filter = ["reason", "is_pinned"]
+    search_fields = ["article__title", "story__title"]
+    list_select_related = ["article", "story"]
+    readonly_fields = ["story", "article", "similarity", "probability", "reason", "detail", "is_pinned", "joined_at"]
+    action_form = TargetStoryForm
+    actions = ["split_selected", "move_selected", "pin_selected", "unpin_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Split the selected articles (of one story) into a new story")
+    def split_selected(self, request: HttpRequest, queryset: QuerySet[StoryMembership]) -> None:
+        source_ids = set(queryset.values_list("story_id", flat=True))
+        try:
+            story = services.story_split(
+                article_ids=list(queryset.values_list("article_id", flat=True)), actor=request.user
+            )
+        except ValueError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return
+        for story_id in {story.pk, *source_ids}:
+            services.story_refresh(story_id=story_id)
+        self.message_user(request, f"Split into story {story.pk}.", messages.SUCCESS)
+
+    @admin.action(description="Move the selected articles to the target story")
+    def move_selected(self, request: HttpRequest, queryset: QuerySet[StoryMembership]) -> None:
+        target = request.POST.get("story") or ""
+        if not target.isdigit() or not Story.objects.filter(pk=int(target)).exists():
+            self.message_user(request, "Give the id of an existing target story.", messages.ERROR)
+            return
+        touched = {int(target)}
+        for membership in list(queryset):
+            touched.add(membership.story_id)
+            services.membership_move(article_id=membership.article_id, story_id=int(target), actor=request.user)
+        for story_id in touched:
+            services.story_refresh(story_id=story_id)
+        self.message_user(request, f"Moved {len(touched) - 1 or 1} article(s) to story {target}.", messages.SUCCESS)
+
+    @admin.action(description="Pin the selected articles in their story")
+    def pin_selected(self, request: HttpRequest, queryset: QuerySet[StoryMembership]) -> None:
+        for article_id in queryset.values_list("article_id", flat=True):
+            services.membership_pin(article_id=article_id, pinned=True, actor=request.user)
+        self.message_user(request, "Pinned.", messages.SUCCESS)
+
+    @admin.action(description="Unpin the selected articles")
+    def unpin_selected(self, request: HttpRequest, queryset: QuerySet[StoryMembership]) -> None:
+        for article_id in queryset.values_list("article_id", flat=True):
+            services.membership_pin(article_id=article_id, pinned=False, actor=request.user)
+        self.message_user(request, "Unpinned.", messages.SUCCESS)
+
+
+@admin.register(ClusteringEvent)
+class ClusteringEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "is_automatic", "actor", "story_id_value", "other_story_id_value", "detail"]
+    list_filter = ["kind", "is_automatic"]
+    readonly_fields = [field.name for field in ClusteringEvent._meta.get_fields()]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,33 +1,313 @@
-"""Online clustering of articles into stories: pure functions over unit embeddings."""
+"""Online clustering of articles into stories: pure functions, no ORM.
+
+An article joins the story its pair model scores highest, if that probability clears
+the join threshold; otherwise it starts a story. The pair model is a logistic
+regression over a few similarities between the article and the story (lead, body,
+shared named entities), with a time decay on top, as in Miranda et al. (2018),
+"Multilingual clustering of streaming news". The weights ship in ``MODEL``; see
+``stories/clustering_model.json`` for what they were fitted on.
+
+Two rules the scores cannot overrule:
+- an outlet covers a story once: a second article of an outlet already in the story
+  joins only as an update of that outlet's article (its lead almost the same);
+- a curator's decisions stand (the services keep pinned articles and curated stories
+  out of the automatic merges and splits).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 Vector = np.ndarray[Any, np.dtype[np.float32]]
 
+FEATURE_NAMES = ("lead", "body", "entities")
+# Two articles of one outlet this alike are one report and its update, not two reports.
+UPDATE_SIMILARITY = 0.85
+# The entities an article is summarised by: its most salient ones.
+ARTICLE_ENTITIES = 8
+# Candidates scored in full, out of those in the window, ranked by lead similarity first.
+SHORTLIST = 10
+SECONDS_PER_DAY = 86_400.0
+
+
+def unit(vector: np.ndarray[Any, Any]) -> Vector:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm else np.asarray(vector, dtype=np.float32)
+
+
+def entity_key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def entities_of(entities: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """The keys of an analysis's most salient entities."""
+    return frozenset(entity_key(entity["text"]) for entity in list(entities)[:ARTICLE_ENTITIES])
+
 
 @dataclass(frozen=True)
-class Match:
-    index: int
-    similarity: float
+class ArticleSignal:
+    """What the clusterer knows of an article."""
+
+    lead: Vector
+    body: Vector
+    entities: frozenset[str]
+    outlet_id: int
+    moment: datetime
 
 
-def best_match(vector: Vector, centroids: list[Vector], *, threshold: float) -> Match | None:
-    """The most similar centroid at or above ``threshold``, or None: the article starts a new story."""
-    if not centroids:
-        return None
-    similarities = np.vstack(centroids) @ vector
-    index = int(np.argmax(similarities))
-    similarity = float(similarities[index])
-    return Match(index=index, similarity=similarity) if similarity >= threshold else None
+@dataclass
+class StorySignal:
+    """What the clusterer knows of a story: centroids, entity counts, outlets, span."""
+
+    lead: Vector
+    body: Vector
+    entity_counts: Counter[str]
+    outlet_ids: set[int]
+    first: datetime
+    last: datetime
+    size: int
+    key: Any = None
+    # Lead vectors of members by outlet, filled only where an update check needs them.
+    outlet_leads: dict[int, list[Vector]] = field(default_factory=dict)
+
+    @classmethod
+    def of_article(cls, article: ArticleSignal, *, key: Any = None) -> StorySignal:
+        return cls(
+            lead=article.lead,
+            body=article.body,
+            entity_counts=Counter(article.entities),
+            outlet_ids={article.outlet_id},
+            first=article.moment,
+            last=article.moment,
+            size=1,
+            key=key,
+            outlet_leads={article.outlet_id: [article.lead]},
+        )
+
+    def add(self, article: ArticleSignal) -> None:
+        self.lead = _mean_add(self.lead, self.size, article.lead)
+        self.body = _mean_add(self.body, self.size, article.body)
+        self.entity_counts.update(article.entities)
+        self.outlet_ids.add(article.outlet_id)
+        self.outlet_leads.setdefault(article.outlet_id, []).append(article.lead)
+        self.first = min(self.first, article.moment)
+        self.last = max(self.last, article.moment)
+        self.size += 1
+
+    def absorb(self, other: StorySignal) -> None:
+        total = self.size + other.size
+        self.lead = unit(self.lead * self.size + other.lead * other.size)
+        self.body = unit(self.body * self.size + other.body * other.size)
+        self.entity_counts.update(other.entity_counts)
+        self.outlet_ids |= other.outlet_ids
+        for outlet_id, leads in other.outlet_leads.items():
+            self.outlet_leads.setdefault(outlet_id, []).extend(leads)
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+        self.size = total
+
+
+def _mean_add(centroid: Vector, count: int, vector: Vector) -> Vector:
+    return unit(centroid * count + vector) if count else unit(vector)
 
 
 def centroid_add(centroid: Vector, count: int, vector: Vector) -> Vector:
     """The unit mean after adding ``vector`` to a centroid of ``count`` members."""
-    total = centroid * count + vector if count else vector
-    norm = float(np.linalg.norm(total))
-    return (total / norm).astype(np.float32) if norm else total.astype(np.float32)
+    return _mean_add(centroid, count, vector)
+
+
+def body_vector(sentence_matrix: np.ndarray[Any, Any], lead: Vector) -> Vector:
+    """The unit mean of an article's sentence vectors; its lead when it has none."""
+    return unit(sentence_matrix.astype(np.float32).mean(axis=0)) if len(sentence_matrix) else lead
+
+
+def entity_overlap(entities: frozenset[str], counts: Counter[str], size: int) -> float:
+    """How much of the article's cast the story's articles name: 0 (none) to 1 (all, in every article)."""
+    if not entities or not counts:
+        return 0.0
+    return sum(min(counts.get(entity, 0), size) / size for entity in entities) / len(entities)
+
+
+def gap_days(moment: datetime, first: datetime, last: datetime) -> float:
+    """Days between a moment and a time span (0 inside it)."""
+    if moment < first:
+        return (first - moment).total_seconds() / SECONDS_PER_DAY
+    if moment > last:
+        return (moment - last).total_seconds() / SECONDS_PER_DAY
+    return 0.0
+
+
+def pair_features(article: ArticleSignal, story: StorySignal) -> np.ndarray[Any, np.dtype[np.float64]]:
+    return np.array(
+        [
+            float(article.lead @ story.lead),
+            float(article.body @ story.body),
+            entity_overlap(article.entities, story.entity_counts, story.size),
+        ]
+    )
+
+
+def story_pair_features(first: StorySignal, second: StorySignal) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The pair features of two stories, symmetrical: for the merge pass."""
+    overlap = (
+        entity_overlap(frozenset(first.entity_counts), second.entity_counts, second.size)
+        + entity_overlap(frozenset(second.entity_counts), first.entity_counts, first.size)
+    ) / 2
+    return np.array([float(first.lead @ second.lead), float(first.body @ second.body), overlap])
+
+
+@dataclass(frozen=True)
+class PairModel:
+    """Logistic regression over ``FEATURE_NAMES``, a time decay, and the decision thresholds."""
+
+    weights: tuple[float, ...]
+    intercept: float
+    join_probability: float
+    merge_probability: float
+    split_probability: float
+    decay_days: float
+    # The rule that an outlet reports a story once (updates aside); off only to measure what it gains.
+    one_report_per_outlet: bool = True
+    provenance: str = ""
+
+    def probability(self, features: np.ndarray[Any, Any], gap: float = 0.0) -> float:
+        logit = float(np.dot(self.weights, features)) + self.intercept - gap / self.decay_days
+        return float(1.0 / (1.0 + np.exp(-logit)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PairModel:
+        if tuple(data["features"]) != FEATURE_NAMES:
+            raise ValueError(f"Model features {data['features']} are not {FEATURE_NAMES}")
+        return cls(
+            weights=tuple(float(weight) for weight in data["weights"]),
+            intercept=float(data["intercept"]),
+            join_probability=float(data["join_probability"]),
+            merge_probability=float(data["merge_probability"]),
+            split_probability=float(data["split_probability"]),
+            decay_days=float(data["decay_days"]),
+            one_report_per_outlet=bool(data.get("one_report_per_outlet", True)),
+            provenance=str(data.get("provenance", "")),
+        )
+
+
+MODEL_PATH = Path(__file__).with_name("clustering_model.json")
+
+
+@cache
+def model_load(path: str = "") -> PairModel:
+    return PairModel.from_dict(json.loads(Path(path or MODEL_PATH).read_text(encoding="utf-8")))
+
+
+class Reason:
+    """Why an article is in its story, as recorded on its membership."""
+
+    STARTED = "started"
+    JOINED = "joined"
+    UPDATE = "update"
+    MERGED = "merged"
+    SPLIT = "split"
+    CURATOR = "curator"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where an article goes: ``index`` into the candidates, or None for a new story."""
+
+    index: int | None
+    similarity: float
+    probability: float
+    reason: str
+
+    def describe(self) -> str:
+        if self.index is None:
+            return "started the story" + (
+                f" (best candidate {self.probability:.2f} < threshold)" if self.probability else ""
+            )
+        if self.reason == Reason.UPDATE:
+            return f"update of its outlet's article (lead similarity {self.similarity:.2f})"
+        return f"pair model {self.probability:.2f} (lead similarity {self.similarity:.2f})"
+
+
+def shortlist(article: ArticleSignal, leads: np.ndarray[Any, Any], *, size: int = SHORTLIST) -> list[int]:
+    """Indices of the ``size`` candidates whose lead centroid is nearest the article's, best first."""
+    if not len(leads):
+        return []
+    similarities = leads @ article.lead
+    if len(similarities) > size:
+        top = np.argpartition(-similarities, size)[:size]
+        return [int(index) for index in top[np.argsort(-similarities[top])]]
+    return [int(index) for index in np.argsort(-similarities)]
+
+
+def is_update(article: ArticleSignal, story: StorySignal) -> bool:
+    leads = story.outlet_leads.get(article.outlet_id, [])
+    return any(float(article.lead @ lead) >= UPDATE_SIMILARITY for lead in leads)
+
+
+def decide(article: ArticleSignal, candidates: Sequence[StorySignal], model: PairModel) -> Decision:
+    """The story the article joins among ``candidates`` (already shortlisted), or a new one."""
+    best: Decision | None = None
+    best_probability = 0.0
+    for index, story in enumerate(candidates):
+        features = pair_features(article, story)
+        probability = model.probability(features, gap_days(article.moment, story.first, story.last))
+        reason = Reason.JOINED
+        if model.one_report_per_outlet and article.outlet_id in story.outlet_ids:
+            if not is_update(article, story):
+                continue
+            reason = Reason.UPDATE
+        best_probability = max(best_probability, probability)
+        if probability >= model.join_probability and (best is None or probability > best.probability):
+            best = Decision(index=index, similarity=float(features[0]), probability=probability, reason=reason)
+    return best or Decision(index=None, similarity=1.0, probability=best_probability, reason=Reason.STARTED)
+
+
+def best_match(vector: Vector, centroids: list[Vector], *, threshold: float) -> tuple[int, float] | None:
+    """The plain clusterer: the most similar centroid at or above ``threshold`` (the baseline)."""
+    if not centroids:
+        return None
+    similarities = np.vstack(centroids) @ vector
+    index = int(np.argmax(similarities))
+    return (index, float(similarities[index])) if similarities[index] >= threshold else None
+
+
+def can_merge(first: StorySignal, second: StorySignal, model: PairModel | None = None) -> bool:
+    """Two stories can merge only if no outlet covers both (one report per outlet per story)."""
+    return (model is not None and not model.one_report_per_outlet) or not (first.outlet_ids & second.outlet_ids)
+
+
+def story_confidence(members: Sequence[ArticleSignal], model: PairModel) -> float:
+    """The weakest member's probability of belonging to the rest of the story (1 for one article).
+
+    Leave-one-out through running sums, so a story of n articles costs O(n), not O(n squared).
+    """
+    if len(members) < 2:
+        return 1.0
+    lead_sum = np.sum([member.lead for member in members], axis=0)
+    body_sum = np.sum([member.body for member in members], axis=0)
+    counts: Counter[str] = Counter()
+    for member in members:
+        counts.update(member.entities)
+    moments = sorted(member.moment for member in members)
+    weakest = 1.0
+    for member in members:
+        rest = StorySignal(
+            lead=unit(lead_sum - member.lead),
+            body=unit(body_sum - member.body),
+            entity_counts=counts - Counter(member.entities),
+            outlet_ids=set(),
+            first=moments[1] if member.moment == moments[0] else moments[0],
+            last=moments[-2] if member.moment == moments[-1] else moments[-1],
+            size=len(members) - 1,
+        )
+        gap = gap_days(member.moment, rest.first, rest.last)
+        weakest = min(weakest, model.probability(pair_features(member, rest), gap))
+    return weakest

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -26,8 +27,20 @@ class Story(models.Model):
     right_count = models.PositiveIntegerField(default=0)
     unrated_count = models.PositiveIntegerField(default=0)
     overview = models.JSONField(default=list, help_text='[{"text", "article": id, "citations": [id, ...]}]')
+    # What the clusterer compares new articles with, besides the centroid above.
+    body_centroid = models.BinaryField(default=b"", help_text="Unit mean of the members' body vectors (float32).")
+    entity_counts = models.JSONField(default=dict, help_text="{entity: number of members naming it}.")
+    outlet_ids = models.JSONField(default=list, help_text="The outlets of the members: one report per outlet.")
+    confidence = models.FloatField(
+        default=1.0, help_text="The pair model's probability that the weakest member belongs with the others."
+    )
+    # A curator changed it: the automatic merge and split passes leave it alone.
+    is_curated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    reclustered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the clusterer last checked its membership (assign, merge or split)."
+    )
 
     objects = StoryQuerySet.as_manager()
 
@@ -61,10 +74,22 @@ class Story(models.Model):
 class StoryMembership(models.Model):
     """An article's place in a story: an article belongs to one story at most."""
 
+    class Reason(models.TextChoices):
+        STARTED = "started", "Started the story"
+        JOINED = "joined", "Scored above the join threshold"
+        UPDATE = "update", "An update of its outlet's article in the story"
+        MERGED = "merged", "Its story was merged into this one"
+        SPLIT = "split", "Split off a story it had drifted from"
+        CURATOR = "curator", "Placed by a curator"
+
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="memberships")
     article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="membership")
     similarity = models.FloatField(help_text="Cosine similarity to the story centroid when the article joined.")
-    reason = models.CharField(max_length=200, blank=True)
+    probability = models.FloatField(default=1.0, help_text="The pair model's probability when the article joined.")
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.JOINED)
+    detail = models.CharField(max_length=200, blank=True)
+    # Pinned by a curator: never moved by the automatic passes.
+    is_pinned = models.BooleanField(default=False)
     joined_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -102,3 +127,36 @@ class StoryViewpoint(models.Model):
     @property
     def unavailable_explanation(self) -> str:
         return self.get_unavailable_reason_display() if self.unavailable_reason else ""
+
+
+class ClusteringEvent(models.Model):
+    """The log of every merge, split, move and pin, automatic or by a curator. Append-only."""
+
+    class Kind(models.TextChoices):
+        MERGE = "merge", "Merge"
+        SPLIT = "split", "Split"
+        MOVE = "move", "Move"
+        PIN = "pin", "Pin"
+        UNPIN = "unpin", "Unpin"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    is_automatic = models.BooleanField(default=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Plain ids, not foreign keys: a merged story is deleted, and its history must stay.
+    story_id_value = models.BigIntegerField(help_text="The story that kept or received the articles.")
+    other_story_id_value = models.BigIntegerField(
+        null=True, blank=True, help_text="The story merged away, or split from."
+    )
+    article_ids = models.JSONField(default=list)
+    probability = models.FloatField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        who = "automatic" if self.is_automatic else f"by {self.actor}"
+        return f"{self.get_kind_display()} {self.story_id_value} ({who})"

@@ -11,9 +11,12 @@ from django.shortcuts import get_object_or_404
 from sources.models import Article, Side
 from stories.models import Story, StoryViewpoint
 
+# What only the clusterer reads: no page or endpoint loads it.
+CLUSTERING_COLUMNS = ("centroid", "body_centroid", "entity_counts", "outlet_ids")
+
 
 def story_list() -> QuerySet[Story]:
-    return Story.objects.listed().order_by("-last_published_at", "-id")
+    return Story.objects.listed().defer(*CLUSTERING_COLUMNS).order_by("-last_published_at", "-id")
 
 
 def story_articles(story: Story) -> QuerySet[Article]:
@@ -34,8 +37,10 @@ SIDE_ORDER = Case(
 
 def story_detail_queryset() -> QuerySet[Story]:
     """Stories with their viewpoints in page order: left, center, right."""
-    return Story.objects.listed().prefetch_related(
-        Prefetch("viewpoints", queryset=StoryViewpoint.objects.order_by(SIDE_ORDER))
+    return (
+        Story.objects.listed()
+        .defer(*CLUSTERING_COLUMNS)
+        .prefetch_related(Prefetch("viewpoints", queryset=StoryViewpoint.objects.order_by(SIDE_ORDER)))
     )
 
 

@@ -4,92 +4,31 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
 from analysis.nlp.summarise import sentences_select, unit
 from sources.models import Article, Side
-from stories import clustering
-from stories.models import Story, StoryMembership, StoryViewpoint
+from stories.assignment import (  # noqa: F401 - the stage's writes, named here for callers
+    membership_move,
+    membership_pin,
+    stories_merge,
+    stories_recluster,
+    story_assign,
+    story_split,
+)
+from stories.models import Story, StoryViewpoint
 
 logger = logging.getLogger(__name__)
 
-# Any constant works; it names the lock every clustering transaction takes on PostgreSQL.
-CLUSTERING_LOCK_ID = 7_311_042
 OVERVIEW_SENTENCES = 4
 VIEWPOINT_SENTENCES = 3
 # Two sentences of different articles this similar state the same fact.
 SAME_FACT_SIMILARITY = 0.72
-
-
-def _clustering_lock() -> None:
-    """Serialise assignments so two workers never open two stories for one event.
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite takes its database
-    write lock at the start of each transaction (transaction_mode IMMEDIATE), which
-    serialises writers already.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLUSTERING_LOCK_ID])
-
-
-def story_assign(*, article_id: int) -> int | None:
-    """Put an analysed article into the most similar active story, or open a new one.
-
-    Idempotent: an article already in a story returns that story's id. Returns None
-    when the article is not analysed (it failed earlier, or was merged as a duplicate).
-    """
-    with transaction.atomic():
-        _clustering_lock()
-        article = Article.objects.select_for_update().filter(pk=article_id).first()
-        if article is None:
-            return None
-        membership = StoryMembership.objects.filter(article=article).first()
-        if membership is not None:
-            return membership.story_id
-        analysis = ArticleAnalysis.objects.filter(article=article).first()
-        if analysis is None:
-            return None
-        vector = analysis.vector
-        moment = article.sort_time
-        window = timedelta(days=settings.NEWSROOM_CLUSTER_WINDOW_DAYS)
-        candidates = list(
-            Story.objects.active_around(moment, window=window).only(
-                "id", "centroid", "article_count", "first_published_at", "last_published_at"
-            )
-        )
-        match = clustering.best_match(
-            vector, [story.centroid_vector for story in candidates], threshold=settings.NEWSROOM_CLUSTER_THRESHOLD
-        )
-        if match is None:
-            story = Story.objects.create(
-                title=article.title,
-                centroid=vector.astype(np.float32).tobytes(),
-                first_published_at=moment,
-                last_published_at=moment,
-                article_count=1,
-            )
-            similarity, reason = 1.0, "started the story"
-        else:
-            story = candidates[match.index]
-            story.centroid = clustering.centroid_add(story.centroid_vector, story.article_count, vector).tobytes()
-            story.article_count += 1
-            story.first_published_at = min(story.first_published_at, moment)
-            story.last_published_at = max(story.last_published_at, moment)
-            story.save(update_fields=["centroid", "article_count", "first_published_at", "last_published_at"])
-            similarity, reason = match.similarity, f"similar to the story centroid ({match.similarity:.2f})"
-        StoryMembership.objects.create(story=story, article=article, similarity=similarity, reason=reason)
-        article.state = Article.State.CLUSTERED
-        article.state_changed_at = timezone.now()
-        article.save(update_fields=["state", "state_changed_at"])
-    return story.pk
 
 
 # --- Refresh ------------------------------------------------------------------

@@ -17,5 +17,7 @@ def story_assign_task(article_id: int | None) -> int | None:
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
 def story_refresh_task(story_id: int | None) -> None:
+    """The second clustering pass over the story (merge, split), then its page data."""
     if story_id is not None:
-        services.story_refresh(story_id=story_id)
+        for changed_id in services.stories_recluster(story_ids=[story_id]):
+            services.story_refresh(story_id=changed_id)

@@ -185,3 +185,7 @@ NEWSROOM_ANALYSIS_BATCH_SIZE = env.int("NEWSROOM_ANALYSIS_BATCH_SIZE", default=1
 # --- Clustering -----------------------------------------------------------
 NEWSROOM_CLUSTER_THRESHOLD = env.float("NEWSROOM_CLUSTER_THRESHOLD", default=0.55)
 NEWSROOM_CLUSTER_WINDOW_DAYS = env.float("NEWSROOM_CLUSTER_WINDOW_DAYS", default=3.0)
+
+# --- Story clustering (stories.assignment) -----------------------------------
+# The pair model (weights and thresholds, JSON); empty: the one shipped in stories/clustering_model.json.
+NEWSROOM_CLUSTER_MODEL_PATH = env.str("NEWSROOM_CLUSTER_MODEL_PATH", default="")

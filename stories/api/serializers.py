@@ -107,6 +107,8 @@ class StoryListSerializer(serializers.ModelSerializer[Story]):
             "outlet_count",
             "coverage",
             "refreshed_at",
+            "confidence",
+            "reclustered_at",
             "url",
         ]
 

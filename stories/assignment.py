@@ -1,0 +1,481 @@
+"""Writes of the clustering stage: assigning articles to stories, the merge and split pass,
+and the curator's merge, split, move and pin. The pure scoring lives in ``clustering``.
+
+Locking. Every write here runs in one transaction that first takes the clustering
+locks of the days it may touch (``_window_lock``): one PostgreSQL advisory lock per
+day from ``moment - window`` to ``moment + window``, in ascending order so two
+transactions never wait on each other in a cycle. Two articles that could end up in
+one story are at most a window apart, so their day ranges share a day and the second
+waits for the first to commit: two workers never open two stories for one event,
+while a backfill of last year runs beside today's news. SQLite serialises writers
+with its database lock (transaction_mode IMMEDIATE) already.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analysis.models import ArticleAnalysis
+from sources.models import Article
+from stories import clustering
+from stories.clustering import ArticleSignal, PairModel, StorySignal
+from stories.models import ClusteringEvent, Story, StoryMembership
+
+logger = logging.getLogger(__name__)
+
+# The first key of the two-key advisory locks; any constant works (the second key is the day).
+CLUSTERING_LOCK_ID = 7_311_042
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
+STORY_SIGNAL_FIELDS = (
+    "id",
+    "centroid",
+    "body_centroid",
+    "entity_counts",
+    "outlet_ids",
+    "first_published_at",
+    "last_published_at",
+    "article_count",
+    "is_curated",
+)
+
+
+def pair_model() -> PairModel:
+    return clustering.model_load(settings.NEWSROOM_CLUSTER_MODEL_PATH)
+
+
+def _window() -> timedelta:
+    return timedelta(days=settings.NEWSROOM_CLUSTER_WINDOW_DAYS)
+
+
+def _window_lock(*moments: datetime) -> None:
+    """Take the clustering locks of every day within a window of the moments (see the module docstring)."""
+    if connection.vendor != "postgresql":
+        return
+    window = _window()
+    days: set[int] = set()
+    for moment in moments:
+        first = int((moment - window - EPOCH).total_seconds() // 86_400)
+        last = int((moment + window - EPOCH).total_seconds() // 86_400)
+        days.update(range(first, last + 1))
+    with connection.cursor() as cursor:
+        for day in sorted(days):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLUSTERING_LOCK_ID, day])
+
+
+# --- Signals ------------------------------------------------------------------
+
+
+def _article_signal(article: Article, analysis: ArticleAnalysis) -> ArticleSignal:
+    lead = analysis.vector.astype(np.float32)
+    return ArticleSignal(
+        lead=lead,
+        body=clustering.body_vector(analysis.sentence_matrix, lead),
+        entities=clustering.entities_of(analysis.entities),
+        outlet_id=article.outlet_id,
+        moment=article.sort_time,
+    )
+
+
+def _story_signal(story: Story) -> StorySignal:
+    lead = story.centroid_vector
+    body = np.frombuffer(bytes(story.body_centroid), dtype=np.float32) if story.body_centroid else lead
+    return StorySignal(
+        lead=lead,
+        body=body,
+        entity_counts=Counter(story.entity_counts),
+        outlet_ids=set(story.outlet_ids),
+        first=story.first_published_at,
+        last=story.last_published_at,
+        size=max(story.article_count, 1),
+        key=story.pk,
+    )
+
+
+def _signal_save(story: Story, signal: StorySignal, *, extra: Iterable[str] = ()) -> None:
+    story.centroid = signal.lead.astype(np.float32).tobytes()
+    story.body_centroid = signal.body.astype(np.float32).tobytes()
+    story.entity_counts = dict(signal.entity_counts)
+    story.outlet_ids = sorted(signal.outlet_ids)
+    story.first_published_at, story.last_published_at = signal.first, signal.last
+    story.article_count = signal.size
+    story.reclustered_at = timezone.now()
+    story.save(
+        update_fields=[
+            "centroid",
+            "body_centroid",
+            "entity_counts",
+            "outlet_ids",
+            "first_published_at",
+            "last_published_at",
+            "article_count",
+            "reclustered_at",
+            *extra,
+        ]
+    )
+
+
+def _members(story_id: int) -> list[tuple[StoryMembership, ArticleSignal]]:
+    memberships = list(
+        StoryMembership.objects.filter(story_id=story_id)
+        .select_related("article", "article__analysis")
+        .order_by("joined_at", "pk")
+    )
+    return [
+        (membership, _article_signal(membership.article, membership.article.analysis))
+        for membership in memberships
+        if getattr(membership.article, "analysis", None) is not None
+    ]
+
+
+def _signal_of(members: list[ArticleSignal], key: Any = None) -> StorySignal | None:
+    if not members:
+        return None
+    signal = StorySignal.of_article(members[0], key=key)
+    for member in members[1:]:
+        signal.add(member)
+    return signal
+
+
+def _story_rebuild(story: Story) -> tuple[StorySignal | None, list[tuple[StoryMembership, ArticleSignal]]]:
+    """Recompute a story's clustering fields and confidence from its members."""
+    members = _members(story.pk)
+    signal = _signal_of([member for _, member in members], key=story.pk)
+    if signal is not None:
+        story.confidence = clustering.story_confidence([member for _, member in members], pair_model())
+        _signal_save(story, signal, extra=["confidence"])
+    return signal, members
+
+
+def _candidates(article: ArticleSignal, *, exclude: Iterable[int] = ()) -> list[Story]:
+    """The shortlist of active stories for an article: found through the time index, then the lead centroids.
+
+    Only stories touched within the window are read (``last_published_at`` is indexed), and
+    only their id and centroid, so the cost follows the number of active stories, not the
+    size of the database.
+    """
+    rows = list(
+        Story.objects.active_around(article.moment, window=_window())
+        .exclude(pk__in=list(exclude))
+        .values_list("pk", "centroid")
+    )
+    if not rows:
+        return []
+    leads = np.vstack([np.frombuffer(bytes(centroid), dtype=np.float32) for _, centroid in rows])
+    keys = [rows[index][0] for index in clustering.shortlist(article, leads)]
+    stories = {story.pk: story for story in Story.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS)}
+    return [stories[key] for key in keys if key in stories]
+
+
+def _outlet_leads(story_id: int, outlet_id: int) -> list[Any]:
+    embeddings = ArticleAnalysis.objects.filter(
+        article__membership__story_id=story_id, article__outlet_id=outlet_id
+    ).values_list("embedding", flat=True)
+    return [np.frombuffer(bytes(embedding), dtype=np.float32) for embedding in embeddings]
+
+
+# --- Assigning ----------------------------------------------------------------
+
+
+def _place(
+    article: Article, signal: ArticleSignal, *, exclude: Iterable[int] = (), reason: str | None = None
+) -> StoryMembership:
+    """Put the article in the best candidate story or a new one; the caller holds the locks."""
+    model = pair_model()
+    stories = _candidates(signal, exclude=exclude)
+    signals = [_story_signal(story) for story in stories]
+    for story_signal in signals:
+        if signal.outlet_id in story_signal.outlet_ids:
+            story_signal.outlet_leads[signal.outlet_id] = _outlet_leads(story_signal.key, signal.outlet_id)
+    decision = clustering.decide(signal, signals, model)
+    if decision.index is None:
+        story = Story.objects.create(
+            title=article.title,
+            first_published_at=signal.moment,
+            last_published_at=signal.moment,
+            article_count=1,
+        )
+        _signal_save(story, StorySignal.of_article(signal, key=story.pk))
+    else:
+        story = stories[decision.index]
+        story_signal = signals[decision.index]
+        story_signal.add(signal)
+        # The weakest member may now be this one: a cheap bound, refined by the recluster pass.
+        story.confidence = min(story.confidence, decision.probability)
+        _signal_save(story, story_signal, extra=["confidence"])
+    return StoryMembership.objects.create(
+        story=story,
+        article=article,
+        similarity=decision.similarity,
+        probability=decision.probability if decision.index is not None else 1.0,
+        reason=reason or decision.reason,
+        detail=decision.describe()[:200],
+    )
+
+
+def story_assign(*, article_id: int) -> int | None:
+    """Put an analysed article into the story the pair model scores best, or open a new one.
+
+    Idempotent: an article already in a story returns that story's id. Returns None
+    when the article is not analysed (it failed earlier, or was merged as a duplicate).
+    Holds the clustering locks of the article's window (see the module docstring).
+    """
+    moment = Article.objects.filter(pk=article_id).values_list("published_at", "discovered_at").first()
+    if moment is None:
+        return None
+    with transaction.atomic():
+        _window_lock(moment[0] or moment[1])
+        article = Article.objects.select_for_update().filter(pk=article_id).first()
+        if article is None:
+            return None
+        membership = StoryMembership.objects.filter(article=article).first()
+        if membership is not None:
+            return membership.story_id
+        analysis = ArticleAnalysis.objects.filter(article=article).first()
+        if analysis is None:
+            return None
+        membership = _place(article, _article_signal(article, analysis))
+        article.state = Article.State.CLUSTERED
+        article.state_changed_at = timezone.now()
+        article.save(update_fields=["state", "state_changed_at"])
+    return membership.story_id
+
+
+# --- The second pass: merge stories that converged, split off members that drifted ------
+
+
+def _merge(*, into: Story, away: Story, actor: Any = None, probability: float | None = None, detail: str = "") -> None:
+    article_ids = list(StoryMembership.objects.filter(story=away).values_list("article_id", flat=True))
+    reason = StoryMembership.Reason.CURATOR if actor is not None else StoryMembership.Reason.MERGED
+    StoryMembership.objects.filter(story=away).update(
+        story=into, reason=reason, detail=f"merged from story {away.pk}"[:200]
+    )
+    ClusteringEvent.objects.create(
+        kind=ClusteringEvent.Kind.MERGE,
+        is_automatic=actor is None,
+        actor=actor,
+        story_id_value=into.pk,
+        other_story_id_value=away.pk,
+        article_ids=article_ids,
+        probability=probability,
+        detail=detail[:300],
+    )
+    away.delete()
+    _story_rebuild(into)
+
+
+def stories_recluster(*, story_ids: Iterable[int]) -> list[int]:
+    """The second pass over stories that just changed: split off drifted members, merge converged stories.
+
+    A member whose probability of belonging to the rest of its story fell below the split
+    threshold is placed again as if it were new (never back into that story). A story whose
+    centroids converged with another active story's, with no outlet in both, is merged into
+    the larger. Pinned members and curated stories are left alone. Every change is logged
+    as a ``ClusteringEvent``. Returns the ids of the stories that still exist and changed.
+    """
+    model = pair_model()
+    touched: set[int] = set()
+    for story_id in sorted(set(story_ids)):
+        story = Story.objects.filter(pk=story_id).only(*STORY_SIGNAL_FIELDS, "confidence").first()
+        if story is None:
+            continue
+        with transaction.atomic():
+            _window_lock(story.first_published_at, story.last_published_at)
+            story = Story.objects.select_for_update().filter(pk=story_id).first()
+            if story is None:
+                continue
+            touched.add(story.pk)
+            if not story.is_curated:
+                touched |= _split_drifted(story, model)
+                touched |= _merge_converged(story, model)
+            if Story.objects.filter(pk=story.pk).exists():
+                _story_rebuild(story)
+    return sorted(story_id for story_id in touched if Story.objects.filter(pk=story_id).exists())
+
+
+def _split_drifted(story: Story, model: PairModel) -> set[int]:
+    members = _members(story.pk)
+    if len(members) < 3:
+        return set()
+    signals = [signal for _, signal in members]
+    changed: set[int] = set()
+    for index, (membership, signal) in enumerate(members):
+        if membership.is_pinned:
+            continue
+        rest = _signal_of([other for position, other in enumerate(signals) if position != index])
+        if rest is None:
+            continue
+        probability = model.probability(
+            clustering.pair_features(signal, rest), clustering.gap_days(signal.moment, rest.first, rest.last)
+        )
+        if probability >= model.split_probability:
+            continue
+        article = membership.article
+        membership.delete()
+        _story_rebuild(story)
+        placed = _place(article, signal, exclude=[story.pk], reason=StoryMembership.Reason.SPLIT)
+        ClusteringEvent.objects.create(
+            kind=ClusteringEvent.Kind.SPLIT,
+            story_id_value=placed.story_id,
+            other_story_id_value=story.pk,
+            article_ids=[article.pk],
+            probability=probability,
+            detail=f"drifted from its story (probability {probability:.2f} < {model.split_probability:.2f})",
+        )
+        changed |= {story.pk, placed.story_id}
+        # One split per pass: the rest's signals changed with it.
+        break
+    return changed
+
+
+def _merge_converged(story: Story, model: PairModel) -> set[int]:
+    signal = _story_signal(story)
+    rows = list(
+        Story.objects.active_around(story.last_published_at, window=_window())
+        .exclude(pk=story.pk)
+        .filter(is_curated=False)
+        .values_list("pk", "centroid")
+    )
+    if not rows:
+        return set()
+    leads = np.vstack([np.frombuffer(bytes(centroid), dtype=np.float32) for _, centroid in rows])
+    probe = ArticleSignal(lead=signal.lead, body=signal.body, entities=frozenset(), outlet_id=-1, moment=signal.last)
+    keys = [rows[index][0] for index in clustering.shortlist(probe, leads, size=3)]
+    for other in Story.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS):
+        other_signal = _story_signal(other)
+        if not clustering.can_merge(signal, other_signal, model):
+            continue
+        gap = max(
+            clustering.gap_days(signal.first, other_signal.first, other_signal.last),
+            clustering.gap_days(signal.last, other_signal.first, other_signal.last),
+        )
+        if signal.first <= other_signal.last and other_signal.first <= signal.last:
+            gap = 0.0
+        probability = model.probability(clustering.story_pair_features(signal, other_signal), gap)
+        if probability < model.merge_probability:
+            continue
+        into, away = (story, other) if story.article_count >= other.article_count else (other, story)
+        _merge(into=into, away=away, probability=probability, detail=f"centroids converged ({probability:.2f})")
+        return {into.pk}
+    return set()
+
+
+# --- The curator's decisions --------------------------------------------------
+
+
+def _curated(story: Story) -> None:
+    Story.objects.filter(pk=story.pk).update(is_curated=True)
+
+
+def stories_merge(*, into_id: int, story_ids: Iterable[int], actor: Any) -> Story:
+    """A curator merges stories into one; the result is curated (no automatic split or merge)."""
+    with transaction.atomic():
+        stories = list(Story.objects.select_for_update().filter(pk__in={into_id, *story_ids}).order_by("pk"))
+        _window_lock(*(story.last_published_at for story in stories))
+        into = next(story for story in stories if story.pk == into_id)
+        for away in stories:
+            if away.pk != into_id:
+                _merge(into=into, away=away, actor=actor, detail="merged by a curator")
+        _curated(into)
+        into.refresh_from_db()
+    return into
+
+
+def story_split(*, article_ids: Iterable[int], actor: Any) -> Story:
+    """A curator moves these articles (of one story) into a new story; both are curated and the articles pinned."""
+    with transaction.atomic():
+        memberships = list(
+            StoryMembership.objects.select_for_update().filter(article_id__in=list(article_ids)).order_by("pk")
+        )
+        if not memberships or len({membership.story_id for membership in memberships}) != 1:
+            raise ValueError("Split takes articles of one story.")
+        source = Story.objects.get(pk=memberships[0].story_id)
+        _window_lock(source.last_published_at)
+        first = memberships[0].article
+        new = Story.objects.create(
+            title=first.title,
+            first_published_at=first.sort_time,
+            last_published_at=first.sort_time,
+            is_curated=True,
+        )
+        for membership in memberships:
+            membership.story = new
+            membership.reason = StoryMembership.Reason.CURATOR
+            membership.detail = f"split from story {source.pk} by a curator"
+            membership.is_pinned = True
+            membership.save(update_fields=["story", "reason", "detail", "is_pinned"])
+        ClusteringEvent.objects.create(
+            kind=ClusteringEvent.Kind.SPLIT,
+            is_automatic=False,
+            actor=actor,
+            story_id_value=new.pk,
+            other_story_id_value=source.pk,
+            article_ids=[membership.article_id for membership in memberships],
+            detail="split by a curator",
+        )
+        _curated(source)
+        for story in (source, new):
+            story.refresh_from_db()
+            if story.memberships.exists():
+                _story_rebuild(story)
+            else:
+                story.delete()
+    return new
+
+
+def membership_move(*, article_id: int, story_id: int, actor: Any) -> StoryMembership:
+    """A curator moves an article to another story; it is pinned there and both stories are curated."""
+    with transaction.atomic():
+        membership = StoryMembership.objects.select_for_update().get(article_id=article_id)
+        source = Story.objects.get(pk=membership.story_id)
+        target = Story.objects.get(pk=story_id)
+        _window_lock(source.last_published_at, target.last_published_at)
+        membership.story = target
+        membership.reason = StoryMembership.Reason.CURATOR
+        membership.detail = f"moved from story {source.pk} by a curator"
+        membership.is_pinned = True
+        membership.save(update_fields=["story", "reason", "detail", "is_pinned"])
+        ClusteringEvent.objects.create(
+            kind=ClusteringEvent.Kind.MOVE,
+            is_automatic=False,
+            actor=actor,
+            story_id_value=target.pk,
+            other_story_id_value=source.pk,
+            article_ids=[article_id],
+            detail="moved by a curator",
+        )
+        _curated(target)
+        _curated(source)
+        target.refresh_from_db()
+        _story_rebuild(target)
+        if source.memberships.exists():
+            source.refresh_from_db()
+            _story_rebuild(source)
+        else:
+            source.delete()
+    return membership
+
+
+def membership_pin(*, article_id: int, pinned: bool, actor: Any) -> StoryMembership:
+    """A curator pins an article in its story (the automatic split never moves it), or unpins it."""
+    with transaction.atomic():
+        membership = StoryMembership.objects.select_for_update().get(article_id=article_id)
+        membership.is_pinned = pinned
+        membership.save(update_fields=["is_pinned"])
+        ClusteringEvent.objects.create(
+            kind=ClusteringEvent.Kind.PIN if pinned else ClusteringEvent.Kind.UNPIN,
+            is_automatic=False,
+            actor=actor,
+            story_id_value=membership.story_id,
+            article_ids=[article_id],
+            detail="pinned by a curator" if pinned else "unpinned by a curator",
+        )
+    return membership

@@ -1,0 +1,74 @@
+"""Scoring a clustering against gold labels: BCubed and pairwise precision, recall and F1.
+
+Pure functions over ``{item: cluster}`` mappings; items missing from the prediction
+count as singletons, so an article the pipeline dropped is a split, not a free pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+
+    def __str__(self) -> str:
+        return f"precision {self.precision:.4f}  recall {self.recall:.4f}  F1 {self.f1:.4f}"
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _completed(predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]) -> dict[Hashable, Hashable]:
+    """The prediction over every gold item; an unclustered item is a story of its own."""
+    return {item: predicted.get(item, ("unclustered", item)) for item in gold}
+
+
+def bcubed(predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]) -> Scores:
+    """BCubed (Bagga and Baldwin 1998; Amigó et al. 2009) over the items of ``gold``."""
+    if not gold:
+        return Scores(0.0, 0.0, 0.0)
+    completed = _completed(predicted, gold)
+    both = Counter((completed[item], gold[item]) for item in gold)
+    predicted_sizes = Counter(completed.values())
+    gold_sizes = Counter(gold.values())
+    precision = sum(count * count / predicted_sizes[cluster] for (cluster, _), count in both.items()) / len(gold)
+    recall = sum(count * count / gold_sizes[label] for (_, label), count in both.items()) / len(gold)
+    return Scores(precision, recall, _f1(precision, recall))
+
+
+def pairwise(predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]) -> Scores:
+    """Precision and recall over the pairs of items put in one cluster."""
+    completed = _completed(predicted, gold)
+
+    def pairs(sizes: Counter[Hashable] | Mapping[Hashable, int]) -> int:
+        return sum(size * (size - 1) // 2 for size in sizes.values())
+
+    together = pairs(Counter((completed[item], gold[item]) for item in gold))
+    predicted_pairs = pairs(Counter(completed.values()))
+    gold_pairs = pairs(Counter(gold.values()))
+    precision = together / predicted_pairs if predicted_pairs else 1.0
+    recall = together / gold_pairs if gold_pairs else 1.0
+    return Scores(precision, recall, _f1(precision, recall))
+
+
+def clusters_of(groups: Mapping[Hashable, list[Hashable]]) -> dict[Hashable, Hashable]:
+    """``{cluster: [item, ...]}`` turned into ``{item: cluster}``."""
+    mapping: dict[Hashable, Hashable] = {}
+    for cluster, items in groups.items():
+        for item in items:
+            mapping[item] = cluster
+    return mapping
+
+
+def groups_of(mapping: Mapping[Hashable, Hashable]) -> dict[Hashable, list[Hashable]]:
+    groups: dict[Hashable, list[Hashable]] = defaultdict(list)
+    for item, cluster in mapping.items():
+        groups[cluster].append(item)
+    return dict(groups)
