@@ -123,8 +123,11 @@ def main() -> None:
         subprocess.run([PYTHON, "manage.py", "import_articles", str(corpus)], cwd=ROOT, env=env, check=True)
         total = Article.objects.count()
         seen: dict[int, float] = {}
-        while len(seen) < total and time.time() - started < 1800:
+        last_progress = time.time()
+        while len(seen) < total:
             now = time.time()
+            if worker.poll() is not None or now - last_progress > 300:
+                sys.exit(f"stalled: {len(seen)} of {total} articles reached a story page; see the worker's log above")
             for article_id, joined, refreshed in (
                 StoryMembership.objects.filter(story__refreshed_at__isnull=False)
                 .exclude(article_id__in=list(seen))
@@ -132,6 +135,7 @@ def main() -> None:
             ):
                 if refreshed >= joined:
                     seen[article_id] = now
+                    last_progress = now
             time.sleep(0.2)
         elapsed = max(seen.values()) - started
         arrivals = dict(Article.objects.values_list("pk", "discovered_at"))
@@ -147,7 +151,10 @@ def main() -> None:
         print(f"analysis worker peak resident memory: {peak_rss_mib(worker.pid):.0f} MiB")
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 if __name__ == "__main__":
