@@ -67,8 +67,11 @@ def _window_lock(*moments: datetime) -> None:
         last = int((moment + window - EPOCH).total_seconds() // 86_400)
         days.update(range(first, last + 1))
     with connection.cursor() as cursor:
-        for day in sorted(days):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLUSTERING_LOCK_ID, day])
+        # One round trip; the rows, hence the locks, come in ascending order of day.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, day) FROM unnest(%s::int[]) AS day ORDER BY day",
+            [CLUSTERING_LOCK_ID, sorted(days)],
+        )
 
 
 # --- Signals ------------------------------------------------------------------
@@ -293,11 +296,11 @@ def stories_recluster(*, story_ids: Iterable[int]) -> list[int]:
             if story is None:
                 continue
             touched.add(story.pk)
+            # From the members as they are now: an analysis may have changed since they joined.
+            _story_rebuild(story)
             if not story.is_curated:
                 touched |= _split_drifted(story, model)
                 touched |= _merge_converged(story, model)
-            if Story.objects.filter(pk=story.pk).exists():
-                _story_rebuild(story)
     return sorted(story_id for story_id in touched if Story.objects.filter(pk=story_id).exists())
 
 
@@ -337,6 +340,7 @@ def _split_drifted(story: Story, model: PairModel) -> set[int]:
 
 
 def _merge_converged(story: Story, model: PairModel) -> set[int]:
+    story.refresh_from_db()
     signal = _story_signal(story)
     rows = list(
         Story.objects.active_around(story.last_published_at, window=_window())

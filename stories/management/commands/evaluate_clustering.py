@@ -1,0 +1,123 @@
+"""Measure story clustering on a labelled corpus, in a scratch database.
+
+The corpus goes through the real import and pipeline (analysis, assignment, the merge
+and split pass, refresh), in-process, into a throwaway database made by Django's
+test-database machinery; the user's database is never touched. The ``gold_*`` keys are
+stripped from every row before import and read only to score the result.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.test.utils import override_settings
+
+from sources.importing import RowError, corpus_row_parse
+from sources.models import Article
+from sources.services import article_import
+from stories import evaluation
+from stories.models import Story
+
+BATCH_SIZE = 32
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a corpus JSONL file into a scratch database, run the pipeline, and print BCubed and "
+        "pairwise precision, recall and F1 of the stories against the rows' gold_story."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", help="A corpus JSONL file whose rows carry gold_story.")
+        parser.add_argument(
+            "--model",
+            action="append",
+            default=[],
+            help="A pair model JSON to compare (repeatable): each re-clusters the same analysed articles.",
+        )
+        parser.add_argument("--limit", type=int, default=0, help="Only the first N rows.")
+
+    def handle(self, *args: Any, path: str, model: list[str], limit: int, **options: Any) -> None:
+        rows, gold = self._read(Path(path), limit)
+        settings_dict = connection.settings_dict
+        old_name = settings_dict["NAME"]
+        if connection.vendor != "sqlite":
+            # A name of its own, so a test run beside this one keeps its database.
+            settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_evaluate_clustering"
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        try:
+            self._evaluate(rows, gold, model)
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+    def _read(self, path: Path, limit: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise CommandError(f"Cannot read {path}: {error}") from error
+        rows, gold = [], {}
+        for line in lines[: limit or None]:
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if "gold_story" not in record:
+                raise CommandError(f"A row has no gold_story: {record.get('url')}")
+            gold[record["url"]] = str(record["gold_story"])
+            # The pipeline never sees a label.
+            rows.append({key: value for key, value in record.items() if not key.startswith("gold_")})
+        return rows, gold
+
+    def _evaluate(self, rows: list[dict[str, Any]], gold: dict[str, str], models: list[str]) -> None:
+        from analysis.services import analyser
+        from newsroom import pipeline
+
+        article_ids = []
+        for row in rows:
+            try:
+                article, created = article_import(row=corpus_row_parse(row))
+            except RowError as error:
+                self.stderr.write(f"Skipped {row.get('url')}: {error}")
+                continue
+            if created:
+                article_ids.append(article.pk)
+        self.stdout.write(f"Imported {len(article_ids)} articles into a scratch database ({connection.vendor}).")
+        analyser()
+        started = time.perf_counter()
+        for start in range(0, len(article_ids), BATCH_SIZE):
+            pipeline.batch_chain(article_ids[start : start + BATCH_SIZE]).apply()
+        elapsed = time.perf_counter() - started
+        self.stdout.write(f"Pipeline: {len(article_ids)} articles analysed and clustered in {elapsed:.1f} s.")
+        self._report("shipped model" if not models else "default model", gold)
+        for model_path in models:
+            with override_settings(NEWSROOM_CLUSTER_MODEL_PATH=model_path):
+                started = time.perf_counter()
+                self._recluster(article_ids)
+                self._report(f"{model_path} ({time.perf_counter() - started:.1f} s)", gold)
+
+    def _recluster(self, article_ids: list[int]) -> None:
+        """The clustering stage again over the same analyses: stories gone, articles back to analysed."""
+        from newsroom import pipeline
+
+        Story.objects.all().delete()
+        Article.objects.filter(pk__in=article_ids).update(state=Article.State.ANALYSED)
+        ordered = list(
+            Article.objects.filter(pk__in=article_ids)
+            .order_by("published_at", "discovered_at", "pk")
+            .values_list("pk", flat=True)
+        )
+        for start in range(0, len(ordered), BATCH_SIZE):
+            pipeline.stories_assign_and_refresh(ordered[start : start + BATCH_SIZE])
+
+    def _report(self, label: str, gold: dict[str, str]) -> None:
+        predicted = dict(Article.objects.filter(membership__isnull=False).values_list("url", "membership__story_id"))
+        bcubed = evaluation.bcubed(predicted, gold)
+        pairwise = evaluation.pairwise(predicted, gold)
+        stories = len(set(predicted.values()))
+        self.stdout.write(f"{label}: {stories} stories for {len(set(gold.values()))} gold stories")
+        self.stdout.write(f"  BCubed    {bcubed}")
+        self.stdout.write(f"  pairwise  {pairwise}")
