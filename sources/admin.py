@@ -6,7 +6,6 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from sources import services
 from sources.models import Article, Feed, Outlet, OutletDomain, OutletRating
@@ -35,8 +34,8 @@ class OutletRatingInline(admin.TabularInline):
 class FeedInline(admin.TabularInline):
     model = Feed
     extra = 0
-    fields = ["url", "is_active", "is_verified", "last_success_at", "consecutive_failures", "last_error"]
-    readonly_fields = ["is_verified", "last_success_at", "consecutive_failures", "last_error"]
+    fields = ["url", "is_active", "health", "last_success_at", "consecutive_failures", "last_error", "disabled_at"]
+    readonly_fields = ["health", "last_success_at", "consecutive_failures", "last_error", "disabled_at"]
 
 
 @admin.register(Outlet)
@@ -103,31 +102,61 @@ class OutletRatingAdmin(admin.ModelAdmin):
 
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
-    list_display = ["url", "outlet", "is_active", "is_verified", "last_success_at", "consecutive_failures"]
+    list_display = [
+        "url",
+        "outlet",
+        "health",
+        "is_active",
+        "is_verified",
+        "last_success_at",
+        "consecutive_failures",
+        "last_error_brief",
+    ]
     list_filter = ["is_active", "is_verified"]
-    search_fields = ["url", "outlet__name"]
+    search_fields = ["url", "outlet__name", "last_error"]
     readonly_fields = [
+        "health",
+        "is_verified",
         "etag",
         "last_modified",
         "last_polled_at",
         "last_success_at",
+        "last_unconditional_at",
         "consecutive_failures",
         "last_error",
+        "disabled_at",
     ]
     autocomplete_fields = ["outlet"]
     actions = ["enable_feeds"]
 
+    @admin.display(description="Health")
+    def health(self, feed: Feed) -> str:
+        # "unverified": a catalogue URL never yet polled successfully.
+        return feed.health
+
+    @admin.display(description="Last error")
+    def last_error_brief(self, feed: Feed) -> str:
+        return feed.last_error[:120]
+
     @admin.action(description="Re-enable the selected feeds and poll them now")
     def enable_feeds(self, request: HttpRequest, queryset: QuerySet[Feed]) -> None:
-        updated = queryset.update(is_active=True, consecutive_failures=0, next_poll_at=timezone.now())
+        updated = services.feed_enable(feed_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{updated} feed(s) re-enabled.")
 
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "outlet", "published_at", "state", "is_title_only"]
+    list_display = ["title", "outlet", "published_at", "state", "is_title_only", "syndicated_from"]
     list_filter = ["state", "is_title_only", "language"]
     search_fields = ["title", "canonical_url", "outlet__name"]
     date_hierarchy = "published_at"
-    raw_id_fields = ["outlet", "feed"]
-    readonly_fields = ["content_hash", "state_changed_at", "attempts", "last_error", "discovered_at", "fetched_at"]
+    raw_id_fields = ["outlet", "feed", "syndicated_from"]
+    readonly_fields = [
+        "content_hash",
+        "syndication_similarity",
+        "state_changed_at",
+        "attempts",
+        "last_error",
+        "discovered_at",
+        "fetched_at",
+    ]

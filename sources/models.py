@@ -134,8 +134,13 @@ class Feed(models.Model):
     next_poll_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    # When validators were last left out: some servers answer 304 wrongly, so a full fetch is made now and then.
+    last_unconditional_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Set when the feed was switched off after NEWSROOM_FEED_DISABLE_AFTER_FAILURES failures in a row;
+    # a curator re-enables it (the admin action), which clears it.
+    disabled_at = models.DateTimeField(null=True, blank=True)
 
     objects = FeedQuerySet.as_manager()
 
@@ -144,6 +149,17 @@ class Feed(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def health(self) -> str:
+        """One word for curators: disabled, failing, unverified or ok."""
+        if self.disabled_at is not None or not self.is_active:
+            return "disabled"
+        if self.consecutive_failures:
+            return "failing"
+        if not self.is_verified:
+            return "unverified"
+        return "ok"
 
 
 class Article(models.Model):
@@ -165,6 +181,12 @@ class Article(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     language = models.CharField(max_length=16, blank=True)
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # A near-copy (a wire story republished by another outlet) points at the first article of its
+    # group; coverage figures count such copies apart, as syndicated, so they do not inflate a side.
+    syndicated_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="syndicated_copies"
+    )
+    syndication_similarity = models.FloatField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.DISCOVERED, db_index=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0)
@@ -182,6 +204,30 @@ class Article(models.Model):
         return self.title or self.canonical_url
 
     @property
+    def is_syndicated(self) -> bool:
+        return self.syndicated_from_id is not None
+
+    @property
     def sort_time(self) -> Any:
         """When the article appeared: its publication time, or when we found it."""
         return self.published_at or self.discovered_at
+
+
+class ArticleFingerprint(models.Model):
+    """An article's MinHash signature, kept to compare later arrivals with it."""
+
+    article = models.OneToOneField(Article, primary_key=True, on_delete=models.CASCADE, related_name="fingerprint")
+    minhash = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"Fingerprint of article {self.article_id}"
+
+
+class ArticleFingerprintBand(models.Model):
+    """One locality-sensitive-hashing band of a signature: articles sharing a band key are candidates."""
+
+    fingerprint = models.ForeignKey(ArticleFingerprint, on_delete=models.CASCADE, related_name="bands")
+    key = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint_id}: {self.key}"

@@ -25,6 +25,9 @@ class FeedQuerySet(models.QuerySet["Feed"]):
     def due(self, now: datetime | None = None) -> FeedQuerySet:
         return self.active().filter(next_poll_at__lte=now or timezone.now())
 
+    def disabled(self) -> FeedQuerySet:
+        return self.filter(is_active=False)
+
 
 class ArticleQuerySet(models.QuerySet["Article"]):
     def in_state(self, state: str) -> ArticleQuerySet:
@@ -36,3 +39,11 @@ class ArticleQuerySet(models.QuerySet["Article"]):
 
     def for_outlet(self, outlet: Outlet) -> ArticleQuerySet:
         return self.filter(outlet=outlet)
+
+    def originals(self) -> ArticleQuerySet:
+        """Articles that are not a near-copy of an earlier one: what counts toward a side's coverage."""
+        return self.filter(syndicated_from__isnull=True)
+
+    def syndicated(self) -> ArticleQuerySet:
+        """Near-copies of an earlier article (wire stories republished by other outlets)."""
+        return self.filter(syndicated_from__isnull=False)

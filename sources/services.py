@@ -4,24 +4,38 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 import logging
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import feedparser
+import py3langid
 import trafilatura
 from courlan import normalize_url
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from htmldate import find_date
 
+from sources import syndication
 from sources.fetching import FetchError, fetch
-from sources.importing import CorpusRow, OutletRow
-from sources.models import Article, Feed, Outlet, OutletDomain, OutletRating
+from sources.importing import CorpusRow, OutletRow, RowError, corpus_row_parse
+from sources.models import (
+    Article,
+    ArticleFingerprint,
+    ArticleFingerprintBand,
+    Feed,
+    Outlet,
+    OutletDomain,
+    OutletRating,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +64,84 @@ def domain_of(url: str) -> str:
 def content_hash_of(text: str) -> str:
     normalised = " ".join(text.lower().split())
     return hashlib.sha256(normalised.encode()).hexdigest() if normalised else ""
+
+
+# Below this many characters a language guess is noise; the page's declared language is used instead.
+MIN_LANGUAGE_DETECTION_CHARS = 40
+
+
+def language_of(text: str) -> str:
+    """The ISO 639-1 code py3langid (offline, its model in the package) finds for the text, or ''."""
+    text = " ".join(text.split())
+    if len(text) < MIN_LANGUAGE_DETECTION_CHARS:
+        return ""
+    language, _score = py3langid.classify(text[:5000])
+    return str(language)
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    link: str
+    title: str
+    published_at: datetime | None
+
+
+def _json_feed_entries(content: bytes) -> list[FeedEntry]:
+    """Entries of a JSON Feed 1.x document (https://jsonfeed.org/version/1.1); feedparser does not read it."""
+    try:
+        document = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise FetchError(f"Not a readable feed: invalid JSON ({error}).") from error
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
+        "https://jsonfeed.org/version/"
+    ):
+        raise FetchError("Not a readable feed: JSON without a JSON Feed version.")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise FetchError("Not a readable feed: a JSON Feed needs an 'items' list.")
+    entries = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = item.get("url") or item.get("id") or ""
+        title = item.get("title") or ""
+        published = item.get("date_published") or item.get("date_modified") or ""
+        published_at = None
+        if isinstance(published, str) and published:
+            try:
+                published_at = parse_datetime(published)
+            except ValueError:
+                published_at = None
+            if published_at is not None and timezone.is_naive(published_at):
+                published_at = timezone.make_aware(published_at, UTC)
+        if isinstance(link, str) and isinstance(title, str):
+            entries.append(FeedEntry(link=link.strip(), title=title, published_at=published_at))
+    return entries
+
+
+def feed_entries_parse(content: bytes, *, headers: dict[str, str]) -> list[FeedEntry]:
+    """The entries of an RSS 0.9x/1.0/2.0, Atom or JSON Feed document; FetchError if it is none of them."""
+    content_type = headers.get("content-type", "").lower()
+    if "json" in content_type or content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return _json_feed_entries(content)
+    try:
+        parsed = feedparser.parse(content, response_headers=headers)
+    except Exception as error:  # feedparser is lenient, but a parser crash must not take the worker with it
+        raise FetchError(f"Not a readable feed: {type(error).__name__}: {error}.") from error
+    if parsed.bozo and not parsed.entries:
+        raise FetchError(f"Not a readable feed: {parsed.get('bozo_exception', 'unknown error')}.")
+    # feedparser reports an empty body or a page with no feed in it as a clean parse with no
+    # version; a feed with nothing in it yet still names its format.
+    if not parsed.entries and not parsed.get("version"):
+        raise FetchError("Not a readable feed: no RSS, Atom or JSON feed in the response.")
+    return [
+        FeedEntry(
+            link=str(entry.get("link") or entry.get("id") or "").strip(),
+            title=str(entry.get("title", "")),
+            published_at=_entry_published_at(entry),
+        )
+        for entry in parsed.entries
+    ]
 
 
 # --- Outlets and ratings ----------------------------------------------------
@@ -200,13 +292,16 @@ def article_discover(
                 text=text,
                 is_title_only=not has_text,
                 published_at=published_at,
-                language=language,
+                language=language or language_of(text),
                 content_hash=content_hash_of(text),
                 state=Article.State.FETCHED if has_text else Article.State.DISCOVERED,
                 fetched_at=now if has_text else None,
             )
     except IntegrityError:
         return Article.objects.get(canonical_url=canonical_url), False
+    if has_text:
+        article_syndication_link(article_id=article.pk)
+        article.refresh_from_db()
     return article, True
 
 
@@ -243,27 +338,40 @@ def article_fetch(*, article_id: int) -> Article | None:
         return article
     Article.objects.filter(pk=article_id).update(attempts=article.attempts + 1)
     try:
-        result = fetch(article.url, accept="text/html,application/xhtml+xml", allowed_content_types=PAGE_CONTENT_TYPES)
+        result = fetch(
+            article.url,
+            accept="text/html,application/xhtml+xml",
+            allowed_content_types=PAGE_CONTENT_TYPES,
+            check_robots=True,
+        )
+        extracted = trafilatura.bare_extraction(
+            result.content, url=result.url, with_metadata=True, include_comments=False
+        )
+        published_at = article.published_at
+        if published_at is None:
+            day = find_date(result.content.decode("utf-8", "replace"), url=result.url, original_date=True)
+            if day:
+                published_at = timezone.make_aware(datetime.fromisoformat(day), UTC)
     except FetchError as error:
         logger.warning("Article %s: %s", article_id, error)
         article_fail(article_id=article_id, error=str(error))
         article.refresh_from_db()
         return article
-
-    extracted = trafilatura.bare_extraction(result.content, url=result.url, with_metadata=True, include_comments=False)
+    except Exception as error:  # a page that breaks the extractor is recorded, never a dead worker
+        logger.exception("Article %s: extraction failed", article_id)
+        article_fail(article_id=article_id, error=f"Could not extract the page: {type(error).__name__}: {error}")
+        article.refresh_from_db()
+        return article
     text = (extracted.text if extracted else "") or ""
     title = article.title or (extracted.title if extracted else "") or ""
     canonical_url = canonical_url_of(extracted.url) if extracted and extracted.url else article.canonical_url
-    published_at = article.published_at
-    if published_at is None:
-        day = find_date(result.content.decode("utf-8", "replace"), url=result.url, original_date=True)
-        if day:
-            published_at = timezone.make_aware(datetime.fromisoformat(day), UTC)
-    language = article.language
+    if len(canonical_url) > 2000 or not canonical_url.startswith(("http://", "https://")):
+        canonical_url = article.canonical_url
+    title_only = len(text) < settings.NEWSROOM_MIN_TEXT_CHARS
+    language = article.language or (language_of(text) if not title_only else "")
     if not language:
         match = HTML_LANG.search(result.content[:4096])
         language = match.group(1).decode().lower() if match else ""
-    title_only = len(text) < settings.NEWSROOM_MIN_TEXT_CHARS
 
     with transaction.atomic():
         locked = Article.objects.select_for_update().get(pk=article_id)
@@ -285,7 +393,74 @@ def article_fetch(*, article_id: int) -> Article | None:
         locked.state_changed_at = locked.fetched_at = timezone.now()
         locked.last_error = ""
         locked.save()
+    if locked.text:
+        article_syndication_link(article_id=locked.pk)
+        locked.refresh_from_db()
     return locked
+
+
+# --- Near-duplicates (wire copies) ---------------------------------------------
+
+# Any fixed number: the key of the PostgreSQL advisory lock that serialises linking.
+SYNDICATION_LOCK_KEY = 0x53594E44
+
+
+def article_syndication_link(*, article_id: int) -> Article | None:
+    """Fingerprint the article's text and link it to the original of its near-copies, if any.
+
+    The original of a group is its earliest article (by publication, then discovery time): when
+    a copy arrives before its original, the group is moved under the newcomer. Idempotent: an
+    article already fingerprinted is left alone. Runs under an advisory lock on PostgreSQL (two
+    copies fingerprinted at once by two workers would not see each other otherwise); SQLite
+    serialises writers already. Returns the original the article was linked to, or None.
+    """
+    article = Article.objects.filter(pk=article_id).first()
+    if article is None or not article.text:
+        return None
+    signature = syndication.signature_of(article.text)
+    if signature is None:
+        return None
+    keys = syndication.band_keys(signature)
+    window = timedelta(days=settings.NEWSROOM_SYNDICATION_WINDOW_DAYS)
+    moment = article.sort_time
+    in_window = Q(article__published_at__range=(moment - window, moment + window)) | Q(
+        article__published_at__isnull=True, article__discovered_at__range=(moment - window, moment + window)
+    )
+    threshold: float = settings.NEWSROOM_SYNDICATION_THRESHOLD
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SYNDICATION_LOCK_KEY])
+        if ArticleFingerprint.objects.filter(article_id=article_id).exists():
+            return None
+        fingerprint = ArticleFingerprint.objects.create(article_id=article_id, minhash=signature)
+        candidate_ids = (
+            ArticleFingerprintBand.objects.filter(key__in=keys).values_list("fingerprint_id", flat=True).distinct()
+        )
+        best: tuple[float, Article] | None = None
+        for candidate in (
+            ArticleFingerprint.objects.filter(in_window, article_id__in=list(candidate_ids))
+            .exclude(article_id=article_id)
+            .select_related("article__syndicated_from")
+        ):
+            score = syndication.similarity(signature, bytes(candidate.minhash))
+            if score >= threshold and (best is None or score > best[0]):
+                best = (score, candidate.article)
+        ArticleFingerprintBand.objects.bulk_create(
+            [ArticleFingerprintBand(fingerprint=fingerprint, key=key) for key in keys]
+        )
+        if best is None:
+            return None
+        score, match = best
+        original = match.syndicated_from or match
+        if (moment, article.pk) < (original.sort_time, original.pk):
+            # The newcomer is older than the group's original: it becomes the original.
+            Article.objects.filter(Q(pk=original.pk) | Q(syndicated_from=original)).update(syndicated_from=article)
+            Article.objects.filter(pk=original.pk).update(syndication_similarity=score)
+            return None
+        Article.objects.filter(pk=article_id).update(syndicated_from=original, syndication_similarity=score)
+    logger.info("Article %s is a syndicated copy of %s (similarity %.2f)", article_id, original.pk, score)
+    return original
 
 
 # --- Feeds ------------------------------------------------------------------
@@ -301,54 +476,49 @@ def _entry_published_at(entry: feedparser.FeedParserDict) -> datetime | None:
 def feed_poll(*, feed_id: int) -> list[int]:
     """Poll one feed and record its new entries as discovered articles; returns their ids.
 
-    Failures are recorded on the feed (last error, consecutive failures, a later
-    next poll) and never raised, so one broken feed never stops a worker.
+    Failures are recorded on the feed (last error, consecutive failures, a later next
+    poll) and never raised, so one broken feed never stops a worker; after
+    NEWSROOM_FEED_DISABLE_AFTER_FAILURES in a row the feed is switched off until a
+    curator re-enables it. The validators (ETag, Last-Modified) are sent except once
+    every NEWSROOM_FEED_UNCONDITIONAL_HOURS, since some servers answer 304 wrongly.
     """
     feed = Feed.objects.select_related("outlet").get(pk=feed_id)
     now = timezone.now()
     interval = timedelta(minutes=settings.NEWSROOM_FEED_POLL_MINUTES)
+    unconditional_every = timedelta(hours=settings.NEWSROOM_FEED_UNCONDITIONAL_HOURS)
+    conditional = feed.last_unconditional_at is not None and now - feed.last_unconditional_at < unconditional_every
     try:
         result = fetch(
             feed.url,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
+            etag=feed.etag if conditional else "",
+            last_modified=feed.last_modified if conditional else "",
             accept="application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.5",
             allowed_content_types=FEED_CONTENT_TYPES,
         )
-        if result.not_modified:
-            entries = []
-        else:
-            parsed = feedparser.parse(result.content, response_headers=result.headers)
-            if parsed.bozo and not parsed.entries:
-                raise FetchError(f"Not a readable feed: {parsed.get('bozo_exception', 'unknown error')}.")
-            # feedparser reports an empty body or a page with no feed in it as a clean parse with no
-            # version; a feed with nothing in it yet still names its format.
-            if not parsed.entries and not parsed.get("version"):
-                raise FetchError("Not a readable feed: no RSS, Atom or JSON feed in the response.")
-            entries = parsed.entries
+        entries = [] if result.not_modified else feed_entries_parse(result.content, headers=result.headers)
     except FetchError as error:
         failures = feed.consecutive_failures + 1
+        disable = failures >= settings.NEWSROOM_FEED_DISABLE_AFTER_FAILURES
         Feed.objects.filter(pk=feed_id).update(
             last_polled_at=now,
             consecutive_failures=failures,
             last_error=str(error)[:2000],
             # Back off: each consecutive failure doubles the wait, up to a day.
             next_poll_at=now + min(interval * (2 ** min(failures, 6)), timedelta(days=1)),
+            **({"is_active": False, "disabled_at": now} if disable else {}),
         )
-        logger.warning("Feed %s: %s", feed.url, error)
+        if disable:
+            logger.warning("Feed %s disabled after %s failures in a row: %s", feed.url, failures, error)
+        else:
+            logger.warning("Feed %s: %s", feed.url, error)
         return []
 
     new_ids: list[int] = []
     for entry in entries:
-        link = entry.get("link") or entry.get("id") or ""
-        if not link.startswith(("http://", "https://")):
+        if not entry.link.startswith(("http://", "https://")) or len(entry.link) > 2000:
             continue
         article, created = article_discover(
-            outlet=feed.outlet,
-            url=link,
-            title=entry.get("title", ""),
-            published_at=_entry_published_at(entry),
-            feed=feed,
+            outlet=feed.outlet, url=entry.link, title=entry.title, published_at=entry.published_at, feed=feed
         )
         if created:
             new_ids.append(article.pk)
@@ -356,13 +526,70 @@ def feed_poll(*, feed_id: int) -> list[int]:
     # the ones it leaves out. A full response replaces them, absent ones included.
     kept_etag, kept_last_modified = (feed.etag, feed.last_modified) if result.not_modified else ("", "")
     Feed.objects.filter(pk=feed_id).update(
-        etag=result.headers.get("etag", kept_etag),
-        last_modified=result.headers.get("last-modified", kept_last_modified),
+        etag=result.headers.get("etag", kept_etag)[:300],
+        last_modified=result.headers.get("last-modified", kept_last_modified)[:100],
         last_polled_at=now,
         last_success_at=now,
+        last_unconditional_at=feed.last_unconditional_at if conditional else now,
         is_verified=True,
         consecutive_failures=0,
         last_error="",
         next_poll_at=now + interval,
     )
     return new_ids
+
+
+def feed_enable(*, feed_ids: list[int]) -> int:
+    """A curator's re-enabling: the feeds are polled again at once, their failure count reset."""
+    return Feed.objects.filter(pk__in=feed_ids).update(
+        is_active=True, disabled_at=None, consecutive_failures=0, next_poll_at=timezone.now()
+    )
+
+
+# --- Articles pushed by partners ------------------------------------------------
+
+
+@dataclass
+class PushedItem:
+    index: int
+    status: str  # created, existing or rejected
+    url: str = ""
+    article_id: int | None = None
+    reason: str = ""
+
+
+@dataclass
+class PushReport:
+    items: list[PushedItem] = field(default_factory=list)
+
+    def ids_with(self, *, status: str) -> list[int]:
+        return [item.article_id for item in self.items if item.status == status and item.article_id is not None]
+
+
+def articles_push(*, records: list[object]) -> PushReport:
+    """Record articles a partner sends, in the corpus format; idempotent by canonical URL.
+
+    Each item is validated on its own: a bad one is reported with its index and reason and
+    the good ones are kept. Enqueueing the new ones is the caller's (the pipeline's) job.
+    """
+    report = PushReport()
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            report.items.append(PushedItem(index=index, status="rejected", reason="expected a JSON object"))
+            continue
+        try:
+            row = corpus_row_parse(record)
+        except RowError as error:
+            url = record.get("url") if isinstance(record.get("url"), str) else ""
+            report.items.append(PushedItem(index=index, status="rejected", url=str(url), reason=str(error)))
+            continue
+        article, created = article_import(row=row)
+        report.items.append(
+            PushedItem(
+                index=index,
+                status="created" if created else "existing",
+                url=article.canonical_url,
+                article_id=article.pk,
+            )
+        )
+    return report

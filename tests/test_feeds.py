@@ -214,7 +214,7 @@ def test_it_fetches_and_extracts_an_article_page(left_outlet: Outlet, local_serv
     assert fetched.content_hash
     # Fetching again does nothing: the article is past discovery.
     assert services.article_fetch(article_id=article.pk).text == fetched.text
-    assert len(local_server.requests) == 1
+    assert [path for path, _headers in local_server.requests if path != "/robots.txt"] == ["/2026/11/fare.html"]
 
 
 def test_it_merges_a_page_whose_canonical_url_is_a_known_article(

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "sources",
@@ -189,3 +190,26 @@ NEWSROOM_CLUSTER_WINDOW_DAYS = env.float("NEWSROOM_CLUSTER_WINDOW_DAYS", default
 # --- Story clustering (stories.assignment) -----------------------------------
 # The pair model (weights and thresholds, JSON); empty: the one shipped in stories/clustering_model.json.
 NEWSROOM_CLUSTER_MODEL_PATH = env.str("NEWSROOM_CLUSTER_MODEL_PATH", default="")
+
+# --- Ingestion: feeds, politeness, robots.txt, near-duplicates (sources) -----------
+# A feed is fetched without its validators at least this often: some servers answer 304 wrongly.
+NEWSROOM_FEED_UNCONDITIONAL_HOURS = env.float("NEWSROOM_FEED_UNCONDITIONAL_HOURS", default=24.0)
+# After this many failed polls in a row a feed is switched off until a curator re-enables it.
+NEWSROOM_FEED_DISABLE_AFTER_FAILURES = env.int("NEWSROOM_FEED_DISABLE_AFTER_FAILURES", default=10)
+# Per host: requests under way at once, and seconds between the starts of two requests.
+NEWSROOM_HOST_CONCURRENCY = env.int("NEWSROOM_HOST_CONCURRENCY", default=2)
+NEWSROOM_HOST_DELAY_SECONDS = env.float("NEWSROOM_HOST_DELAY_SECONDS", default=1.0)
+# Where workers share those turns; empty: within each process. Defaults to a Redis broker if there is one.
+NEWSROOM_POLITENESS_REDIS_URL = env.str(
+    "NEWSROOM_POLITENESS_REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
+NEWSROOM_RESPECT_ROBOTS = env.bool("NEWSROOM_RESPECT_ROBOTS", default=True)
+NEWSROOM_ROBOTS_CACHE_SECONDS = env.float("NEWSROOM_ROBOTS_CACHE_SECONDS", default=3600.0)
+# Near-duplicates (wire copies): estimated Jaccard similarity of word 5-grams at or above which an
+# article is linked to an earlier one as its syndicated copy, and how far back copies are looked for.
+NEWSROOM_SYNDICATION_THRESHOLD = env.float("NEWSROOM_SYNDICATION_THRESHOLD", default=0.7)
+NEWSROOM_SYNDICATION_WINDOW_DAYS = env.float("NEWSROOM_SYNDICATION_WINDOW_DAYS", default=7.0)
+# Articles in one push request to /api/v1/articles/push/ at most.
+NEWSROOM_PUSH_MAX_ITEMS = env.int("NEWSROOM_PUSH_MAX_ITEMS", default=500)
+# An article whose next pipeline stage has not run for this long is queued again by the sweep.
+NEWSROOM_SWEEP_STUCK_AFTER_SECONDS = env.float("NEWSROOM_SWEEP_STUCK_AFTER_SECONDS", default=1800.0)
