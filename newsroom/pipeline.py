@@ -11,14 +11,17 @@ finds work whose message was lost and queues it again.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
 from celery import chain, shared_task
 from celery.canvas import Signature
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from analysis.tasks import article_analyse_task, articles_analyse_task
 from sources import services as source_services
@@ -31,7 +34,6 @@ from stories.tasks import story_assign_task, story_refresh_task
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH_SIZE = 32
-STUCK_AFTER = timedelta(minutes=30)
 
 
 def article_chain(article_id: int) -> Signature:
@@ -49,16 +51,25 @@ def batch_chain(article_ids: list[int]) -> Signature:
     return chain(articles_analyse_task.si(article_ids), stories_assign_and_refresh.s())
 
 
+def _send(signature: Signature) -> None:
+    """Queue a chain; with the broker down, log and go on: the articles' state is in the database,
+    and ``articles_sweep`` queues them again once they have been stuck for a while."""
+    try:
+        signature.apply_async()
+    except BrokerUnavailable:
+        logger.exception("Broker unavailable; the sweep will queue these articles again")
+
+
 def articles_enqueue(article_ids: Iterable[int]) -> None:
     """Start the pipeline for these articles once the current transaction commits."""
     for article_id in article_ids:
-        transaction.on_commit(article_chain(article_id).apply_async)
+        transaction.on_commit(functools.partial(_send, article_chain(article_id)))
 
 
 def articles_enqueue_batches(article_ids: list[int]) -> None:
     for start in range(0, len(article_ids), IMPORT_BATCH_SIZE):
         batch = article_ids[start : start + IMPORT_BATCH_SIZE]
-        transaction.on_commit(batch_chain(batch).apply_async)
+        transaction.on_commit(functools.partial(_send, batch_chain(batch)))
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
@@ -93,9 +104,14 @@ def feeds_poll_due() -> int:
 
 
 @shared_task
-def articles_sweep() -> int:
-    """Queue again the articles whose next stage has not run for a while (a lost message)."""
-    stuck = list(Article.objects.stuck(timezone.now() - STUCK_AFTER).values_list("pk", flat=True)[:1000])
+def articles_sweep(stuck_after_seconds: float | None = None) -> int:
+    """Queue again the articles whose next stage has not run for a while (a lost message).
+
+    Stuck means unchanged for NEWSROOM_SWEEP_STUCK_AFTER_SECONDS (or ``stuck_after_seconds``).
+    Queuing one twice is harmless: every stage skips an article already past it.
+    """
+    seconds = settings.NEWSROOM_SWEEP_STUCK_AFTER_SECONDS if stuck_after_seconds is None else stuck_after_seconds
+    stuck = list(Article.objects.stuck(timezone.now() - timedelta(seconds=seconds)).values_list("pk", flat=True)[:1000])
     Article.objects.filter(pk__in=stuck).update(state_changed_at=timezone.now())
     articles_enqueue(stuck)
     unrefreshed = Story.objects.filter(refreshed_at__isnull=True).values_list("pk", flat=True)[:1000]

@@ -136,6 +136,10 @@ def fetch(
                         body.extend(inflater.inflate(chunk, room=max_bytes - len(body) + 1) if inflater else chunk)
                         if len(body) > max_bytes:
                             raise FetchError(f"Response from {current} exceeds the limit of {max_bytes} bytes.")
+                    if inflater and not inflater.finished:
+                        raise FetchError(
+                            f"Could not decode the response from {current}: the compressed body is cut short."
+                        )
                     return FetchResult(
                         url=current, status=response.status_code, content=bytes(body), headers=dict(response.headers)
                     )
@@ -165,6 +169,10 @@ class _Inflater:
         if encoding == "deflate":
             return cls(None)
         raise FetchError(f"Unsupported content encoding {encoding!r} from {url}.")
+
+    @property
+    def finished(self) -> bool:
+        return self._decompressor is not None and bool(self._decompressor.eof)
 
     def inflate(self, data: bytes, *, room: int) -> bytes:
         """At most ``room`` bytes of output; input that would give more is left unread (the caller stops)."""
