@@ -1,0 +1,111 @@
+"""``manage.py evaluate_clustering``: the real pipeline on a labelled corpus, scored, labels unseen."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from sources import importing
+
+pytestmark = [pytest.mark.models, pytest.mark.django_db(transaction=True)]
+
+# Two events, each reported by three outlets; written for this test.
+CORPUS = [
+    (
+        "voice.example",
+        "ferry",
+        "Harbor ferry service halted after engine fire on the Marlow crossing",
+        "The Marlow harbor ferry was taken out of service on Monday after an engine fire broke out during the morning "
+        "crossing. All 140 passengers were brought ashore safely, the port authority said.",
+    ),
+    (
+        "record.example",
+        "ferry",
+        "Engine fire suspends Marlow ferry crossings",
+        "Crossings on the Marlow ferry are suspended after an engine fire on Monday morning. The port authority said "
+        "the 140 passengers on board were evacuated without injuries and inspectors are examining the vessel.",
+    ),
+    (
+        "herald.example",
+        "ferry",
+        "Port authority under fire as Marlow ferry burns mid-crossing",
+        "Critics blamed years of deferred maintenance after the Marlow ferry's engine caught fire on Monday. The port "
+        "authority said all 140 passengers were evacuated safely.",
+    ),
+    (
+        "voice.example",
+        "orchard",
+        "Drought forces Kelby orchards to cut apple harvest by a third",
+        "Apple growers in the Kelby valley expect a harvest a third smaller than last year after a dry summer, "
+        "the growers' cooperative said on Monday.",
+    ),
+    (
+        "record.example",
+        "orchard",
+        "Kelby apple harvest expected to fall by a third after dry summer",
+        "The Kelby valley growers' cooperative forecast on Monday that the apple harvest will be about a third smaller "
+        "than last year because of drought.",
+    ),
+    (
+        "herald.example",
+        "orchard",
+        "Dry summer slashes Kelby apple crop, growers warn of job losses",
+        "Kelby valley orchards will pick a third fewer apples this year after the drought, the growers' cooperative "
+        "said on Monday, warning that seasonal jobs are at risk.",
+    ),
+]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus.jsonl"
+    rows = [
+        {
+            "url": f"https://{domain}/{index}",
+            "outlet_domain": domain,
+            "title": title,
+            "text": text,
+            "published_at": f"2026-11-16T{8 + index:02d}:00:00+00:00",
+            "language": "en",
+            "gold_story": story,
+            "gold_side": "center",
+        }
+        for index, (domain, story, title, text) in enumerate(CORPUS)
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_it_scores_the_pipelines_stories_against_the_gold_stories_without_showing_it_the_labels(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen_keys: set[str] = set()
+    parse = importing.corpus_row_parse
+
+    def spying_parse(record: dict[str, Any]) -> Any:
+        seen_keys.update(record)
+        return parse(record)
+
+    scratch: list[str] = []
+    # The test database is already a scratch one: record the calls instead of nesting another.
+    monkeypatch.setattr(connection.creation, "create_test_db", lambda **kwargs: scratch.append("created"))
+    monkeypatch.setattr(connection.creation, "destroy_test_db", lambda *args, **kwargs: scratch.append("destroyed"))
+    monkeypatch.setattr("stories.management.commands.evaluate_clustering.corpus_row_parse", spying_parse, raising=True)
+    output = io.StringIO()
+
+    call_command("evaluate_clustering", str(corpus), stdout=output)
+
+    text = output.getvalue()
+    assert scratch == ["created", "destroyed"]
+    assert "Imported 6 articles" in text
+    assert "2 stories for 2 gold stories" in text
+    assert "BCubed    precision 1.0000  recall 1.0000  F1 1.0000" in text
+    assert "pairwise  precision 1.0000  recall 1.0000  F1 1.0000" in text
+    assert seen_keys
+    assert not {key for key in seen_keys if key.startswith("gold_")}
