@@ -1,13 +1,66 @@
-"""The API router: every app's viewsets under /api/v1/."""
+"""The API router: every app's viewsets under /api/v1/, and the partners' push endpoint."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status, viewsets
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from newsroom import pipeline
+from sources import services as source_services
+from sources.api.serializers import ArticlePushInputSerializer, ArticlePushOutputSerializer
 from sources.api.views import OutletViewSet
+from sources.models import Article
 from stories.api.views import ArticleViewSet, StoryViewSet
+
+
+class CanPushArticles(permissions.BasePermission):
+    """A partner's token belongs to a user allowed to add articles."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.has_perm("sources.add_article"))
+
+
+class ArticlePushViewSet(viewsets.ViewSet):
+    """Partners who send articles instead of publishing feeds.
+
+    POST ``{"articles": [...]}`` with ``Authorization: Token <key>``. Idempotent by canonical
+    URL: sending an article again reports it as ``existing``. Each item is answered with its
+    status, and a rejected one with its reason; the good ones go through the pipeline.
+    """
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [CanPushArticles]
+
+    @extend_schema(request=ArticlePushInputSerializer, responses={200: ArticlePushOutputSerializer})
+    def create(self, request: Request) -> Response:
+        given = ArticlePushInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        with transaction.atomic():
+            report = source_services.articles_push(records=given.validated_data["articles"])
+            created = report.ids_with(status="created")
+            with_text = list(
+                Article.objects.filter(pk__in=created, state=Article.State.FETCHED).values_list("pk", flat=True)
+            )
+            # Analysed in batches like an import; the ones sent without text are fetched first.
+            pipeline.articles_enqueue_batches(with_text)
+            pipeline.articles_enqueue([pk for pk in created if pk not in set(with_text)])
+        counts = {name: sum(item.status == name for item in report.items) for name in ("created", "existing")}
+        output = ArticlePushOutputSerializer(
+            {**counts, "rejected": len(report.items) - sum(counts.values()), "items": report.items}
+        )
+        return Response(output.data, status=status.HTTP_200_OK)
+
 
 router = DefaultRouter()
 router.register("stories", StoryViewSet, basename="story")
+# Before "articles", whose detail route would otherwise take "push" for an id.
+router.register("articles/push", ArticlePushViewSet, basename="article-push")
 router.register("articles", ArticleViewSet, basename="article")
 router.register("outlets", OutletViewSet, basename="outlet")
