@@ -158,22 +158,55 @@ def _story_rebuild(story: Story) -> tuple[StorySignal | None, list[tuple[StoryMe
     return signal, members
 
 
-def _candidates(article: ArticleSignal, *, exclude: Iterable[int] = ()) -> list[Story]:
-    """The shortlist of active stories for an article: found through the time index, then the lead centroids.
+class CentroidIndex:
+    """The lead centroids of active stories, kept in process memory between assignments.
 
-    Only stories touched within the window are read (``last_published_at`` is indexed), and
-    only their id and centroid, so the cost follows the number of active stories, not the
-    size of the database.
+    A call reads only the id and version of each story in the window (through the index
+    on ``last_published_at``) and fetches the centroids of the stories that changed since
+    it last saw them, so an assignment moves a few bytes per active story instead of its
+    whole centroid. The version is (``reclustered_at``, ``refreshed_at``): every write of
+    a centroid (here and in ``story_refresh``) sets one of them. Each worker process has
+    its own index; the versions keep it right whatever the other workers wrote.
     """
-    rows = list(
-        Story.objects.active_around(article.moment, window=_window())
-        .exclude(pk__in=list(exclude))
-        .values_list("pk", "centroid")
-    )
-    if not rows:
+
+    MAX_ENTRIES = 200_000
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[Any, np.ndarray[Any, Any]]] = {}
+
+    def window(self, moment: datetime, *, exclude: Iterable[int] = ()) -> tuple[list[int], np.ndarray[Any, Any]]:
+        """The ids of the stories active around ``moment`` and their lead centroids, one row each."""
+        rows = list(
+            Story.objects.active_around(moment, window=_window())
+            .exclude(pk__in=list(exclude))
+            .values_list("pk", "reclustered_at", "refreshed_at")
+        )
+        stale = [pk for pk, *version in rows if self.entries.get(pk, (None,))[0] != tuple(version)]
+        if len(self.entries) + len(stale) > self.MAX_ENTRIES:
+            self.entries.clear()
+            stale = [pk for pk, *_ in rows]
+        if stale:
+            versions = {pk: tuple(version) for pk, *version in rows}
+            for pk, centroid in Story.objects.filter(pk__in=stale).values_list("pk", "centroid"):
+                self.entries[pk] = (versions[pk], np.frombuffer(bytes(centroid), dtype=np.float32))
+        ids = [pk for pk, *_ in rows if pk in self.entries and len(self.entries[pk][1])]
+        if not ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return ids, np.vstack([self.entries[pk][1] for pk in ids])
+
+
+centroid_index = CentroidIndex()
+
+
+def _candidates(article: ArticleSignal, *, exclude: Iterable[int] = ()) -> list[Story]:
+    """The shortlist of active stories for an article: the window's centroids, nearest first.
+
+    The cost follows the number of stories active around the article, not the size of the database.
+    """
+    ids, leads = centroid_index.window(article.moment, exclude=exclude)
+    if not ids:
         return []
-    leads = np.vstack([np.frombuffer(bytes(centroid), dtype=np.float32) for _, centroid in rows])
-    keys = [rows[index][0] for index in clustering.shortlist(article, leads)]
+    keys = [ids[index] for index in clustering.shortlist(article, leads)]
     stories = {story.pk: story for story in Story.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS)}
     return [stories[key] for key in keys if key in stories]
 
@@ -342,18 +375,12 @@ def _split_drifted(story: Story, model: PairModel) -> set[int]:
 def _merge_converged(story: Story, model: PairModel) -> set[int]:
     story.refresh_from_db()
     signal = _story_signal(story)
-    rows = list(
-        Story.objects.active_around(story.last_published_at, window=_window())
-        .exclude(pk=story.pk)
-        .filter(is_curated=False)
-        .values_list("pk", "centroid")
-    )
-    if not rows:
+    ids, leads = centroid_index.window(story.last_published_at, exclude=[story.pk])
+    if not ids:
         return set()
-    leads = np.vstack([np.frombuffer(bytes(centroid), dtype=np.float32) for _, centroid in rows])
     probe = ArticleSignal(lead=signal.lead, body=signal.body, entities=frozenset(), outlet_id=-1, moment=signal.last)
-    keys = [rows[index][0] for index in clustering.shortlist(probe, leads, size=3)]
-    for other in Story.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS):
+    keys = [ids[index] for index in clustering.shortlist(probe, leads, size=3)]
+    for other in Story.objects.filter(pk__in=keys, is_curated=False).only(*STORY_SIGNAL_FIELDS):
         other_signal = _story_signal(other)
         if not clustering.can_merge(signal, other_signal, model):
             continue

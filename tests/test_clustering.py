@@ -399,3 +399,19 @@ def test_it_never_opens_two_stories_for_one_event_when_two_workers_assign_at_onc
 
     assert results[first.pk] == results[second.pk] is not None
     assert Story.objects.count() == 1
+
+
+def test_it_sees_a_changed_centroid_through_the_in_memory_index(left_outlet: Outlet, story_vector: Vector) -> None:
+    article = article_near(left_outlet, "Fare hike", story_vector, 2)
+    story_id = services.story_assign(article_id=article.pk)
+    ids, before = assignment.centroid_index.window(STORY_TIME)
+    assert ids == [story_id]
+    elsewhere = unit_vector(77)
+    analysis_set(article, elsewhere)
+
+    assert story_id is not None
+    services.story_refresh(story_id=story_id)
+    ids, after = assignment.centroid_index.window(STORY_TIME)
+
+    assert float(before[0] @ elsewhere) < 0.5
+    assert float(after[0] @ elsewhere) == pytest.approx(1.0, abs=1e-5)
