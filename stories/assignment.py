@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
@@ -384,12 +385,9 @@ def _merge_converged(story: Story, model: PairModel) -> set[int]:
         other_signal = _story_signal(other)
         if not clustering.can_merge(signal, other_signal, model):
             continue
-        gap = max(
-            clustering.gap_days(signal.first, other_signal.first, other_signal.last),
-            clustering.gap_days(signal.last, other_signal.first, other_signal.last),
-        )
-        if signal.first <= other_signal.last and other_signal.first <= signal.last:
-            gap = 0.0
+        if StoryMembership.objects.filter(story__in=[story, other], is_pinned=True).exists():
+            continue  # A curator pinned an article in one of them: that story stays as it is.
+        gap = clustering.spans_gap_days(signal, other_signal)
         probability = model.probability(clustering.story_pair_features(signal, other_signal), gap)
         if probability < model.merge_probability:
             continue
@@ -408,9 +406,11 @@ def _curated(story: Story) -> None:
 
 def stories_merge(*, into_id: int, story_ids: Iterable[int], actor: Any) -> Story:
     """A curator merges stories into one; the result is curated (no automatic split or merge)."""
+    ids = {into_id, *story_ids}
     with transaction.atomic():
-        stories = list(Story.objects.select_for_update().filter(pk__in={into_id, *story_ids}).order_by("pk"))
-        _window_lock(*(story.last_published_at for story in stories))
+        # The clustering locks first, row locks after, in the order every writer here takes them.
+        _window_lock(*Story.objects.filter(pk__in=ids).values_list("last_published_at", flat=True))
+        stories = list(Story.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         into = next(story for story in stories if story.pk == into_id)
         for away in stories:
             if away.pk != into_id:
@@ -422,14 +422,17 @@ def stories_merge(*, into_id: int, story_ids: Iterable[int], actor: Any) -> Stor
 
 def story_split(*, article_ids: Iterable[int], actor: Any) -> Story:
     """A curator moves these articles (of one story) into a new story; both are curated and the articles pinned."""
+    article_ids = list(article_ids)
     with transaction.atomic():
+        _window_lock(
+            *Story.objects.filter(memberships__article_id__in=article_ids).values_list("last_published_at", flat=True)
+        )
         memberships = list(
-            StoryMembership.objects.select_for_update().filter(article_id__in=list(article_ids)).order_by("pk")
+            StoryMembership.objects.select_for_update().filter(article_id__in=article_ids).order_by("pk")
         )
         if not memberships or len({membership.story_id for membership in memberships}) != 1:
             raise ValueError("Split takes articles of one story.")
         source = Story.objects.get(pk=memberships[0].story_id)
-        _window_lock(source.last_published_at)
         first = memberships[0].article
         new = Story.objects.create(
             title=first.title,
@@ -465,10 +468,14 @@ def story_split(*, article_ids: Iterable[int], actor: Any) -> Story:
 def membership_move(*, article_id: int, story_id: int, actor: Any) -> StoryMembership:
     """A curator moves an article to another story; it is pinned there and both stories are curated."""
     with transaction.atomic():
+        _window_lock(
+            *Story.objects.filter(Q(pk=story_id) | Q(memberships__article_id=article_id)).values_list(
+                "last_published_at", flat=True
+            )
+        )
         membership = StoryMembership.objects.select_for_update().get(article_id=article_id)
         source = Story.objects.get(pk=membership.story_id)
         target = Story.objects.get(pk=story_id)
-        _window_lock(source.last_published_at, target.last_published_at)
         membership.story = target
         membership.reason = StoryMembership.Reason.CURATOR
         membership.detail = f"moved from story {source.pk} by a curator"

@@ -145,6 +145,15 @@ def gap_days(moment: datetime, first: datetime, last: datetime) -> float:
     return 0.0
 
 
+def spans_gap_days(first: StorySignal, second: StorySignal) -> float:
+    """Days between two stories' spans (0 where they overlap)."""
+    if first.last < second.first:
+        return (second.first - first.last).total_seconds() / SECONDS_PER_DAY
+    if second.last < first.first:
+        return (first.first - second.last).total_seconds() / SECONDS_PER_DAY
+    return 0.0
+
+
 def pair_features(article: ArticleSignal, story: StorySignal) -> np.ndarray[Any, np.dtype[np.float64]]:
     return np.array(
         [

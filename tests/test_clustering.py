@@ -263,6 +263,18 @@ def test_it_never_merges_a_story_a_curator_has_curated(
     assert Story.objects.count() == 2
 
 
+def test_it_never_merges_away_a_story_with_a_pinned_article(
+    left_outlet: Outlet, center_outlet: Outlet, story_vector: Vector, curator: User
+) -> None:
+    _first, second = two_stories_that_converge(left_outlet, center_outlet, story_vector)
+    services.membership_pin(article_id=Article.objects.get(outlet=center_outlet).pk, pinned=True, actor=curator)
+
+    services.stories_recluster(story_ids=[second])
+
+    assert Story.objects.count() == 2
+    assert not ClusteringEvent.objects.filter(kind=ClusteringEvent.Kind.MERGE).exists()
+
+
 # --- The curator's decisions -------------------------------------------------------
 
 
