@@ -427,3 +427,12 @@ def test_it_sees_a_changed_centroid_through_the_in_memory_index(left_outlet: Out
 
     assert float(before[0] @ elsewhere) < 0.5
     assert float(after[0] @ elsewhere) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_it_shows_curators_each_membership_with_its_similarity_and_reason(curator_client: Client, story: Story) -> None:
+    change = curator_client.get(f"/admin/stories/story/{story.pk}/change/")
+    memberships = curator_client.get("/admin/stories/storymembership/")
+
+    assert change.status_code == memberships.status_code == 200
+    assert "Started the story" in change.content.decode()
+    assert "Scored above the join threshold" in memberships.content.decode()
