@@ -20,6 +20,7 @@ from celery import chain, shared_task
 from celery.canvas import Signature
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -114,9 +115,18 @@ def articles_sweep(stuck_after_seconds: float | None = None) -> int:
     stuck = list(Article.objects.stuck(timezone.now() - timedelta(seconds=seconds)).values_list("pk", flat=True)[:1000])
     Article.objects.filter(pk__in=stuck).update(state_changed_at=timezone.now())
     articles_enqueue(stuck)
-    unrefreshed = Story.objects.filter(refreshed_at__isnull=True).values_list("pk", flat=True)[:1000]
+    # A story never refreshed, or one an article joined after its last refresh (the refresh was lost).
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    unrefreshed = (
+        Story.objects.filter(
+            Q(refreshed_at__isnull=True, created_at__lt=cutoff)
+            | Q(memberships__joined_at__gt=F("refreshed_at"), memberships__joined_at__lt=cutoff)
+        )
+        .values_list("pk", flat=True)
+        .distinct()[:1000]
+    )
     for story_id in unrefreshed:
-        story_refresh_task.delay(story_id)
+        _send(story_refresh_task.si(story_id))
     if stuck:
         logger.info("Re-queued %s stuck articles", len(stuck))
     return len(stuck)

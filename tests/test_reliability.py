@@ -1,0 +1,185 @@
+"""The database is the source of truth: a worker killed in the middle of the pipeline loses nothing.
+
+A real worker process is killed (SIGKILL) while articles are between stages, the broker's
+queues are emptied (the messages are lost, as with a broker restarted without persistence),
+and a fresh worker plus the periodic sweep bring every article to the end of the pipeline,
+analysed once and in exactly one story. Runs where CELERY_BROKER_URL is set and the
+database is PostgreSQL, like tests/test_worker.py; the light tests below run everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery.canvas import Signature, _chain
+from django.conf import settings
+from django.db.models import Max
+from kombu.exceptions import OperationalError
+
+from analysis.models import ArticleAnalysis
+from newsroom import pipeline
+from newsroom.celery import app as celery_app
+from sources.models import Article, Feed, Outlet
+from stories.models import Story, StoryMembership
+from tests.conftest import LocalServer, Route
+from tests.test_feeds import FARE_ITEMS, rss_feed
+
+ROOT = Path(__file__).resolve().parent.parent
+QUEUES = ["ingest", "analysis", "clustering"]
+needs_worker = [
+    pytest.mark.skipif(not settings.CELERY_BROKER_URL, reason="needs a broker: set CELERY_BROKER_URL"),
+    pytest.mark.skipif(
+        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        reason="the worker process must open the test database: set DATABASE_URL to PostgreSQL",
+    ),
+]
+
+
+# --- Without a worker: a broker outage leaves the articles to the sweep ------------------------
+
+
+def test_a_broker_outage_while_polling_loses_no_article(
+    left_outlet: Outlet,
+    local_server: LocalServer,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    feed = Feed.objects.create(outlet=left_outlet, url=local_server.url("/feed.xml"))
+    local_server.routes["/feed.xml"] = Route(
+        body=rss_feed(*FARE_ITEMS), headers={"Content-Type": "application/rss+xml"}
+    )
+    sent: list[Signature] = []
+
+    def broker_down(self: Signature, *args: object, **kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(_chain, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        new_ids = pipeline.feed_poll_and_process.apply(args=[feed.pk]).get()
+
+    assert len(callbacks) == 2, "each article's chain was offered to the broker, which refused it"
+
+    assert len(new_ids) == 2
+    assert set(Article.objects.values_list("state", flat=True)) == {Article.State.DISCOVERED}
+
+    # The broker is back; the sweep finds the articles in the database and queues them again.
+    monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: sent.append(self))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pipeline.articles_sweep(stuck_after_seconds=3600) == 0, "not stuck yet"
+        assert pipeline.articles_sweep(stuck_after_seconds=0) == 2
+    assert sorted(signature.tasks[0].args[0] for signature in sent) == sorted(new_ids)
+
+
+# --- With a real worker, killed mid-pipeline ----------------------------------------------------
+
+
+def worker_start(log: Path) -> subprocess.Popen[bytes]:
+    from tests.test_worker import worker_database_url
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings.test",
+        "DATABASE_URL": worker_database_url(),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "newsroom", "worker", "-Q", ",".join(QUEUES)]
+    command += ["--concurrency=1", "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return subprocess.Popen([*command, "--loglevel=INFO", f"--logfile={log}"], cwd=ROOT, env=env)
+
+
+def queues_purge() -> None:
+    """Drop every message waiting in the pipeline's queues: the broker lost them."""
+    with celery_app.connection_for_write() as connection:
+        for queue in QUEUES:
+            try:
+                connection.default_channel.queue_purge(queue)
+            except Exception:  # a queue the broker never declared has nothing to lose
+                connection.close()
+                connection.connect()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    queues_purge()
+    celery_app.conf.task_always_eager = False
+    try:
+        yield started
+    finally:
+        celery_app.conf.task_always_eager = True
+        for process in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        queues_purge()
+
+
+@pytest.mark.models
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("_marks", [pytest.param(None, marks=needs_worker, id="killed-worker")])
+def test_a_worker_killed_mid_pipeline_loses_nothing_and_repeats_nothing(
+    _marks: None, local_server: LocalServer, workers: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    from tests.fixtures.pipeline_corpus import PAGES
+    from tests.test_pipeline import serve_corpus
+
+    serve_corpus(local_server)
+    first = worker_start(tmp_path / "first.log")
+    workers.append(first)
+    for feed_id in Feed.objects.values_list("pk", flat=True):
+        pipeline.feed_poll_and_process.delay(feed_id)
+
+    # Kill it once an article waits between stages (the worker is loading the models to analyse it).
+    deadline = time.monotonic() + 180
+    while not Article.objects.filter(state=Article.State.FETCHED).exists():
+        assert first.poll() is None, "the first worker exited"
+        assert time.monotonic() < deadline, "no article was fetched in time"
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    states = dict(Article.objects.values_list("pk", "state"))
+    assert Article.State.CLUSTERED not in states.values(), f"killed too late to show anything: {states}"
+    queues_purge()
+
+    second = worker_start(tmp_path / "second.log")
+    workers.append(second)
+    deadline = time.monotonic() + 300
+    sweeps, last_sweep = 0, time.monotonic()
+    while True:
+        assert second.poll() is None, "the second worker exited"
+        # What Celery beat does on its schedule: poll the feeds that are due, sweep what is stuck.
+        if sweeps == 0 or time.monotonic() > last_sweep + 20:
+            pipeline.feeds_poll_due()
+            pipeline.articles_sweep(stuck_after_seconds=0 if sweeps == 0 else 15)
+            sweeps, last_sweep = sweeps + 1, time.monotonic()
+        clustered = Article.objects.filter(state=Article.State.CLUSTERED).count()
+        newest_join = StoryMembership.objects.aggregate(newest=Max("joined_at"))["newest"]
+        stale = Story.objects.filter(refreshed_at__isnull=True).exists() or (
+            newest_join is not None and Story.objects.filter(refreshed_at__lt=newest_join).exists()
+        )
+        if clustered == len(PAGES) and not stale:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"not every article finished: {list(Article.objects.values_list('state', 'last_error'))}")
+        time.sleep(0.5)
+
+    # Every article once: one analysis and one story membership each, and two stories in all.
+    assert Article.objects.count() == len(PAGES)
+    assert ArticleAnalysis.objects.count() == len(PAGES)
+    assert StoryMembership.objects.count() == len(PAGES)
+    assert sorted(Story.objects.values_list("article_count", flat=True)) == [2, 3]
+    bridge = Story.objects.get(memberships__article__title__startswith="Glenmoor Bridge closed")
+    assert (bridge.left_count, bridge.center_count, bridge.right_count) == (1, 1, 0)
