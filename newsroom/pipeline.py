@@ -115,6 +115,9 @@ def articles_sweep(stuck_after_seconds: float | None = None) -> int:
     stuck = list(Article.objects.stuck(timezone.now() - timedelta(seconds=seconds)).values_list("pk", flat=True)[:1000])
     Article.objects.filter(pk__in=stuck).update(state_changed_at=timezone.now())
     articles_enqueue(stuck)
+    # Pages that failed to fetch (a timeout, a 503) get another try after the same wait.
+    retried = source_services.articles_fetch_retry(failed_before=timezone.now() - timedelta(seconds=seconds))
+    articles_enqueue(retried)
     # A story never refreshed, or one an article joined after its last refresh (the refresh was lost).
     cutoff = timezone.now() - timedelta(seconds=seconds)
     unrefreshed = (
@@ -127,6 +130,6 @@ def articles_sweep(stuck_after_seconds: float | None = None) -> int:
     )
     for story_id in unrefreshed:
         _send(story_refresh_task.si(story_id))
-    if stuck:
-        logger.info("Re-queued %s stuck articles", len(stuck))
+    if stuck or retried:
+        logger.info("Re-queued %s stuck articles and %s failed fetches", len(stuck), len(retried))
     return len(stuck)

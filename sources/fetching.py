@@ -81,6 +81,22 @@ def _check_public_address(url: str) -> None:
             raise FetchError(f"Refused {url!r}: {host} resolves to a non-public address ({address}).")
 
 
+def _check_peer(response: httpx.Response, url: str) -> None:
+    """Refuse a response from a non-public address although the name resolved to a public one at the
+    check: its DNS answer changed in between (DNS rebinding). The request went out, but nothing it
+    returns is read."""
+    host = urlsplit(url).hostname or ""
+    stream = response.extensions.get("network_stream")
+    if stream is None or _host_is_allowed(host):
+        return
+    peer = stream.get_extra_info("server_addr")
+    if not peer:
+        return
+    address = ipaddress.ip_address(peer[0])
+    if not address.is_global:
+        raise FetchError(f"Refused {url!r}: connected to a non-public address ({address}).")
+
+
 def fetch(
     url: str,
     *,
@@ -111,6 +127,7 @@ def fetch(
                 robots_allow(current)
             try:
                 with host_turn(urlsplit(current).netloc), client.stream("GET", current, headers=headers) as response:
+                    _check_peer(response, current)
                     # Before the redirect check: httpx counts every 3xx, 304 included, as a redirect.
                     if response.status_code == 304:
                         return FetchResult(url=current, status=304, content=b"", headers=dict(response.headers))

@@ -317,6 +317,26 @@ def article_import(*, row: CorpusRow) -> tuple[Article, bool]:
     )
 
 
+def articles_fetch_retry(*, failed_before: datetime) -> list[int]:
+    """Give articles whose page could not be fetched another try; returns their ids.
+
+    Only fetch failures (never fetched) with fewer than NEWSROOM_ARTICLE_FETCH_ATTEMPTS attempts,
+    failed before ``failed_before``: a timeout or a 503 often passes, and a page that stays
+    broken stops being tried. Their state goes back to discovered; enqueueing is the caller's.
+    """
+    retry = Article.objects.filter(
+        state=Article.State.FAILED,
+        fetched_at__isnull=True,
+        attempts__lt=settings.NEWSROOM_ARTICLE_FETCH_ATTEMPTS,
+        state_changed_at__lt=failed_before,
+    )
+    ids = list(retry.values_list("pk", flat=True)[:1000])
+    Article.objects.filter(pk__in=ids, state=Article.State.FAILED).update(
+        state=Article.State.DISCOVERED, state_changed_at=timezone.now()
+    )
+    return ids
+
+
 def article_fail(*, article_id: int, error: str) -> None:
     Article.objects.filter(pk=article_id).update(
         state=Article.State.FAILED, last_error=error[:2000], state_changed_at=timezone.now()

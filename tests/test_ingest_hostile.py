@@ -222,3 +222,15 @@ def test_extraction_keeps_text_not_markup(left_outlet: Outlet, local_server: Loc
     assert "voted five to two" in fetched.text
     assert "pwned" not in fetched.text
     assert "<" not in fetched.text
+
+
+def test_it_refuses_a_response_from_a_private_address_when_dns_changed_after_the_check(
+    local_server: LocalServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DNS rebinding: the name looked public when checked, then resolved to 127.0.0.1 for the connection.
+    settings.NEWSROOM_FETCH_ALLOWED_HOSTS = []
+    monkeypatch.setattr(fetching, "_check_public_address", lambda url: None)
+    local_server.routes["/internal"] = Route(body=b"secret", headers=HTML)
+
+    with pytest.raises(FetchError, match=r"connected to a non-public address \(127\.0\.0\.1\)"):
+        fetch(local_server.url("/internal"))

@@ -21,12 +21,14 @@ from typing import Any
 import pytest
 from celery.canvas import Signature, _chain
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import F, Q
 from kombu.exceptions import OperationalError
+from pytest_django.fixtures import Settings
 
 from analysis.models import ArticleAnalysis
 from newsroom import pipeline
 from newsroom.celery import app as celery_app
+from sources import services as source_services
 from sources.models import Article, Feed, Outlet
 from stories.models import Story, StoryMembership
 from tests.conftest import LocalServer, Route
@@ -76,6 +78,39 @@ def test_a_broker_outage_while_polling_loses_no_article(
         assert pipeline.articles_sweep(stuck_after_seconds=3600) == 0, "not stuck yet"
         assert pipeline.articles_sweep(stuck_after_seconds=0) == 2
     assert sorted(signature.tasks[0].args[0] for signature in sent) == sorted(new_ids)
+
+
+def test_the_sweep_tries_a_failed_fetch_again_a_few_times(
+    left_outlet: Outlet,
+    local_server: LocalServer,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.NEWSROOM_ARTICLE_FETCH_ATTEMPTS = 2
+    local_server.routes["/busy"] = Route(status=503, headers={"Content-Type": "text/html"})
+    article, _created = source_services.article_discover(outlet=left_outlet, url=local_server.url("/busy"))
+    imported, _created = source_services.article_discover(
+        outlet=left_outlet, url="https://leftledger.example/imported", text="Imported with its text."
+    )
+    Article.objects.filter(pk=imported.pk).update(state=Article.State.FAILED)  # failed later, in analysis
+    sent: list[Signature] = []
+    monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: sent.append(self))
+
+    assert source_services.article_fetch(article_id=article.pk).state == Article.State.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.articles_sweep(stuck_after_seconds=0)
+    article.refresh_from_db()
+    assert article.state == Article.State.DISCOVERED
+    assert [signature.tasks[0].args[0] for signature in sent] == [article.pk]
+
+    assert source_services.article_fetch(article_id=article.pk).attempts == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.articles_sweep(stuck_after_seconds=0)
+    article.refresh_from_db()
+    assert article.state == Article.State.FAILED, "two attempts in all, then it stays failed with its error"
+    assert article.last_error.startswith("HTTP 503 from")
+    assert len(sent) == 1
 
 
 # --- With a real worker, killed mid-pipeline ----------------------------------------------------
@@ -166,10 +201,9 @@ def test_a_worker_killed_mid_pipeline_loses_nothing_and_repeats_nothing(
             pipeline.articles_sweep(stuck_after_seconds=0 if sweeps == 0 else 15)
             sweeps, last_sweep = sweeps + 1, time.monotonic()
         clustered = Article.objects.filter(state=Article.State.CLUSTERED).count()
-        newest_join = StoryMembership.objects.aggregate(newest=Max("joined_at"))["newest"]
-        stale = Story.objects.filter(refreshed_at__isnull=True).exists() or (
-            newest_join is not None and Story.objects.filter(refreshed_at__lt=newest_join).exists()
-        )
+        stale = Story.objects.filter(
+            Q(refreshed_at__isnull=True) | Q(memberships__joined_at__gt=F("refreshed_at"))
+        ).exists()
         if clustered == len(PAGES) and not stale:
             break
         if time.monotonic() > deadline:

@@ -213,3 +213,5 @@ NEWSROOM_SYNDICATION_WINDOW_DAYS = env.float("NEWSROOM_SYNDICATION_WINDOW_DAYS",
 NEWSROOM_PUSH_MAX_ITEMS = env.int("NEWSROOM_PUSH_MAX_ITEMS", default=500)
 # An article whose next pipeline stage has not run for this long is queued again by the sweep.
 NEWSROOM_SWEEP_STUCK_AFTER_SECONDS = env.float("NEWSROOM_SWEEP_STUCK_AFTER_SECONDS", default=1800.0)
+# An article whose page could not be fetched is tried again by the sweep, up to this many attempts in all.
+NEWSROOM_ARTICLE_FETCH_ATTEMPTS = env.int("NEWSROOM_ARTICLE_FETCH_ATTEMPTS", default=3)
