@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -7,6 +8,9 @@ from django.db import models
 from django.utils import timezone
 
 from sources.models import Article
+
+# A word as the loaded-language detector reads it (analysis.nlp.tone.WORD, without importing VADER here).
+WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*[A-Za-z]|[A-Za-z]")
 
 
 class ArticleAnalysis(models.Model):
@@ -21,9 +25,12 @@ class ArticleAnalysis(models.Model):
     entities = models.JSONField(default=list, help_text='[{"text", "label", "count"}], most salient first.')
     frames = models.JSONField(default=list, help_text='[{"frame", "score", "sentences": [index, ...]}].')
     tone = models.FloatField(default=0.0, help_text="Mean VADER compound score of the sentences, -1 to 1.")
+    actor_tones = models.JSONField(
+        default=list, help_text='[{"actor", "tone", "sentences": [index, ...]}]: tone of the sentences naming each.'
+    )
     loaded_sentences = models.JSONField(default=list, help_text='[{"sentence": index, "words": [...]}].')
-    model_versions = models.JSONField(default=dict)
-    analysed_at = models.DateTimeField(default=timezone.now)
+    model_versions = models.JSONField(default=dict, help_text="The version of each model that produced this.")
+    analysed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name_plural = "article analyses"
@@ -43,6 +50,29 @@ class ArticleAnalysis(models.Model):
     @property
     def frame_names(self) -> list[str]:
         return [frame["frame"] for frame in self.frames]
+
+    @property
+    def loaded_highlights(self) -> list[list[tuple[str, bool]]]:
+        """Each flagged sentence as (text, is_loaded) parts, for a template to mark the loaded words."""
+        highlighted = []
+        for flagged in self.loaded_sentences:
+            index = flagged.get("sentence")
+            if not isinstance(index, int) or not 0 <= index < len(self.sentences):
+                continue
+            words = {str(word).lower() for word in flagged.get("words", [])}
+            parts: list[tuple[str, bool]] = []
+            position = 0
+            sentence = self.sentences[index]
+            for match in WORD.finditer(sentence):
+                if match.group().lower().replace("\u2019", "'") in words:
+                    if match.start() > position:
+                        parts.append((sentence[position : match.start()], False))
+                    parts.append((match.group(), True))
+                    position = match.end()
+            if position < len(sentence):
+                parts.append((sentence[position:], False))
+            highlighted.append(parts)
+        return highlighted
 
     @property
     def tone_label(self) -> str:

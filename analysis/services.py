@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
-from analysis.nlp.article import Analyser, ArticleText
+from analysis.nlp.article import Analyser, ArticleFeatures, ArticleText
 from sources.models import Article
 
 logger = logging.getLogger(__name__)
@@ -22,8 +24,24 @@ def analyser() -> Analyser:
     return Analyser(
         spacy_model=settings.NEWSROOM_SPACY_MODEL,
         encoder_path=settings.NEWSROOM_EMBEDDING_MODEL,
+        framing_path=settings.NEWSROOM_FRAMING_MODEL,
         batch_size=settings.NEWSROOM_ANALYSIS_BATCH_SIZE,
     )
+
+
+def _analysis_fields(feature: ArticleFeatures, versions: dict[str, str], now: datetime) -> dict[str, object]:
+    return {
+        "embedding": feature.embedding.astype("float32").tobytes(),
+        "sentences": feature.sentences,
+        "sentence_embeddings": feature.sentence_matrix.tobytes(),
+        "entities": feature.entities,
+        "frames": feature.frames,
+        "tone": feature.tone,
+        "actor_tones": feature.actor_tones,
+        "loaded_sentences": feature.loaded_sentences,
+        "model_versions": versions,
+        "analysed_at": now,
+    }
 
 
 def articles_analyse(*, article_ids: list[int]) -> list[int]:
@@ -44,22 +62,57 @@ def articles_analyse(*, article_ids: list[int]) -> list[int]:
             locked = Article.objects.select_for_update().filter(pk=article.pk, state=Article.State.FETCHED).first()
             if locked is None:
                 continue
-            ArticleAnalysis.objects.update_or_create(
-                article=locked,
-                defaults={
-                    "embedding": feature.embedding.astype("float32").tobytes(),
-                    "sentences": feature.sentences,
-                    "sentence_embeddings": feature.sentence_matrix.tobytes(),
-                    "entities": feature.entities,
-                    "frames": feature.frames,
-                    "tone": feature.tone,
-                    "loaded_sentences": feature.loaded_sentences,
-                    "model_versions": versions,
-                    "analysed_at": now,
-                },
-            )
+            ArticleAnalysis.objects.update_or_create(article=locked, defaults=_analysis_fields(feature, versions, now))
             locked.state = Article.State.ANALYSED
             locked.state_changed_at = now
             locked.save(update_fields=["state", "state_changed_at"])
             analysed.append(locked.pk)
     return analysed
+
+
+def analyses_stale(
+    *, since: datetime | None = None, after_id: int = 0, force: bool = False, limit: int | None = None
+) -> list[int]:
+    """Ids of analysed articles (in id order, above ``after_id``) whose analysis another model version made.
+
+    ``since`` keeps articles published (or, undated, discovered) since then; ``force`` takes every one.
+    """
+    queryset = ArticleAnalysis.objects.filter(article_id__gt=after_id)
+    if since is not None:
+        queryset = queryset.filter(
+            Q(article__published_at__gte=since)
+            | Q(article__published_at__isnull=True, article__discovered_at__gte=since)
+        )
+    if not force:
+        queryset = queryset.exclude(model_versions=analyser().versions())
+    ids = queryset.order_by("article_id").values_list("article_id", flat=True)
+    return list(ids[:limit] if limit is not None else ids)
+
+
+def articles_reanalyse(*, article_ids: list[int], force: bool = False) -> list[int]:
+    """Analyse again, in one batch, articles analysed before; returns the ids whose analysis was rewritten.
+
+    The article's pipeline state and its story membership are left as they are: this
+    rewrites what the models say (frames, tone, entities, ...) so the caller can refresh
+    the stories. Without ``force``, analyses already made by the current models are skipped,
+    so running it twice does the work once. An article with no analysis is left to the pipeline.
+    """
+    engine = analyser()
+    versions = engine.versions()
+    analyses = ArticleAnalysis.objects.filter(article_id__in=article_ids).select_related("article")
+    if not force:
+        analyses = analyses.exclude(model_versions=versions)
+    articles = [analysis.article for analysis in analyses.order_by("article_id")]
+    if not articles:
+        return []
+    features = engine.analyse([ArticleText(title=article.title, text=article.text) for article in articles])
+    now = timezone.now()
+    rewritten = []
+    for article, feature in zip(articles, features, strict=True):
+        # One UPDATE per row, no lock held across the models: a concurrent ingest of this article
+        # (a re-fetch) rewrites the row itself, and whichever write lands last is a complete analysis.
+        fields = _analysis_fields(feature, versions, now)
+        if ArticleAnalysis.objects.filter(article_id=article.pk).update(**fields):
+            rewritten.append(article.pk)
+    logger.info("Re-analysed %s articles", len(rewritten))
+    return rewritten

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from datetime import datetime
+from typing import Any
+
+from celery import Task, shared_task, signature
 
 from analysis import services
 from sources.models import Article
@@ -23,3 +26,41 @@ def article_analyse_task(article_id: int | None) -> int | None:
 @shared_task(acks_late=True, time_limit=1200, soft_time_limit=1100)
 def articles_analyse_task(article_ids: list[int]) -> list[int]:
     return services.articles_analyse(article_ids=article_ids)
+
+
+@shared_task(acks_late=True, time_limit=1200, soft_time_limit=1100)
+def articles_reanalyse_task(
+    article_ids: list[int], force: bool = False, then: dict[str, Any] | None = None
+) -> list[int]:
+    """Re-analyse a batch; ``then`` (a signature the pipeline passes) receives the ids rewritten."""
+    rewritten = services.articles_reanalyse(article_ids=article_ids, force=force)
+    if then is not None and rewritten:
+        signature(then).delay(rewritten)
+    return rewritten
+
+
+@shared_task(bind=True, acks_late=True, time_limit=1200, soft_time_limit=1100)
+def analyses_reanalyse_from_task(
+    self: Task,
+    since: str | None,
+    after_id: int = 0,
+    force: bool = False,
+    batch_size: int = 32,
+    then: dict[str, Any] | None = None,
+) -> int | None:
+    """One batch of a re-analysis run, then the next batch queued behind whatever arrived meanwhile.
+
+    Only one batch of a run waits in the analysis queue at a time, so articles ingested
+    during a long re-analysis are analysed within a batch's time, not after the whole
+    backlog. Returns the cursor (the last article id done), None when the run is over.
+    In-process (no broker) the caller loops on the cursor instead of recursing.
+    """
+    since_at = datetime.fromisoformat(since) if since else None
+    article_ids = services.analyses_stale(since=since_at, after_id=after_id, force=force, limit=batch_size)
+    if not article_ids:
+        return None
+    articles_reanalyse_task(article_ids, force, then)
+    cursor = article_ids[-1]
+    if not self.request.is_eager:
+        analyses_reanalyse_from_task.delay(since, cursor, force, batch_size, then)
+    return cursor

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import chain, shared_task
 from celery.canvas import Signature
@@ -24,11 +24,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from analysis.tasks import article_analyse_task, articles_analyse_task
+from analysis.tasks import (
+    analyses_reanalyse_from_task,
+    article_analyse_task,
+    articles_analyse_task,
+    articles_reanalyse_task,
+)
 from sources import services as source_services
 from sources.models import Article, Feed
 from sources.tasks import article_fetch_task
-from stories.models import Story
+from stories.models import Story, StoryMembership
 from stories.services import stories_recluster, story_assign, story_refresh
 from stories.tasks import story_assign_task, story_refresh_task
 
@@ -133,3 +138,50 @@ def articles_sweep(stuck_after_seconds: float | None = None) -> int:
     if stuck or retried:
         logger.info("Re-queued %s stuck articles and %s failed fetches", len(stuck), len(retried))
     return len(stuck)
+
+
+REANALYSE_BATCH_SIZE = 32
+
+
+def articles_reanalyse_enqueue(
+    *, since: datetime | None = None, article_ids: list[int] | None = None, force: bool = False
+) -> None:
+    """Re-tag analysed articles with the current models, then refresh the stories they belong to.
+
+    Runs on the analysis queue beside ingestion, a batch at a time (see
+    ``analyses_reanalyse_from_task``). With ``article_ids`` (the curator's action) those
+    articles; otherwise every analysed article published since ``since`` (all with None).
+    Without ``force`` only analyses an older model version made are redone.
+    """
+    then = stories_refresh_for_articles.s()
+    if article_ids is not None:
+        for start in range(0, len(article_ids), REANALYSE_BATCH_SIZE):
+            batch = article_ids[start : start + REANALYSE_BATCH_SIZE]
+            transaction.on_commit(lambda batch=batch: articles_reanalyse_task.delay(batch, force, then))
+        return
+    since_text = since.isoformat() if since else None
+
+    def start() -> None:
+        if not analyses_reanalyse_from_task.app.conf.task_always_eager:
+            analyses_reanalyse_from_task.delay(since_text, 0, force, REANALYSE_BATCH_SIZE, then)
+            return
+        # In-process there is no queue to hand the next batch to: loop on the cursor here.
+        cursor: int | None = 0
+        while cursor is not None:
+            cursor = analyses_reanalyse_from_task.apply(
+                args=(since_text, cursor, force, REANALYSE_BATCH_SIZE, then)
+            ).get()
+
+    # Not deferred to a commit: the run reads committed analyses as it goes, nothing of the caller's.
+    start()
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def stories_refresh_for_articles(article_ids: list[int]) -> list[int]:
+    """Queue a refresh of each story these articles belong to (their analysis changed)."""
+    story_ids = sorted(
+        set(StoryMembership.objects.filter(article_id__in=article_ids).values_list("story_id", flat=True))
+    )
+    for story_id in story_ids:
+        story_refresh_task.delay(story_id)
+    return story_ids

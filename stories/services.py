@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
+from analysis.nlp.entities import Mention, actors_resolve, surface_clean
 from analysis.nlp.summarise import sentences_select, unit
 from sources.models import Article, Side
 from stories.assignment import (  # noqa: F401 - the stage's writes, named here for callers
@@ -103,10 +104,23 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
         {"frame": frame, "share": round(share, 3), "distinctive": share - others.get(frame, 0.0) >= 0.25}
         for frame, share in sorted(own.items(), key=lambda item: (-item[1], item[0]))
     ]
+    # One actor however each article spelt it ("Zelensky", "Zelenskyy"): names resolved over the whole story.
+    story_mentions = [
+        Mention(entity["text"], entity.get("label", ""), entity.get("count", 1))
+        for member in story_members
+        if member.analysis
+        for entity in member.analysis.entities
+    ]
+    actor_names = actors_resolve(story_mentions)
     entity_counts: Counter[str] = Counter()
     for member in analysed:
         if member.analysis:
-            entity_counts.update(entity["text"] for entity in member.analysis.entities[:8])
+            entity_counts.update(
+                {
+                    actor_names.get(surface_clean(entity["text"]), entity["text"])
+                    for entity in member.analysis.entities[:8]
+                }
+            )
     tones = [member.analysis.tone for member in analysed if member.analysis]
     return {
         "summary": summary,

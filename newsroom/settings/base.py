@@ -187,6 +187,14 @@ NEWSROOM_ANALYSIS_BATCH_SIZE = env.int("NEWSROOM_ANALYSIS_BATCH_SIZE", default=1
 NEWSROOM_CLUSTER_THRESHOLD = env.float("NEWSROOM_CLUSTER_THRESHOLD", default=0.55)
 NEWSROOM_CLUSTER_WINDOW_DAYS = env.float("NEWSROOM_CLUSTER_WINDOW_DAYS", default=3.0)
 
+# --- Analysis -------------------------------------------------------------
+# The framing classifier's weights (.npz written by `manage.py train_framing`); empty: the ones shipped in
+# analysis/nlp/weights/. A new file changes the recorded framing version, and `manage.py reanalyse` re-tags.
+NEWSROOM_FRAMING_MODEL = env.str("NEWSROOM_FRAMING_MODEL", default="")
+# How the analysis app starts a re-analysis (the curator's admin action, `manage.py reanalyse`): the
+# pipeline owns it, since re-tagged articles' stories must be refreshed and analysis may not import stories.
+NEWSROOM_REANALYSE_ENQUEUE = "newsroom.pipeline.articles_reanalyse_enqueue"
+
 # --- Story clustering (stories.assignment) -----------------------------------
 # The pair model (weights and thresholds, JSON); empty: the one shipped in stories/clustering_model.json.
 NEWSROOM_CLUSTER_MODEL_PATH = env.str("NEWSROOM_CLUSTER_MODEL_PATH", default="")
