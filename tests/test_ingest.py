@@ -340,3 +340,23 @@ def test_it_raises_for_a_disallowed_redirect_target(local_server: LocalServer) -
 
     with pytest.raises(FetchError, match="disallows"):
         fetch(local_server.url("/go"), check_robots=True)
+
+
+# --- One article per canonical URL, whatever the order of arrival -------------------------------
+
+
+def test_the_canonical_url_arriving_after_its_amp_copy_is_the_same_article(
+    left_outlet: Outlet, local_server: LocalServer
+) -> None:
+    canonical = "https://leftledger.example/2026/11/fare"
+    local_server.routes["/amp/fare"] = Route(
+        body=article_page(title="Fare", body=f"<p>{PARAGRAPHS}</p>", canonical=canonical), headers=HTML
+    )
+    amp, _created = services.article_discover(outlet=left_outlet, url=local_server.url("/amp/fare"))
+    assert services.article_fetch(article_id=amp.pk).canonical_url == canonical
+
+    again, created = services.article_discover(outlet=left_outlet, url=canonical + "?utm_source=twitter&fbclid=x")
+
+    assert not created
+    assert again.pk == amp.pk
+    assert Article.objects.count() == 1
