@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT / "newsroom" / "demo" / "articles.jsonl")
     parser.add_argument("--articles", type=int, default=200, help="How many articles (the corpus repeats if short).")
     parser.add_argument("--batch-size", type=int, default=0, help="Articles per batch (default: the setting).")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="Rounds, encoder and stage alternating; the fastest of each counts."
+    )
     arguments = parser.parse_args()
 
     import django
@@ -70,10 +73,11 @@ def main() -> None:
         text_batches.append(texts)
     total_texts = sum(len(batch) for batch in text_batches)
 
-    started = time.perf_counter()
-    for batch in text_batches:
-        engine.encode(batch)
-    encoder_seconds = time.perf_counter() - started
+    def encoder_round() -> float:
+        begun = time.perf_counter()
+        for batch in text_batches:
+            engine.encode(batch)
+        return time.perf_counter() - begun
 
     timings = {"spacy": 0.0, "encoder": 0.0}
     original_parse, original_encode = engine.parse, engine.encode
@@ -90,15 +94,26 @@ def main() -> None:
         timings["encoder"] += time.perf_counter() - begun
         return vectors
 
-    engine.parse, engine.encode = timed_parse, timed_encode  # type: ignore[method-assign]
-    started = time.perf_counter()
-    for batch in batches:
-        engine.analyse(batch)
-    stage_seconds = time.perf_counter() - started
-    engine.parse, engine.encode = original_parse, original_encode  # type: ignore[method-assign]
+    def stage_round() -> tuple[float, dict[str, float]]:
+        timings.update(spacy=0.0, encoder=0.0)
+        engine.parse, engine.encode = timed_parse, timed_encode  # type: ignore[method-assign]
+        begun = time.perf_counter()
+        for batch in batches:
+            engine.analyse(batch)
+        elapsed = time.perf_counter() - begun
+        engine.parse, engine.encode = original_parse, original_encode  # type: ignore[method-assign]
+        return elapsed, dict(timings)
+
+    # Alternating rounds, the fastest of each kept: on a shared machine, other load slows a round at random.
+    encoder_seconds, stage_seconds, parts = float("inf"), float("inf"), dict(timings)
+    for _round in range(max(1, arguments.repeat)):
+        encoder_seconds = min(encoder_seconds, encoder_round())
+        elapsed, round_parts = stage_round()
+        if elapsed < stage_seconds:
+            stage_seconds, parts = elapsed, round_parts
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rest = stage_seconds - timings["spacy"] - timings["encoder"]
+    rest = stage_seconds - parts["spacy"] - parts["encoder"]
     print(
         f"corpus: {arguments.corpus.name}, {len(items)} articles, {total_texts} texts encoded, batches of {batch_size}"
     )
@@ -108,10 +123,10 @@ def main() -> None:
         f"{stage_seconds / encoder_seconds:.2f}x the encoder's time on the same text)"
     )
     print(
-        f"  of which spaCy {timings['spacy']:.1f}s, encoder {timings['encoder']:.1f}s, "
+        f"  of which spaCy {parts['spacy']:.1f}s, encoder {parts['encoder']:.1f}s, "
         f"framing + tone + loaded language + actors {rest:.1f}s"
     )
-    print(f"peak memory:    {peak:8.0f} MiB resident")
+    print(f"peak memory:    {peak:8.0f} MiB resident (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":
