@@ -17,6 +17,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test.utils import override_settings
 
+from analysis.services import analyser
+from newsroom import pipeline
 from sources.importing import RowError, corpus_row_parse
 from sources.models import Article
 from sources.services import article_import
@@ -73,9 +75,6 @@ class Command(BaseCommand):
         return rows, gold
 
     def _evaluate(self, rows: list[dict[str, Any]], gold: dict[str, str], models: list[str]) -> None:
-        from analysis.services import analyser
-        from newsroom import pipeline
-
         article_ids = []
         for row in rows:
             try:
@@ -101,8 +100,6 @@ class Command(BaseCommand):
 
     def _recluster(self, article_ids: list[int]) -> None:
         """The clustering stage again over the same analyses: stories gone, articles back to analysed."""
-        from newsroom import pipeline
-
         Story.objects.all().delete()
         Article.objects.filter(pk__in=article_ids).update(state=Article.State.ANALYSED)
         ordered = list(
