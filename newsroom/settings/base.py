@@ -73,8 +73,9 @@ TEMPLATES = [
 # SQLite under var/ unless DATABASE_URL names another database
 # (postgres://... is served by psycopg 3 through Django's postgresql backend).
 VAR_DIR.mkdir(exist_ok=True)
+# An empty DATABASE_URL counts as unset, so `DATABASE_URL= make test` means the embedded default.
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'newsroom.sqlite3'}"),
+    "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'newsroom.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
