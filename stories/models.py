@@ -26,6 +26,9 @@ class Story(models.Model):
     center_count = models.PositiveIntegerField(default=0)
     right_count = models.PositiveIntegerField(default=0)
     unrated_count = models.PositiveIntegerField(default=0)
+    # Wire copies (Article.syndicated_from set) republished by outlets in the story: counted
+    # here and in no side, so one agency story carried by many outlets does not inflate a side.
+    syndicated_count = models.PositiveIntegerField(default=0)
     overview = models.JSONField(default=list, help_text='[{"text", "article": id, "citations": [id, ...]}]')
     # What the clusterer compares new articles with, besides the centroid above.
     body_centroid = models.BinaryField(default=b"", help_text="Unit mean of the members' body vectors (float32).")
@@ -105,6 +108,10 @@ class StoryViewpoint(models.Model):
     class Unavailable(models.TextChoices):
         NO_ARTICLES = "no_articles", "No outlet rated on this side has covered this story."
         ONLY_UNRATED = "only_unrated", "This story has been covered only by outlets we have not rated."
+        ONLY_SYNDICATED = (
+            "only_syndicated",
+            "Outlets on this side only republished wire copies of other outlets' reporting.",
+        )
 
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="viewpoints")
     side = models.CharField(max_length=8, choices=Side.choices)

@@ -145,8 +145,11 @@ def story_refresh(*, story_id: int) -> Story | None:
     )
     members = [_Member(article) for article in articles]
     with_vectors = [member for member in members if member.analysis is not None]
+    # Sides are counted and analysed over original reporting only; wire copies are counted apart.
+    originals = [member for member in members if not member.article.is_syndicated]
+    copies_by_side: dict[str | None, int] = Counter(member.side for member in members if member.article.is_syndicated)
     by_side: dict[str | None, list[_Member]] = defaultdict(list)
-    for member in members:
+    for member in originals:
         by_side[member.side].append(member)
 
     with transaction.atomic():
@@ -160,7 +163,7 @@ def story_refresh(*, story_id: int) -> Story | None:
                 with_vectors, key=lambda member: float(member.analysis.vector @ centroid) if member.analysis else 0
             )
             story.title = central.article.title or story.title
-            story.overview = _overview(members, centroid)
+            story.overview = _overview(originals, centroid)
             story.summary = story.overview[0]["text"] if story.overview else ""
         story.article_count = len(members)
         story.outlet_count = len({member.article.outlet_id for member in members})
@@ -168,6 +171,7 @@ def story_refresh(*, story_id: int) -> Story | None:
         story.center_count = len(by_side[Side.CENTER])
         story.right_count = len(by_side[Side.RIGHT])
         story.unrated_count = len(by_side[None])
+        story.syndicated_count = len(members) - len(originals)
         if members:
             times = [member.article.sort_time for member in members]
             story.first_published_at, story.last_published_at = min(times), max(times)
@@ -183,14 +187,17 @@ def story_refresh(*, story_id: int) -> Story | None:
                 "unavailable_reason": "",
             }
             if side_members:
-                fields.update(_viewpoint_fields(side_members, members))
+                fields.update(_viewpoint_fields(side_members, originals))
             else:
-                only_unrated = bool(by_side[None]) and story.rated_count == 0
+                if copies_by_side[side]:
+                    reason = StoryViewpoint.Unavailable.ONLY_SYNDICATED
+                elif by_side[None] and story.rated_count == 0:
+                    reason = StoryViewpoint.Unavailable.ONLY_UNRATED
+                else:
+                    reason = StoryViewpoint.Unavailable.NO_ARTICLES
                 fields.update(
                     {
-                        "unavailable_reason": StoryViewpoint.Unavailable.ONLY_UNRATED
-                        if only_unrated
-                        else StoryViewpoint.Unavailable.NO_ARTICLES,
+                        "unavailable_reason": reason,
                         "summary": [],
                         "frames": [],
                         "tone": None,

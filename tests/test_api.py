@@ -55,6 +55,7 @@ def test_it_lists_stories_with_coverage_counts_and_shares(
         "center": 1,
         "right": 1,
         "unrated": 0,
+        "syndicated": 0,
         "shares": {"left": 33.3, "center": 33.3, "right": 33.3},
     }
     assert by_id[one_sided.pk]["coverage"] == {
@@ -62,6 +63,7 @@ def test_it_lists_stories_with_coverage_counts_and_shares(
         "center": 0,
         "right": 0,
         "unrated": 1,
+        "syndicated": 0,
         "shares": {"left": 100.0, "center": 0.0, "right": 0.0},
     }
 

@@ -15,6 +15,9 @@ class CoverageSerializer(serializers.Serializer[Story]):
     center = serializers.IntegerField(source="center_count")
     right = serializers.IntegerField(source="right_count")
     unrated = serializers.IntegerField(source="unrated_count")
+    syndicated = serializers.IntegerField(
+        source="syndicated_count", help_text="Wire copies republished by outlets in the story, counted in no side."
+    )
     shares = serializers.SerializerMethodField(help_text="Percent of rated articles by side.")
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
@@ -47,10 +50,12 @@ class ArticleSerializer(serializers.ModelSerializer[Article]):
             "published_at",
             "language",
             "is_title_only",
+            "syndicated_from",
             "state",
             "story",
             "analysis",
         ]
+        extra_kwargs = {"syndicated_from": {"help_text": "The original this article is a wire copy of, if any."}}
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_story(self, article: Article) -> int | None:
@@ -69,7 +74,7 @@ class StoryArticleSerializer(serializers.ModelSerializer[Article]):
 
     class Meta:
         model = Article
-        fields = ["id", "title", "canonical_url", "outlet", "side", "published_at"]
+        fields = ["id", "title", "canonical_url", "outlet", "side", "published_at", "syndicated_from"]
 
 
 class ViewpointSerializer(serializers.ModelSerializer[StoryViewpoint]):
