@@ -52,6 +52,21 @@ class ArticleAnalysis(models.Model):
         return [frame["frame"] for frame in self.frames]
 
     @property
+    def frames_with_evidence(self) -> list[dict[str, Any]]:
+        """Each frame with the text of the sentences that carry it, to show why the article was tagged."""
+        return [
+            {
+                **frame,
+                "evidence": [
+                    self.sentences[index]
+                    for index in frame.get("sentences", [])
+                    if isinstance(index, int) and 0 <= index < len(self.sentences)
+                ],
+            }
+            for frame in self.frames
+        ]
+
+    @property
     def loaded_highlights(self) -> list[list[tuple[str, bool]]]:
         """Each flagged sentence as (text, is_loaded) parts, for a template to mark the loaded words."""
         highlighted = []

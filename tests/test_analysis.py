@@ -99,6 +99,13 @@ def test_it_highlights_loaded_words_on_the_article_row_escaping_the_text(client:
     assert "<b>disastrous" not in html
 
 
+def test_it_shows_the_sentences_that_carry_a_frame_on_the_article_s_tag(client: Client, story: Story) -> None:
+    html = client.get(story.get_absolute_url()).content.decode()
+    row = html.split('id="articles-heading"')[1]
+
+    assert 'title="Why: Low-income riders will pay the most."' in row
+
+
 def test_it_counts_one_actor_across_a_story_s_spellings(loaded_story: Story) -> None:
     left = loaded_story.viewpoints.get(side="left")
 
