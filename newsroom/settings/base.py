@@ -185,7 +185,6 @@ NEWSROOM_EMBEDDING_MODEL = env.str("NEWSROOM_EMBEDDING_MODEL", default="")  # em
 NEWSROOM_ANALYSIS_BATCH_SIZE = env.int("NEWSROOM_ANALYSIS_BATCH_SIZE", default=16)
 
 # --- Clustering -----------------------------------------------------------
-NEWSROOM_CLUSTER_THRESHOLD = env.float("NEWSROOM_CLUSTER_THRESHOLD", default=0.55)
 NEWSROOM_CLUSTER_WINDOW_DAYS = env.float("NEWSROOM_CLUSTER_WINDOW_DAYS", default=3.0)
 
 # --- Analysis -------------------------------------------------------------
