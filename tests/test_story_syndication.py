@@ -42,7 +42,9 @@ def test_it_counts_a_wire_copy_in_no_side(
     api = client.get(f"/api/v1/stories/{story.pk}/").json()
     assert api["coverage"]["syndicated"] == 1
     assert api["coverage"]["right"] == 1
-    assert "1 wire copy counted apart" in client.get(story.get_absolute_url()).content.decode()
+    page = client.get(story.get_absolute_url()).content.decode()
+    assert "1 wire copy counted apart" in page
+    assert page.count(">wire copy</span>") == 1
 
 
 def test_it_explains_a_side_that_only_republished_wire_copies(
