@@ -28,6 +28,7 @@ def two_frame_model() -> FramingModel:
     coef = np.zeros((len(FRAMES), size), dtype=np.float32)
     coef[FRAMES.index("Economic"), 0] = 10.0
     coef[FRAMES.index("Political"), 1] = 10.0
+    coef[FRAMES.index("Morality"), 2] = 0.1234567  # not a float16: the saved file rounds it
     return FramingModel(
         frames=list(FRAMES),
         mean=np.zeros(size, dtype=np.float32),

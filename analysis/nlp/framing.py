@@ -78,7 +78,9 @@ class FramingModel:
     @property
     def version(self) -> str:
         digest = hashlib.sha256()
-        for array in (self.mean, self.scale, self.coef, self.intercept, self.thresholds):
+        # The coefficients as stored (float16), so a model and its saved file share one version.
+        digest.update(np.ascontiguousarray(self.coef, dtype=np.float16).tobytes())
+        for array in (self.mean, self.scale, self.intercept, self.thresholds):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         return f"linear-{self.meta.get('name', 'framing')}-{digest.hexdigest()[:8]}"
 
