@@ -50,6 +50,7 @@ def database_ready(name: str, articles: int, env: dict[str, str], rebuild: bool)
             check=False,
         ).stdout.strip()
         if count == str(articles):
+            run([PYTHON, "manage.py", "migrate", "-v0"], env)
             return
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)

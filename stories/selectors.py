@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from sources.models import Article, Side
@@ -13,6 +14,18 @@ from stories.models import Story, StoryViewpoint
 
 # What only the clusterer reads: no page or endpoint loads it.
 CLUSTERING_COLUMNS = ("centroid", "body_centroid", "entity_counts", "outlet_ids")
+
+
+def story_version(*, story_id: int) -> str:
+    """What a cached rendering of the story is keyed on: it changes whenever the story's page data does.
+
+    Every write to a story's page data (refresh, re-clustering, curator actions) goes through
+    story_refresh or the clusterer, which set these times. Raises Http404 for an unknown story.
+    """
+    times = Story.objects.listed().filter(pk=story_id).values_list("refreshed_at", "reclustered_at").first()
+    if times is None:
+        raise Http404("No such story.")
+    return "-".join(str(moment.timestamp()) if moment else "0" for moment in times)
 
 
 def story_list() -> QuerySet[Story]:

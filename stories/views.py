@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from stories import selectors
+
+# A cached page is keyed on the story's version, so it is never stale after a refresh;
+# the time limit only bounds how long outlet details (names, badges) may lag a change.
+STORY_PAGE_SECONDS = 600
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -13,4 +19,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "stories/story_detail.html", {"page": selectors.story_page_get(story_id=pk)})
+    key = f"story-page:{pk}:{selectors.story_version(story_id=pk)}"
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("stories/story_detail.html", {"page": selectors.story_page_get(story_id=pk)}, request)
+        cache.set(key, html, STORY_PAGE_SECONDS)
+    return HttpResponse(html)

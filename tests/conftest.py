@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 
 from analysis.models import ArticleAnalysis
 from sources import services as source_services
@@ -87,6 +88,14 @@ def story_build(articles: list[Article]) -> Story:
     story = story_services.story_refresh(story_id=story_ids.pop())
     assert story is not None
     return story
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Rendered pages are cached per process: no test sees another's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -137,11 +137,14 @@ def test_it_shows_a_story_in_a_fixed_number_of_queries(
         assert story_assign(article_id=article.pk) == story.pk
     story_refresh(story_id=story.pk)
 
-    # The story, its viewpoints, its articles with their outlets and analyses.
-    with django_assert_num_queries(3):
+    # The story's version (the cache key), the story, its viewpoints, its articles with outlets and analyses.
+    with django_assert_num_queries(4):
         response = client.get(f"/api/v1/stories/{story.pk}/")
+    with django_assert_num_queries(1):
+        again = client.get(f"/api/v1/stories/{story.pk}/")
 
     assert len(response.json()["articles"]) == 7
+    assert again.json() == response.json()
 
 
 def test_it_answers_404_for_an_unknown_story(client: Client, story: Story) -> None:

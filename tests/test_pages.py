@@ -122,11 +122,26 @@ def test_it_shows_a_story_page_in_a_fixed_number_of_queries(
         story_assign(article_id=article.pk)
     story_refresh(story_id=story.pk)
 
-    # The story, its viewpoints, its articles with their outlets and analyses.
-    with django_assert_num_queries(3):
+    # The story's version (the cache key), the story, its viewpoints, its articles with outlets and analyses.
+    with django_assert_num_queries(4):
         response = client.get(f"/stories/{story.pk}/")
+    # Served again from the cache: only the version is read.
+    with django_assert_num_queries(1):
+        again = client.get(f"/stories/{story.pk}/")
 
     assert response.content.decode().count('class="badge lean-') == 2 * 7 - 1  # side columns skip the unrated one
+    assert again.content == response.content
+
+
+def test_it_shows_a_refreshed_story_page_not_a_cached_one(client: Client, story: Story, left_outlet: Outlet) -> None:
+    client.get(f"/stories/{story.pk}/")
+    Story.objects.filter(pk=story.pk).update(title="A corrected title")
+    story_refresh(story_id=story.pk)
+    Story.objects.filter(pk=story.pk).update(title="A corrected title")
+
+    response = client.get(f"/stories/{story.pk}/")
+
+    assert "A corrected title" in response.content.decode()
 
 
 def test_it_shows_the_home_page_in_a_fixed_number_of_queries(

@@ -113,6 +113,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# --- Cache ------------------------------------------------------------------
+# Rendered story pages and API details, keyed on each story's version. Per process by default;
+# CACHE_URL=redis://127.0.0.1:6379/1 shares one cache between web workers.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://newsroom")}
+
 # --- Celery ---------------------------------------------------------------
 # No broker means every task runs in-process, synchronously, where it is enqueued.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from rest_framework import viewsets
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from sources.models import Article
 from stories import selectors
 from stories.api.serializers import ArticleSerializer, StoryDetailSerializer, StoryListSerializer
 from stories.models import Story
+from stories.views import STORY_PAGE_SECONDS
 
 
 class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
@@ -25,9 +27,16 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
         return StoryDetailSerializer if self.action == "retrieve" else StoryListSerializer
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        story = self.get_object()
-        serializer = self.get_serializer(story, context={"articles": selectors.story_articles(story)})
-        return Response(serializer.data)
+        # Keyed on the story's version, like the story page: a refresh makes a new entry.
+        story_id = int(kwargs["pk"]) if str(kwargs.get("pk", "")).isdigit() else 0
+        key = f"story-api:{story_id}:{selectors.story_version(story_id=story_id)}"
+        data = cache.get(key)
+        if data is None:
+            story = self.get_object()
+            serializer = self.get_serializer(story, context={"articles": selectors.story_articles(story)})
+            data = serializer.data
+            cache.set(key, data, STORY_PAGE_SECONDS)
+        return Response(data)
 
 
 class ArticleViewSet(viewsets.ReadOnlyModelViewSet[Article]):
