@@ -40,9 +40,12 @@ class Story(models.Model):
     # A curator changed it: the automatic merge and split passes leave it alone.
     is_curated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
-    refreshed_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     reclustered_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the clusterer last checked its membership (assign, merge or split)."
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When the clusterer last checked its membership (assign, merge or split).",
     )
 
     objects = StoryQuerySet.as_manager()

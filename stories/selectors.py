@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -26,6 +26,12 @@ def story_version(*, story_id: int) -> str:
     if times is None:
         raise Http404("No such story.")
     return "-".join(str(moment.timestamp()) if moment else "0" for moment in times)
+
+
+def stories_version() -> str:
+    """Changes whenever any story's page data does: what the cached home page is keyed on."""
+    latest = Story.objects.aggregate(latest=Max("refreshed_at"), reclustered=Max("reclustered_at"))
+    return "-".join(str(moment.timestamp()) if moment else "0" for moment in latest.values())
 
 
 def story_list() -> QuerySet[Story]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from stories import selectors
@@ -14,8 +13,14 @@ STORY_PAGE_SECONDS = 600
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.story_list(), 20).get_page(request.GET.get("page"))
-    return render(request, "stories/home.html", {"page": page})
+    number = request.GET.get("page", "1")
+    key = f"home:{number[:10]}:{selectors.stories_version()}"
+    html = cache.get(key)
+    if html is None:
+        page = Paginator(selectors.story_list(), 20).get_page(number)
+        html = render_to_string("stories/home.html", {"page": page}, request)
+        cache.set(key, html, STORY_PAGE_SECONDS)
+    return HttpResponse(html)
 
 
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -152,10 +152,17 @@ def test_it_shows_the_home_page_in_a_fixed_number_of_queries(
             [analysed_article_make(outlet=left_outlet, title=f"Other story {number}", vector=unit_vector(90 + number))]
         )
 
-    with django_assert_num_queries(2):
+    # The stories' version (the cache key), the count for the pager, the page of stories.
+    with django_assert_num_queries(3):
         response = client.get("/")
+    with django_assert_num_queries(1):
+        again = client.get("/")
+    story_build([analysed_article_make(outlet=left_outlet, title="A newer story", vector=unit_vector(99))])
+    after_refresh = client.get("/")
 
     assert response.content.decode().count('class="story-card"') == 4
+    assert again.content == response.content
+    assert after_refresh.content.decode().count('class="story-card"') == 5
 
 
 # --- Production settings ----------------------------------------------------------
