@@ -78,11 +78,15 @@ def test_it_lists_stories_in_a_fixed_number_of_queries(
 ) -> None:
     more_stories(4, [left_outlet, center_outlet, right_outlet])
 
-    # One count for the pagination, one page of stories: the coverage is on the story row.
-    with django_assert_num_queries(2):
+    # The stories' version (the cache key), one count for the pagination, one page of stories:
+    # the coverage is on the story row.
+    with django_assert_num_queries(3):
         response = client.get("/api/v1/stories/")
+    with django_assert_num_queries(1):
+        again = client.get("/api/v1/stories/")
 
     assert len(response.json()["results"]) == 5
+    assert again.json() == response.json()
 
 
 def test_it_shows_a_story_with_viewpoints_overview_and_articles(client: Client, story: Story) -> None:

@@ -26,6 +26,15 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
     def get_serializer_class(self) -> type[StoryListSerializer]:
         return StoryDetailSerializer if self.action == "retrieve" else StoryListSerializer
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The page's data, not its rendering, is cached: any renderer can serve it.
+        key = f"story-list:{selectors.stories_version()}:{request.get_full_path()[:500]}"
+        data = cache.get(key)
+        if data is None:
+            data = super().list(request, *args, **kwargs).data
+            cache.set(key, data, STORY_PAGE_SECONDS)
+        return Response(data)
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Keyed on the story's version, like the story page: a refresh makes a new entry.
         story_id = int(kwargs["pk"]) if str(kwargs.get("pk", "")).isdigit() else 0
