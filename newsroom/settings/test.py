@@ -20,3 +20,5 @@ NEWSROOM_FETCH_TIMEOUT_SECONDS = 5.0
 NEWSROOM_POLITENESS_REDIS_URL = ""
 NEWSROOM_HOST_DELAY_SECONDS = 0.0
 NEWSROOM_HOST_CONCURRENCY = 8
+# Threads the tests start must not leave connections open past the test database's teardown.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
