@@ -225,3 +225,19 @@ def test_it_serves_the_api_docs_page(client: Client, db: None) -> None:
     html = response.content.decode()
     assert "swagger-ui" in html
     assert "/api/schema/" in html
+
+
+def test_it_explains_an_articles_frames_and_loaded_language(client: Client, story: Story) -> None:
+    article = Article.objects.get(membership__story=story, title="Fare hike hits riders hardest")
+    analysis = article.analysis
+    analysis.loaded_sentences = [{"sentence": 1, "words": ["hardest"]}]
+    analysis.save(update_fields=["loaded_sentences"])
+
+    response = client.get(f"/api/v1/articles/?story={story.pk}")
+
+    row = next(item for item in response.json()["results"] if item["id"] == article.pk)
+    assert row["analysis"]["frames"][0]["frame"] == "Fairness_and_equality"
+    assert row["analysis"]["frames"][0]["evidence"] == ["Low-income riders will pay the most."]
+    assert row["analysis"]["loaded_language"] == [
+        {"sentence": "Low-income riders will pay the most.", "words": ["hardest"]}
+    ]

@@ -26,11 +26,28 @@ class CoverageSerializer(serializers.Serializer[Story]):
 
 
 class ArticleAnalysisSerializer(serializers.Serializer[Any]):
-    frames = serializers.ListField(child=serializers.DictField())
+    frames = serializers.ListField(
+        source="frames_with_evidence",
+        child=serializers.DictField(),
+        help_text='[{"frame", "score", "sentences": [index], "evidence": [sentence text]}]: why each frame.',
+    )
     tone = serializers.FloatField()
     tone_label = serializers.CharField()
+    actor_tones = serializers.ListField(
+        child=serializers.DictField(), help_text="Tone of the sentences naming each actor."
+    )
+    loaded_language = serializers.SerializerMethodField(help_text="Sentences flagged as loaded, with the words why.")
     entities = serializers.ListField(child=serializers.DictField())
     model_versions = serializers.DictField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_loaded_language(self, analysis: Any) -> list[dict[str, Any]]:
+        sentences = analysis.sentences
+        return [
+            {"sentence": sentences[flagged["sentence"]], "words": flagged.get("words", [])}
+            for flagged in analysis.loaded_sentences
+            if isinstance(flagged.get("sentence"), int) and 0 <= flagged["sentence"] < len(sentences)
+        ]
 
 
 class ArticleSerializer(serializers.ModelSerializer[Article]):
