@@ -420,6 +420,39 @@ def stories_merge(*, into_id: int, story_ids: Iterable[int], actor: Any) -> Stor
     return into
 
 
+def _curator_reassign(
+    memberships: list[StoryMembership], *, source: Story, target: Story, kind: str, actor: Any
+) -> None:
+    """Move memberships from ``source`` to ``target`` for a curator: pinned, logged, both stories curated.
+
+    The caller holds the window locks. ``source`` is deleted if nothing is left in it.
+    """
+    verb = "split from" if kind == ClusteringEvent.Kind.SPLIT else "moved from"
+    for membership in memberships:
+        membership.story = target
+        membership.reason = StoryMembership.Reason.CURATOR
+        membership.detail = f"{verb} story {source.pk} by a curator"
+        membership.is_pinned = True
+        membership.save(update_fields=["story", "reason", "detail", "is_pinned"])
+    ClusteringEvent.objects.create(
+        kind=kind,
+        is_automatic=False,
+        actor=actor,
+        story_id_value=target.pk,
+        other_story_id_value=source.pk,
+        article_ids=[membership.article_id for membership in memberships],
+        detail=f"{verb.split()[0]} by a curator",
+    )
+    _curated(target)
+    _curated(source)
+    for story in (target, source):
+        story.refresh_from_db()
+        if story.memberships.exists():
+            _story_rebuild(story)
+        else:
+            story.delete()
+
+
 def story_split(*, article_ids: Iterable[int], actor: Any) -> Story:
     """A curator moves these articles (of one story) into a new story; both are curated and the articles pinned."""
     article_ids = list(article_ids)
@@ -440,28 +473,7 @@ def story_split(*, article_ids: Iterable[int], actor: Any) -> Story:
             last_published_at=first.sort_time,
             is_curated=True,
         )
-        for membership in memberships:
-            membership.story = new
-            membership.reason = StoryMembership.Reason.CURATOR
-            membership.detail = f"split from story {source.pk} by a curator"
-            membership.is_pinned = True
-            membership.save(update_fields=["story", "reason", "detail", "is_pinned"])
-        ClusteringEvent.objects.create(
-            kind=ClusteringEvent.Kind.SPLIT,
-            is_automatic=False,
-            actor=actor,
-            story_id_value=new.pk,
-            other_story_id_value=source.pk,
-            article_ids=[membership.article_id for membership in memberships],
-            detail="split by a curator",
-        )
-        _curated(source)
-        for story in (source, new):
-            story.refresh_from_db()
-            if story.memberships.exists():
-                _story_rebuild(story)
-            else:
-                story.delete()
+        _curator_reassign(memberships, source=source, target=new, kind=ClusteringEvent.Kind.SPLIT, actor=actor)
     return new
 
 
@@ -476,29 +488,7 @@ def membership_move(*, article_id: int, story_id: int, actor: Any) -> StoryMembe
         membership = StoryMembership.objects.select_for_update().get(article_id=article_id)
         source = Story.objects.get(pk=membership.story_id)
         target = Story.objects.get(pk=story_id)
-        membership.story = target
-        membership.reason = StoryMembership.Reason.CURATOR
-        membership.detail = f"moved from story {source.pk} by a curator"
-        membership.is_pinned = True
-        membership.save(update_fields=["story", "reason", "detail", "is_pinned"])
-        ClusteringEvent.objects.create(
-            kind=ClusteringEvent.Kind.MOVE,
-            is_automatic=False,
-            actor=actor,
-            story_id_value=target.pk,
-            other_story_id_value=source.pk,
-            article_ids=[article_id],
-            detail="moved by a curator",
-        )
-        _curated(target)
-        _curated(source)
-        target.refresh_from_db()
-        _story_rebuild(target)
-        if source.memberships.exists():
-            source.refresh_from_db()
-            _story_rebuild(source)
-        else:
-            source.delete()
+        _curator_reassign([membership], source=source, target=target, kind=ClusteringEvent.Kind.MOVE, actor=actor)
     return membership
 
 
