@@ -19,8 +19,9 @@ import pytest
 from django.core.cache import cache
 
 from analysis.models import ArticleAnalysis
+from sources import fetching
 from sources import services as source_services
-from sources.models import Article, Lean, Outlet
+from sources.models import Article, Feed, Lean, Outlet
 from stories import services as story_services
 from stories.models import Story
 
@@ -88,6 +89,18 @@ def story_build(articles: list[Article]) -> Story:
     story = story_services.story_refresh(story_id=story_ids.pop())
     assert story is not None
     return story
+
+
+@pytest.fixture(autouse=True)
+def forget_robots() -> None:
+    """robots.txt answers are cached per process: no test sees another's."""
+    fetching._robots_cache.clear()
+
+
+@pytest.fixture
+def feed(left_outlet: Outlet, local_server: LocalServer) -> Feed:
+    """The left outlet's feed, served by the test's local server at /feed."""
+    return Feed.objects.create(outlet=left_outlet, url=local_server.url("/feed"))
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
-from sources import fetching, services
+from sources import services
 from sources.fetching import FetchError, fetch
 from sources.models import Article, Feed, Outlet
 from tests.conftest import LocalServer, Route
@@ -20,16 +20,6 @@ from tests.test_feeds import FARE_ITEMS, PARAGRAPHS, article_page, rss_feed
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 TEXT = {"Content-Type": "text/plain"}
-
-
-@pytest.fixture(autouse=True)
-def forget_robots() -> None:
-    fetching._robots_cache.clear()
-
-
-@pytest.fixture
-def feed(left_outlet: Outlet, local_server: LocalServer) -> Feed:
-    return Feed.objects.create(outlet=left_outlet, url=local_server.url("/feed"))
 
 
 def urls(feed: Feed) -> set[str]:

@@ -20,16 +20,6 @@ RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
-@pytest.fixture(autouse=True)
-def forget_robots() -> None:
-    fetching._robots_cache.clear()
-
-
-@pytest.fixture
-def feed(left_outlet: Outlet, local_server: LocalServer) -> Feed:
-    return Feed.objects.create(outlet=left_outlet, url=local_server.url("/feed"))
-
-
 def poll_error(feed: Feed) -> str:
     services.feed_poll(feed_id=feed.pk)
     feed.refresh_from_db()
