@@ -185,3 +185,32 @@ def stories_refresh_for_articles(article_ids: list[int]) -> list[int]:
     for story_id in story_ids:
         story_refresh_task.delay(story_id)
     return story_ids
+
+
+def outlets_rating_changed(*, outlet_ids: list[int]) -> None:
+    """The hook sources calls (NEWSROOM_RATING_CHANGED_HOOK) when outlets' effective lean moved:
+    once the rating's transaction commits, their stories' coverage is recomputed on a worker."""
+    transaction.on_commit(functools.partial(_send, stories_refresh_for_outlets.si(sorted(outlet_ids))))
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def stories_refresh_for_outlets(outlet_ids: list[int]) -> list[int]:
+    """Queue a refresh of each story with an article of these outlets (their rating changed):
+    the refresh recounts coverage by side and records the ratings it used."""
+    story_ids = sorted(
+        set(
+            StoryMembership.objects.filter(article__outlet_id__in=outlet_ids)
+            .values_list("story_id", flat=True)
+            .distinct()
+        )
+    )
+    for story_id in story_ids:
+        story_coverage_refresh.delay(story_id)
+    return story_ids
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
+def story_coverage_refresh(story_id: int) -> None:
+    """Recompute a story's page data with its outlets' current ratings; membership is left alone
+    (a rating says nothing about which articles belong together)."""
+    story_refresh(story_id=story_id)

@@ -9,6 +9,7 @@ from newsroom.api import router
 
 urlpatterns = [
     path("", include("stories.urls")),
+    path("", include("sources.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include(router.urls)),

@@ -2,13 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
-from sources import services
-from sources.models import Article, Feed, Outlet, OutletDomain, OutletRating
+from sources import ratings, services
+from sources.models import Article, Feed, Outlet, OutletDomain, OutletRating, RatingChange
 
 
 class OutletDomainInline(admin.TabularInline):
@@ -17,18 +22,32 @@ class OutletDomainInline(admin.TabularInline):
 
 
 class OutletRatingInline(admin.TabularInline):
-    """The outlet's rating history: existing ratings are read-only, a new row appends one."""
+    """The outlet's rating history: existing ratings are read-only, a new row appends one.
+
+    Only users with ``sources.add_outletrating`` (the curator group) get the blank row.
+    """
 
     model = OutletRating
     extra = 1
-    fields = ["lean", "factuality", "rated_by", "rated_at", "note", "entered_by", "created_at"]
+    fields = ["scheme", "lean", "score", "factuality", "rated_by", "rated_at", "note", "entered_by", "created_at"]
     readonly_fields = ["entered_by", "created_at"]
     can_delete = False
     ordering = ["-rated_at", "-created_at"]
 
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None and "scheme" in formset.form.base_fields:
+            # A new rating is made on the outlet's own axis unless the curator says otherwise.
+            formset.form.base_fields["scheme"].initial = obj.scheme
+        return formset
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Existing rows render read-only; the blank extra row still adds a rating.
         return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Whoever may see the outlet sees its history.
+        return super().has_view_permission(request, obj) or request.user.has_perm("sources.view_outlet")
 
 
 class FeedInline(admin.TabularInline):
@@ -40,12 +59,20 @@ class FeedInline(admin.TabularInline):
 
 @admin.register(Outlet)
 class OutletAdmin(admin.ModelAdmin):
-    list_display = ["name", "lean", "factuality", "country", "owner"]
-    list_filter = ["lean", "factuality", "country"]
+    list_display = ["name", "scheme", "lean", "factuality", "lean_rule", "country", "owner"]
+    list_filter = ["scheme", "lean", "factuality", "country"]
     search_fields = ["name", "domains__domain", "owner"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["lean", "factuality"]
+    readonly_fields = ["lean", "factuality", "lean_rule", "lean_explanation"]
+    exclude = ["effective_rating"]
     inlines = [OutletDomainInline, OutletRatingInline, FeedInline]
+
+    def save_model(self, request: HttpRequest, obj: Outlet, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "scheme" in form.changed_data:
+            # Another axis: the outlet's ratings in its new scheme decide its lean now.
+            with transaction.atomic():
+                services.outlet_effective_rating_sync(outlet=Outlet.objects.select_for_update().get(pk=obj.pk))
 
     def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
         if formset.model is not OutletRating:
@@ -60,8 +87,12 @@ class OutletAdmin(admin.ModelAdmin):
             data = inline_form.cleaned_data
             if not data or data.get("DELETE"):
                 continue
+            if not request.user.has_perm("sources.add_outletrating"):
+                raise PermissionDenied("Only curators can add ratings.")
             rating = services.outlet_rating_add(
                 outlet=form.instance,
+                scheme=data.get("scheme", ""),
+                score=data.get("score"),
                 lean=data["lean"],
                 factuality=data.get("factuality", ""),
                 rated_by=data["rated_by"],
@@ -74,8 +105,18 @@ class OutletAdmin(admin.ModelAdmin):
 
 @admin.register(OutletRating)
 class OutletRatingAdmin(admin.ModelAdmin):
-    list_display = ["outlet", "lean", "factuality", "rated_by", "rated_at", "entered_by", "created_at"]
-    list_filter = ["lean", "rated_by"]
+    list_display = [
+        "outlet",
+        "scheme",
+        "lean",
+        "score",
+        "factuality",
+        "rated_by",
+        "rated_at",
+        "entered_by",
+        "created_at",
+    ]
+    list_filter = ["scheme", "lean", "rated_by"]
     search_fields = ["outlet__name", "rated_by", "note"]
     autocomplete_fields = ["outlet"]
     readonly_fields = ["entered_by", "created_at"]
@@ -86,9 +127,47 @@ class OutletRatingAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="sources_outletrating_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV or JSONL file of ratings: "Preview" shows what would change, "Import" applies it."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied("Only curators can import ratings.")
+        report = None
+        form = RatingsImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                form.add_error("file", "The file is not UTF-8 text.")
+            else:
+                report = ratings.ratings_import(
+                    lines=text.split("\n"),
+                    fmt=ratings.format_of(upload.name, explicit=form.cleaned_data["format"]),
+                    dry_run="_apply" not in request.POST,
+                    entered_by=request.user,
+                )
+                if report.applied:
+                    self.message_user(request, f"Imported {report.added} rating(s).")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import ratings",
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/sources/outletrating/import.html", context)
+
     def save_model(self, request: HttpRequest, obj: OutletRating, form: Any, change: bool) -> None:
         rating = services.outlet_rating_add(
             outlet=obj.outlet,
+            scheme=obj.scheme,
+            score=obj.score,
             lean=obj.lean,
             factuality=obj.factuality,
             rated_by=obj.rated_by,
@@ -98,6 +177,32 @@ class OutletRatingAdmin(admin.ModelAdmin):
         )
         obj.pk = rating.pk
         obj._state.adding = False
+
+
+class RatingsImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV with a header row, or JSON Lines (the format export_ratings writes).")
+    format = forms.ChoiceField(
+        choices=[("", "From the file name (.csv, else JSONL)"), ("csv", "CSV"), ("jsonl", "JSONL")], required=False
+    )
+
+
+@admin.register(RatingChange)
+class RatingChangeAdmin(admin.ModelAdmin):
+    """The changelog, read-only: entries are written by the rating services."""
+
+    list_display = ["created_at", "outlet", "lean_before", "lean_after", "rule", "rating"]
+    list_filter = ["rule"]
+    search_fields = ["outlet__name", "explanation"]
+    list_select_related = ["outlet", "rating__outlet"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Feed)

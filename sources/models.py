@@ -3,10 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from sources.querysets import ArticleQuerySet, FeedQuerySet, OutletQuerySet
+from sources.querysets import ArticleQuerySet, FeedQuerySet, OutletQuerySet, OutletRatingQuerySet
 
 
 class Lean(models.TextChoices):
@@ -41,6 +42,20 @@ def side_of_lean(lean: str) -> str | None:
     return SIDE_OF_LEAN.get(lean)
 
 
+# The five leans as positions on one axis, far left -2 to far right +2: what the median rule compares.
+LEAN_POSITION: dict[str, int] = {
+    Lean.LEFT: -2,
+    Lean.LEAN_LEFT: -1,
+    Lean.CENTER: 0,
+    Lean.LEAN_RIGHT: 1,
+    Lean.RIGHT: 2,
+}
+
+# A rating scheme names the political axis a rating is made on (a country's left and right):
+# upper-case letters, digits and hyphens, e.g. "US", "UK", "DE".
+SCHEME_PATTERN = r"^[A-Z][A-Z0-9-]{0,15}$"
+
+
 class Factuality(models.TextChoices):
     VERY_HIGH = "very_high", "Very high"
     HIGH = "high", "High"
@@ -54,10 +69,28 @@ class Outlet(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2 code.")
     owner = models.CharField(max_length=200, blank=True)
-    # The current rating, kept equal to the newest OutletRating by outlet_rating_add;
-    # empty means the outlet is unrated and counts for no side.
+    # The edition's axis: only ratings made in this scheme count, so a UK edition never takes
+    # its lean from a rating made on the US axis.
+    scheme = models.CharField(
+        max_length=16,
+        default="US",
+        validators=[RegexValidator(SCHEME_PATTERN, "A scheme is upper-case letters and digits, e.g. US or UK.")],
+        help_text="The rating scheme (country or edition) whose ratings decide this outlet's lean.",
+    )
+    # The effective rating, cached: what the policy (NEWSROOM_LEAN_POLICY) makes of the outlet's
+    # ratings in its scheme, kept by outlet_effective_rating_sync. Empty lean: unrated, no side.
     lean = models.CharField(max_length=16, choices=Lean.choices, blank=True)
     factuality = models.CharField(max_length=16, choices=Factuality.choices, blank=True)
+    effective_rating = models.ForeignKey(
+        "OutletRating",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The rating the policy chose (for the median rule, the newest rating at the median).",
+    )
+    lean_rule = models.CharField(max_length=32, blank=True, help_text="The policy rule that set the lean.")
+    lean_explanation = models.CharField(max_length=500, blank=True, help_text="How the rule arrived at the lean.")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = OutletQuerySet.as_manager()
@@ -94,7 +127,19 @@ class OutletRating(models.Model):
     """One rating in an outlet's history. Append-only: a correction is a new record."""
 
     outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="ratings")
+    scheme = models.CharField(
+        max_length=16,
+        default="US",
+        validators=[RegexValidator(SCHEME_PATTERN, "A scheme is upper-case letters and digits, e.g. US or UK.")],
+        help_text="The axis the rating was made on; it counts only for an outlet of the same scheme.",
+    )
     lean = models.CharField(max_length=16, choices=Lean.choices)
+    score = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+        help_text="Optional: the rater's numeric bias rescaled to -1 (far left) .. +1 (far right).",
+    )
     factuality = models.CharField(max_length=16, choices=Factuality.choices, blank=True)
     rated_by = models.CharField(
         max_length=200, help_text="The rater or method, e.g. an external chart and its version, or an internal review."
@@ -106,9 +151,17 @@ class OutletRating(models.Model):
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    objects = OutletRatingQuerySet.as_manager()
+
     class Meta:
         ordering = ["-rated_at", "-created_at", "-id"]
         get_latest_by = ["rated_at", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__gte=-1.0, score__lte=1.0),
+                name="rating_score_between_minus_one_and_one",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.outlet}: {self.get_lean_display()} ({self.rated_by}, {self.rated_at})"
@@ -120,6 +173,51 @@ class OutletRating(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("Outlet ratings are append-only and cannot be deleted.")
+
+
+class RatingChange(models.Model):
+    """The public changelog: one entry per rating added, or per policy recomputation that moved a lean.
+
+    Records the outlet's effective lean and factuality before and after, and the rule in force.
+    Append-only, like the ratings.
+    """
+
+    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="rating_changes")
+    rating = models.ForeignKey(
+        OutletRating,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        help_text="The rating added; empty when a change of policy moved the lean.",
+    )
+    lean_before = models.CharField(max_length=16, choices=Lean.choices, blank=True)
+    lean_after = models.CharField(max_length=16, choices=Lean.choices, blank=True)
+    factuality_before = models.CharField(max_length=16, choices=Factuality.choices, blank=True)
+    factuality_after = models.CharField(max_length=16, choices=Factuality.choices, blank=True)
+    rule = models.CharField(max_length=32, blank=True)
+    explanation = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = OutletRatingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.outlet}: {self.lean_before or 'unrated'} -> {self.lean_after or 'unrated'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("The rating changelog is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("The rating changelog is append-only and cannot be deleted.")
+
+    @property
+    def lean_changed(self) -> bool:
+        return self.lean_before != self.lean_after
 
 
 class Feed(models.Model):

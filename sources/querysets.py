@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils import timezone
@@ -16,6 +16,22 @@ class OutletQuerySet(models.QuerySet["Outlet"]):
 
     def for_domain(self, domain: str) -> OutletQuerySet:
         return self.filter(domains__domain=domain.lower().removeprefix("www."))
+
+
+class OutletRatingQuerySet(models.QuerySet[Any]):
+    """Ratings and their changelog are append-only: bulk updates and deletes are refused too.
+
+    (Deleting an outlet still removes its history: Django's cascade deletes rows directly.)
+    """
+
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError("Outlet ratings are append-only; add a new rating instead of editing one.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError("Outlet ratings are append-only and cannot be deleted.")
+
+    def in_scheme(self, scheme: str) -> OutletRatingQuerySet:
+        return self.filter(scheme=scheme)
 
 
 class FeedQuerySet(models.QuerySet["Feed"]):

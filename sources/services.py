@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from django.utils.text import slugify
 from htmldate import find_date
 
@@ -35,6 +36,7 @@ from sources.models import (
     Outlet,
     OutletDomain,
     OutletRating,
+    RatingChange,
 )
 
 logger = logging.getLogger(__name__)
@@ -192,27 +194,89 @@ def outlet_rating_add(
     rated_at: date | None = None,
     note: str = "",
     entered_by: AbstractBaseUser | None = None,
+    scheme: str = "",
+    score: float | None = None,
 ) -> OutletRating:
-    """Append a rating to the outlet's history and make the newest rating the outlet's current one."""
+    """Append a rating to the outlet's history, then recompute its effective rating by the policy.
+
+    ``scheme`` defaults to the outlet's own. The changelog gets one entry (before and after), and
+    when the effective lean moves the pipeline's hook recomputes the coverage of the outlet's
+    stories once the transaction commits. Locks the outlet row, so two ratings added at once
+    are applied one after the other.
+    """
     with transaction.atomic():
-        rating = OutletRating.objects.create(
-            outlet=outlet,
+        locked = Outlet.objects.select_for_update().get(pk=outlet.pk)
+        rating = OutletRating(
+            outlet=locked,
+            scheme=scheme or locked.scheme,
             lean=lean,
+            score=score,
             factuality=factuality,
             rated_by=rated_by,
             rated_at=rated_at or timezone.localdate(),
             note=note,
             entered_by=entered_by,
         )
-        outlet_current_rating_sync(outlet=outlet)
+        rating.full_clean(exclude=["outlet", "entered_by"])
+        rating.save()
+        outlet_effective_rating_sync(outlet=locked, cause=rating)
+    # The caller's instance shows the new effective rating too.
+    for name in ("lean", "factuality", "effective_rating_id", "lean_rule", "lean_explanation"):
+        setattr(outlet, name, getattr(locked, name))
     return rating
 
 
-def outlet_current_rating_sync(*, outlet: Outlet) -> None:
-    newest = outlet.ratings.order_by("-rated_at", "-created_at", "-id").first()
-    outlet.lean = newest.lean if newest else ""
-    outlet.factuality = newest.factuality if newest else ""
-    outlet.save(update_fields=["lean", "factuality"])
+def outlet_effective_rating_sync(*, outlet: Outlet, cause: OutletRating | None = None) -> bool:
+    """Set the outlet's cached effective rating (lean, factuality, rule) from its ratings by the policy.
+
+    Records a changelog entry when a rating was added (``cause``) or the lean or factuality moved;
+    returns whether the lean moved. The caller holds the transaction.
+    """
+    from sources.ratings import effective_rating_of  # the policy module imports the services for imports
+
+    before = (outlet.lean, outlet.factuality)
+    effective = effective_rating_of(outlet)
+    outlet.lean, outlet.factuality = effective.lean, effective.factuality
+    outlet.effective_rating = effective.rating
+    outlet.lean_rule, outlet.lean_explanation = effective.rule, effective.explanation[:500]
+    outlet.save(update_fields=["lean", "factuality", "effective_rating", "lean_rule", "lean_explanation"])
+    if cause is not None or before != (outlet.lean, outlet.factuality):
+        RatingChange.objects.create(
+            outlet=outlet,
+            rating=cause,
+            lean_before=before[0],
+            lean_after=outlet.lean,
+            factuality_before=before[1],
+            factuality_after=outlet.factuality,
+            rule=effective.rule,
+            explanation=effective.explanation[:500],
+        )
+    lean_moved = before[0] != outlet.lean
+    if lean_moved:
+        outlets_rating_changed_notify(outlet_ids=[outlet.pk])
+    return lean_moved
+
+
+def outlets_rating_changed_notify(*, outlet_ids: list[int]) -> None:
+    """Tell the pipeline (NEWSROOM_RATING_CHANGED_HOOK) that these outlets' effective lean moved:
+    sources may not import stories, so the pipeline recomputes their stories' coverage."""
+    hook: str = settings.NEWSROOM_RATING_CHANGED_HOOK
+    if hook:
+        import_string(hook)(outlet_ids=outlet_ids)
+
+
+def outlets_effective_rating_recompute(*, outlet_ids: list[int] | None = None) -> list[int]:
+    """Apply the policy in force again (after NEWSROOM_LEAN_POLICY changed); returns the outlets whose lean moved."""
+    moved = []
+    queryset = Outlet.objects.order_by("pk")
+    if outlet_ids is not None:
+        queryset = queryset.filter(pk__in=outlet_ids)
+    for outlet_id in queryset.values_list("pk", flat=True):
+        with transaction.atomic():
+            outlet = Outlet.objects.select_for_update().get(pk=outlet_id)
+            if outlet_effective_rating_sync(outlet=outlet):
+                moved.append(outlet_id)
+    return moved
 
 
 def outlet_import(*, row: OutletRow, entered_by: AbstractBaseUser | None = None) -> tuple[Outlet, bool]:

@@ -39,6 +39,10 @@ class Story(models.Model):
     )
     # A curator changed it: the automatic merge and split passes leave it alone.
     is_curated = models.BooleanField(default=False)
+    # The outlet ratings the coverage was computed with: {outlet_id: {lean, rating_id, rated_by,
+    # rated_at, rule}}, written by story_refresh, so a later rating change never rewrites the past.
+    ratings_snapshot = models.JSONField(default=dict, blank=True)
+    ratings_as_of = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     refreshed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     reclustered_at = models.DateTimeField(
@@ -67,6 +71,11 @@ class Story(models.Model):
     @property
     def rated_count(self) -> int:
         return self.left_count + self.center_count + self.right_count
+
+    @property
+    def ratings_rules(self) -> str:
+        """The rating policy rules the snapshot was computed under, for the page's one line."""
+        return ", ".join(sorted({entry.get("rule", "") for entry in self.ratings_snapshot.values()} - {""}))
 
     def coverage_by_side(self) -> dict[str, int]:
         return {Side.LEFT: self.left_count, Side.CENTER: self.center_count, Side.RIGHT: self.right_count}

@@ -13,7 +13,7 @@ from django.utils import timezone
 from analysis.models import ArticleAnalysis
 from analysis.nlp.entities import Mention, actors_resolve, surface_clean
 from analysis.nlp.summarise import sentences_select, unit
-from sources.models import Article, Side
+from sources.models import Article, Outlet, OutletRating, Side
 from stories.assignment import (  # noqa: F401 - the stage's writes, named here for callers
     membership_move,
     membership_pin,
@@ -130,6 +130,25 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
     }
 
 
+def ratings_snapshot_of(outlets: list[Outlet]) -> dict[str, dict[str, Any]]:
+    """The ratings coverage is computed with: each outlet's effective lean and the rating behind it."""
+    ratings = {
+        rating.pk: rating
+        for rating in OutletRating.objects.filter(pk__in={outlet.effective_rating_id for outlet in outlets})
+    }
+    snapshot = {}
+    for outlet in outlets:
+        rating = ratings.get(outlet.effective_rating_id)
+        snapshot[str(outlet.pk)] = {
+            "lean": outlet.lean,
+            "rating_id": rating.pk if rating else None,
+            "rated_by": rating.rated_by if rating else "",
+            "rated_at": rating.rated_at.isoformat() if rating else None,
+            "rule": outlet.lean_rule,
+        }
+    return snapshot
+
+
 def story_refresh(*, story_id: int) -> Story | None:
     """Recompute a story's title, coverage by side, viewpoints and overview from its members.
 
@@ -176,6 +195,8 @@ def story_refresh(*, story_id: int) -> Story | None:
             times = [member.article.sort_time for member in members]
             story.first_published_at, story.last_published_at = min(times), max(times)
         story.refreshed_at = timezone.now()
+        story.ratings_snapshot = ratings_snapshot_of(list({member.article.outlet for member in members}))
+        story.ratings_as_of = story.refreshed_at
         story.save()
 
         for side in Side.values:

