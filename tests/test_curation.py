@@ -4,6 +4,9 @@ the coverage recompute when an effective rating changes, and the public methodol
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import time
 from collections.abc import Callable
 from datetime import date
 from io import StringIO
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management import call_command
@@ -24,8 +28,7 @@ from sources.services import outlet_create, outlet_rating_add, outlets_effective
 from stories.models import Story
 from tests.conftest import outlet_make
 from tests.test_ratings import form_data
-
-OnCommit = Callable[..., Any]
+from tests.test_worker import worker, worker_log  # noqa: F401 - the fixtures that start a real worker
 
 
 def ratings_of(outlet: Outlet, *entries: tuple[str, str, date]) -> None:
@@ -501,3 +504,40 @@ def test_it_paginates_the_changelog(client: Client, db: None) -> None:
 
 def test_it_links_the_methodology_from_every_page(client: Client, db: None) -> None:
     assert 'href="/methodology/">Methodology</a>' in client.get("/").content.decode()
+
+
+# --- Through a real worker ------------------------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not django_settings.CELERY_BROKER_URL, reason="needs a broker: set CELERY_BROKER_URL")
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="the worker process must open the test database: set DATABASE_URL to PostgreSQL",
+)
+def test_it_recomputes_coverage_on_a_worker_after_a_rating_change(
+    story: Story,
+    right_outlet: Outlet,
+    worker: subprocess.Popen[bytes],  # noqa: F811 - the fixture imported above
+    worker_log: Path,  # noqa: F811
+) -> None:
+    refreshed_at = story.refreshed_at
+
+    # Committed at once (no test transaction): the hook queues the recompute for the worker.
+    outlet_rating_add(outlet=right_outlet, lean=Lean.CENTER, rated_by="Internal review")
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert worker.poll() is None, "the worker exited"
+        story.refresh_from_db()
+        if story.refreshed_at != refreshed_at:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"the worker did not recompute the story: {worker_log.read_text()[-2000:]}")
+    assert (story.left_count, story.center_count, story.right_count) == (1, 2, 0)
+    assert story.ratings_snapshot[str(right_outlet.pk)]["rated_by"] == "Internal review"
+    log = worker_log.read_text()
+    for task in ("stories_refresh_for_outlets", "story_coverage_refresh"):
+        assert re.search(rf"{task}\[[^\]]+\] succeeded", log), f"{task} did not run on the worker"
