@@ -191,3 +191,48 @@ def test_it_keeps_the_admin_away_from_readers(client: Client, left_outlet: Outle
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_it_shows_the_history_with_its_provenance_read_only(curator_client: Client, left_outlet: Outlet) -> None:
+    outlet_rating_add(
+        outlet=left_outlet, lean=Lean.LEAN_LEFT, score=-0.45, rated_by="Chart v5", note="Desk review", scheme="US"
+    )
+
+    html = curator_client.get(f"/admin/sources/outlet/{left_outlet.pk}/change/").content.decode()
+
+    for text in ("Chart v5", "-0.45", "Desk review", "Test fixture", "latest"):
+        assert text in html
+    # Existing rows have no inputs; the blank row starts on the outlet's own scheme.
+    assert 'name="ratings-0-rated_by"' not in html
+    assert 'name="ratings-2-scheme"' in html
+    assert 'name="ratings-2-scheme" value="US"' in html
+
+
+def test_it_recomputes_the_lean_when_a_curator_moves_an_outlet_to_another_scheme(
+    curator_client: Client, left_outlet: Outlet
+) -> None:
+    outlet_rating_add(outlet=left_outlet, scheme="UK", lean=Lean.CENTER, rated_by="UK chart", rated_at=date(2020, 1, 1))
+    left_outlet.refresh_from_db()
+    assert left_outlet.lean == Lean.LEFT  # a UK rating does not count for a US outlet
+    url = f"/admin/sources/outlet/{left_outlet.pk}/change/"
+    data = form_data(curator_client.get(url).content.decode())
+    data.update({"scheme": "UK", "_save": "Save"})
+
+    response = curator_client.post(url, data)
+
+    assert response.status_code == 302
+    left_outlet.refresh_from_db()
+    assert (left_outlet.scheme, left_outlet.lean) == ("UK", Lean.CENTER)
+    assert left_outlet.ratings.count() == 2
+
+
+def test_it_keeps_the_changelog_read_only_in_the_admin(curator_client: Client, left_outlet: Outlet) -> None:
+    change = left_outlet.rating_changes.get()
+
+    listing = curator_client.get("/admin/sources/ratingchange/")
+    detail = curator_client.get(f"/admin/sources/ratingchange/{change.pk}/change/")
+
+    assert listing.status_code == 200
+    assert "Left Ledger" in listing.content.decode()
+    assert 'name="lean_after"' not in detail.content.decode()
+    assert curator_client.get("/admin/sources/ratingchange/add/").status_code == 403
