@@ -292,14 +292,20 @@ def ratings_import(
 
     report = RatingsImportReport(dry_run=dry_run)
     rows: list[RatingRow] = []
-    for number, record in read_records(lines, fmt=fmt):
-        if isinstance(record, RowError):
-            report.errors.append(f"line {number}: {record}")
-            continue
-        try:
-            rows.append(rating_row_parse(number, record))
-        except RowError as error:
-            report.errors.append(f"line {number}: {error}")
+    number = 0
+    try:
+        for number, record in read_records(lines, fmt=fmt):
+            if isinstance(record, RowError):
+                report.errors.append(f"line {number}: {record}")
+                continue
+            try:
+                rows.append(rating_row_parse(number, record))
+            except RowError as error:
+                report.errors.append(f"line {number}: {error}")
+    except csv.Error as error:  # a CSV the reader cannot go on with (a NUL byte, a field too large)
+        report.errors.append(f"after line {max(number, 1)}: unreadable CSV ({error})")
+    if not rows and not report.errors:
+        report.errors.append("line 1: no ratings in the file")
     if report.errors:
         return report
     with transaction.atomic():

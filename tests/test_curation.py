@@ -541,3 +541,15 @@ def test_it_recomputes_coverage_on_a_worker_after_a_rating_change(
     log = worker_log.read_text()
     for task in ("stories_refresh_for_outlets", "story_coverage_refresh"):
         assert re.search(rf"{task}\[[^\]]+\] succeeded", log), f"{task} did not run on the worker"
+
+
+def test_it_reports_an_unreadable_or_empty_file(tmp_path: Path, left_outlet: Outlet) -> None:
+    huge = write(tmp_path, "huge.csv", 'outlet,lean,rated_by,note\nLeft Ledger,center,Chart,"' + "x" * 200_000 + '"\n')
+    empty = write(tmp_path, "empty.jsonl", "\n")
+
+    for path, message in [(huge, "after line 1: unreadable CSV (field larger than field limit"), (empty, "no ratings")]:
+        err = StringIO()
+        with pytest.raises(CommandError, match="nothing was imported"):
+            call_command("import_ratings", path, stderr=err)
+        assert message in err.getvalue()
+    assert left_outlet.ratings.count() == 1
