@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -160,6 +161,7 @@ class OutletRatingAdmin(admin.ModelAdmin):
             "title": "Import ratings",
             "form": form,
             "report": report,
+            "default_scheme": settings.NEWSROOM_DEFAULT_RATING_SCHEME,
         }
         return TemplateResponse(request, "admin/sources/outletrating/import.html", context)
 
