@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 
-from sources.querysets import ArticleQuerySet, FeedQuerySet, OutletQuerySet, OutletRatingQuerySet
+from sources.querysets import AppendOnlyQuerySet, ArticleQuerySet, FeedQuerySet, OutletQuerySet, OutletRatingQuerySet
 
 
 class Lean(models.TextChoices):
@@ -199,7 +199,7 @@ class RatingChange(models.Model):
     explanation = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = OutletRatingQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

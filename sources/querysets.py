@@ -18,18 +18,19 @@ class OutletQuerySet(models.QuerySet["Outlet"]):
         return self.filter(domains__domain=domain.lower().removeprefix("www."))
 
 
-class OutletRatingQuerySet(models.QuerySet[Any]):
-    """Ratings and their changelog are append-only: bulk updates and deletes are refused too.
-
-    (Deleting an outlet still removes its history: Django's cascade deletes rows directly.)
-    """
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """For histories (ratings, their changelog): bulk updates and deletes are refused, like the
+    models' own save-on-update and delete. (Deleting an outlet still removes its history: Django's
+    cascade deletes those rows directly, not through this queryset.)"""
 
     def update(self, **kwargs: Any) -> int:
-        raise ValueError("Outlet ratings are append-only; add a new rating instead of editing one.")
+        raise ValueError(f"{self.model._meta.verbose_name_plural} are append-only: add a record, do not edit one.")
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise ValueError("Outlet ratings are append-only and cannot be deleted.")
+        raise ValueError(f"{self.model._meta.verbose_name_plural} are append-only and cannot be deleted.")
 
+
+class OutletRatingQuerySet(AppendOnlyQuerySet):
     def in_scheme(self, scheme: str) -> OutletRatingQuerySet:
         return self.filter(scheme=scheme)
 
