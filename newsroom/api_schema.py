@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -53,3 +54,17 @@ class AutoSchema(openapi.AutoSchema):
                     OpenApiResponse(response=ErrorSerializer, description=description), code, direction=direction
                 )
         return responses
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents accounts.authentication.ApiTokenAuthentication (this module is loaded as the schema class)."""
+
+    target_class = "accounts.authentication.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token from /account/tokens/ or a curator: `Authorization: Bearer <key>`.",
+        }

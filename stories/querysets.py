@@ -36,6 +36,5 @@ class StoryQuerySet(models.QuerySet["Story"]):
         # In integer arithmetic, the same on SQLite and PostgreSQL: for a whole number of articles,
         # side <= rated * share exactly when side <= floor(rated * thousandths / 1000).
         return self.alias(rated_total=rated).filter(
-            Q(rated_total__gte=max(min_rated, 1))
-            & Q(**{f"{side}_count__lte": rated * round(max_share * 1000) / 1000})
+            Q(rated_total__gte=max(min_rated, 1)) & Q(**{f"{side}_count__lte": rated * round(max_share * 1000) / 1000})
         )

@@ -110,7 +110,11 @@ def test_it_refuses_a_request_without_a_token_or_with_a_wrong_one(client: Client
     assert push(client, None, payload).status_code == 401
     response = client.post(URL, payload, content_type="application/json", HTTP_AUTHORIZATION="Bearer nope")
     assert response.status_code == 401
-    assert response.json()["error"] == {"code": "authentication_failed", "message": "Unknown or revoked token.", "fields": {}}
+    assert response.json()["error"] == {
+        "code": "authentication_failed",
+        "message": "Unknown or revoked token.",
+        "fields": {},
+    }
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert Article.objects.count() == 0
 

@@ -8,6 +8,8 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from sources.models import SIDE_OF_LEAN, Article, Side
 from stories.models import Story
@@ -16,6 +18,7 @@ from stories.models import Story
 LARGEST = 2**31 - 1
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
@@ -43,7 +46,11 @@ class StoryFilter(django_filters.FilterSet):
         ),
     )
     min_outlets = IntegerFilter(
-        field_name="outlet_count", lookup_expr="gte", min_value=0, max_value=LARGEST, label="At least this many outlets."
+        field_name="outlet_count",
+        lookup_expr="gte",
+        min_value=0,
+        max_value=LARGEST,
+        label="At least this many outlets.",
     )
 
     class Meta:

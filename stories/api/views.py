@@ -78,7 +78,7 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Articles with outlet, side, story and analysis (frames with evidence, tone, entities)."),
+    list=extend_schema(summary="Articles with outlet, side, story and analysis (frames, tone, entities)."),
     retrieve=extend_schema(summary="An article; sends an ETag, and If-None-Match gets a 304 while it is unchanged."),
 )
 class ArticleViewSet(ContentETagRetrieveMixin, viewsets.ReadOnlyModelViewSet[Article]):
