@@ -36,7 +36,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        response.data = error_body(code=_first_code(exc.get_codes()), message=_fields_message(fields), fields=fields)
+        # One code for every invalid input; the messages by field say what is wrong with each.
+        response.data = error_body(code="invalid", message=_fields_message(fields), fields=fields)
     elif isinstance(exc, exceptions.APIException):
         response.data = error_body(code=_first_code(exc.get_codes()), message=str(exc.detail))
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:

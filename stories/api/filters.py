@@ -24,13 +24,18 @@ class IntegerFilter(django_filters.NumberFilter):
 
 
 class StoryFilter(django_filters.FilterSet):
-    first_published = django_filters.IsoDateTimeFromToRangeFilter(
-        field_name="first_published_at",
-        label="First article published: first_published_after / first_published_before (ISO 8601).",
+    # Each bound is its own filter, so an error names the parameter the client sent.
+    first_published_after = django_filters.IsoDateTimeFilter(
+        field_name="first_published_at", lookup_expr="gte", label="First article published at or after (ISO 8601)."
     )
-    last_published = django_filters.IsoDateTimeFromToRangeFilter(
-        field_name="last_published_at",
-        label="Latest article published: last_published_after / last_published_before (ISO 8601).",
+    first_published_before = django_filters.IsoDateTimeFilter(
+        field_name="first_published_at", lookup_expr="lte", label="First article published at or before (ISO 8601)."
+    )
+    last_published_after = django_filters.IsoDateTimeFilter(
+        field_name="last_published_at", lookup_expr="gte", label="Latest article published at or after (ISO 8601)."
+    )
+    last_published_before = django_filters.IsoDateTimeFilter(
+        field_name="last_published_at", lookup_expr="lte", label="Latest article published at or before (ISO 8601)."
     )
     q = django_filters.CharFilter(
         method="filter_text",
@@ -87,8 +92,11 @@ class ArticleFilter(django_filters.FilterSet):
     language = django_filters.CharFilter(
         field_name="language", lookup_expr="iexact", max_length=16, label="ISO 639-1 code, e.g. en."
     )
-    published = django_filters.IsoDateTimeFromToRangeFilter(
-        field_name="published_at", label="Published: published_after / published_before (ISO 8601)."
+    published_after = django_filters.IsoDateTimeFilter(
+        field_name="published_at", lookup_expr="gte", label="Published at or after (ISO 8601)."
+    )
+    published_before = django_filters.IsoDateTimeFilter(
+        field_name="published_at", lookup_expr="lte", label="Published at or before (ISO 8601)."
     )
 
     class Meta:
