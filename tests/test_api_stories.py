@@ -203,7 +203,8 @@ def test_it_shows_coverage_by_articles_and_by_outlets_with_unrated_apart(
     assert body["confidence"] == pytest.approx(Story.objects.get(pk=story.pk).confidence)
     assert body["reclustered_at"] is not None
     overview = body["overview"]
-    assert overview and set(overview[0]) == {"text", "article", "citations"}
+    assert overview
+    assert set(overview[0]) == {"text", "article", "citations"}
     members = set(Article.objects.filter(membership__story=story).values_list("pk", flat=True))
     assert all(set(sentence["citations"]) <= members for sentence in overview)
 
