@@ -45,7 +45,9 @@ class CursorPagination(pagination.CursorPagination):
             return super().paginate_queryset(queryset, request, view)
         except (DjangoValidationError, ValueError, TypeError, OverflowError) as error:
             # A well-formed cursor whose position does not fit the ordering's field (crafted, or
-            # from a list in another ordering).
+            # from a list in another ordering). Without a cursor it is a defect: let it be a 500.
+            if self.cursor_query_param not in request.query_params:
+                raise
             raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from error
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:

@@ -243,3 +243,37 @@ def test_it_explains_an_articles_frames_and_loaded_language(client: Client, stor
     assert row["analysis"]["loaded_language"] == [
         {"sentence": "Low-income riders will pay the most.", "words": ["hardest"]}
     ]
+
+
+def test_the_schema_describes_filters_errors_and_authentication(client: Client, db: None) -> None:
+    schema = client.get("/api/schema/?format=json").json()
+
+    stories = schema["paths"]["/api/v1/stories/"]["get"]
+    parameters = {parameter["name"]: parameter["schema"] for parameter in stories["parameters"]}
+    assert {
+        "first_published_after",
+        "first_published_before",
+        "last_published_after",
+        "last_published_before",
+        "q",
+        "blindspot",
+        "min_outlets",
+        "ordering",
+        "cursor",
+        "page_size",
+    } <= set(parameters)
+    assert parameters["blindspot"]["enum"] == ["center", "left", "right"]
+    assert "-outlet_count" in parameters["ordering"]["enum"]
+    assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    articles = {parameter["name"] for parameter in schema["paths"]["/api/v1/articles/"]["get"]["parameters"]}
+    assert {"story", "outlet", "side", "language", "published_after", "published_before"} <= articles
+    for code in ("400", "401", "403", "404", "429"):
+        assert stories["responses"][code]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"
+        }
+    detail = schema["paths"]["/api/v1/stories/{id}/"]["get"]["responses"]
+    assert "304" in detail
+    ratings = schema["paths"]["/api/v1/outlets/{id}/ratings/"]
+    assert set(ratings) >= {"get", "post"}
+    assert "201" in ratings["post"]["responses"]
+    assert schema["components"]["securitySchemes"]["tokenAuth"]["scheme"] == "bearer"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -23,18 +26,35 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class BoundedDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time that exists in UTC too: year 1 at +14:00 or year 9999 at -12:00 does not."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is not None:
+            try:
+                moment.astimezone(UTC)
+            except OverflowError as error:
+                raise forms.ValidationError("The date-time is out of range.", code="out_of_range") from error
+        return moment
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedDateTimeField
+
+
 class StoryFilter(django_filters.FilterSet):
     # Each bound is its own filter, so an error names the parameter the client sent.
-    first_published_after = django_filters.IsoDateTimeFilter(
+    first_published_after = DateTimeFilter(
         field_name="first_published_at", lookup_expr="gte", label="First article published at or after (ISO 8601)."
     )
-    first_published_before = django_filters.IsoDateTimeFilter(
+    first_published_before = DateTimeFilter(
         field_name="first_published_at", lookup_expr="lte", label="First article published at or before (ISO 8601)."
     )
-    last_published_after = django_filters.IsoDateTimeFilter(
+    last_published_after = DateTimeFilter(
         field_name="last_published_at", lookup_expr="gte", label="Latest article published at or after (ISO 8601)."
     )
-    last_published_before = django_filters.IsoDateTimeFilter(
+    last_published_before = DateTimeFilter(
         field_name="last_published_at", lookup_expr="lte", label="Latest article published at or before (ISO 8601)."
     )
     q = django_filters.CharFilter(
@@ -92,10 +112,10 @@ class ArticleFilter(django_filters.FilterSet):
     language = django_filters.CharFilter(
         field_name="language", lookup_expr="iexact", max_length=16, label="ISO 639-1 code, e.g. en."
     )
-    published_after = django_filters.IsoDateTimeFilter(
+    published_after = DateTimeFilter(
         field_name="published_at", lookup_expr="gte", label="Published at or after (ISO 8601)."
     )
-    published_before = django_filters.IsoDateTimeFilter(
+    published_before = DateTimeFilter(
         field_name="published_at", lookup_expr="lte", label="Published at or before (ISO 8601)."
     )
 
