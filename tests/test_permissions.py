@@ -106,6 +106,8 @@ def test_a_revoked_or_unknown_token_is_refused_even_for_reading(client: Client, 
     user = user_with("someone")
     token, key = api_token_create(user=user, name="old script", scopes=[Scope.READ])
     assert client.get("/api/v1/stories/", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None  # the tokens page says when each was last used
 
     token.revoked_at = token.created_at
     token.save(update_fields=["revoked_at"])
