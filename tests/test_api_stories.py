@@ -226,3 +226,27 @@ def test_it_shows_a_story_with_any_number_of_articles_in_the_same_queries(
         response = client.get(f"{URL}{story.pk}/")
 
     assert len(response.json()["articles"]) == 3 + extra
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # PostgreSQL refuses an offset past 15:59: the filter hands it the moment in UTC.
+        ("0868-11-06T13:36:12-21:45", 200),
+        ("2026-11-19T20:00:00+20:59", 200),
+        ("9999-12-31T23:59:59-12:00", 400),
+        ("0001-01-01T00:00:00+14:00", 400),
+    ],
+)
+def test_it_takes_any_iso_offset_and_refuses_a_moment_outside_utc(
+    client: Client, db: None, value: str, expected: int
+) -> None:
+    story = story_row("One", left=1)
+
+    response = client.get(URL, {"last_published_before": value})
+
+    assert response.status_code == expected
+    if expected == 200:
+        assert ids(response) == ([story.pk] if value.startswith("2026") else [])
+    else:
+        assert response.json()["error"]["fields"] == {"last_published_before": ["The date-time is out of range."]}

@@ -27,16 +27,20 @@ class IntegerFilter(django_filters.NumberFilter):
 
 
 class BoundedDateTimeField(IsoDateTimeField):
-    """An ISO 8601 date-time that exists in UTC too: year 1 at +14:00 or year 9999 at -12:00 does not."""
+    """An ISO 8601 date-time, given to the database in UTC.
+
+    In UTC because PostgreSQL refuses offsets past 15:59 that ISO 8601 allows (+20:59); and one that
+    does not exist in UTC (year 1 at +14:00, year 9999 at -12:00) is refused here with a 400.
+    """
 
     def to_python(self, value: Any) -> datetime | None:
         moment = super().to_python(value)
-        if moment is not None:
-            try:
-                moment.astimezone(UTC)
-            except OverflowError as error:
-                raise forms.ValidationError("The date-time is out of range.", code="out_of_range") from error
-        return moment
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as error:
+            raise forms.ValidationError("The date-time is out of range.", code="out_of_range") from error
 
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):
