@@ -137,3 +137,15 @@ def test_an_outlet_shows_its_full_rating_history_newest_first(
     assert [rating["rated_by"] for rating in detail["ratings"]] == ["Chart v4", "Test fixture", "Old chart"]
     assert detail["current_rating"]["lean"] == detail["lean"] == "right"
     assert history == detail["ratings"]
+
+
+def test_an_article_detail_is_one_query(
+    client: Client, django_assert_num_queries: QueryCounter, story: Story, left_outlet: Outlet
+) -> None:
+    article = Article.objects.get(membership__story=story, outlet=left_outlet)
+
+    # The article joined with its outlet, membership and analysis.
+    with django_assert_num_queries(1):
+        response = client.get(f"/api/v1/articles/{article.pk}/")
+
+    assert response.json()["outlet"]["name"] == "Left Ledger"

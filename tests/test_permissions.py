@@ -228,3 +228,27 @@ def test_a_curator_creates_a_token_for_a_partner_in_the_admin(admin_client: Clie
         "/api/v1/articles/push/", {"articles": []}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
     )
     assert pushed.status_code == 400  # authenticated and allowed: only the empty list is refused
+
+
+def test_a_token_costs_one_query_and_a_use_is_recorded_at_most_once_a_minute(
+    client: Client, django_assert_num_queries: Any, db: None
+) -> None:
+    user = user_with("reader")
+    _token, key = api_token_create(user=user, name="script", scopes=[Scope.READ])
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+    # The token with its user, the use recorded, the stories' version, the page.
+    with django_assert_num_queries(4):
+        client.get("/api/v1/stories/", **headers)
+    with django_assert_num_queries(2):  # the token, and the cached page's version
+        client.get("/api/v1/stories/", **headers)
+
+
+def test_a_token_cannot_be_made_with_an_unknown_scope_or_no_name(db: None) -> None:
+    user = user_with("reader")
+
+    with pytest.raises(ValueError, match="Unknown scopes: admin"):
+        api_token_create(user=user, name="x", scopes=["read", "admin"])
+    with pytest.raises(ValueError, match="needs a name"):
+        api_token_create(user=user, name="  ", scopes=["read"])
+    assert not ApiToken.objects.exists()
