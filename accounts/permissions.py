@@ -33,7 +33,10 @@ class ReadOpenWriteScoped(permissions.BasePermission):
         if not hasattr(view, request.method.lower()):  # type: ignore[union-attr]
             return True  # no such handler: the view answers 405, which says more than a refusal
         scope: str | None = getattr(view, "write_scope", None)
-        if scope is None or token is None:
+        if scope is None:
+            self.message = "This endpoint takes no writes through the API."
+            return False
+        if token is None:
             self.message = "Writing needs an API token; a browser session cannot write."
             return False
         if not token.has_scope(scope):

@@ -252,3 +252,12 @@ def test_a_token_cannot_be_made_with_an_unknown_scope_or_no_name(db: None) -> No
     with pytest.raises(ValueError, match="needs a name"):
         api_token_create(user=user, name="  ", scopes=["read"])
     assert not ApiToken.objects.exists()
+
+
+def test_a_signed_in_curator_is_told_a_write_needs_a_token(cast: dict[str, Any], left_outlet: Outlet) -> None:
+    client, _headers = cast["curator (session)"]
+
+    response = client.post(f"/api/v1/outlets/{left_outlet.pk}/ratings/", RATING, content_type="application/json")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "Writing needs an API token; a browser session cannot write."
