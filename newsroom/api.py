@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, status, viewsets
-from rest_framework.authentication import TokenAuthentication
+from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from accounts.authentication import ApiTokenAuthentication
+from accounts.models import Scope
 from newsroom import pipeline
 from sources import services as source_services
 from sources.api.serializers import ArticlePushInputSerializer, ArticlePushOutputSerializer
@@ -20,25 +19,24 @@ from sources.models import Article
 from stories.api.views import ArticleViewSet, StoryViewSet
 
 
-class CanPushArticles(permissions.BasePermission):
-    """A partner's token belongs to a user allowed to add articles."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm("sources.add_article"))
-
-
 class ArticlePushViewSet(viewsets.ViewSet):
     """Partners who send articles instead of publishing feeds.
 
-    POST ``{"articles": [...]}`` with ``Authorization: Token <key>``. Idempotent by canonical
+    POST ``{"articles": [...]}`` with ``Authorization: Bearer <key>``: a token with the
+    ``articles:push`` scope whose user may add articles (``sources.add_article``). Idempotent by canonical
     URL: sending an article again reports it as ``existing``. Each item is answered with its
     status, and a rejected one with its reason; the good ones go through the pipeline.
     """
 
-    authentication_classes = [TokenAuthentication]
-    permission_classes = [CanPushArticles]
+    # A token only: a browser session never pushes.
+    authentication_classes = [ApiTokenAuthentication]
+    write_scope = Scope.ARTICLES_PUSH
 
-    @extend_schema(request=ArticlePushInputSerializer, responses={200: ArticlePushOutputSerializer})
+    @extend_schema(
+        summary="Push articles (a token with the articles:push scope).",
+        request=ArticlePushInputSerializer,
+        responses={200: ArticlePushOutputSerializer},
+    )
     def create(self, request: Request) -> Response:
         given = ArticlePushInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)

@@ -11,8 +11,13 @@ urlpatterns = [
     path("", include("stories.urls")),
     path("", include("sources.urls")),
     path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# Under /api/ these answer in the API's JSON error shape.
+handler404 = "newsroom.views.page_not_found"
+handler500 = "newsroom.views.server_error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
@@ -16,16 +17,25 @@ from stories.models import Story, StoryViewpoint
 CLUSTERING_COLUMNS = ("centroid", "body_centroid", "entity_counts", "outlet_ids")
 
 
+def story_version_times(*, story_id: int) -> tuple[datetime | None, datetime | None]:
+    """When the story was last refreshed and last re-clustered. Raises Http404 for an unknown story."""
+    times = Story.objects.listed().filter(pk=story_id).values_list("refreshed_at", "reclustered_at").first()
+    if times is None:
+        raise Http404("No such story.")
+    return times
+
+
+def story_version_format(times: tuple[datetime | None, datetime | None]) -> str:
+    return "-".join(str(moment.timestamp()) if moment else "0" for moment in times)
+
+
 def story_version(*, story_id: int) -> str:
     """What a cached rendering of the story is keyed on: it changes whenever the story's page data does.
 
     Every write to a story's page data (refresh, re-clustering, curator actions) goes through
     story_refresh or the clusterer, which set these times. Raises Http404 for an unknown story.
     """
-    times = Story.objects.listed().filter(pk=story_id).values_list("refreshed_at", "reclustered_at").first()
-    if times is None:
-        raise Http404("No such story.")
-    return "-".join(str(moment.timestamp()) if moment else "0" for moment in times)
+    return story_version_format(story_version_times(story_id=story_id))
 
 
 def stories_version() -> str:

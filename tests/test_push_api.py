@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from pytest_django.fixtures import Settings
-from rest_framework.authtoken.models import Token
 
+from accounts.models import Scope
+from accounts.services import api_token_create
 from newsroom import pipeline
 from sources.models import Article, Outlet
 
@@ -36,8 +37,11 @@ def partner(db: None) -> User:
     return user
 
 
-def push(client: Client, user: User | None, payload: Any) -> Any:
-    headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.get_or_create(user=user)[0].key}"} if user else {}
+def push(client: Client, user: User | None, payload: Any, *, scopes: tuple[str, ...] = (Scope.ARTICLES_PUSH,)) -> Any:
+    headers = {}
+    if user:
+        _token, key = api_token_create(user=user, name="partner feed", scopes=list(scopes))
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
     return client.post(URL, payload, content_type="application/json", **headers)
 
 
@@ -104,15 +108,41 @@ def test_it_refuses_a_request_without_a_token_or_with_a_wrong_one(client: Client
     payload = {"articles": [{"url": "https://a.example/x", "title": "x"}]}
 
     assert push(client, None, payload).status_code == 401
-    response = client.post(URL, payload, content_type="application/json", HTTP_AUTHORIZATION="Token nope")
+    response = client.post(URL, payload, content_type="application/json", HTTP_AUTHORIZATION="Bearer nope")
     assert response.status_code == 401
+    assert response.json()["error"] == {
+        "code": "authentication_failed",
+        "message": "Unknown or revoked token.",
+        "fields": {},
+    }
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert Article.objects.count() == 0
 
 
 def test_it_refuses_a_token_whose_user_may_not_add_articles(client: Client, db: None) -> None:
     reader = User.objects.create_user("reader")
 
-    assert push(client, reader, {"articles": [{"url": "https://a.example/x", "title": "x"}]}).status_code == 403
+    response = push(client, reader, {"articles": [{"url": "https://a.example/x", "title": "x"}]})
+
+    assert response.status_code == 403
+    assert "sources.add_article" in response.json()["error"]["message"]
+
+
+def test_it_refuses_a_token_without_the_push_scope(client: Client, partner: User) -> None:
+    response = push(client, partner, {"articles": [{"url": "https://a.example/x", "title": "x"}]}, scopes=("read",))
+
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "This token lacks the 'articles:push' scope."
+    assert Article.objects.count() == 0
+
+
+def test_it_refuses_a_signed_in_session_without_a_token(client: Client, partner: User) -> None:
+    client.force_login(partner)
+
+    response = client.post(URL, {"articles": [{"url": "https://a.example/x"}]}, content_type="application/json")
+
+    assert response.status_code == 401
+    assert Article.objects.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -130,7 +160,7 @@ def test_it_refuses_more_articles_than_the_limit(client: Client, partner: User, 
     response = push(client, partner, {"articles": articles})
 
     assert response.status_code == 400
-    assert "At most 2 articles per request" in str(response.json())
+    assert response.json()["error"]["fields"]["articles"] == ["At most 2 articles per request; got 3."]
     assert Article.objects.count() == 0
 
 

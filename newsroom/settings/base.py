@@ -31,9 +31,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "accounts",
     "sources",
     "analysis",
     "stories",
@@ -150,16 +151,37 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- REST API -------------------------------------------------------------
+# Anonymous clients may read, slowly; a token (made at /account/tokens/ or by a curator in the
+# admin) reads faster and, with a scope, writes. Rates are "<number>/<second|minute|hour|day>".
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "newsroom.api_schema.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.ReadOpenWriteScoped"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("NEWSROOM_API_ANON_RATE", default="60/minute"),
+        "user": env.str("NEWSROOM_API_USER_RATE", default="120/minute"),
+        "token": env.str("NEWSROOM_API_TOKEN_RATE", default="1200/minute"),
+    },
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "newsroom.api_filters.StrictOrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "newsroom.api_pagination.CursorPagination",
     "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "newsroom.api_errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
 }
+# The settings page for API tokens signs in with Django's own views.
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:tokens"
+LOGOUT_REDIRECT_URL = "stories:home"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Newsroom API",
     "DESCRIPTION": (
@@ -243,3 +265,10 @@ NEWSROOM_LEAN_RATER_PRIORITY: list[str] = env.list("NEWSROOM_LEAN_RATER_PRIORITY
 NEWSROOM_DEFAULT_RATING_SCHEME = env.str("NEWSROOM_DEFAULT_RATING_SCHEME", default="US")
 # How sources tells the pipeline that outlets' effective lean moved (it may not import stories).
 NEWSROOM_RATING_CHANGED_HOOK = "newsroom.pipeline.outlets_rating_changed"
+
+# --- Blindspots (stories.querysets.StoryQuerySet.blindspot) ------------------------
+# A side is a story's blindspot when its share of the rated coverage (articles of rated outlets,
+# wire copies apart) is at most this fraction, in a story with at least the minimum rated articles:
+# with fewer, one missing article is chance, not a blindspot.
+NEWSROOM_BLINDSPOT_MAX_SHARE = env.float("NEWSROOM_BLINDSPOT_MAX_SHARE", default=0.2)
+NEWSROOM_BLINDSPOT_MIN_RATED = env.int("NEWSROOM_BLINDSPOT_MIN_RATED", default=3)

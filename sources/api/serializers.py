@@ -6,13 +6,25 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sources.models import Outlet, OutletRating
+from sources.models import Factuality, Lean, Outlet, OutletRating
 
 
 class OutletRatingSerializer(serializers.ModelSerializer[OutletRating]):
     class Meta:
         model = OutletRating
-        fields = ["lean", "factuality", "rated_by", "rated_at", "note", "created_at"]
+        fields = ["id", "lean", "factuality", "rated_by", "rated_at", "note", "created_at"]
+
+
+class OutletRatingInputSerializer(serializers.Serializer[Any]):
+    """A new rating: appended to the outlet's history, never an edit of an earlier one."""
+
+    lean = serializers.ChoiceField(choices=Lean.choices)
+    factuality = serializers.ChoiceField(choices=Factuality.choices, required=False, default="")
+    rated_by = serializers.CharField(
+        max_length=200, help_text="The rater or method, e.g. an external chart and its version, or an internal review."
+    )
+    rated_at = serializers.DateField(required=False, help_text="When the rating was made or takes effect; today.")
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=5000)
 
 
 class OutletSerializer(serializers.ModelSerializer[Outlet]):
@@ -28,6 +40,13 @@ class OutletSerializer(serializers.ModelSerializer[Outlet]):
     def get_current_rating(self, outlet: Outlet) -> dict[str, Any] | None:
         ratings = list(outlet.ratings.all())  # prefetched, newest first
         return OutletRatingSerializer(ratings[0]).data if ratings else None
+
+
+class OutletDetailSerializer(OutletSerializer):
+    ratings = OutletRatingSerializer(many=True, read_only=True, help_text="The full rating history, newest first.")
+
+    class Meta(OutletSerializer.Meta):
+        fields = [*OutletSerializer.Meta.fields, "ratings"]
 
 
 class OutletBriefSerializer(serializers.ModelSerializer[Outlet]):

@@ -1,18 +1,69 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from sources.api.serializers import OutletSerializer
+from accounts.models import Scope
+from sources import services
+from sources.api.conditional import ContentETagRetrieveMixin
+from sources.api.serializers import (
+    OutletDetailSerializer,
+    OutletRatingInputSerializer,
+    OutletRatingSerializer,
+    OutletSerializer,
+)
 from sources.models import Outlet, OutletRating
 
+RATING_HISTORY_ORDER = ("-rated_at", "-created_at", "-id")
 
-class OutletViewSet(viewsets.ReadOnlyModelViewSet[Outlet]):
-    """Outlets with their current lean rating."""
 
-    serializer_class = OutletSerializer
+@extend_schema_view(
+    list=extend_schema(summary="Outlets with their current lean rating, by name."),
+    retrieve=extend_schema(summary="An outlet with its current rating and full rating history; sends an ETag."),
+)
+class OutletViewSet(ContentETagRetrieveMixin, viewsets.ReadOnlyModelViewSet[Outlet]):
+    """Outlets with their current lean rating; the detail adds the rating history."""
+
+    lookup_value_regex = "[0-9]{1,18}"
+    ordering = "name"
 
     def get_queryset(self) -> QuerySet[Outlet]:
         return Outlet.objects.prefetch_related(
-            "domains", Prefetch("ratings", queryset=OutletRating.objects.order_by("-rated_at", "-created_at", "-id"))
+            "domains", Prefetch("ratings", queryset=OutletRating.objects.order_by(*RATING_HISTORY_ORDER))
         ).order_by("name")
+
+    def get_serializer_class(self) -> type[OutletSerializer]:
+        return OutletDetailSerializer if self.action == "retrieve" else OutletSerializer
+
+    @property
+    def write_scope(self) -> str | None:
+        # Read by accounts.permissions.ReadOpenWriteScoped for a POST.
+        return Scope.RATINGS_WRITE if self.action == "ratings" else None
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The outlet's rating history, newest first.",
+        responses={200: OutletRatingSerializer(many=True)},
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a rating (a token with the ratings:write scope, whose user may add outlet ratings).",
+        request=OutletRatingInputSerializer,
+        responses={201: OutletRatingSerializer},
+        filters=False,
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def ratings(self, request: Request, pk: str | None = None) -> Response:
+        outlet = self.get_object()
+        if request.method == "GET":
+            history = outlet.ratings.all()  # prefetched in the history order
+            return Response(OutletRatingSerializer(history, many=True).data)
+        given = OutletRatingInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        rating = services.outlet_rating_add(outlet=outlet, entered_by=request.user, **given.validated_data)
+        return Response(OutletRatingSerializer(rating).data, status=status.HTTP_201_CREATED)

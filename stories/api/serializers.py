@@ -135,12 +135,90 @@ class StoryListSerializer(serializers.ModelSerializer[Story]):
         ]
 
 
+class SideCountsSerializer(serializers.Serializer[Any]):
+    left = serializers.IntegerField()
+    center = serializers.IntegerField()
+    right = serializers.IntegerField()
+    unrated = serializers.IntegerField()
+
+
+class SideSharesSerializer(serializers.Serializer[Any]):
+    left = serializers.FloatField()
+    center = serializers.FloatField()
+    right = serializers.FloatField()
+
+
+class CoverageBreakdownSerializer(serializers.Serializer[Any]):
+    counts = SideCountsSerializer(help_text="By side, and unrated apart (outlets with no lean rating).")
+    rated = serializers.IntegerField(help_text="The rated total: left + center + right.")
+    shares = SideSharesSerializer(help_text="Percent of the rated total by side (0 everywhere when none is rated).")
+
+
+class OverviewSentenceSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField()
+    article = serializers.IntegerField(allow_null=True, help_text="The article the sentence is taken from.")
+    citations = serializers.ListField(child=serializers.IntegerField(), help_text="Articles that say the same.")
+
+
+def breakdown(counts: dict[str, int]) -> dict[str, Any]:
+    rated = counts["left"] + counts["center"] + counts["right"]
+    shares = {side: round(100.0 * counts[side] / rated, 1) if rated else 0.0 for side in ("left", "center", "right")}
+    return {"counts": counts, "rated": rated, "shares": shares}
+
+
 class StoryDetailSerializer(StoryListSerializer):
+    """Needs ``context["articles"]``: the story's articles with their outlets (stories.selectors.story_articles)."""
+
+    coverage_by_articles = serializers.SerializerMethodField(
+        help_text="Original articles by the side of their outlet; wire copies are in coverage.syndicated only."
+    )
+    coverage_by_outlets = serializers.SerializerMethodField(
+        help_text="Outlets with original reporting in the story, by side."
+    )
+    overview = serializers.SerializerMethodField(help_text="Cited sentences summing up the story.")
     viewpoints = ViewpointSerializer(many=True, read_only=True)
     articles = serializers.SerializerMethodField()
 
     class Meta(StoryListSerializer.Meta):
-        fields = [*StoryListSerializer.Meta.fields, "overview", "viewpoints", "articles"]
+        fields = [
+            *StoryListSerializer.Meta.fields,
+            "coverage_by_articles",
+            "coverage_by_outlets",
+            "overview",
+            "viewpoints",
+            "articles",
+        ]
+
+    @extend_schema_field(CoverageBreakdownSerializer)
+    def get_coverage_by_articles(self, story: Story) -> dict[str, Any]:
+        return breakdown(
+            {
+                "left": story.left_count,
+                "center": story.center_count,
+                "right": story.right_count,
+                "unrated": story.unrated_count,
+            }
+        )
+
+    @extend_schema_field(CoverageBreakdownSerializer)
+    def get_coverage_by_outlets(self, story: Story) -> dict[str, Any]:
+        outlets: dict[str, set[int]] = {"left": set(), "center": set(), "right": set(), "unrated": set()}
+        for article in self.context.get("articles", []):
+            if article.syndicated_from_id is None:
+                outlets[article.outlet.side or "unrated"].add(article.outlet_id)
+        return breakdown({side: len(ids) for side, ids in outlets.items()})
+
+    @extend_schema_field(OverviewSentenceSerializer(many=True))
+    def get_overview(self, story: Story) -> list[dict[str, Any]]:
+        return [
+            {
+                "text": str(sentence.get("text", "")),
+                "article": sentence.get("article"),
+                "citations": list(sentence.get("citations", [])),
+            }
+            for sentence in story.overview
+            if isinstance(sentence, dict)
+        ]
 
     @extend_schema_field(StoryArticleSerializer(many=True))
     def get_articles(self, story: Story) -> list[dict[str, Any]]:

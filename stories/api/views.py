@@ -4,19 +4,38 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sources.api.conditional import ContentETagRetrieveMixin, entity_tag, not_modified, validators_set
 from sources.models import Article
 from stories import selectors
+from stories.api.filters import ArticleFilter, StoryFilter
 from stories.api.serializers import ArticleSerializer, StoryDetailSerializer, StoryListSerializer
 from stories.models import Story
 from stories.views import STORY_PAGE_SECONDS
 
+# An id in a path has at most 18 digits: a longer one cannot be a row, and would overflow the database.
+ID_PATTERN = "[0-9]{1,18}"
 
+
+@extend_schema_view(
+    list=extend_schema(summary="Stories, with their coverage by side; filtered, ordered, a page at a time."),
+    retrieve=extend_schema(
+        summary="A story: coverage by articles and by outlets, viewpoints, the cited overview, its articles.",
+        description="Sends ETag and Last-Modified; If-None-Match or If-Modified-Since get a 304 while it is unchanged.",
+    ),
+)
 class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
     """Stories with their coverage by side; the detail adds the viewpoints, overview and articles."""
+
+    lookup_value_regex = ID_PATTERN
+    filterset_class = StoryFilter
+    ordering_fields = ["last_published_at", "first_published_at", "outlet_count", "article_count", "confidence"]
+    ordering = "-last_published_at"
 
     def get_queryset(self) -> QuerySet[Story]:
         if self.action == "retrieve":
@@ -27,35 +46,52 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
         return StoryDetailSerializer if self.action == "retrieve" else StoryListSerializer
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # The page's data, not its rendering, is cached: any renderer can serve it.
-        key = f"story-list:{selectors.stories_version()}:{request.get_full_path()[:500]}"
+        # The page's data, not its rendering, is cached: any renderer can serve it. The absolute
+        # URL is part of the key since the page's next/previous links are absolute.
+        key = f"story-list:{selectors.stories_version()}:{request.build_absolute_uri()[:600]}"
         data = cache.get(key)
         if data is None:
             data = super().list(request, *args, **kwargs).data
             cache.set(key, data, STORY_PAGE_SECONDS)
         return Response(data)
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:
+        story_id = int(kwargs["pk"])
+        times = selectors.story_version_times(story_id=story_id)
+        version = selectors.story_version_format(times)
+        etag = entity_tag(request, version=f"story-{story_id}-{version}")
+        last_modified = max((moment for moment in times if moment), default=None)
+        unchanged = not_modified(request, etag=etag, last_modified=last_modified)
+        if unchanged is not None:
+            return unchanged
         # Keyed on the story's version, like the story page: a refresh makes a new entry.
-        story_id = int(kwargs["pk"]) if str(kwargs.get("pk", "")).isdigit() else 0
-        key = f"story-api:{story_id}:{selectors.story_version(story_id=story_id)}"
+        key = f"story-api:{story_id}:{version}"
         data = cache.get(key)
         if data is None:
             story = self.get_object()
-            serializer = self.get_serializer(story, context={"articles": selectors.story_articles(story)})
+            serializer = self.get_serializer(story, context={"articles": list(selectors.story_articles(story))})
             data = serializer.data
             cache.set(key, data, STORY_PAGE_SECONDS)
-        return Response(data)
+        response = Response(data)
+        validators_set(response, etag=etag, last_modified=last_modified)
+        return response
 
 
-class ArticleViewSet(viewsets.ReadOnlyModelViewSet[Article]):
-    """Articles with their outlet, side, story and analysis."""
+@extend_schema_view(
+    list=extend_schema(summary="Articles with outlet, side, story and analysis (frames, tone, entities)."),
+    retrieve=extend_schema(summary="An article; sends an ETag, and If-None-Match gets a 304 while it is unchanged."),
+)
+class ArticleViewSet(ContentETagRetrieveMixin, viewsets.ReadOnlyModelViewSet[Article]):
+    """Articles with their outlet, side, story and analysis, newest first (by when they were found)."""
 
+    lookup_value_regex = ID_PATTERN
     serializer_class = ArticleSerializer
+    filterset_class = ArticleFilter
+    ordering = "-id"
 
     def get_queryset(self) -> QuerySet[Article]:
-        queryset = Article.objects.select_related("outlet", "analysis", "membership").order_by("-published_at", "-pk")
-        story = self.request.query_params.get("story")
-        if story and story.isdigit():
-            queryset = queryset.filter(membership__story_id=int(story))
-        return queryset
+        return (
+            Article.objects.select_related("outlet", "analysis", "membership")
+            .defer("text", "last_error", "analysis__embedding", "analysis__sentence_embeddings")
+            .order_by("-id")
+        )

@@ -1,0 +1,98 @@
+"""Every API error is JSON in one shape, throttled requests included (429 with Retry-After)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from accounts.models import Scope
+from accounts.services import api_token_create
+from stories.models import Story
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"}
+    assert {"code", "message", "fields"} <= set(body["error"])
+    return body["error"]
+
+
+@pytest.fixture
+def rates(settings: Settings) -> None:
+    """Low rates for the test: 2 a minute anonymous, 3 for a signed-in reader, 4 for a token."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "user": "3/minute", "token": "4/minute"},
+    }
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/stories/999999/", "/api/v1/outlets/999999/", "/api/v1/articles/999999/", "/api/v1/nothing/"]
+)
+def test_an_unknown_object_or_path_is_a_json_404(client: Client, db: None, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+def test_an_id_too_long_for_the_database_is_a_404_not_a_500(client: Client, db: None) -> None:
+    response = client.get("/api/v1/stories/99999999999999999999999/")
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+def test_a_method_not_allowed_is_a_json_405(client: Client, story: Story) -> None:
+    response = client.delete(f"/api/v1/stories/{story.pk}/")
+
+    assert response.status_code == 405
+    error = error_of(response)
+    assert error == {"code": "method_not_allowed", "message": 'Method "DELETE" not allowed.', "fields": {}}
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_a_body_that_is_not_json_is_a_json_400(client: Client, db: None) -> None:
+    user = User.objects.create_superuser("curator")
+    _token, key = api_token_create(user=user, name="t", scopes=[Scope.ARTICLES_PUSH])
+
+    response = client.post(
+        "/api/v1/articles/push/", "{not json", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
+
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "parse_error"
+
+
+def test_anonymous_clients_are_throttled_with_a_json_429_and_retry_after(client: Client, db: None, rates: None) -> None:
+    assert [client.get("/api/v1/stories/").status_code for _ in range(2)] == [200, 200]
+
+    response = client.get("/api/v1/outlets/")
+
+    assert response.status_code == 429
+    error = error_of(response)
+    assert error["code"] == "throttled"
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert error["retry_after"] == int(response["Retry-After"])
+
+
+def test_a_token_and_a_signed_in_reader_get_their_own_higher_rates(client: Client, db: None, rates: None) -> None:
+    reader = User.objects.create_user("reader")
+    _token, key = api_token_create(user=reader, name="script", scopes=[Scope.READ])
+    with_token = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    session = Client()
+    session.force_login(reader)
+
+    token_statuses = [client.get("/api/v1/stories/", **with_token).status_code for _ in range(5)]
+    session_statuses = [session.get("/api/v1/stories/").status_code for _ in range(4)]
+    anonymous_statuses = [client.get("/api/v1/stories/").status_code for _ in range(3)]
+
+    assert token_statuses == [200, 200, 200, 200, 429]
+    assert session_statuses == [200, 200, 200, 429]
+    # The same address as the token's requests, yet its own count: the token's did not use it up.
+    assert anonymous_statuses == [200, 200, 429]
