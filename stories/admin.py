@@ -185,6 +185,15 @@ class ReportEventInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Whoever may see a report sees its trail; nobody edits the trail.
+        return request.user.has_perm("stories.view_contentreport") or request.user.has_perm(
+            "stories.change_contentreport"
+        )
+
 
 class ReportStatusFilter(admin.SimpleListFilter):
     """Open reports by default: the queue is what is left to do."""
