@@ -78,14 +78,10 @@ class BlindspotReason:
         return " and ".join(SIDE_LABELS[side] for side in self.sides)
 
     @property
-    def dominant_side(self) -> str:
-        return max(SIDES, key=lambda side: self.counts[side])
-
-    @property
     def explanation(self) -> str:
         parts = ", ".join(f"{self.counts[side]} {side} ({self.shares[side]:.0f}%)" for side in SIDES)
         return (
-            f"Of {self.rated} rated articles: {parts}. A side is flagged when it has at most "
+            f"Of {self.rated} rated articles: {parts}. The left or the right is flagged when it has at most "
             f"{self.rule.max_share * 100:.0f}% of the rated articles of a story with at least "
             f"{self.rule.min_rated} of them."
         )

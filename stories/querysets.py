@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from stories.models import Story  # noqa: F401
 
 SIDES = ("left", "center", "right")
+# Blindspots are judged for the left and the right, as readers know them: a story the right-leaning
+# outlets ignored. A thin center alone is no blindspot (center outlets are fewer, and a story both
+# the left and the right covered was not covered "mostly by one side").
+BLINDSPOT_SIDES = ("left", "right")
 
 
 class SideCounts(Protocol):
@@ -24,9 +28,9 @@ class SideCounts(Protocol):
 class BlindspotRule:
     """The one definition of a blindspot, for the pages, the digest and (at merge) the API filter.
 
-    A side is a story's blindspot when the story has at least ``min_rated`` rated original
-    articles (wire copies and unrated outlets count for no side) and that side's share of them is
-    at most ``max_share``. With too few rated articles nothing is flagged: two articles from one
+    The left or the right is a story's blindspot when the story has at least ``min_rated`` rated
+    original articles (wire copies and unrated outlets count for no side) and that side's share of
+    them is at most ``max_share``. With too few rated articles nothing is flagged: two articles from one
     side say little about what the other sides ignored.
     """
 
@@ -41,17 +45,16 @@ class BlindspotRule:
         )
 
     def sides(self, story: SideCounts) -> list[str]:
-        """The sides the story is a blindspot for, in page order (empty: not a blindspot)."""
-        counts = {side: getattr(story, f"{side}_count") for side in SIDES}
-        rated = sum(counts.values())
+        """The sides the story is a blindspot for, left before right (empty: not a blindspot)."""
+        rated = sum(getattr(story, f"{side}_count") for side in SIDES)
         if rated < self.min_rated:
             return []
         # The same arithmetic as the SQL in condition(): count <= max_share * rated.
-        return [side for side, count in counts.items() if count <= self.max_share * rated]
+        return [side for side in BLINDSPOT_SIDES if getattr(story, f"{side}_count") <= self.max_share * rated]
 
     def condition(self, side: str) -> Q:
-        if side not in SIDES:
-            raise ValueError(f"Unknown side {side!r}: expected one of {', '.join(SIDES)}.")
+        if side not in BLINDSPOT_SIDES:
+            raise ValueError(f"Blindspots are judged for {' and '.join(BLINDSPOT_SIDES)}, not {side!r}.")
         rated = F("left_count") + F("center_count") + F("right_count")
         limit = ExpressionWrapper(rated * Value(self.max_share), output_field=FloatField())
         return Q(**{f"{side}_count__lte": limit}) & Q(rated_total__gte=self.min_rated)
@@ -73,7 +76,7 @@ class StoryQuerySet(models.QuerySet["Story"]):
         return self.alias(rated_total=F("left_count") + F("center_count") + F("right_count"))
 
     def blindspot_for(self, side: str, *, rule: BlindspotRule | None = None) -> StoryQuerySet:
-        """Stories the given side (left, center, right) barely covered, by BlindspotRule (the settings)."""
+        """Stories the given side (left or right) barely covered, by BlindspotRule (the settings)."""
         rule = rule or BlindspotRule.current()
         return self._with_rated_total().filter(rule.condition(side))
 
@@ -81,7 +84,7 @@ class StoryQuerySet(models.QuerySet["Story"]):
         """Stories that are a blindspot for at least one side."""
         rule = rule or BlindspotRule.current()
         condition = Q()
-        for side in SIDES:
+        for side in BLINDSPOT_SIDES:
             condition |= rule.condition(side)
         return self._with_rated_total().filter(condition)
 

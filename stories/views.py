@@ -14,7 +14,7 @@ from sources.models import Side
 from stories import browse, digest, reports, selectors
 from stories.forms import ContentReportForm, DigestSubscribeForm
 from stories.models import ContentReport, Story
-from stories.querysets import BlindspotRule
+from stories.querysets import BLINDSPOT_SIDES, BlindspotRule
 
 # A cached page is keyed on the story's version, so it is never stale after a refresh;
 # the time limit only bounds how long outlet details (names, badges) may lag a change.
@@ -53,12 +53,13 @@ BLINDSPOTS_PER_PAGE = 20
 def blindspot_list(request: HttpRequest) -> HttpResponse:
     """Stories covered mostly by one side, each with the counts, shares and threshold that flagged it."""
     side = request.GET.get("side", "")
-    if side and side not in Side.values:
-        context = {"error": f"Unknown side “{side}”: choose left, center or right.", "sides": Side.choices}
+    sides = [(value, label) for value, label in Side.choices if value in BLINDSPOT_SIDES]
+    if side and side not in BLINDSPOT_SIDES:
+        context = {"error": f"Unknown side “{side}”: choose left or right.", "sides": sides}
         return render(request, "stories/blindspot.html", context, status=400)
     page = Paginator(browse.blindspot_feed(side=side), BLINDSPOTS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = browse.stories_with_blindspots(list(page.object_list))
-    context = {"page": page, "side": side, "sides": Side.choices, "rule": BlindspotRule.current()}
+    context = {"page": page, "side": side, "sides": sides, "rule": BlindspotRule.current()}
     return render(request, "stories/blindspot.html", context)
 
 

@@ -111,9 +111,10 @@ def test_it_links_the_reader_pages_from_every_page_with_a_skip_link(client: Clie
     ("counts", "expected"),
     [
         ({"left": 5, "center": 2, "right": 0}, ["right"]),
-        ({"left": 4, "center": 0, "right": 1}, ["center", "right"]),  # 1 of 5 is exactly 20%: flagged
-        ({"left": 3, "center": 1, "right": 1}, ["center", "right"]),
+        ({"left": 4, "center": 0, "right": 1}, ["right"]),  # 1 of 5 is exactly 20%: flagged
+        ({"left": 0, "center": 3, "right": 0}, ["left", "right"]),
         ({"left": 3, "center": 2, "right": 2}, []),  # 2 of 7 is over 20%
+        ({"left": 3, "center": 0, "right": 3}, []),  # a thin center is no blindspot
         ({"left": 2, "center": 0, "right": 0}, []),  # too few rated articles to say anything
         ({"left": 1, "center": 1, "right": 1}, []),
     ],
@@ -131,7 +132,7 @@ def test_the_rule_flags_the_sides_at_or_under_the_share_when_enough_is_rated(
     rule = BlindspotRule(max_share=0.2, min_rated=3)
 
     assert rule.sides(story) == expected
-    for side in ("left", "center", "right"):
+    for side in ("left", "right"):
         in_sql = Story.objects.blindspot_for(side, rule=rule).filter(pk=story.pk).exists()
         assert in_sql == (side in expected), side
     assert Story.objects.blindspots(rule=rule).filter(pk=story.pk).exists() == bool(expected)
@@ -152,9 +153,10 @@ def test_the_rule_reads_its_threshold_and_minimum_from_the_settings(settings: An
     assert not Story.objects.blindspot_for("left").exists()
 
 
-def test_the_rule_refuses_an_unknown_side(db: None) -> None:
-    with pytest.raises(ValueError, match="Unknown side 'middle'"):
-        Story.objects.blindspot_for("middle")
+def test_the_rule_refuses_a_side_it_does_not_judge(db: None) -> None:
+    for side in ("middle", "center"):
+        with pytest.raises(ValueError, match=f"Blindspots are judged for left and right, not '{side}'"):
+            Story.objects.blindspot_for(side)
 
 
 # --- The blindspot feed -------------------------------------------------------------------
@@ -171,20 +173,30 @@ def test_it_lists_blindspots_with_counts_shares_and_the_threshold(client: Client
     assert response.status_code == 200
     assert titles_in_order(html) == ["Missed by the left", "Missed by the right"]
     assert "Blindspot for the left</a>: Of 4 rated articles: 0 left (0%), 2 center (50%), 2 right (50%)." in html
-    assert "A side is flagged when it has at most 20% of a story" in html
+    assert "The left or the right is flagged when it has at most 20% of a story" in html
     assert 'aria-label="Coverage: 3 left, 1 center, 0 right, 0 unrated"' in html
 
     only_right = client.get("/blindspot/?side=right").content.decode()
     assert titles_in_order(only_right) == [escape(missed_by_right.title)]
     assert titles_in_order(client.get("/blindspot/?side=left").content.decode()) == [missed_by_left.title]
-    assert "No blindspots for the center" in client.get("/blindspot/?side=center").content.decode()
+    story_covered("Only the center", 44, center=3)
+    assert "Only the center" in titles_in_order(client.get("/blindspot/?side=left").content.decode())
 
 
-def test_it_answers_400_for_an_unknown_side(client: Client, db: None) -> None:
-    response = client.get("/blindspot/?side=middle")
+def test_it_answers_400_for_a_side_without_blindspots(client: Client, db: None) -> None:
+    for side in ("middle", "center"):
+        response = client.get(f"/blindspot/?side={side}")
 
-    assert response.status_code == 400
-    assert "Unknown side “middle”: choose left, center or right." in response.content.decode()
+        assert response.status_code == 400
+        assert f"Unknown side “{side}”: choose left or right." in response.content.decode()
+
+
+def test_it_says_so_when_there_are_no_blindspots(client: Client, db: None) -> None:
+    story_covered("Covered by all", 45, left=1, center=1, right=1)
+
+    html = client.get("/blindspot/?side=right").content.decode()
+
+    assert "No blindspots for the right right now" in html
 
 
 def test_it_serves_the_blindspot_feed_in_two_queries_whatever_the_number_of_stories(
