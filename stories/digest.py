@@ -45,37 +45,38 @@ def absolute_url(path: str) -> str:
     return settings.NEWSROOM_SITE_URL.rstrip("/") + path
 
 
-def confirm_token(email: str) -> str:
-    return signing.dumps(email, salt=CONFIRM_SALT)
+def confirm_token(subscription: DigestSubscription) -> str:
+    return signing.dumps(subscription.pk, salt=CONFIRM_SALT)
 
 
-def unsubscribe_token(email: str) -> str:
-    return signing.dumps(email, salt=UNSUBSCRIBE_SALT)
+def unsubscribe_token(subscription: DigestSubscription) -> str:
+    return signing.dumps(subscription.pk, salt=UNSUBSCRIBE_SALT)
 
 
-def _email_of(token: str, *, salt: str, max_age: timedelta | None = None) -> str:
+def _subscription_id_of(token: str, *, salt: str, max_age: timedelta | None = None) -> int:
+    """The subscription a link was made for. Its id, not its address: URLs end up in logs."""
     try:
-        email = signing.loads(token, salt=salt, max_age=max_age)
+        subscription_id = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired as error:
         raise DigestTokenError("This link has expired: subscribe again to get a new one.") from error
     except signing.BadSignature as error:
         raise DigestTokenError("This link is not valid: check that it was copied whole.") from error
-    if not isinstance(email, str):
+    if not isinstance(subscription_id, int):
         raise DigestTokenError("This link is not valid: check that it was copied whole.")
-    return email
+    return subscription_id
 
 
-def unsubscribe_url(email: str) -> str:
-    return absolute_url(reverse("stories:digest-unsubscribe", kwargs={"token": unsubscribe_token(email)}))
+def unsubscribe_url(subscription: DigestSubscription) -> str:
+    return absolute_url(reverse("stories:digest-unsubscribe", kwargs={"token": unsubscribe_token(subscription)}))
 
 
-def _send(*, email: str, subject: str, template: str, context: dict[str, Any]) -> None:
-    unsubscribe = unsubscribe_url(email)
+def _send(*, subscription: DigestSubscription, subject: str, template: str, context: dict[str, Any]) -> None:
+    unsubscribe = unsubscribe_url(subscription)
     context = {**context, "unsubscribe_url": unsubscribe, "site_url": absolute_url("/")}
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"stories/email/{template}.txt", context),
-        to=[email],
+        to=[subscription.email],
         # RFC 8058 one-click unsubscribe: mail clients POST to the link, which the view accepts.
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
@@ -104,9 +105,9 @@ def digest_subscribe(*, email: str) -> DigestSubscription:
         subscription.status = DigestSubscription.Status.PENDING
         subscription.confirmation_sent_at = now
         subscription.save(update_fields=["status", "confirmation_sent_at"])
-    confirm = absolute_url(reverse("stories:digest-confirm", kwargs={"token": confirm_token(email)}))
+    confirm = absolute_url(reverse("stories:digest-confirm", kwargs={"token": confirm_token(subscription)}))
     _send(
-        email=email,
+        subscription=subscription,
         subject="Confirm your Newsroom daily digest",
         template="digest_confirm",
         context={"confirm_url": confirm, "valid_days": CONFIRM_MAX_AGE.days},
@@ -116,9 +117,9 @@ def digest_subscribe(*, email: str) -> DigestSubscription:
 
 def digest_confirm(*, token: str) -> DigestSubscription:
     """Confirms the subscription the token was issued for. Raises DigestTokenError."""
-    email = _email_of(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    subscription_id = _subscription_id_of(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
     with transaction.atomic():
-        subscription = DigestSubscription.objects.select_for_update().filter(email=email).first()
+        subscription = DigestSubscription.objects.select_for_update().filter(pk=subscription_id).first()
         if subscription is None or subscription.status == DigestSubscription.Status.UNSUBSCRIBED:
             raise DigestTokenError("This link no longer applies: subscribe again to get a new one.")
         if subscription.status == DigestSubscription.Status.PENDING:
@@ -128,13 +129,16 @@ def digest_confirm(*, token: str) -> DigestSubscription:
     return subscription
 
 
-def digest_unsubscribe(*, token: str) -> str:
-    """Unsubscribes the address the token was issued for (idempotent); returns it. Raises DigestTokenError."""
-    email = _email_of(token, salt=UNSUBSCRIBE_SALT)
-    DigestSubscription.objects.filter(email=email).exclude(status=DigestSubscription.Status.UNSUBSCRIBED).update(
+def digest_unsubscribe(*, token: str) -> DigestSubscription:
+    """Unsubscribes the subscription the token was issued for (idempotent). Raises DigestTokenError."""
+    subscription_id = _subscription_id_of(token, salt=UNSUBSCRIBE_SALT)
+    DigestSubscription.objects.filter(pk=subscription_id).exclude(status=DigestSubscription.Status.UNSUBSCRIBED).update(
         status=DigestSubscription.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
     )
-    return email
+    subscription = DigestSubscription.objects.filter(pk=subscription_id).first()
+    if subscription is None:
+        raise DigestTokenError("This link no longer applies: the subscription was removed.")
+    return subscription
 
 
 # --- The digest itself -------------------------------------------------------------------
@@ -206,15 +210,17 @@ def digest_send_daily(*, now: datetime | None = None) -> int:
         Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=today)
     )
     sent = 0
-    for pk, email, previous in due.values_list("pk", "email", "last_sent_on").iterator():
-        claimed = due.filter(pk=pk).update(last_sent_on=today)
+    for subscription in due.only("pk", "email", "last_sent_on").iterator():
+        claimed = due.filter(pk=subscription.pk).update(last_sent_on=today)
         if not claimed:
             continue
         try:
-            _send(email=email, subject=subject, template="digest", context={"digest": digest})
+            _send(subscription=subscription, subject=subject, template="digest", context={"digest": digest})
         except Exception:
-            logger.exception("Digest to subscription %s failed; it will be tried again", pk)
-            DigestSubscription.objects.filter(pk=pk, last_sent_on=today).update(last_sent_on=previous)
+            logger.exception("Digest to subscription %s failed; it will be tried again", subscription.pk)
+            DigestSubscription.objects.filter(pk=subscription.pk, last_sent_on=today).update(
+                last_sent_on=subscription.last_sent_on
+            )
             continue
         sent += 1
     logger.info("Digest of %s sent to %s subscribers", today, sent)

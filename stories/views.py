@@ -113,10 +113,11 @@ def digest_confirm(request: HttpRequest, token: str) -> HttpResponse:
 def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
-            email = digest.digest_unsubscribe(token=token)
+            subscription = digest.digest_unsubscribe(token=token)
         except digest.DigestTokenError as error:
             return render(request, "stories/subscribe_invalid.html", {"error": str(error)}, status=400)
-        return render(request, "stories/subscribe_unsubscribe.html", {"done": True, "email": email})
+        context = {"done": True, "email": subscription.email}
+        return render(request, "stories/subscribe_unsubscribe.html", context)
     return render(request, "stories/subscribe_unsubscribe.html", {"done": False})
 
 
