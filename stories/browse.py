@@ -26,6 +26,9 @@ SEARCH_MAX_CHARS = 200
 SEARCH_STORIES_SHOWN = 10
 SEARCH_ARTICLES_PER_PAGE = 20
 OUTLET_RECENT_ARTICLES = 20
+# Frame shares are counted over the outlet's latest analysed articles: a bounded read, and what the
+# outlet publishes now rather than years ago.
+OUTLET_FRAME_SAMPLE = 1000
 RATING_ORDER = ("-rated_at", "-created_at", "-id")
 SIDE_LABELS = {"left": "the left", "center": "the center", "right": "the right"}
 
@@ -101,10 +104,10 @@ def blindspot_reason(story: Story, rule: BlindspotRule) -> BlindspotReason | Non
 
 
 def stories_with_blindspots(stories: list[Story], rule: BlindspotRule | None = None) -> list[Story]:
-    """Sets ``blindspot`` on each story: its BlindspotReason, or None. No query."""
+    """Sets ``blindspot_reason`` on each story: its BlindspotReason, or None. No query."""
     rule = rule or BlindspotRule.current()
     for story in stories:
-        story.blindspot = blindspot_reason(story, rule)  # type: ignore[attr-defined]
+        story.blindspot_reason = blindspot_reason(story, rule)  # type: ignore[attr-defined]
     return stories
 
 
@@ -137,6 +140,7 @@ class OutletPage:
     article_count: int
     analysed_count: int
     frame_shares: list[FrameShare] = field(default_factory=list)
+    frame_sample: int = 0
 
 
 def outlet_page_get(*, slug: str) -> OutletPage:
@@ -165,7 +169,9 @@ def outlet_page_get(*, slug: str) -> OutletPage:
     )
     # Only the frames column of each analysed article: one query, whatever the outlet's size.
     frame_lists = list(
-        Article.objects.filter(outlet=outlet, analysis__isnull=False).values_list("analysis__frames", flat=True)
+        Article.objects.filter(outlet=outlet, analysis__isnull=False)
+        .order_by("-published_at", "-id")
+        .values_list("analysis__frames", flat=True)[:OUTLET_FRAME_SAMPLE]
     )
     counts: Counter[str] = Counter()
     for frames in frame_lists:
@@ -182,6 +188,7 @@ def outlet_page_get(*, slug: str) -> OutletPage:
         article_count=outlet.article_count,  # type: ignore[attr-defined]
         analysed_count=analysed,
         frame_shares=shares,
+        frame_sample=OUTLET_FRAME_SAMPLE,
     )
 
 

@@ -127,3 +127,24 @@ def test_it_serves_outlet_pages_in_a_fixed_number_of_queries(
 
     assert response.content.decode().count('in <a href="/stories/') == 6
     assert index.content.decode().count('<th scope="row">') == 8
+
+
+def test_it_counts_frames_over_the_latest_analysed_articles_only(
+    client: Client, left_outlet: Outlet, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("stories.browse.OUTLET_FRAME_SAMPLE", 2)
+    for number, frame in enumerate(["Political", "Economic", "Economic"]):
+        analysed_article_make(
+            outlet=left_outlet,
+            title=f"Article {number}",
+            vector=unit_vector(300 + number),
+            published_at=STORY_TIME + timedelta(days=number),
+            frames=[{"frame": frame, "score": 0.5, "sentences": [0]}],
+        )
+
+    html = client.get("/outlets/left-ledger/").content.decode()
+
+    frames = html.split('id="frames-heading"')[1].split("</section>")[0]
+    assert "Share of its latest 2 analysed articles" in frames
+    assert "Economic" in frames
+    assert "Political" not in frames
