@@ -232,8 +232,9 @@ def _word_filter(words: list[str], fields: tuple[str, ...]) -> Q:
 def search(*, query: str, page: str | int = 1) -> SearchResults:
     """Stories (the best ten) and articles (paginated) matching ``query``: 3 queries.
 
-    PostgreSQL ranks by full-text relevance ('english' stemming, websearch syntax: quotes,
-    OR, -word); elsewhere every word must appear in the title or text, newest first.
+    PostgreSQL matches with full-text search ('english' stemming, websearch syntax: quotes,
+    OR, -word; GIN-indexed) and ranks title matches first; elsewhere every word must appear in
+    the title or text, newest first.
     """
     stories = Story.objects.listed().defer(*CLUSTERING_COLUMNS)
     articles = (
@@ -247,22 +248,25 @@ def search(*, query: str, page: str | int = 1) -> SearchResults:
         from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 
         search_query = SearchQuery(query, config="english", search_type="websearch")
-        story_vector = SearchVector("title", weight="A", config="english") + SearchVector(
-            "summary", weight="B", config="english"
-        )
-        article_vector = SearchVector("title", weight="A", config="english") + SearchVector(
-            "text", weight="B", config="english"
-        )
+        # The match is on the unweighted vectors the GIN indexes of migration 0006 hold; the rank
+        # is recomputed per matching row, so for articles it reads only the title (a short
+        # string): title matches first, then the newest. Stories are few and short: full rank.
         stories = (
-            stories.alias(document=story_vector)
-            .annotate(rank=SearchRank(story_vector, search_query))
+            stories.alias(document=SearchVector("title", "summary", config="english"))
             .filter(document=search_query)
+            .annotate(
+                rank=SearchRank(
+                    SearchVector("title", weight="A", config="english")
+                    + SearchVector("summary", weight="B", config="english"),
+                    search_query,
+                )
+            )
             .order_by("-rank", "-last_published_at", "-id")
         )
         articles = (
-            articles.alias(document=article_vector)
-            .annotate(rank=SearchRank(article_vector, search_query))
+            articles.alias(document=SearchVector("title", "text", config="english"))
             .filter(document=search_query)
+            .annotate(rank=SearchRank(SearchVector("title", config="english"), search_query))
             .order_by("-rank", "-published_at", "-id")
         )
     else:
