@@ -121,12 +121,31 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "stories/subscribe_unsubscribe.html", {"done": False})
 
 
+def _report_allowed(request: HttpRequest) -> bool:
+    """At most NEWSROOM_REPORTS_PER_HOUR reports an hour from one address, so the queue cannot be flooded.
+
+    Counted in the cache (shared between web workers when CACHE_URL names Redis); the window
+    is a fixed hour per address, which is enough for this and needs no cleanup.
+    """
+    key = f"content-reports:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, 3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, 3600)
+        count = 1
+    return count <= settings.NEWSROOM_REPORTS_PER_HOUR
+
+
 def content_report(request: HttpRequest, pk: int) -> HttpResponse:
     """A reader reports a problem in a story's generated content (?target=overview, left, ...)."""
     story = get_object_or_404(Story.objects.listed().only("pk", "title"), pk=pk)
     if request.method == "POST":
         form = ContentReportForm(request.POST)
         if form.is_valid():
+            if not _report_allowed(request):
+                form.add_error(None, "You have sent many reports in the last hour. Please try again later.")
+                return render(request, "stories/report.html", {"story": story, "form": form}, status=429)
             reports.content_report_create(story=story, **form.cleaned_data)
             return redirect("stories:report-thanks", pk=story.pk)
         return render(request, "stories/report.html", {"story": story, "form": form}, status=400)

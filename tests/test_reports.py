@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
@@ -215,3 +217,17 @@ def test_the_audit_trail_is_append_only(story: Story) -> None:
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+def test_it_limits_how_many_reports_one_address_sends_in_an_hour(client: Client, story: Story, settings: Any) -> None:
+    settings.NEWSROOM_REPORTS_PER_HOUR = 2
+    data = {"target": "overview", "reason": "offensive"}
+
+    statuses = [client.post(f"/stories/{story.pk}/report/", data).status_code for _ in range(3)]
+    other_address = client.post(f"/stories/{story.pk}/report/", data, REMOTE_ADDR="10.0.0.9")
+
+    assert statuses == [302, 302, 429]
+    assert other_address.status_code == 302
+    assert ContentReport.objects.count() == 3
+    limited = client.post(f"/stories/{story.pk}/report/", data)
+    assert "You have sent many reports in the last hour." in limited.content.decode()

@@ -243,6 +243,8 @@ NEWSROOM_TOP_STORIES_WINDOW_HOURS = env.float("NEWSROOM_TOP_STORIES_WINDOW_HOURS
 # Stories in the daily digest, and when (UTC hour) Celery beat sends it.
 NEWSROOM_DIGEST_STORIES = env.int("NEWSROOM_DIGEST_STORIES", default=5)
 NEWSROOM_DIGEST_HOUR_UTC = env.int("NEWSROOM_DIGEST_HOUR_UTC", default=6)
+# Readers' "report an issue" submissions accepted per client address per hour.
+NEWSROOM_REPORTS_PER_HOUR = env.int("NEWSROOM_REPORTS_PER_HOUR", default=20)
 # The address the site is reached at: links in e-mails are made absolute with it.
 NEWSROOM_SITE_URL = env.str("NEWSROOM_SITE_URL", default="http://127.0.0.1:8000")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
