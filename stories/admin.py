@@ -13,9 +13,19 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
-from stories import services
-from stories.models import ClusteringEvent, Story, StoryMembership, StoryViewpoint
+from stories import reports, services
+from stories.models import (
+    ClusteringEvent,
+    ContentReport,
+    DigestSubscription,
+    ReportEvent,
+    Story,
+    StoryMembership,
+    StoryViewpoint,
+)
 
 
 class TargetStoryForm(ActionForm):
@@ -154,3 +164,128 @@ class ClusteringEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- The moderation queue of readers' reports ---------------------------------------------
+
+
+class ReportNoteForm(ActionForm):
+    note = forms.CharField(
+        required=False, label="Note", help_text="Why it was resolved or dismissed (kept in the audit trail)."
+    )
+
+
+class ReportEventInline(admin.TabularInline):
+    model = ReportEvent
+    fields = ["at", "action", "actor", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Whoever may see a report sees its trail; nobody edits the trail.
+        return request.user.has_perm("stories.view_contentreport") or request.user.has_perm(
+            "stories.change_contentreport"
+        )
+
+
+class ReportStatusFilter(admin.SimpleListFilter):
+    """Open reports by default: the queue is what is left to do."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [*ContentReport.Status.choices, ("all", "All")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> QuerySet[ContentReport]:
+        value = self.value() or ContentReport.Status.OPEN
+        return queryset if value == "all" else queryset.filter(status=value)
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value() or ContentReport.Status.OPEN
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+
+@admin.register(ContentReport)
+class ContentReportAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "status", "target", "reason", "story_link", "short_quote"]
+    list_filter = [ReportStatusFilter, "target", "reason"]
+    search_fields = ["story_title", "quoted_text", "message", "reporter_email"]
+    list_select_related = ["story"]
+    date_hierarchy = "created_at"
+    fields = [
+        "story",
+        "story_title",
+        "target",
+        "reason",
+        "quoted_text",
+        "message",
+        "reporter_email",
+        "status",
+        "created_at",
+        "closed_at",
+    ]
+    readonly_fields = fields
+    inlines = [ReportEventInline]
+    action_form = ReportNoteForm
+    actions = ["resolve_selected", "dismiss_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Story")
+    def story_link(self, report: ContentReport) -> str:
+        if report.story_id is None:
+            return format_html("{} <em>(story merged or removed)</em>", report.story_title)
+        return format_html('<a href="{}">{}</a>', report.story.get_absolute_url(), report.story_title)
+
+    @admin.display(description="Quoted text")
+    def short_quote(self, report: ContentReport) -> str:
+        return Truncator(report.quoted_text or report.message).chars(80)
+
+    def _close_selected(self, request: HttpRequest, queryset: QuerySet[ContentReport], *, dismiss: bool) -> None:
+        note = request.POST.get("note", "").strip()
+        service = reports.content_report_dismiss if dismiss else reports.content_report_resolve
+        closed, skipped = 0, 0
+        for report_id in queryset.values_list("pk", flat=True):
+            try:
+                service(report_id=report_id, actor=request.user, note=note)
+            except reports.ReportClosedError:
+                skipped += 1
+            else:
+                closed += 1
+        verb = "Dismissed" if dismiss else "Resolved"
+        self.message_user(request, f"{verb} {closed} report(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Skipped {skipped} report(s) that were already closed.", messages.WARNING)
+
+    @admin.action(description="Resolve the selected reports (the content was fixed)", permissions=["change"])
+    def resolve_selected(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> None:
+        self._close_selected(request, queryset, dismiss=False)
+
+    @admin.action(description="Dismiss the selected reports (the content stands)", permissions=["change"])
+    def dismiss_selected(self, request: HttpRequest, queryset: QuerySet[ContentReport]) -> None:
+        self._close_selected(request, queryset, dismiss=True)
+
+
+@admin.register(DigestSubscription)
+class DigestSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["email", "status", "created_at", "confirmed_at", "last_sent_on"]
+    list_filter = ["status"]
+    search_fields = ["email"]
+    readonly_fields = ["created_at", "confirmation_sent_at", "confirmed_at", "unsubscribed_at", "last_sent_on"]

@@ -179,3 +179,103 @@ class ClusteringEvent(models.Model):
     def __str__(self) -> str:
         who = "automatic" if self.is_automatic else f"by {self.actor}"
         return f"{self.get_kind_display()} {self.story_id_value} ({who})"
+
+
+class DigestSubscription(models.Model):
+    """A reader's subscription to the daily digest, confirmed by double opt-in."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    email = models.EmailField(unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The day of the last digest sent: claimed by a conditional UPDATE so a reader gets one a day
+    # even when two beat runs or a retried task overlap.
+    last_sent_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_status_display()})"
+
+
+class ContentReport(models.Model):
+    """A reader's report of a problem in generated content, for curators to resolve or dismiss."""
+
+    class Target(models.TextChoices):
+        OVERVIEW = "overview", "Overview"
+        LEFT = "left", "Left viewpoint"
+        CENTER = "center", "Center viewpoint"
+        RIGHT = "right", "Right viewpoint"
+        CLAIMS = "claims", "What each side reported (claims)"
+        ASK = "ask", "An Ask answer"
+        OTHER = "other", "Something else on the page"
+
+    class Reason(models.TextChoices):
+        NOT_IN_ARTICLES = "not_in_articles", "It says something the articles do not"
+        MISATTRIBUTED = "misattributed", "It is cited to the wrong article or side"
+        ONE_SIDED = "one_sided", "It is one-sided or leaves out important context"
+        WRONG_SIDE = "wrong_side", "An outlet is on the wrong side"
+        OFFENSIVE = "offensive", "It is offensive"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    # Kept when the story is merged away (merged stories are deleted): the title says what it was.
+    story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    story_title = models.CharField(max_length=1000, blank=True)
+    target = models.CharField(max_length=16, choices=Target.choices)
+    quoted_text = models.TextField(blank=True, help_text="The passage the reader reports, in their words or copied.")
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    message = models.TextField(blank=True)
+    reporter_email = models.EmailField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk}: {self.get_target_display()} of {self.story_title or self.story_id}"
+
+
+class ReportEvent(models.Model):
+    """The audit trail of a report: who opened, resolved or dismissed it, when and why. Append-only."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Reported"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    report = models.ForeignKey(ContentReport, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["report", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} report {self.report_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Report events are append-only; record a new event instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Report events are append-only and cannot be deleted.")

@@ -1,14 +1,63 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, FloatField, Q, Value
 
 if TYPE_CHECKING:
     from stories.models import Story  # noqa: F401
+
+SIDES = ("left", "center", "right")
+# Blindspots are judged for the left and the right, as readers know them: a story the right-leaning
+# outlets ignored. A thin center alone is no blindspot (center outlets are fewer, and a story both
+# the left and the right covered was not covered "mostly by one side").
+BLINDSPOT_SIDES = ("left", "right")
+
+
+class SideCounts(Protocol):
+    left_count: int
+    center_count: int
+    right_count: int
+
+
+@dataclass(frozen=True)
+class BlindspotRule:
+    """The one definition of a blindspot, for the pages, the digest and (at merge) the API filter.
+
+    The left or the right is a story's blindspot when the story has at least ``min_rated`` rated
+    original articles (wire copies and unrated outlets count for no side) and that side's share of
+    them is at most ``max_share``. With too few rated articles nothing is flagged: two articles from one
+    side say little about what the other sides ignored.
+    """
+
+    max_share: float
+    min_rated: int
+
+    @classmethod
+    def current(cls) -> BlindspotRule:
+        return cls(
+            max_share=float(settings.NEWSROOM_BLINDSPOT_MAX_SHARE),
+            min_rated=int(settings.NEWSROOM_BLINDSPOT_MIN_RATED),
+        )
+
+    def sides(self, story: SideCounts) -> list[str]:
+        """The sides the story is a blindspot for, left before right (empty: not a blindspot)."""
+        rated = sum(getattr(story, f"{side}_count") for side in SIDES)
+        if rated < self.min_rated:
+            return []
+        # The same arithmetic as the SQL in condition(): count <= max_share * rated.
+        return [side for side in BLINDSPOT_SIDES if getattr(story, f"{side}_count") <= self.max_share * rated]
+
+    def condition(self, side: str) -> Q:
+        if side not in BLINDSPOT_SIDES:
+            raise ValueError(f"Blindspots are judged for {' and '.join(BLINDSPOT_SIDES)}, not {side!r}.")
+        rated = F("left_count") + F("center_count") + F("right_count")
+        limit = ExpressionWrapper(rated * Value(self.max_share), output_field=FloatField())
+        return Q(**{f"{side}_count__lte": limit}) & Q(rated_total__gte=self.min_rated)
 
 
 class StoryQuerySet(models.QuerySet["Story"]):
@@ -21,20 +70,34 @@ class StoryQuerySet(models.QuerySet["Story"]):
         return self.filter(last_published_at__gte=moment - window, first_published_at__lte=moment + window)
 
     def blindspot(self, side: str) -> StoryQuerySet:
-        """Stories that ``side`` (left, center or right) hardly covered: its blindspot.
+        """Stories that ``side`` (left or right) hardly covered: the one rule, ``blindspot_for``."""
+        return self.blindspot_for(side)
 
-        A side's share is its articles among the story's rated articles (outlets with a lean
-        rating; wire copies and unrated outlets apart). The story is that side's blindspot when
-        the share is at most ``NEWSROOM_BLINDSPOT_MAX_SHARE`` (zero included) and the story has at
-        least ``NEWSROOM_BLINDSPOT_MIN_RATED`` rated articles: below that, a missing side is chance.
+    def _with_rated_total(self) -> StoryQuerySet:
+        return self.alias(rated_total=F("left_count") + F("center_count") + F("right_count"))
+
+    def blindspot_for(self, side: str, *, rule: BlindspotRule | None = None) -> StoryQuerySet:
+        """Stories the given side (left or right) barely covered, by BlindspotRule (the settings)."""
+        rule = rule or BlindspotRule.current()
+        return self._with_rated_total().filter(rule.condition(side))
+
+    def blindspots(self, *, rule: BlindspotRule | None = None) -> StoryQuerySet:
+        """Stories that are a blindspot for at least one side."""
+        rule = rule or BlindspotRule.current()
+        condition = Q()
+        for side in BLINDSPOT_SIDES:
+            condition |= rule.condition(side)
+        return self._with_rated_total().filter(condition)
+
+    def ranked_top(self, *, fresh_since: datetime) -> StoryQuerySet:
+        """Top stories first: those with coverage since ``fresh_since``, by outlets covering them, then recency.
+
+        Outlets, not articles, so one outlet's many updates do not lift a story; the freshness cut
+        keeps a big story of last week from sitting above today's news.
         """
-        if side not in ("left", "center", "right"):
-            raise ValueError(f"Not a side: {side!r}")
-        max_share: float = settings.NEWSROOM_BLINDSPOT_MAX_SHARE
-        min_rated: int = settings.NEWSROOM_BLINDSPOT_MIN_RATED
-        rated = F("left_count") + F("center_count") + F("right_count")
-        # In integer arithmetic, the same on SQLite and PostgreSQL: for a whole number of articles,
-        # side <= rated * share exactly when side <= floor(rated * thousandths / 1000).
-        return self.alias(rated_total=rated).filter(
-            Q(rated_total__gte=max(min_rated, 1)) & Q(**{f"{side}_count__lte": rated * round(max_share * 1000) / 1000})
+        fresh = models.Case(
+            models.When(last_published_at__gte=fresh_since, then=Value(1)),
+            default=Value(0),
+            output_field=models.IntegerField(),
         )
+        return self.alias(is_fresh=fresh).order_by("-is_fresh", "-outlet_count", "-last_published_at", "-id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from stories import services
+from stories import digest, services
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
@@ -21,3 +21,9 @@ def story_refresh_task(story_id: int | None) -> None:
     if story_id is not None:
         for changed_id in services.stories_recluster(story_ids=[story_id]):
             services.story_refresh(story_id=changed_id)
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+def digest_send_task() -> int:
+    """The daily digest (Celery beat); safe to run twice a day: each reader is claimed once."""
+    return digest.digest_send_daily()

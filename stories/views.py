@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt
 
-from stories import selectors
+from sources.models import Side
+from stories import browse, digest, reports, selectors
+from stories.forms import ContentReportForm, DigestSubscribeForm
+from stories.models import ContentReport, Story
+from stories.querysets import BLINDSPOT_SIDES, BlindspotRule
 
 # A cached page is keyed on the story's version, so it is never stale after a refresh;
 # the time limit only bounds how long outlet details (names, badges) may lag a change.
@@ -13,12 +22,16 @@ STORY_PAGE_SECONDS = 600
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Top stories (ranked by browse.top_stories), each with its coverage bar and any blindspot."""
     number = request.GET.get("page", "1")
-    key = f"home:{number[:10]}:{selectors.stories_version()}"
+    state = browse.stories_state()
+    key = f"home:{number[:10]}:{state.version}"
     html = cache.get(key)
     if html is None:
-        page = Paginator(selectors.story_list(), 20).get_page(number)
-        html = render_to_string("stories/home.html", {"page": page}, request)
+        page = Paginator(browse.top_stories(newest=state.newest), 20).get_page(number)
+        page.object_list = browse.stories_with_blindspots(list(page.object_list))
+        context = {"page": page, "window_hours": settings.NEWSROOM_TOP_STORIES_WINDOW_HOURS}
+        html = render_to_string("stories/home.html", context, request)
         cache.set(key, html, STORY_PAGE_SECONDS)
     return HttpResponse(html)
 
@@ -30,3 +43,117 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
         html = render_to_string("stories/story_detail.html", {"page": selectors.story_page_get(story_id=pk)}, request)
         cache.set(key, html, STORY_PAGE_SECONDS)
     return HttpResponse(html)
+
+
+# --- Around the story page: blindspots, outlets, search, the digest, reports -------------------
+
+BLINDSPOTS_PER_PAGE = 20
+
+
+def blindspot_list(request: HttpRequest) -> HttpResponse:
+    """Stories covered mostly by one side, each with the counts, shares and threshold that flagged it."""
+    side = request.GET.get("side", "")
+    sides = [(value, label) for value, label in Side.choices if value in BLINDSPOT_SIDES]
+    if side and side not in BLINDSPOT_SIDES:
+        context = {"error": f"Unknown side “{side}”: choose left or right.", "sides": sides}
+        return render(request, "stories/blindspot.html", context, status=400)
+    page = Paginator(browse.blindspot_feed(side=side), BLINDSPOTS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = browse.stories_with_blindspots(list(page.object_list))
+    context = {"page": page, "side": side, "sides": sides, "rule": BlindspotRule.current()}
+    return render(request, "stories/blindspot.html", context)
+
+
+def outlet_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "stories/outlet_list.html", {"outlets": browse.outlet_list()})
+
+
+def outlet_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    return render(request, "stories/outlet_detail.html", {"page": browse.outlet_page_get(slug=slug)})
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.get("q", "")
+    try:
+        query = browse.search_query_clean(raw)
+    except browse.SearchQueryError as error:
+        context = {"query": raw[: browse.SEARCH_MAX_CHARS], "error": str(error), "max_chars": browse.SEARCH_MAX_CHARS}
+        return render(request, "stories/search.html", context, status=400)
+    context: dict[str, Any] = {"query": query, "max_chars": browse.SEARCH_MAX_CHARS}
+    if query:
+        context["results"] = browse.search(query=query, page=request.GET.get("page", 1))
+    return render(request, "stories/search.html", context)
+
+
+def digest_subscribe(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = DigestSubscribeForm(request.POST)
+        if form.is_valid():
+            digest.digest_subscribe(email=form.cleaned_data["email"])
+            return redirect("stories:digest-sent")
+        return render(request, "stories/subscribe.html", {"form": form}, status=400)
+    return render(request, "stories/subscribe.html", {"form": DigestSubscribeForm()})
+
+
+def digest_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "stories/subscribe_sent.html")
+
+
+def digest_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button, POST confirms: link scanners in mail systems only GET, and must not subscribe anyone."""
+    if request.method == "POST":
+        try:
+            subscription = digest.digest_confirm(token=token)
+        except digest.DigestTokenError as error:
+            return render(request, "stories/subscribe_invalid.html", {"error": str(error)}, status=400)
+        return render(request, "stories/subscribe_confirm.html", {"confirmed": True, "email": subscription.email})
+    return render(request, "stories/subscribe_confirm.html", {"confirmed": False})
+
+
+@csrf_exempt  # The signed token is the credential; mail clients' one-click unsubscribe POSTs carry no CSRF token.
+def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            subscription = digest.digest_unsubscribe(token=token)
+        except digest.DigestTokenError as error:
+            return render(request, "stories/subscribe_invalid.html", {"error": str(error)}, status=400)
+        context = {"done": True, "email": subscription.email}
+        return render(request, "stories/subscribe_unsubscribe.html", context)
+    return render(request, "stories/subscribe_unsubscribe.html", {"done": False})
+
+
+def _report_allowed(request: HttpRequest) -> bool:
+    """At most NEWSROOM_REPORTS_PER_HOUR reports an hour from one address, so the queue cannot be flooded.
+
+    Counted in the cache (shared between web workers when CACHE_URL names Redis); the window
+    is a fixed hour per address, which is enough for this and needs no cleanup.
+    """
+    key = f"content-reports:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, 3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, 3600)
+        count = 1
+    return count <= settings.NEWSROOM_REPORTS_PER_HOUR
+
+
+def content_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """A reader reports a problem in a story's generated content (?target=overview, left, ...)."""
+    story = get_object_or_404(Story.objects.listed().only("pk", "title"), pk=pk)
+    if request.method == "POST":
+        form = ContentReportForm(request.POST)
+        if form.is_valid():
+            if not _report_allowed(request):
+                form.add_error(None, "You have sent many reports in the last hour. Please try again later.")
+                return render(request, "stories/report.html", {"story": story, "form": form}, status=429)
+            reports.content_report_create(story=story, **form.cleaned_data)
+            return redirect("stories:report-thanks", pk=story.pk)
+        return render(request, "stories/report.html", {"story": story, "form": form}, status=400)
+    target = request.GET.get("target", "")
+    form = ContentReportForm(initial={"target": target} if target in ContentReport.Target.values else {})
+    return render(request, "stories/report.html", {"story": story, "form": form})
+
+
+def content_report_thanks(request: HttpRequest, pk: int) -> HttpResponse:
+    story = get_object_or_404(Story.objects.listed().only("pk", "title"), pk=pk)
+    return render(request, "stories/report_thanks.html", {"story": story})

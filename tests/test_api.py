@@ -262,7 +262,7 @@ def test_the_schema_describes_filters_errors_and_authentication(client: Client, 
         "cursor",
         "page_size",
     } <= set(parameters)
-    assert parameters["blindspot"]["enum"] == ["center", "left", "right"]
+    assert parameters["blindspot"]["enum"] == ["left", "right"]
     assert "-outlet_count" in parameters["ordering"]["enum"]
     assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": 100}
     articles = {parameter["name"] for parameter in schema["paths"]["/api/v1/articles/"]["get"]["parameters"]}

@@ -100,7 +100,8 @@ def test_it_filters_stories_by_blindspot_side(client: Client, db: None, settings
     settings.NEWSROOM_BLINDSPOT_MAX_SHARE = 0.0
     cache.clear()  # the list is cached on the stories' version, which a setting does not change
     assert ids(client.get(URL, {"blindspot": "right"})) == [no_right.pk]
-    assert balanced.pk not in ids(client.get(URL, {"blindspot": "center"}))
+    assert balanced.pk not in ids(client.get(URL, {"blindspot": "left"}))
+    assert client.get(URL, {"blindspot": "center"}).status_code == 400
 
 
 def test_it_filters_stories_by_minimum_outlet_count(client: Client, db: None) -> None:

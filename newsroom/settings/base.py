@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -266,9 +267,30 @@ NEWSROOM_DEFAULT_RATING_SCHEME = env.str("NEWSROOM_DEFAULT_RATING_SCHEME", defau
 # How sources tells the pipeline that outlets' effective lean moved (it may not import stories).
 NEWSROOM_RATING_CHANGED_HOOK = "newsroom.pipeline.outlets_rating_changed"
 
-# --- Blindspots (stories.querysets.StoryQuerySet.blindspot) ------------------------
-# A side is a story's blindspot when its share of the rated coverage (articles of rated outlets,
-# wire copies apart) is at most this fraction, in a story with at least the minimum rated articles:
-# with fewer, one missing article is chance, not a blindspot.
+# --- Reader pages and the daily digest (stories) ------------------------------
+# A side is a story's blindspot when it has at most this share of the story's rated articles,
+# counted only for stories with at least NEWSROOM_BLINDSPOT_MIN_RATED rated articles.
 NEWSROOM_BLINDSPOT_MAX_SHARE = env.float("NEWSROOM_BLINDSPOT_MAX_SHARE", default=0.2)
 NEWSROOM_BLINDSPOT_MIN_RATED = env.int("NEWSROOM_BLINDSPOT_MIN_RATED", default=3)
+# Home ranks stories with coverage in the last N hours (before the newest article) first, by outlet count.
+NEWSROOM_TOP_STORIES_WINDOW_HOURS = env.float("NEWSROOM_TOP_STORIES_WINDOW_HOURS", default=36.0)
+# Stories in the daily digest, and when (UTC hour) Celery beat sends it.
+NEWSROOM_DIGEST_STORIES = env.int("NEWSROOM_DIGEST_STORIES", default=5)
+NEWSROOM_DIGEST_HOUR_UTC = env.int("NEWSROOM_DIGEST_HOUR_UTC", default=6)
+# Readers' "report an issue" submissions accepted per client address per hour.
+NEWSROOM_REPORTS_PER_HOUR = env.int("NEWSROOM_REPORTS_PER_HOUR", default=20)
+# The address the site is reached at: links in e-mails are made absolute with it.
+NEWSROOM_SITE_URL = env.str("NEWSROOM_SITE_URL", default="http://127.0.0.1:8000")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Newsroom <digest@localhost>")
+CELERY_BEAT_SCHEDULE["send-daily-digest"] = {
+    "task": "stories.tasks.digest_send_task",
+    "schedule": crontab(hour=NEWSROOM_DIGEST_HOUR_UTC, minute=0),
+}
+# Mail is light work: keep it off the clustering queue (an exact name wins over the stories.tasks.* pattern).
+CELERY_TASK_ROUTES["stories.tasks.digest_send_task"] = {"queue": "ingest"}

@@ -22,3 +22,5 @@ NEWSROOM_HOST_DELAY_SECONDS = 0.0
 NEWSROOM_HOST_CONCURRENCY = 8
 # Threads the tests start must not leave connections open past the test database's teardown.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+NEWSROOM_SITE_URL = "http://testserver"

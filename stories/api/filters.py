@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from sources.models import SIDE_OF_LEAN, Article, Side
 from stories.models import Story
+from stories.querysets import BLINDSPOT_SIDES
 
 # The largest id or count a filter accepts: larger would overflow the database's integer.
 LARGEST = 2**31 - 1
@@ -67,10 +68,11 @@ class StoryFilter(django_filters.FilterSet):
         label="Topic or entity: text in the title or summary, or the name of an entity the articles mention.",
     )
     blindspot = django_filters.ChoiceFilter(
-        choices=Side.choices,
+        choices=[(side, label) for side, label in Side.choices if side in BLINDSPOT_SIDES],
         method="filter_blindspot",
         label=(
-            "Stories that side hardly covered: at most NEWSROOM_BLINDSPOT_MAX_SHARE of the rated articles "
+            "Stories that side (left or right; a thin center alone is no blindspot) hardly covered: "
+            "at most NEWSROOM_BLINDSPOT_MAX_SHARE of the rated articles "
             "(zero included), in stories with at least NEWSROOM_BLINDSPOT_MIN_RATED rated articles."
         ),
     )

@@ -1,0 +1,281 @@
+"""The reads of the pages around a story: home, blindspots, outlets and search.
+
+Each function returns what one page needs in a fixed number of queries, whatever the number of
+stories, articles or ratings (the tests pin the counts).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models.functions import Substr
+from django.shortcuts import get_object_or_404
+
+from sources.models import Article, Outlet, OutletRating
+from stories.models import Story
+from stories.querysets import SIDES, BlindspotRule
+from stories.selectors import CLUSTERING_COLUMNS
+
+SEARCH_MAX_CHARS = 200
+SEARCH_STORIES_SHOWN = 10
+SEARCH_ARTICLES_PER_PAGE = 20
+OUTLET_RECENT_ARTICLES = 20
+# Frame shares are counted over the outlet's latest analysed articles: a bounded read, and what the
+# outlet publishes now rather than years ago.
+OUTLET_FRAME_SAMPLE = 1000
+RATING_ORDER = ("-rated_at", "-created_at", "-id")
+SIDE_LABELS = {"left": "the left", "center": "the center", "right": "the right"}
+
+
+@dataclass(frozen=True)
+class StoriesState:
+    """What the cached home page is keyed on, and where the "fresh" window of its ranking ends."""
+
+    version: str
+    newest: datetime | None
+
+
+def stories_state() -> StoriesState:
+    """One query: the stories' version (any refresh or re-clustering changes it) and the newest coverage."""
+    latest = Story.objects.aggregate(
+        refreshed=Max("refreshed_at"), reclustered=Max("reclustered_at"), newest=Max("last_published_at")
+    )
+    version = "-".join(
+        str(moment.timestamp()) if moment else "0" for moment in (latest["refreshed"], latest["reclustered"])
+    )
+    return StoriesState(version=version, newest=latest["newest"])
+
+
+def top_stories(*, newest: datetime | None) -> QuerySet[Story]:
+    """Listed stories, top first (see StoryQuerySet.ranked_top).
+
+    The fresh window ends at the newest coverage in the database, not at the clock: the ranking
+    then only changes when the stories do (so the cached page stays right), and a quiet night or
+    an old corpus still gets a meaningful order.
+    """
+    stories = Story.objects.listed().defer(*CLUSTERING_COLUMNS)
+    if newest is None:
+        return stories.order_by("-last_published_at", "-id")
+    hours = float(settings.NEWSROOM_TOP_STORIES_WINDOW_HOURS)
+    return stories.ranked_top(fresh_since=newest - timedelta(hours=hours))
+
+
+@dataclass(frozen=True)
+class BlindspotReason:
+    """Why a story was flagged: the counts, the shares and the rule's threshold."""
+
+    sides: list[str]
+    counts: dict[str, int]
+    shares: dict[str, float]
+    rated: int
+    rule: BlindspotRule
+
+    @property
+    def sides_text(self) -> str:
+        return " and ".join(SIDE_LABELS[side] for side in self.sides)
+
+    @property
+    def explanation(self) -> str:
+        parts = ", ".join(f"{self.counts[side]} {side} ({self.shares[side]:.0f}%)" for side in SIDES)
+        return (
+            f"Of {self.rated} rated articles: {parts}. The left or the right is flagged when it has at most "
+            f"{self.rule.max_share * 100:.0f}% of the rated articles of a story with at least "
+            f"{self.rule.min_rated} of them."
+        )
+
+
+def blindspot_reason(story: Story, rule: BlindspotRule) -> BlindspotReason | None:
+    sides = rule.sides(story)
+    if not sides:
+        return None
+    return BlindspotReason(
+        sides=sides,
+        counts=story.coverage_by_side(),
+        shares=story.coverage_shares(),
+        rated=story.rated_count,
+        rule=rule,
+    )
+
+
+def stories_with_blindspots(stories: list[Story], rule: BlindspotRule | None = None) -> list[Story]:
+    """Sets ``blindspot_reason`` on each story: its BlindspotReason, or None. No query."""
+    rule = rule or BlindspotRule.current()
+    for story in stories:
+        story.blindspot_reason = blindspot_reason(story, rule)  # type: ignore[attr-defined]
+    return stories
+
+
+def blindspot_feed(*, side: str = "") -> QuerySet[Story]:
+    """Stories barely covered by one side (or by ``side``), newest first. Raises ValueError for a bad side."""
+    stories = Story.objects.listed().defer(*CLUSTERING_COLUMNS)
+    stories = stories.blindspot_for(side) if side else stories.blindspots()
+    return stories.order_by("-last_published_at", "-id")
+
+
+# --- Outlets ---------------------------------------------------------------------------
+
+
+def outlet_list() -> QuerySet[Outlet]:
+    return Outlet.objects.annotate(article_count=Count("articles")).order_by("name")
+
+
+@dataclass
+class FrameShare:
+    frame: str
+    articles: int
+    share: float
+
+
+@dataclass
+class OutletPage:
+    outlet: Outlet
+    ratings: list[OutletRating]
+    recent_articles: list[Article]
+    article_count: int
+    analysed_count: int
+    frame_shares: list[FrameShare] = field(default_factory=list)
+    frame_sample: int = 0
+
+
+def outlet_page_get(*, slug: str) -> OutletPage:
+    """The outlet, its rating history, its recent articles with their stories, its share per frame: 4 queries."""
+    outlet = get_object_or_404(
+        Outlet.objects.annotate(article_count=Count("articles")).prefetch_related(
+            Prefetch("ratings", queryset=OutletRating.objects.select_related("entered_by").order_by(*RATING_ORDER))
+        ),
+        slug=slug,
+    )
+    recent = list(
+        Article.objects.filter(outlet=outlet)
+        .select_related("membership__story")
+        .only(
+            "pk",
+            "title",
+            "canonical_url",
+            "published_at",
+            "discovered_at",
+            "syndicated_from_id",
+            "membership__id",
+            "membership__story__id",
+            "membership__story__title",
+        )
+        .order_by("-published_at", "-id")[:OUTLET_RECENT_ARTICLES]
+    )
+    # Only the frames column of each analysed article: one query, whatever the outlet's size.
+    frame_lists = list(
+        Article.objects.filter(outlet=outlet, analysis__isnull=False)
+        .order_by("-published_at", "-id")
+        .values_list("analysis__frames", flat=True)[:OUTLET_FRAME_SAMPLE]
+    )
+    counts: Counter[str] = Counter()
+    for frames in frame_lists:
+        counts.update({frame["frame"] for frame in frames or [] if isinstance(frame, dict) and "frame" in frame})
+    analysed = len(frame_lists)
+    shares = [
+        FrameShare(frame=frame, articles=number, share=100.0 * number / analysed)
+        for frame, number in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return OutletPage(
+        outlet=outlet,
+        ratings=list(outlet.ratings.all()),
+        recent_articles=recent,
+        article_count=outlet.article_count,  # type: ignore[attr-defined]
+        analysed_count=analysed,
+        frame_shares=shares,
+        frame_sample=OUTLET_FRAME_SAMPLE,
+    )
+
+
+# --- Search ----------------------------------------------------------------------------
+
+
+class SearchQueryError(ValueError):
+    """The reader's query cannot be searched; the message says why."""
+
+
+@dataclass
+class SearchResults:
+    query: str
+    stories: list[Story]
+    articles: Page
+    full_text: bool
+
+
+def uses_full_text_search() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def search_query_clean(raw: str) -> str:
+    query = " ".join(raw.split())
+    if len(query) > SEARCH_MAX_CHARS:
+        raise SearchQueryError(f"Search for at most {SEARCH_MAX_CHARS} characters; yours has {len(query)}.")
+    return query
+
+
+def _word_filter(words: list[str], fields: tuple[str, ...]) -> Q:
+    """Every word in at least one of the fields (the fallback where there is no full-text search)."""
+    condition = Q()
+    for word in words:
+        either = Q()
+        for name in fields:
+            either |= Q(**{f"{name}__icontains": word})
+        condition &= either
+    return condition
+
+
+def search(*, query: str, page: str | int = 1) -> SearchResults:
+    """Stories (the best ten) and articles (paginated) matching ``query``: 3 queries.
+
+    PostgreSQL matches with full-text search ('english' stemming, websearch syntax: quotes,
+    OR, -word; GIN-indexed) and ranks title matches first; elsewhere every word must appear in
+    the title or text, newest first.
+    """
+    stories = Story.objects.listed().defer(*CLUSTERING_COLUMNS)
+    articles = (
+        Article.objects.select_related("outlet", "membership__story")
+        .defer("text", "membership__story__centroid", "membership__story__body_centroid")
+        .defer("membership__story__entity_counts", "membership__story__outlet_ids", "membership__story__overview")
+        .annotate(snippet=Substr("text", 1, 240))
+    )
+    full_text = uses_full_text_search()
+    if full_text:
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        search_query = SearchQuery(query, config="english", search_type="websearch")
+        # The match is on the unweighted vectors the GIN indexes of migration 0006 hold; the rank
+        # is recomputed per matching row, so for articles it reads only the title (a short
+        # string): title matches first, then the newest. Stories are few and short: full rank.
+        stories = (
+            stories.alias(document=SearchVector("title", "summary", config="english"))
+            .filter(document=search_query)
+            .annotate(
+                rank=SearchRank(
+                    SearchVector("title", weight="A", config="english")
+                    + SearchVector("summary", weight="B", config="english"),
+                    search_query,
+                )
+            )
+            .order_by("-rank", "-last_published_at", "-id")
+        )
+        articles = (
+            articles.alias(document=SearchVector("title", "text", config="english"))
+            .filter(document=search_query)
+            .annotate(rank=SearchRank(SearchVector("title", config="english"), search_query))
+            .order_by("-rank", "-published_at", "-id")
+        )
+    else:
+        words = query.split()
+        stories = stories.filter(_word_filter(words, ("title", "summary"))).order_by("-last_published_at", "-id")
+        articles = articles.filter(_word_filter(words, ("title", "text"))).order_by("-published_at", "-id")
+    return SearchResults(
+        query=query,
+        stories=list(stories[:SEARCH_STORIES_SHOWN]),
+        articles=Paginator(articles, SEARCH_ARTICLES_PER_PAGE).get_page(page),
+        full_text=full_text,
+    )

@@ -1,0 +1,176 @@
+"""Search over HTTP: PostgreSQL full-text search where the database is PostgreSQL, word matching elsewhere.
+
+The suite runs on whichever database DATABASE_URL names; the tests of one backend's behaviour
+skip on the other (run with DATABASE_URL=postgres://... for the PostgreSQL ones).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.test import Client
+
+from sources import services as source_services
+from sources.models import Article, Outlet
+from stories.models import Story
+from tests.conftest import STORY_TIME
+
+QueryCounter = Callable[..., Any]
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL full-text search: set DATABASE_URL=postgres://..."
+)
+on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="the fallback for databases without it")
+
+
+def story_results(html: str) -> list[str]:
+    section = html.split('id="story-results"')[1].split("</section>")[0]
+    return re.findall(r'<li><a href="/stories/\d+/">([^<]+)</a>', section)
+
+
+def article_results(html: str) -> list[str]:
+    section = html.split('id="article-results"')[1].split("</section>")[0]
+    return re.findall(r'<a href="https?://[^"]+" rel="noopener nofollow">([^<]+)</a>', section)
+
+
+def articles_make(outlet: Outlet, number: int, word: str) -> None:
+    for index in range(number):
+        source_services.article_discover(
+            outlet=outlet,
+            url=f"https://{outlet.domains.first()}/{word}/{index}",
+            title=f"{word.title()} report {index}",
+            text=f"The {word} authority met again on day {index}.",
+            published_at=STORY_TIME + timedelta(minutes=index),
+            language="en",
+        )
+
+
+def test_it_finds_stories_and_articles_containing_the_words(client: Client, story: Story) -> None:
+    response = client.get("/search/?q=fare")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert story_results(html) == [story.title.replace("'", "&#x27;")]
+    assert sorted(article_results(html)) == [
+        "Fare hike hits riders hardest",
+        "Transit agency&#x27;s spending forces fare rise",
+        "Transit board raises fare to $2.75",
+    ]
+    assert 'value="fare"' in html
+
+
+def test_it_needs_every_word(client: Client, story: Story) -> None:
+    html = client.get("/search/?q=fare+taxpayers").content.decode()
+
+    assert article_results(html) == ["Transit agency&#x27;s spending forces fare rise"]
+
+
+def test_it_says_so_when_nothing_matches(client: Client, story: Story) -> None:
+    html = client.get("/search/?q=zebra").content.decode()
+
+    assert "No story matches “zebra”." in html
+    assert "No article matches “zebra”." in html
+
+
+def test_it_pages_through_the_articles(client: Client, left_outlet: Outlet) -> None:
+    articles_make(left_outlet, 25, "harbour")
+
+    first = client.get("/search/?q=harbour").content.decode()
+    second = client.get("/search/?q=harbour&page=2").content.decode()
+
+    assert len(article_results(first)) == 20
+    assert len(article_results(second)) == 5
+    assert set(article_results(first)).isdisjoint(article_results(second))
+    assert 'href="?q=harbour&amp;page=2" rel="next"' in first
+    assert "Page 2 of 2" in second
+
+
+def test_it_shows_the_form_without_searching_for_an_empty_query(
+    client: Client, django_assert_num_queries: QueryCounter, story: Story
+) -> None:
+    with django_assert_num_queries(0):
+        response = client.get("/search/?q=++")
+
+    assert response.status_code == 200
+    assert "Search story titles and summaries" in response.content.decode()
+
+
+def test_it_refuses_a_query_that_is_too_long(client: Client, story: Story) -> None:
+    response = client.get("/search/", {"q": "fare " * 50})
+
+    assert response.status_code == 400
+    assert "Search for at most 200 characters; yours has 249." in response.content.decode()
+
+
+def test_it_searches_in_a_fixed_number_of_queries(
+    client: Client, django_assert_num_queries: QueryCounter, story: Story, left_outlet: Outlet
+) -> None:
+    # The stories, the articles' count for the pager, the page of articles with outlets and stories.
+    with django_assert_num_queries(3):
+        client.get("/search/?q=fare")
+    articles_make(left_outlet, 12, "fare")
+
+    with django_assert_num_queries(3):
+        response = client.get("/search/?q=fare")
+
+    assert len(article_results(response.content.decode())) == 15
+
+
+@on_sqlite
+def test_it_matches_words_inside_longer_words_without_full_text_search(client: Client, story: Story) -> None:
+    html = client.get("/search/?q=overspend").content.decode()
+
+    assert "containing every word, newest first" in html
+    assert article_results(html) == ["Transit agency&#x27;s spending forces fare rise"]
+
+
+@on_postgresql
+def test_it_matches_other_forms_of_a_word_with_full_text_search(client: Client, story: Story) -> None:
+    html = client.get("/search/?q=raising+fares").content.decode()
+
+    assert "Full-text search, title matches first" in html
+    # "raising fares" stems to the lexemes of "raised the fare" and "raises fare".
+    assert sorted(article_results(html)) == [
+        "Fare hike hits riders hardest",
+        "Transit agency&#x27;s spending forces fare rise",
+        "Transit board raises fare to $2.75",
+    ]
+
+
+@on_postgresql
+def test_it_understands_web_search_syntax_and_ranks_title_matches_first(
+    client: Client, story: Story, left_outlet: Outlet
+) -> None:
+    without = client.get("/search/", {"q": "fare -taxpayers"}).content.decode()
+    assert "Transit agency&#x27;s spending forces fare rise" not in article_results(without)
+    assert len(article_results(without)) == 2
+
+    source_services.article_discover(
+        outlet=left_outlet,
+        url="https://leftledger.example/riders",
+        title="Riders speak at the board meeting",
+        text="One rider asked about the fare. " + "The meeting ran long. " * 20,
+        published_at=STORY_TIME + timedelta(days=2),
+        language="en",
+    )
+    ranked = article_results(client.get("/search/?q=riders").content.decode())
+    assert ranked[0] == "Riders speak at the board meeting"
+    assert "Fare hike hits riders hardest" in ranked
+
+
+@on_postgresql
+def test_the_full_text_match_can_use_its_gin_indexes(story: Story) -> None:
+    query = SearchQuery("fare", config="english", search_type="websearch")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the tables are tiny: make the planner show its options
+    articles = Article.objects.alias(document=SearchVector("title", "text", config="english")).filter(document=query)
+    stories = Story.objects.alias(document=SearchVector("title", "summary", config="english")).filter(document=query)
+
+    assert "stories_article_search_idx" in articles.explain()
+    assert "stories_story_search_idx" in stories.explain()
