@@ -261,3 +261,27 @@ def test_a_signed_in_curator_is_told_a_write_needs_a_token(cast: dict[str, Any],
 
     assert response.status_code == 403
     assert response.json()["error"]["message"] == "Writing needs an API token; a browser session cannot write."
+
+
+def test_a_rating_post_carries_its_scheme_and_score_and_the_policy_decides_the_lean(
+    left_outlet: Outlet, db: None
+) -> None:
+    curator = user_with("curator", "sources.add_outletrating")
+    url = f"/api/v1/outlets/{left_outlet.pk}/ratings/"
+    headers = bearer(curator, Scope.RATINGS_WRITE)
+
+    elsewhere = Client().post(
+        url, {**RATING, "lean": "right", "scheme": "UK", "score": 0.8}, content_type="application/json", **headers
+    )
+    out_of_range = Client().post(url, {**RATING, "score": 2}, content_type="application/json", **headers)
+    here = Client().post(url, {**RATING, "score": -0.1}, content_type="application/json", **headers)
+
+    assert elsewhere.status_code == 201
+    assert (elsewhere.json()["scheme"], elsewhere.json()["score"]) == ("UK", 0.8)
+    assert out_of_range.status_code == 400
+    assert set(out_of_range.json()["error"]["fields"]) == {"score"}
+    assert here.status_code == 201
+    outlet = Client().get(f"/api/v1/outlets/{left_outlet.pk}/").json()
+    # A UK rating never moves a US outlet: the current rating is the US one just added.
+    assert (outlet["scheme"], outlet["lean"], outlet["current_rating"]["id"]) == ("US", "center", here.json()["id"])
+    assert outlet["lean_rule"]

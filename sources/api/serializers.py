@@ -6,13 +6,13 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sources.models import Factuality, Lean, Outlet, OutletRating
+from sources.models import SCHEME_PATTERN, Factuality, Lean, Outlet, OutletRating
 
 
 class OutletRatingSerializer(serializers.ModelSerializer[OutletRating]):
     class Meta:
         model = OutletRating
-        fields = ["id", "lean", "factuality", "rated_by", "rated_at", "note", "created_at"]
+        fields = ["id", "scheme", "lean", "score", "factuality", "rated_by", "rated_at", "note", "created_at"]
 
 
 class OutletRatingInputSerializer(serializers.Serializer[Any]):
@@ -25,6 +25,21 @@ class OutletRatingInputSerializer(serializers.Serializer[Any]):
     )
     rated_at = serializers.DateField(required=False, help_text="When the rating was made or takes effect; today.")
     note = serializers.CharField(required=False, default="", allow_blank=True, max_length=5000)
+    scheme = serializers.RegexField(
+        SCHEME_PATTERN,
+        required=False,
+        default="",
+        max_length=16,
+        help_text="The axis the rating is made on (e.g. US, UK); the outlet's own scheme when left out.",
+    )
+    score = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=-1.0,
+        max_value=1.0,
+        help_text="The rater's own figure scaled to -1 (far left) .. +1 (far right); shown, never used for the side.",
+    )
 
 
 class OutletSerializer(serializers.ModelSerializer[Outlet]):
@@ -34,12 +49,27 @@ class OutletSerializer(serializers.ModelSerializer[Outlet]):
 
     class Meta:
         model = Outlet
-        fields = ["id", "name", "slug", "domains", "country", "owner", "lean", "side", "factuality", "current_rating"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "domains",
+            "country",
+            "owner",
+            "scheme",
+            "lean",
+            "side",
+            "factuality",
+            "lean_rule",
+            "lean_explanation",
+            "current_rating",
+        ]
 
     @extend_schema_field(OutletRatingSerializer(allow_null=True))
     def get_current_rating(self, outlet: Outlet) -> dict[str, Any] | None:
-        ratings = list(outlet.ratings.all())  # prefetched, newest first
-        return OutletRatingSerializer(ratings[0]).data if ratings else None
+        """The rating the lean policy chose (NEWSROOM_LEAN_POLICY), found in the prefetched history."""
+        chosen = next((rating for rating in outlet.ratings.all() if rating.pk == outlet.effective_rating_id), None)
+        return OutletRatingSerializer(chosen).data if chosen else None
 
 
 class OutletDetailSerializer(OutletSerializer):

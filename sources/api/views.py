@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,5 +66,10 @@ class OutletViewSet(ContentETagRetrieveMixin, viewsets.ReadOnlyModelViewSet[Outl
             return Response(OutletRatingSerializer(history, many=True).data)
         given = OutletRatingInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        rating = services.outlet_rating_add(outlet=outlet, entered_by=request.user, **given.validated_data)
+        try:
+            rating = services.outlet_rating_add(outlet=outlet, entered_by=request.user, **given.validated_data)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(
+                error.message_dict if hasattr(error, "error_dict") else error.messages
+            ) from error
         return Response(OutletRatingSerializer(rating).data, status=status.HTTP_201_CREATED)
