@@ -109,6 +109,13 @@ def test_it_shows_a_story_with_viewpoints_overview_and_articles(client: Client, 
     assert sides == {"Left Ledger": "left", "Center Courier": "center", "Right Record": "right"}
     right_article = next(article for article in body["articles"] if article["side"] == "right")
     assert right_article["outlet"]["lean"] == Lean.LEAN_RIGHT
+    snapshot = body["ratings_snapshot"]
+    assert snapshot["as_of"]
+    assert snapshot["rules"]
+    by_outlet = {entry["outlet"]: entry for entry in snapshot["outlets"]}
+    right_outlet_id = right_article["outlet"]["id"]
+    assert by_outlet[right_outlet_id]["lean"] == Lean.LEAN_RIGHT
+    assert by_outlet[right_outlet_id]["rating_id"]
 
 
 def test_it_explains_an_unavailable_viewpoint(

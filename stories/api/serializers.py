@@ -160,6 +160,23 @@ class OverviewSentenceSerializer(serializers.Serializer[Any]):
     citations = serializers.ListField(child=serializers.IntegerField(), help_text="Articles that say the same.")
 
 
+class SnapshotRatingSerializer(serializers.Serializer[Any]):
+    outlet = serializers.IntegerField()
+    lean = serializers.CharField(help_text="The outlet's effective lean then; empty when it was unrated.")
+    rating_id = serializers.IntegerField(
+        allow_null=True, help_text="The rating behind it (/api/v1/outlets/{id}/ratings/)."
+    )
+    rated_by = serializers.CharField(allow_blank=True)
+    rated_at = serializers.DateField(allow_null=True)
+    rule = serializers.CharField(allow_blank=True, help_text="The lean policy rule that chose the rating.")
+
+
+class RatingsSnapshotSerializer(serializers.Serializer[Any]):
+    as_of = serializers.DateTimeField(allow_null=True, help_text="When the coverage was computed.")
+    rules = serializers.CharField(allow_blank=True)
+    outlets = SnapshotRatingSerializer(many=True)
+
+
 def breakdown(counts: dict[str, int]) -> dict[str, Any]:
     rated = counts["left"] + counts["center"] + counts["right"]
     shares = {side: round(100.0 * counts[side] / rated, 1) if rated else 0.0 for side in ("left", "center", "right")}
@@ -176,6 +193,9 @@ class StoryDetailSerializer(StoryListSerializer):
         help_text="Outlets with original reporting in the story, by side."
     )
     overview = serializers.SerializerMethodField(help_text="Cited sentences summing up the story.")
+    ratings_snapshot = serializers.SerializerMethodField(
+        help_text="The outlet ratings the coverage was computed with, so the bar can be explained later."
+    )
     viewpoints = ViewpointSerializer(many=True, read_only=True)
     articles = serializers.SerializerMethodField()
 
@@ -185,9 +205,25 @@ class StoryDetailSerializer(StoryListSerializer):
             "coverage_by_articles",
             "coverage_by_outlets",
             "overview",
+            "ratings_snapshot",
             "viewpoints",
             "articles",
         ]
+
+    @extend_schema_field(RatingsSnapshotSerializer)
+    def get_ratings_snapshot(self, story: Story) -> dict[str, Any]:
+        outlets = [
+            {
+                "outlet": int(outlet_id),
+                "lean": entry.get("lean", ""),
+                "rating_id": entry.get("rating_id"),
+                "rated_by": entry.get("rated_by", ""),
+                "rated_at": entry.get("rated_at"),
+                "rule": entry.get("rule", ""),
+            }
+            for outlet_id, entry in sorted(story.ratings_snapshot.items(), key=lambda item: int(item[0]))
+        ]
+        return {"as_of": story.ratings_as_of, "rules": story.ratings_rules, "outlets": outlets}
 
     @extend_schema_field(CoverageBreakdownSerializer)
     def get_coverage_by_articles(self, story: Story) -> dict[str, Any]:
