@@ -8,4 +8,5 @@ app_name = "stories"
 urlpatterns = [
     path("", views.home, name="home"),
     path("stories/<int:pk>/", views.story_detail, name="detail"),
+    path("stories/<int:pk>/ask/", views.story_ask_view, name="ask"),
 ]

@@ -231,3 +231,15 @@ NEWSROOM_PUSH_MAX_ITEMS = env.int("NEWSROOM_PUSH_MAX_ITEMS", default=500)
 NEWSROOM_SWEEP_STUCK_AFTER_SECONDS = env.float("NEWSROOM_SWEEP_STUCK_AFTER_SECONDS", default=1800.0)
 # An article whose page could not be fetched is tried again by the sweep, up to this many attempts in all.
 NEWSROOM_ARTICLE_FETCH_ATTEMPTS = env.int("NEWSROOM_ARTICLE_FETCH_ATTEMPTS", default=3)
+
+# --- The story page and Ask -----------------------------------------------------------
+# A side with fewer analysed original articles than this gets no analysis ("too few articles").
+NEWSROOM_VIEWPOINT_MIN_ARTICLES = env.int("NEWSROOM_VIEWPOINT_MIN_ARTICLES", default=1)
+# Ask: a sentence supports an answer only at or above this cosine similarity to the question and
+# containing at least this share of the question's content words (calibrated with evaluate_ask, see README).
+NEWSROOM_ASK_MIN_SIMILARITY = env.float("NEWSROOM_ASK_MIN_SIMILARITY", default=0.4)
+NEWSROOM_ASK_MIN_COVERAGE = env.float("NEWSROOM_ASK_MIN_COVERAGE", default=0.5)
+NEWSROOM_ASK_QUOTES = env.int("NEWSROOM_ASK_QUOTES", default=3)
+NEWSROOM_ASK_MAX_CHARS = env.int("NEWSROOM_ASK_MAX_CHARS", default=300)
+# A supported question asked at least this many times is shown in the story's FAQ.
+NEWSROOM_FAQ_MIN_ASKS = env.int("NEWSROOM_FAQ_MIN_ASKS", default=3)
