@@ -23,6 +23,7 @@ from stories.assignment import (  # noqa: F401 - the stage's writes, named here 
     story_assign,
     story_split,
 )
+from stories.generation import overview_rewrite
 from stories.models import Story, StoryViewpoint
 
 logger = logging.getLogger(__name__)
@@ -217,19 +218,24 @@ def story_refresh(*, story_id: int) -> Story | None:
     for member in originals:
         by_side[member.side].append(member)
 
+    centroid = None
+    if with_vectors:
+        centroid = unit(np.vstack([member.analysis.vector for member in with_vectors if member.analysis]).mean(axis=0))
+        overview = _overview(originals, centroid)
+        # Outside the transaction: the optional generation endpoint may take seconds to answer.
+        overview = overview_rewrite(overview) or overview
+        claims = _claims(originals, centroid)
+
     with transaction.atomic():
         story = Story.objects.select_for_update().get(pk=story_id)
-        if with_vectors:
-            centroid = unit(
-                np.vstack([member.analysis.vector for member in with_vectors if member.analysis]).mean(axis=0)
-            )
+        if centroid is not None:
             story.centroid = centroid.astype(np.float32).tobytes()
             central = max(
                 with_vectors, key=lambda member: float(member.analysis.vector @ centroid) if member.analysis else 0
             )
             story.title = central.article.title or story.title
-            story.overview = _overview(originals, centroid)
-            story.claims = _claims(originals, centroid)
+            story.overview = overview
+            story.claims = claims
             story.summary = story.overview[0]["text"] if story.overview else ""
         story.article_count = len(members)
         story.outlet_count = len({member.article.outlet_id for member in members})

@@ -19,6 +19,8 @@ MARGIN_RIGHT = 16
 MARGIN_TOP = 16
 MARGIN_BOTTOM = 40
 SIDE_LABELS = dict(Side.choices)
+# Lines of sides with the same count would hide each other: each side is drawn a little apart.
+SIDE_OFFSET = {Side.LEFT: -2.0, Side.CENTER: 0.0, Side.RIGHT: 2.0}
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Tick:
     x: float
     y: float
     label: str
+    anchor: str = "middle"
 
 
 @dataclass
@@ -90,14 +93,16 @@ def timeline_build(points: Sequence[tuple[datetime, str | None]]) -> Timeline:
         times = [moment for moment, point_side in rated if point_side == line.side]
         if not times:
             continue
+        offset = SIDE_OFFSET.get(line.side, 0.0)
         # A step line: flat until the next article, then one higher; carried on to the end.
         coordinates: list[tuple[float, float]] = []
         for count, moment in enumerate(times, start=1):
-            coordinates.append((x_of(moment), y_of(count - 1)))
-            coordinates.append((x_of(moment), y_of(count)))
-        coordinates.append((timeline.plot_right, y_of(len(times))))
+            coordinates.append((x_of(moment), y_of(count - 1) + offset))
+            coordinates.append((x_of(moment), y_of(count) + offset))
+        if coordinates[-1][0] < timeline.plot_right:
+            coordinates.append((timeline.plot_right, y_of(len(times)) + offset))
         line.points = " ".join(f"{x:g},{y:g}" for x, y in coordinates)
-        line.first_x, line.first_y = x_of(times[0]), y_of(1)
+        line.first_x, line.first_y = x_of(times[0]), y_of(1) + offset
 
     same_day = start.date() == end.date()
     label_format = "%H:%M" if same_day else "%-d %b %H:%M"
@@ -107,6 +112,8 @@ def timeline_build(points: Sequence[tuple[datetime, str | None]]) -> Timeline:
             x=round(timeline.plot_left + plot_width * step / steps, 1),
             y=timeline.plot_bottom + 16,
             label=(start + (end - start) * step / steps).strftime(label_format),
+            # The end labels stay inside the drawing.
+            anchor="start" if step == 0 else ("end" if step == steps else "middle"),
         )
         for step in range(steps + 1)
     ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
@@ -187,10 +190,12 @@ def test_it_builds_timeline_geometry_by_side() -> None:
     assert (left.count, center.count, right.count) == (2, 0, 1)
     assert left.first_at == STORY_TIME
     assert center.first_at is None
-    # Left starts at the plot's left edge and climbs to the top (the most articles of any side).
-    assert left.points.startswith(f"{timeline.plot_left:g},{timeline.plot_bottom:g}")
-    assert left.points.endswith(f"{timeline.plot_right:g},{timeline.plot_top:g}")
+    # Left starts at the plot's left edge and climbs to the top (the most articles of any side),
+    # drawn 2 pixels above the right's line so equal counts do not hide each other.
+    assert left.points.startswith(f"{timeline.plot_left:g},{timeline.plot_bottom - 2:g}")
+    assert left.points.endswith(f"{timeline.plot_right:g},{timeline.plot_top - 2:g}")
     assert right.first_x == timeline.plot_right
+    assert [tick.anchor for tick in timeline.x_ticks] == ["start", "middle", "middle", "middle", "end"]
     assert center.points == ""
     assert "Left 2; Center 0; Right 1" in timeline.description
     assert timeline_build([]).is_empty
@@ -230,3 +235,100 @@ def test_it_shows_a_story_page_in_the_same_queries_whatever_its_size(
 
     assert response.content.decode().count('<li id="article-') == count
     assert again.content == response.content
+
+
+# --- The optional generated overview ------------------------------------------------
+
+PARAPHRASES = {
+    "The transit board raised the fare to $2.75.": "The transit board increased the fare to $2.75.",
+    "Low-income riders will pay the most.": "Riders with low incomes will pay the most.",
+    "The transit board voted 5-2 to raise the fare to $2.75.": (
+        "The transit board voted 5-2 to increase the fare to $2.75."
+    ),
+    "The increase takes effect in January.": "The increase will take effect in January.",
+    "The board raised the fare to $2.75 after years of overspending.": (
+        "After years of overspending, the board raised the fare to $2.75."
+    ),
+    "Taxpayers are tired.": "Taxpayers are tired of it.",
+}
+
+
+@pytest.fixture
+def generation_server() -> Iterator[dict[str, Any]]:
+    """An OpenAI-compatible chat completions endpoint on 127.0.0.1 answering with canned rewrites:
+    each source sentence of the request rewritten as PARAPHRASES says, plus ``extra`` if set."""
+    state: dict[str, Any] = {"extra": "", "status": 200, "requests": []}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # the name http.server calls
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            state["requests"].append((self.path, self.headers.get("Authorization"), body))
+            sources = [line.split(". ", 1)[1] for line in body["messages"][1]["content"].splitlines()]
+            content = " ".join(PARAPHRASES[source] for source in sources) + state["extra"]
+            payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+            self.send_response(state["status"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:  # http.server's signature
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    state["url"] = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_it_keeps_a_generated_overview_whose_every_sentence_matches_a_cited_source(
+    client: Client, story: Story, generation_server: dict[str, Any]
+) -> None:
+    extractive = story.overview
+
+    with override_settings(NEWSROOM_GENERATION_URL=generation_server["url"], NEWSROOM_GENERATION_API_KEY="k"):
+        story_refresh(story_id=story.pk)
+
+    story.refresh_from_db()
+    path, authorization, _body = generation_server["requests"][0]
+    assert (path, authorization) == ("/v1/chat/completions", "Bearer k")
+    assert [sentence["text"] for sentence in story.overview] == [
+        PARAPHRASES[sentence["text"]] for sentence in extractive
+    ]
+    assert [sentence["citations"] for sentence in story.overview] == [sentence["citations"] for sentence in extractive]
+    assert all(sentence["is_generated"] for sentence in story.overview)
+    html = client.get(f"/stories/{story.pk}/").content.decode()
+    assert escape(PARAPHRASES[extractive[0]["text"]]) in section(html, "overview")
+    assert "(rewritten)" in section(html, "overview")
+
+
+@pytest.mark.parametrize(
+    ("extra", "status", "logged"),
+    [
+        (" The mayor resigned in protest and the city will sue the state.", 200, "1 sentence(s) match no source"),
+        ("", 500, "Overview generation failed"),
+    ],
+)
+def test_it_keeps_the_extractive_overview_when_generation_adds_a_claim_or_fails(
+    story: Story,
+    generation_server: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    extra: str,
+    status: int,
+    logged: str,
+) -> None:
+    extractive = story.overview
+    generation_server.update(extra=extra, status=status)
+
+    with override_settings(NEWSROOM_GENERATION_URL=generation_server["url"]):
+        story_refresh(story_id=story.pk)
+
+    story.refresh_from_db()
+    assert generation_server["requests"]
+    assert story.overview == extractive
+    assert logged in caplog.text

@@ -116,3 +116,15 @@ def passages_retrieve(
 def question_normalise(question: str) -> str:
     """One wording per question for counting: lower case, single spaces, no end punctuation."""
     return " ".join(question.lower().split()).rstrip(" ?!.")
+
+
+def sentences_match(generated: Matrix, sources: Matrix, *, min_similarity: float) -> list[int | None]:
+    """For each generated sentence, the source sentence it restates (the most similar one at or above
+    ``min_similarity``), or None: a sentence no source supports."""
+    if generated.size == 0:
+        return []
+    if sources.size == 0:
+        return [None] * len(generated)
+    similarity = generated @ sources.T
+    best = similarity.argmax(axis=1)
+    return [int(source) if similarity[row, source] >= min_similarity else None for row, source in enumerate(best)]
