@@ -98,6 +98,17 @@ def story_faq_get(*, story_id: int) -> list[StoryQuestion]:
     )
 
 
+def _faq_numbered(faq: list[StoryQuestion], numbers: dict[int, int]) -> list[StoryQuestion]:
+    """The FAQ's stored quotes numbered as the articles are now: an article may have joined since,
+    or left the story (its quote is then dropped)."""
+    for entry in faq:
+        quotes = entry.answer.get("quotes", []) if isinstance(entry.answer, dict) else []
+        entry.quotes_numbered = [  # type: ignore[attr-defined]
+            {**quote, "number": numbers[quote["article_id"]]} for quote in quotes if quote.get("article_id") in numbers
+        ]
+    return [entry for entry in faq if entry.quotes_numbered]  # type: ignore[attr-defined]
+
+
 def _claims_numbered(claims: list[dict[str, Any]], numbers: dict[int, int]) -> list[dict[str, Any]]:
     """Each claim with, per side, the (number, id, wording) of the articles that stated it; its sides; its kind."""
     numbered = []
@@ -177,5 +188,5 @@ def story_page_get(*, story_id: int, side: str = "", faq: list[StoryQuestion] | 
         ),
         side_filter=side,
         listed_articles=listed,
-        faq=story_faq_get(story_id=story.pk) if faq is None else faq,
+        faq=_faq_numbered(story_faq_get(story_id=story.pk) if faq is None else faq, numbers),
     )
