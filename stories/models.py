@@ -30,6 +30,10 @@ class Story(models.Model):
     # here and in no side, so one agency story carried by many outlets does not inflate a side.
     syndicated_count = models.PositiveIntegerField(default=0)
     overview = models.JSONField(default=list, help_text='[{"text", "article": id, "citations": [id, ...]}]')
+    claims = models.JSONField(
+        default=list,
+        help_text='Facts stated by several articles: [{"text", "article": id, "sides": {side: [id, ...]}}].',
+    )
     # What the clusterer compares new articles with, besides the centroid above.
     body_centroid = models.BinaryField(default=b"", help_text="Unit mean of the members' body vectors (float32).")
     entity_counts = models.JSONField(default=dict, help_text="{entity: number of members naming it}.")
@@ -124,6 +128,7 @@ class StoryViewpoint(models.Model):
             "only_syndicated",
             "Outlets on this side only republished wire copies of other outlets' reporting.",
         )
+        TOO_FEW = "too_few", "Too few articles on this side to say anything about its coverage."
 
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="viewpoints")
     side = models.CharField(max_length=8, choices=Side.choices)
@@ -279,3 +284,23 @@ class ReportEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("Report events are append-only and cannot be deleted.")
+
+
+class StoryQuestion(models.Model):
+    """A question readers asked about a story, counted once per normalised wording, with its last answer."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="questions")
+    question = models.CharField(max_length=300, help_text="The question as first asked.")
+    normalised = models.CharField(max_length=300, help_text="Lower case, single spaces, no end punctuation.")
+    count = models.PositiveIntegerField(default=1)
+    is_supported = models.BooleanField(default=False)
+    answer = models.JSONField(default=dict, help_text="The last answer: quotes with their citations, or a refusal.")
+    first_asked_at = models.DateTimeField(default=timezone.now)
+    last_asked_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["story", "-count", "-last_asked_at"]
+        constraints = [models.UniqueConstraint(fields=["story", "normalised"], name="one_question_per_wording")]
+
+    def __str__(self) -> str:
+        return f"{self.story_id}: {self.question}"

@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from sources.models import Article, Side
-from stories.models import Story, StoryViewpoint
+from stories.models import Story, StoryQuestion, StoryViewpoint
+from stories.timeline import Timeline, timeline_build
 
+FAQ_SIZE = 8
 # What only the clusterer reads: no page or endpoint loads it.
 CLUSTERING_COLUMNS = ("centroid", "body_centroid", "entity_counts", "outlet_ids")
 
@@ -89,22 +92,80 @@ class StoryPage:
     unrated_articles: list[Article]
     citation_numbers: dict[int, int]
     overview: list[dict[str, Any]]
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    timeline: Timeline | None = None
+    side_filter: str = ""
+    listed_articles: list[tuple[int, Article]] = field(default_factory=list)
+    faq: list[StoryQuestion] = field(default_factory=list)
 
 
-def story_page_get(*, story_id: int) -> StoryPage:
+def story_faq_get(*, story_id: int) -> list[StoryQuestion]:
+    """The story's FAQ: questions asked at least NEWSROOM_FAQ_MIN_ASKS times whose answers were supported."""
+    return list(
+        StoryQuestion.objects.filter(
+            story_id=story_id, is_supported=True, count__gte=settings.NEWSROOM_FAQ_MIN_ASKS
+        ).order_by("-count", "-last_asked_at", "pk")[:FAQ_SIZE]
+    )
+
+
+def _faq_numbered(faq: list[StoryQuestion], numbers: dict[int, int]) -> list[StoryQuestion]:
+    """The FAQ's stored quotes numbered as the articles are now: an article may have joined since,
+    or left the story (its quote is then dropped)."""
+    for entry in faq:
+        quotes = entry.answer.get("quotes", []) if isinstance(entry.answer, dict) else []
+        entry.quotes_numbered = [  # type: ignore[attr-defined]
+            {**quote, "number": numbers[quote["article_id"]]} for quote in quotes if quote.get("article_id") in numbers
+        ]
+    return [entry for entry in faq if entry.quotes_numbered]  # type: ignore[attr-defined]
+
+
+def _claims_numbered(claims: list[dict[str, Any]], numbers: dict[int, int]) -> list[dict[str, Any]]:
+    """Each claim with, per side, the (number, id, wording) of the articles that stated it; its sides; its kind."""
+    numbered = []
+    for claim in claims:
+        quotes = claim.get("quotes", {})
+        cells = {
+            side: sorted(
+                (numbers[pk], pk, quotes.get(str(pk), ""))
+                for pk in claim.get("sides", {}).get(side, [])
+                if pk in numbers
+            )
+            for side in Side.values
+        }
+        covering = [side for side in Side.values if cells[side]]
+        if not covering:
+            continue
+        kind = "all" if len(covering) == len(Side.values) else ("some" if len(covering) > 1 else "one")
+        numbered.append(
+            {
+                "text": claim["text"],
+                "cells": [(side, cells[side]) for side in Side.values],
+                "covering": covering,
+                "kind": kind,
+            }
+        )
+    return numbered
+
+
+def story_page_get(*, story_id: int, side: str = "", faq: list[StoryQuestion] | None = None) -> StoryPage:
+    """Everything the story page shows, in a fixed number of queries whatever the number of articles.
+
+    ``side`` narrows the article list to one side (or "unrated"); the citation numbers stay those
+    of the full list so [n] means the same article everywhere on the page.
+    """
     story = get_object_or_404(story_detail_queryset(), pk=story_id)
     articles = list(story_articles(story))
     viewpoints = {viewpoint.side: viewpoint for viewpoint in story.viewpoints.all()}
     # Citations are numbered by the article's position in the story's list.
     numbers = {article.pk: position for position, article in enumerate(articles, start=1)}
     columns = []
-    for side, label in Side.choices:
+    for column_side, label in Side.choices:
         columns.append(
             SideColumn(
-                side=side,
+                side=column_side,
                 label=label,
-                viewpoint=viewpoints.get(side),
-                articles=[article for article in articles if article.outlet.side == side],
+                viewpoint=viewpoints.get(column_side),
+                articles=[article for article in articles if article.outlet.side == column_side],
             )
         )
     overview = [
@@ -116,6 +177,13 @@ def story_page_get(*, story_id: int) -> StoryPage:
             column.viewpoint.summary_numbered = [  # type: ignore[attr-defined]
                 {**sentence, "number": numbers.get(sentence["article"])} for sentence in column.viewpoint.summary
             ]
+    numbered_articles = list(enumerate(articles, start=1))
+    if side == "unrated":
+        listed = [(number, article) for number, article in numbered_articles if article.outlet.side is None]
+    elif side in Side.values:
+        listed = [(number, article) for number, article in numbered_articles if article.outlet.side == side]
+    else:
+        side, listed = "", numbered_articles
     return StoryPage(
         story=story,
         columns=columns,
@@ -123,4 +191,12 @@ def story_page_get(*, story_id: int) -> StoryPage:
         unrated_articles=[article for article in articles if article.outlet.side is None],
         citation_numbers=numbers,
         overview=overview,
+        claims=_claims_numbered(story.claims, numbers),
+        # Wire copies count for no side, here as in the coverage bar.
+        timeline=timeline_build(
+            [(article.sort_time, article.outlet.side) for article in articles if not article.is_syndicated]
+        ),
+        side_filter=side,
+        listed_articles=listed,
+        faq=_faq_numbered(story_faq_get(story_id=story.pk) if faq is None else faq, numbers),
     )

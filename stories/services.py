@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from stories.assignment import (  # noqa: F401 - the stage's writes, named here 
     story_assign,
     story_split,
 )
+from stories.generation import overview_rewrite
 from stories.models import Story, StoryViewpoint
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ OVERVIEW_SENTENCES = 4
 VIEWPOINT_SENTENCES = 3
 # Two sentences of different articles this similar state the same fact.
 SAME_FACT_SIMILARITY = 0.72
+# The claims table: facts several articles stated first, then a few each side alone reported.
+CLAIMS_SHARED = 10
+CLAIMS_ONE_SIDED_PER_SIDE = 2
 
 
 # --- Refresh ------------------------------------------------------------------
@@ -77,6 +82,67 @@ def _overview(members: list[_Member], centroid: np.ndarray[Any, Any]) -> list[di
         cited = [owner.article.pk, *sorted({int(pk) for pk in articles[corroborating[row]]} - {owner.article.pk})]
         overview.append({"text": owner.sentences[index], "article": owner.article.pk, "citations": cited})
     return overview
+
+
+def _claims(members: list[_Member], centroid: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
+    """The facts of the story, each with the articles of each side that stated it.
+
+    Sentences of different articles at or above SAME_FACT_SIMILARITY state the same fact; a
+    claim takes at most one sentence per article. Claims stated by more sides come first,
+    then by more articles, then by centrality; after the shared ones, a few central sentences
+    that only one side's articles carry.
+    """
+    matrix, owners = _sentence_pool([member for member in members if member.side])
+    if not owners:
+        return []
+    similarity = matrix @ matrix.T
+    articles = np.array([owner.article.pk for owner, _ in owners])
+    same_fact = (similarity >= SAME_FACT_SIMILARITY) & (articles[None, :] != articles[:, None])
+    centrality = matrix @ centroid
+    used = np.zeros(len(owners), dtype=bool)
+    groups: list[list[int]] = []
+    # Seeds in order of how many articles back them up, then how central they are.
+    support = np.array([len(set(articles[same_fact[row]])) for row in range(len(owners))])
+    for seed in sorted(range(len(owners)), key=lambda row: (-support[row], -centrality[row])):
+        if used[seed]:
+            continue
+        group, seen = [seed], {articles[seed]}
+        for row in np.argsort(-similarity[seed]):
+            if same_fact[seed, row] and not used[row] and articles[row] not in seen:
+                group.append(int(row))
+                seen.add(articles[row])
+        used[group] = True
+        # Sentences close to a claim already taken are the same fact again, not a new one.
+        used |= (similarity[group] >= SAME_FACT_SIMILARITY).any(axis=0)
+        groups.append(group)
+
+    def claim(group: list[int]) -> dict[str, Any]:
+        # The wording nearest the group's other sentences stands for it.
+        text_row = max(group, key=lambda row: float(similarity[row, group].sum()))
+        owner, index = owners[text_row]
+        sides: dict[str, list[int]] = {side: [] for side in Side.values}
+        for row in group:
+            sides[str(owners[row][0].side)].append(owners[row][0].article.pk)
+        return {
+            "text": owner.sentences[index],
+            "article": owner.article.pk,
+            "sides": {side: sorted(pks) for side, pks in sides.items()},
+            "quotes": {str(owners[row][0].article.pk): owners[row][0].sentences[owners[row][1]] for row in group},
+        }
+
+    def rank(group: list[int]) -> tuple[int, int, float]:
+        sides = {owners[row][0].side for row in group}
+        return (-len(sides), -len(group), -float(centrality[group].max()))
+
+    shared = sorted((group for group in groups if len(group) > 1), key=rank)[:CLAIMS_SHARED]
+    claims = [claim(group) for group in shared]
+    single_by_side: dict[str, list[list[int]]] = defaultdict(list)
+    for group in sorted((group for group in groups if len(group) == 1), key=rank):
+        side = str(owners[group[0]][0].side)
+        if len(single_by_side[side]) < CLAIMS_ONE_SIDED_PER_SIDE:
+            single_by_side[side].append(group)
+    claims.extend(claim(group) for side in Side.values for group in single_by_side[side])
+    return claims
 
 
 def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> dict[str, Any]:
@@ -171,18 +237,24 @@ def story_refresh(*, story_id: int) -> Story | None:
     for member in originals:
         by_side[member.side].append(member)
 
+    centroid = None
+    if with_vectors:
+        centroid = unit(np.vstack([member.analysis.vector for member in with_vectors if member.analysis]).mean(axis=0))
+        overview = _overview(originals, centroid)
+        # Outside the transaction: the optional generation endpoint may take seconds to answer.
+        overview = overview_rewrite(overview) or overview
+        claims = _claims(originals, centroid)
+
     with transaction.atomic():
         story = Story.objects.select_for_update().get(pk=story_id)
-        if with_vectors:
-            centroid = unit(
-                np.vstack([member.analysis.vector for member in with_vectors if member.analysis]).mean(axis=0)
-            )
+        if centroid is not None:
             story.centroid = centroid.astype(np.float32).tobytes()
             central = max(
                 with_vectors, key=lambda member: float(member.analysis.vector @ centroid) if member.analysis else 0
             )
             story.title = central.article.title or story.title
-            story.overview = _overview(originals, centroid)
+            story.overview = overview
+            story.claims = claims
             story.summary = story.overview[0]["text"] if story.overview else ""
         story.article_count = len(members)
         story.outlet_count = len({member.article.outlet_id for member in members})
@@ -199,18 +271,23 @@ def story_refresh(*, story_id: int) -> Story | None:
         story.ratings_as_of = story.refreshed_at
         story.save()
 
+        minimum = max(1, settings.NEWSROOM_VIEWPOINT_MIN_ARTICLES)
         for side in Side.values:
             side_members = by_side[side]
+            analysed = [member for member in side_members if member.analysis is not None]
             fields: dict[str, Any] = {
                 "article_count": len(side_members),
                 "outlet_count": len({member.article.outlet_id for member in side_members}),
-                "is_available": bool(side_members),
+                "is_available": len(analysed) >= minimum,
                 "unavailable_reason": "",
             }
-            if side_members:
+            if len(analysed) >= minimum:
                 fields.update(_viewpoint_fields(side_members, originals))
             else:
-                if copies_by_side[side]:
+                if side_members:
+                    # Covered, but not enough to summarise: the column lists the articles and says no more.
+                    reason = StoryViewpoint.Unavailable.TOO_FEW
+                elif copies_by_side[side]:
                     reason = StoryViewpoint.Unavailable.ONLY_SYNDICATED
                 elif by_side[None] and story.rated_count == 0:
                     reason = StoryViewpoint.Unavailable.ONLY_UNRATED

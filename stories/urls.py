@@ -8,6 +8,7 @@ app_name = "stories"
 urlpatterns = [
     path("", views.home, name="home"),
     path("stories/<int:pk>/", views.story_detail, name="detail"),
+    path("stories/<int:pk>/ask/", views.story_ask_view, name="ask"),
 ]
 urlpatterns += [
     path("blindspot/", views.blindspot_list, name="blindspot"),

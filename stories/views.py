@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from sources.models import Side
 from stories import browse, digest, reports, selectors
+from stories.ask import AskAnswer, story_ask
 from stories.forms import ContentReportForm, DigestSubscribeForm
 from stories.models import ContentReport, Story
 from stories.querysets import BLINDSPOT_SIDES, BlindspotRule
@@ -36,11 +41,22 @@ def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse(html)
 
 
+def _side_filter(request: HttpRequest) -> str:
+    side = request.GET.get("side", "")
+    return side if side in (*Side.values, "unrated") else ""
+
+
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    key = f"story-page:{pk}:{selectors.story_version(story_id=pk)}"
+    # The FAQ changes between refreshes (readers ask), so its questions are part of the key.
+    version = selectors.story_version(story_id=pk)
+    faq = selectors.story_faq_get(story_id=pk)
+    faq_key = hashlib.sha1(",".join(str(question.pk) for question in faq).encode()).hexdigest()[:12]
+    side = _side_filter(request)
+    key = f"story-page:{pk}:{version}:{faq_key}:{side or 'all'}"
     html = cache.get(key)
     if html is None:
-        html = render_to_string("stories/story_detail.html", {"page": selectors.story_page_get(story_id=pk)}, request)
+        page = selectors.story_page_get(story_id=pk, side=side, faq=faq)
+        html = render_to_string("stories/story_detail.html", {"page": page}, request)
         cache.set(key, html, STORY_PAGE_SECONDS)
     return HttpResponse(html)
 
@@ -157,3 +173,24 @@ def content_report(request: HttpRequest, pk: int) -> HttpResponse:
 def content_report_thanks(request: HttpRequest, pk: int) -> HttpResponse:
     story = get_object_or_404(Story.objects.listed().only("pk", "title"), pk=pk)
     return render(request, "stories/report_thanks.html", {"story": story})
+
+
+# The page that carries the form is cached and shared by all readers, so it cannot hold a
+# per-reader CSRF token; asking changes nothing of the reader's and needs no session.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def story_ask_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Answer the form's question on the story page itself (never cached); GET goes back to the form."""
+    if request.method == "GET":
+        return HttpResponseRedirect(reverse("stories:detail", kwargs={"pk": pk}) + "#ask")
+    question = request.POST.get("question", "")
+    answer: AskAnswer | None = None
+    error = ""
+    status = 200
+    try:
+        answer = story_ask(story_id=pk, question=question)
+    except ValidationError as invalid:
+        error, status = " ".join(invalid.messages), 400
+    page = selectors.story_page_get(story_id=pk, side=_side_filter(request))
+    context = {"page": page, "answer": answer, "ask_error": error, "asked": question[:1000]}
+    return HttpResponse(render_to_string("stories/story_detail.html", context, request), status=status)

@@ -294,3 +294,21 @@ CELERY_BEAT_SCHEDULE["send-daily-digest"] = {
 }
 # Mail is light work: keep it off the clustering queue (an exact name wins over the stories.tasks.* pattern).
 CELERY_TASK_ROUTES["stories.tasks.digest_send_task"] = {"queue": "ingest"}
+# --- The story page and Ask -----------------------------------------------------------
+# A side with fewer analysed original articles than this gets no analysis ("too few articles").
+NEWSROOM_VIEWPOINT_MIN_ARTICLES = env.int("NEWSROOM_VIEWPOINT_MIN_ARTICLES", default=1)
+# Ask: a sentence supports an answer only at or above this cosine similarity to the question and
+# containing at least this share of the question's content words (calibrated with evaluate_ask, see README).
+NEWSROOM_ASK_MIN_SIMILARITY = env.float("NEWSROOM_ASK_MIN_SIMILARITY", default=0.4)
+NEWSROOM_ASK_MIN_COVERAGE = env.float("NEWSROOM_ASK_MIN_COVERAGE", default=0.5)
+NEWSROOM_ASK_QUOTES = env.int("NEWSROOM_ASK_QUOTES", default=3)
+NEWSROOM_ASK_MAX_CHARS = env.int("NEWSROOM_ASK_MAX_CHARS", default=300)
+# A supported question asked at least this many times is shown in the story's FAQ.
+NEWSROOM_FAQ_MIN_ASKS = env.int("NEWSROOM_FAQ_MIN_ASKS", default=3)
+# Optional: an OpenAI-compatible endpoint (base URL, e.g. http://127.0.0.1:8080/v1) that may rewrite
+# the overview; each generated sentence must match a source sentence at this cosine or be rejected.
+NEWSROOM_GENERATION_URL = env.str("NEWSROOM_GENERATION_URL", default="")
+NEWSROOM_GENERATION_MODEL = env.str("NEWSROOM_GENERATION_MODEL", default="")
+NEWSROOM_GENERATION_API_KEY = env.str("NEWSROOM_GENERATION_API_KEY", default="")
+NEWSROOM_GENERATION_MIN_SIMILARITY = env.float("NEWSROOM_GENERATION_MIN_SIMILARITY", default=0.8)
+NEWSROOM_GENERATION_TIMEOUT_SECONDS = env.float("NEWSROOM_GENERATION_TIMEOUT_SECONDS", default=20.0)

@@ -1,0 +1,130 @@
+"""Answering a reader's question from a story's own sentences: retrieval only, never generated text.
+
+Pure functions over unit sentence vectors and the sentences' text; the caller supplies both
+(the stored analyses) and the question's vector (the same encoder).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Matrix = np.ndarray[Any, np.dtype[np.float32]]
+
+# Hyphenated words count by their parts: "25-year-old" answers "how old".
+WORD = re.compile(r"[a-z0-9][a-z0-9'$.%]*[a-z0-9%]|[a-z0-9]")
+# Words that say nothing about what is asked: a question sharing only these with a sentence
+# has not been answered by it.
+_STOP_TEXT = """
+a about above after again against all am an and any are as at be because been before being below between both
+but by can could did do does doing down during each few for from further had has have having he her here hers
+him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
+out over own same she should so some such than that the their them then there these they this those through to
+too under until up very was we were what when where which while who whom why will with would you your yours
+say said says tell told according report reported story article news did does many much happen happened
+happening going get got make made people thing things think new also
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+# Words are compared on their first letters once common endings are cut: "voted" and "vote",
+# "workers" and "worker" agree; a longer prefix would split "effect" from "effective" less often
+# than it would split a word from its own forms.
+STEM_LENGTH = 5
+SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def word_stem(word: str) -> str:
+    """A crude stem, enough to match a question's words with a sentence's: no dictionary needed."""
+    word = word.removesuffix("'s")
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3:
+        word = word.rstrip("e")
+    return word[:STEM_LENGTH]
+
+
+def content_words(text: str) -> set[str]:
+    """The question-bearing words of a text, lower case and stemmed, without stop words."""
+    words = (match.group().strip(".'") for match in WORD.finditer(text.lower().replace("\u2019", "'")))
+    return {word_stem(word) for word in words if word and word not in STOP_WORDS}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A sentence that answers the question: its row in the pool, its cosine, the share of the
+    question's words it contains, and the score it was ranked by."""
+
+    row: int
+    similarity: float
+    coverage: float
+    score: float
+
+
+def passages_retrieve(
+    question: str,
+    question_vector: Matrix,
+    sentences: Sequence[str],
+    matrix: Matrix,
+    *,
+    min_similarity: float,
+    min_coverage: float,
+    count: int,
+    coverage_weight: float = 0.3,
+    redundant_above: float = 0.9,
+) -> list[Passage]:
+    """Up to ``count`` sentences that support an answer, best first; an empty list means refuse.
+
+    A sentence supports an answer when its cosine to the question is at least ``min_similarity``
+    and it contains at least ``min_coverage`` of the question's content words (and one at the
+    least). The encoder alone scores a sentence on the topic as high as one that answers:
+    "How many were injured in the fire at the plant?" is close to every sentence about the
+    plant, so the words asked about must be there too. Supported sentences are ranked by
+    cosine plus ``coverage_weight`` times coverage; near-duplicates (wire copies, shared
+    quotes) are given once.
+    """
+    if not len(sentences) or matrix.size == 0:
+        return []
+    asked = content_words(question)
+    similarity = matrix @ question_vector
+    candidates: list[Passage] = []
+    for row in np.argsort(-similarity):
+        cosine = float(similarity[row])
+        if cosine < min_similarity:
+            break
+        shared = len(asked & content_words(sentences[row]))
+        coverage = shared / len(asked) if asked else 0.0
+        if asked and (shared == 0 or coverage < min_coverage):
+            continue
+        score = cosine + coverage_weight * coverage
+        candidates.append(Passage(row=int(row), similarity=cosine, coverage=round(coverage, 3), score=round(score, 4)))
+    candidates.sort(key=lambda passage: -passage.score)
+    chosen: list[Passage] = []
+    for passage in candidates:
+        if len(chosen) >= count:
+            break
+        if any(float(matrix[passage.row] @ matrix[other.row]) >= redundant_above for other in chosen):
+            continue
+        chosen.append(passage)
+    return chosen
+
+
+def question_normalise(question: str) -> str:
+    """One wording per question for counting: lower case, single spaces, no end punctuation."""
+    return " ".join(question.lower().split()).rstrip(" ?!.")
+
+
+def sentences_match(generated: Matrix, sources: Matrix, *, min_similarity: float) -> list[int | None]:
+    """For each generated sentence, the source sentence it restates (the most similar one at or above
+    ``min_similarity``), or None: a sentence no source supports."""
+    if generated.size == 0:
+        return []
+    if sources.size == 0:
+        return [None] * len(generated)
+    similarity = generated @ sources.T
+    best = similarity.argmax(axis=1)
+    return [int(source) if similarity[row, source] >= min_similarity else None for row, source in enumerate(best)]

@@ -1,0 +1,173 @@
+"""Ask: a reader's question answered only with quotes from the story's own articles, or refused.
+
+Nothing is generated: the answer is the sentences that support it, each cited to its
+article. Every question is logged (StoryQuestion) so the often-asked, supported ones
+become the story's FAQ.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from analysis.models import ArticleAnalysis
+from analysis.nlp.answer import passages_retrieve, question_normalise
+from analysis.nlp.models import sentence_encoder
+from stories.models import Story, StoryQuestion
+
+logger = logging.getLogger(__name__)
+
+REFUSAL = "The coverage of this story does not answer that question."
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    article_id: int
+    number: int
+    outlet: str
+    side: str | None
+    score: float
+
+
+@dataclass
+class AskAnswer:
+    question: str
+    is_supported: bool
+    refusal_reason: str = ""
+    quotes: list[Quote] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def question_clean(question: object) -> str:
+    """The question with its spaces tidied; raises ValidationError when empty or too long."""
+    if not isinstance(question, str):
+        raise ValidationError("The question must be text.", code="invalid")
+    cleaned = " ".join(question.split())
+    if not cleaned:
+        raise ValidationError("Please type a question.", code="empty")
+    limit = settings.NEWSROOM_ASK_MAX_CHARS
+    if len(cleaned) > limit:
+        raise ValidationError(
+            f"Questions are limited to {limit} characters (this one has {len(cleaned)}).", code="too_long"
+        )
+    return cleaned
+
+
+def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The question's unit vector from the same encoder the articles' sentences went through."""
+    vector = sentence_encoder(settings.NEWSROOM_EMBEDDING_MODEL).encode(
+        [question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return np.asarray(vector[0], dtype=np.float32)
+
+
+def _story_sentences(story: Story) -> tuple[list[str], np.ndarray[Any, Any], list[tuple[Any, int]]]:
+    """Every analysed sentence of the story's articles, their vectors, and (article, citation number) of each."""
+    analyses = list(
+        ArticleAnalysis.objects.filter(article__membership__story=story)
+        .select_related("article__outlet")
+        .only(
+            "sentences",
+            "sentence_embeddings",
+            "article__id",
+            "article__published_at",
+            "article__outlet__name",
+            "article__outlet__lean",
+        )
+    )
+    # Citation numbers follow the story page's article list: time order, then id.
+    numbers = {
+        pk: position
+        for position, pk in enumerate(
+            story.memberships.order_by("article__published_at", "article__pk").values_list("article_id", flat=True),
+            start=1,
+        )
+    }
+    sentences: list[str] = []
+    rows: list[np.ndarray[Any, Any]] = []
+    owners: list[tuple[Any, int]] = []
+    for analysis in analyses:
+        if not analysis.sentences or not analysis.sentence_embeddings:
+            continue
+        rows.append(analysis.sentence_matrix)
+        sentences.extend(analysis.sentences)
+        owners.extend((analysis.article, numbers.get(analysis.article_id, 0)) for _ in analysis.sentences)
+    matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+    return sentences, matrix, owners
+
+
+def story_answer(*, story: Story, question: str) -> AskAnswer:
+    """The answer to an already cleaned question, without logging it."""
+    sentences, matrix, owners = _story_sentences(story)
+    if not sentences:
+        return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL)
+    passages = passages_retrieve(
+        question,
+        question_encode(question),
+        sentences,
+        matrix,
+        min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
+        min_coverage=settings.NEWSROOM_ASK_MIN_COVERAGE,
+        count=settings.NEWSROOM_ASK_QUOTES,
+    )
+    if not passages:
+        return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL)
+    quotes = []
+    for passage in passages:
+        article, number = owners[passage.row]
+        quotes.append(
+            Quote(
+                text=sentences[passage.row],
+                article_id=article.pk,
+                number=number,
+                outlet=article.outlet.name,
+                side=article.outlet.side,
+                score=passage.score,
+            )
+        )
+    return AskAnswer(question=question, is_supported=True, quotes=quotes)
+
+
+def story_question_log(*, story: Story, answer: AskAnswer) -> StoryQuestion:
+    """Count one more asking of the question (by its normalised wording) and keep its latest answer."""
+    normalised = question_normalise(answer.question)[:300]
+    now = timezone.now()
+    fields = {"is_supported": answer.is_supported, "answer": answer.as_dict(), "last_asked_at": now}
+    updated = StoryQuestion.objects.filter(story=story, normalised=normalised).update(count=F("count") + 1, **fields)
+    if not updated:
+        try:
+            with transaction.atomic():
+                return StoryQuestion.objects.create(
+                    story=story, normalised=normalised, question=answer.question[:300], first_asked_at=now, **fields
+                )
+        except IntegrityError:
+            # Someone asked the same question at the same moment: count this asking on their row.
+            StoryQuestion.objects.filter(story=story, normalised=normalised).update(count=F("count") + 1, **fields)
+    return StoryQuestion.objects.get(story=story, normalised=normalised)
+
+
+def story_ask(*, story_id: int, question: str) -> AskAnswer:
+    """Answer a reader's question about a story from its articles' sentences, and log it.
+
+    Raises ValidationError for an empty or too long question and Http404 for an unknown story.
+    The answer quotes sentences whose similarity to the question and shared words pass the
+    calibrated thresholds; otherwise it is a refusal (is_supported False), never a guess.
+    """
+    cleaned = question_clean(question)
+    story = get_object_or_404(Story.objects.listed().only("pk"), pk=story_id)
+    answer = story_answer(story=story, question=cleaned)
+    story_question_log(story=story, answer=answer)
+    logger.info("Asked about story %s (supported: %s): %r", story_id, answer.is_supported, cleaned)
+    return answer

@@ -1,0 +1,167 @@
+"""Measure Ask's retrieval on a file of questions with the answers expected (or none).
+
+Each row names its story by ``story_title`` (exact, then contained, case-insensitive) or by
+``url`` (a member article), and carries ``question`` with either ``answer`` (a piece of text
+one of the returned sentences should contain) or ``"unanswerable": true``. It prints the share
+of answerable questions whose returned sentences contain the answer, and the share of
+unanswerable questions refused. Questions asked here are not logged: the FAQ stays the readers'.
+
+With ``--corpus`` (or ``--demo``) the articles are first imported into a throwaway database and
+run through the pipeline (as evaluate_clustering does), so the user's database is never touched;
+without it, the questions are asked of the stories already in the database (``load_demo``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from sources.models import Article
+from stories.ask import question_clean, question_encode, story_answer
+from stories.models import Story
+
+
+@dataclass(frozen=True)
+class Case:
+    line: int
+    question: str
+    story_title: str
+    url: str
+    answer: str
+    is_unanswerable: bool
+
+
+def cases_read(path: Path) -> list[Case]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise CommandError(f"Cannot read {path}: {error}") from error
+    cases = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise CommandError(f"{path}:{number}: not JSON ({error.msg}).") from error
+        if not isinstance(row, dict) or not str(row.get("question", "")).strip():
+            raise CommandError(f"{path}:{number}: a row needs a question.")
+        if not row.get("story_title") and not row.get("url"):
+            raise CommandError(f"{path}:{number}: a row needs story_title or url to find its story.")
+        is_unanswerable = bool(row.get("unanswerable"))
+        if not is_unanswerable and not str(row.get("answer", "")).strip():
+            raise CommandError(f'{path}:{number}: a row needs an answer or "unanswerable": true.')
+        cases.append(
+            Case(
+                line=number,
+                question=str(row["question"]),
+                story_title=str(row.get("story_title", "")),
+                url=str(row.get("url", "")),
+                answer=str(row.get("answer", "")),
+                is_unanswerable=is_unanswerable,
+            )
+        )
+    return cases
+
+
+def story_find(case: Case) -> Story | None:
+    if case.url:
+        article = Article.objects.filter(url=case.url).select_related("membership__story").first()
+        membership = getattr(article, "membership", None) if article else None
+        return membership.story if membership else None
+    stories = Story.objects.listed()
+    return (
+        stories.filter(title__iexact=case.story_title).first()
+        or stories.filter(title__icontains=case.story_title).order_by("-article_count").first()
+    )
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.lower().replace("\u2019", "'").split())
+
+
+class Command(BaseCommand):
+    help = (
+        "Ask each question of a JSONL file about its story and print the share of answerable questions "
+        "whose returned sentences contain the expected answer, and the share of unanswerable ones refused."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", help="Questions JSONL: story_title or url, question, answer or unanswerable.")
+        parser.add_argument(
+            "--corpus",
+            default="",
+            help="A corpus JSONL to import into a scratch database and run through the pipeline first.",
+        )
+        parser.add_argument("--demo", action="store_true", help="Load the demo corpus into a scratch database first.")
+
+    def handle(self, *args: Any, path: str, corpus: str, demo: bool, **options: Any) -> None:
+        cases = cases_read(Path(path))
+        if (corpus or demo) and not settings.CELERY_TASK_ALWAYS_EAGER:
+            raise CommandError("--corpus and --demo run the pipeline in-process: unset CELERY_BROKER_URL.")
+        if not corpus and not demo:
+            self._evaluate(cases, int(options.get("verbosity", 1)))
+            return
+        settings_dict = connection.settings_dict
+        old_name = settings_dict["NAME"]
+        if connection.vendor != "sqlite":
+            settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_evaluate_ask"
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        try:
+            started = time.perf_counter()
+            # By command name: the pipeline is the project's (newsroom), which stories must not import.
+            if demo:
+                call_command("load_demo", stdout=self.stdout, stderr=self.stderr)
+            else:
+                call_command("import_articles", corpus, stdout=self.stdout, stderr=self.stderr)
+            self.stdout.write(f"Pipeline done in {time.perf_counter() - started:.1f} s.")
+            self._evaluate(cases, int(options.get("verbosity", 1)))
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+    def _evaluate(self, cases: list[Case], verbosity: int) -> None:
+        answerable = found = unanswerable = refused = 0
+        question_encode("Load the encoder before the clock starts.")
+        started = time.perf_counter()
+        for case in cases:
+            story = story_find(case)
+            if story is None:
+                raise CommandError(f"line {case.line}: no story for {case.story_title or case.url!r}.")
+            try:
+                answer = story_answer(story=story, question=question_clean(case.question))
+            except ValidationError as error:
+                raise CommandError(f"line {case.line}: {' '.join(error.messages)}") from error
+            quoted = [quote.text for quote in answer.quotes]
+            if case.is_unanswerable:
+                unanswerable += 1
+                success = not answer.is_supported
+                refused += success
+            else:
+                answerable += 1
+                success = any(_folded(case.answer) in _folded(text) for text in quoted)
+                found += success
+            if verbosity >= 2 or not success:
+                mark = "ok  " if success else "MISS"
+                self.stdout.write(f"{mark} line {case.line}: {case.question}")
+                for quote in answer.quotes:
+                    self.stdout.write(f"       [{quote.number}] {quote.score:.3f} {quote.text[:150]}")
+                if not answer.quotes:
+                    self.stdout.write("       (refused)")
+        elapsed = time.perf_counter() - started
+        self.stdout.write(f"Asked {len(cases)} questions in {elapsed:.1f} s.")
+        if answerable:
+            self.stdout.write(
+                f"Answerable: {found}/{answerable} = {found / answerable:.3f}"
+                " whose returned sentences contain the answer"
+            )
+        if unanswerable:
+            self.stdout.write(f"Unanswerable: {refused}/{unanswerable} = {refused / unanswerable:.3f} refused")

@@ -1,0 +1,130 @@
+"""The story's timeline as SVG geometry: articles over time by side, and when each side first covered it.
+
+A pure function of (time, side) points: the template draws the shapes, so every text is
+escaped by Django's autoescaping and no front-end code is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sources.models import Side
+
+WIDTH = 640
+HEIGHT = 220
+MARGIN_LEFT = 36
+MARGIN_RIGHT = 16
+MARGIN_TOP = 16
+MARGIN_BOTTOM = 40
+SIDE_LABELS = dict(Side.choices)
+# Lines of sides with the same count would hide each other: each side is drawn a little apart.
+SIDE_OFFSET = {Side.LEFT: -2.0, Side.CENTER: 0.0, Side.RIGHT: 2.0}
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    y: float
+    label: str
+    anchor: str = "middle"
+
+
+@dataclass
+class SideLine:
+    """One side's cumulative article count as a step line, and the point where it first covered the story."""
+
+    side: str
+    label: str
+    count: int
+    first_at: datetime | None
+    points: str = ""
+    first_x: float = 0.0
+    first_y: float = 0.0
+
+
+@dataclass
+class Timeline:
+    width: int
+    height: int
+    lines: list[SideLine]
+    x_ticks: list[Tick] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    plot_left: float = MARGIN_LEFT
+    plot_right: float = WIDTH - MARGIN_RIGHT
+    plot_top: float = MARGIN_TOP
+    plot_bottom: float = HEIGHT - MARGIN_BOTTOM
+    description: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(line.count for line in self.lines)
+
+
+def timeline_build(points: Sequence[tuple[datetime, str | None]]) -> Timeline:
+    """Geometry of the cumulative articles-by-side chart over ``points`` (publication time, side).
+
+    Articles of no side (unrated outlets) are left out of the lines; the caller lists them apart.
+    """
+    rated = sorted((moment, side) for moment, side in points if side in SIDE_LABELS)
+    lines = []
+    for side, label in Side.choices:
+        times = [moment for moment, point_side in rated if point_side == side]
+        lines.append(SideLine(side=side, label=label, count=len(times), first_at=times[0] if times else None))
+    timeline = Timeline(width=WIDTH, height=HEIGHT, lines=lines)
+    if not rated:
+        timeline.description = "No article from a rated outlet yet."
+        return timeline
+
+    start, end = rated[0][0], rated[-1][0]
+    span = max((end - start).total_seconds(), 1.0)
+    most = max(line.count for line in lines)
+    plot_width = timeline.plot_right - timeline.plot_left
+    plot_height = timeline.plot_bottom - timeline.plot_top
+
+    def x_of(moment: datetime) -> float:
+        return round(timeline.plot_left + plot_width * (moment - start).total_seconds() / span, 1)
+
+    def y_of(count: int) -> float:
+        return round(timeline.plot_bottom - plot_height * count / most, 1)
+
+    for line in lines:
+        times = [moment for moment, point_side in rated if point_side == line.side]
+        if not times:
+            continue
+        offset = SIDE_OFFSET.get(line.side, 0.0)
+        # A step line: flat until the next article, then one higher; carried on to the end.
+        coordinates: list[tuple[float, float]] = []
+        for count, moment in enumerate(times, start=1):
+            coordinates.append((x_of(moment), y_of(count - 1) + offset))
+            coordinates.append((x_of(moment), y_of(count) + offset))
+        if coordinates[-1][0] < timeline.plot_right:
+            coordinates.append((timeline.plot_right, y_of(len(times)) + offset))
+        line.points = " ".join(f"{x:g},{y:g}" for x, y in coordinates)
+        line.first_x, line.first_y = x_of(times[0]), y_of(1) + offset
+
+    same_day = start.date() == end.date()
+    label_format = "%H:%M" if same_day else "%-d %b %H:%M"
+    steps = 4
+    timeline.x_ticks = [
+        Tick(
+            x=round(timeline.plot_left + plot_width * step / steps, 1),
+            y=timeline.plot_bottom + 16,
+            label=(start + (end - start) * step / steps).strftime(label_format),
+            # The end labels stay inside the drawing.
+            anchor="start" if step == 0 else ("end" if step == steps else "middle"),
+        )
+        for step in range(steps + 1)
+    ]
+    y_values = sorted({0, most} | ({most // 2} if most >= 4 else set()))
+    timeline.y_ticks = [Tick(x=timeline.plot_left - 6, y=y_of(value), label=str(value)) for value in y_values]
+    firsts = [f"{line.label} first on {line.first_at:%-d %b %H:%M}" for line in lines if line.first_at]
+    timeline.description = (
+        f"Articles over time by side, {start:%-d %b %H:%M} to {end:%-d %b %H:%M} UTC: "
+        + "; ".join(f"{line.label} {line.count}" for line in lines)
+        + ". "
+        + "; ".join(firsts)
+        + "."
+    )
+    return timeline

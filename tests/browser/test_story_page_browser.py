@@ -1,0 +1,131 @@
+"""The story page in real headless Chromium, against the live server with the demo corpus loaded.
+
+load_demo runs the real pipeline (spaCy, MiniLM, framing, clustering), so this is the page
+a reader gets. Screenshots are saved under var/test-artifacts/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from stories.models import Story
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "var" / "test-artifacts"
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (requirements/test.txt)")
+
+pytestmark = [
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="Debian's chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1300,2400",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(2)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def demo_story() -> Story:
+    """The demo's voter-ID story: covered by the left, the center and the right."""
+    call_command("load_demo", stdout=io.StringIO(), stderr=io.StringIO())
+    story = Story.objects.listed().filter(title__icontains="voter").order_by("-article_count").first()
+    assert story is not None, list(Story.objects.values_list("title", flat=True))
+    return story
+
+
+def screenshot(driver: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1300, min(max(height, 800), 8000))
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server: Any, demo_story: Story) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/stories/{demo_story.pk}/")
+
+    find = browser.find_element
+    assert find(By.TAG_NAME, "h1").text == demo_story.title
+    assert find(By.CSS_SELECTOR, "div.coverage[role=img]").get_attribute("aria-label").startswith("Coverage:")
+    overview = browser.find_elements(By.CSS_SELECTOR, ".overview li")
+    assert overview
+    assert all(item.find_elements(By.CSS_SELECTOR, "a.cite") for item in overview)
+    columns = browser.find_elements(By.CSS_SELECTOR, "section.side")
+    assert [column.get_attribute("class") for column in columns] == [
+        "side side-left",
+        "side side-center",
+        "side side-right",
+    ]
+    assert all("Analysis unavailable" not in column.text for column in columns)
+    claims = browser.find_elements(By.CSS_SELECTOR, ".claims-table tr.claim")
+    assert claims, "no claims table"
+    # The group headings are upper-cased by CSS: read the text as written.
+    first_group = find(By.CSS_SELECTOR, ".claims-table tr.claims-group").get_attribute("textContent").strip()
+    assert first_group == "Reported by all sides"
+    articles = browser.find_elements(By.CSS_SELECTOR, ".article-list > li")
+    assert len(articles) == demo_story.article_count
+    chart = find(By.CSS_SELECTOR, "svg.timeline-chart")
+    assert chart.get_attribute("role") == "img"
+    assert browser.find_elements(By.CSS_SELECTOR, ".timeline-table tbody tr")
+    screenshot(browser, "story-page")
+
+    question = find(By.ID, "ask-question")
+    question.send_keys("How many registered voters lacked a photo ID?")
+    find(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+    answer = find(By.CSS_SELECTOR, ".answer")
+    assert "87,000" in answer.text
+    citation = answer.find_element(By.CSS_SELECTOR, "a.cite")
+    target = citation.get_attribute("href").split("#")[1]
+    assert target.startswith("article-")
+    screenshot(browser, "story-ask-answer")
+    citation.click()
+    assert browser.current_url.endswith(f"#{target}")
+    assert find(By.ID, target).is_displayed()
+
+    question = find(By.ID, "ask-question")
+    question.clear()
+    question.send_keys("What is the recipe for banana bread?")
+    find(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+    assert find(By.CSS_SELECTOR, ".answer .refusal").text == "The coverage of this story does not answer that question."
+    screenshot(browser, "story-ask-refusal")
+
+    browser.get(f"{live_server.url}/stories/{demo_story.pk}/")
+    find(By.CSS_SELECTOR, ".side-filter a[href$='?side=right#articles']").click()
+    sides = {item.get_attribute("data-side") for item in browser.find_elements(By.CSS_SELECTOR, ".article-list > li")}
+    assert sides == {"right"}
+    assert find(By.CSS_SELECTOR, ".side-filter a[aria-current=true]").text.startswith("Right")
+    screenshot(browser, "story-filter-right")

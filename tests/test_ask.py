@@ -1,0 +1,220 @@
+"""Ask: answers quoted from the story's own sentences with citations, refusals, the question log and FAQ.
+
+The sentences are encoded with the real MiniLM encoder, as the analysis stores them, so
+retrieval and its thresholds are tested as they run.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import operator
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.test.utils import override_settings
+
+from analysis.models import ArticleAnalysis
+from analysis.nlp.answer import content_words, passages_retrieve, question_normalise
+from sources.models import Article, Outlet
+from stories.ask import REFUSAL, AskAnswer, question_encode, story_ask
+from stories.models import Story, StoryQuestion
+from tests.conftest import STORY_TIME, analysed_article_make, story_build, unit_vector
+
+SENTENCES = {
+    "left": [
+        "The Riverton transit board voted 5-2 to raise the bus fare to $2.75.",
+        "Night-shift nurses and warehouse workers will pay about $240 more a year.",
+    ],
+    "center": [
+        "The transit authority approved the fare increase to close a $38 million budget gap.",
+        "The new fare takes effect on January 4.",
+    ],
+    "right": [
+        "The board raised the fare after years of overspending on consultants.",
+        "The monthly pass will climb from $80 to $95.",
+    ],
+}
+
+
+def encoded_article_make(
+    *, outlet: Outlet, title: str, sentences: list[str], hours: int, vector: np.ndarray[Any, Any]
+) -> Article:
+    """An analysed article whose sentence vectors come from the real encoder (the article's own, for
+    clustering, is the fixture's: this is about answering, not grouping)."""
+    matrix = np.vstack([question_encode(sentence) for sentence in sentences])
+    article = analysed_article_make(
+        outlet=outlet,
+        title=title,
+        vector=vector,
+        published_at=STORY_TIME + timedelta(hours=hours),
+        sentences=sentences,
+    )
+    ArticleAnalysis.objects.filter(article=article).update(sentence_embeddings=matrix.astype(np.float16).tobytes())
+    return article
+
+
+@pytest.fixture
+def fare_story(
+    left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet, story_vector: np.ndarray[Any, Any]
+) -> Story:
+    outlets = {"left": left_outlet, "center": center_outlet, "right": right_outlet}
+    return story_build(
+        [
+            encoded_article_make(
+                outlet=outlets[side],
+                title=f"Fare story ({side})",
+                sentences=sentences,
+                hours=hours,
+                vector=unit_vector(hours + 2, near=story_vector),
+            )
+            for hours, (side, sentences) in enumerate(SENTENCES.items())
+        ]
+    )
+
+
+def test_it_answers_with_quotes_cited_to_the_articles(fare_story: Story) -> None:
+    answer = story_ask(story_id=fare_story.pk, question="When does the new fare take effect?")
+
+    assert isinstance(answer, AskAnswer)
+    assert answer.is_supported
+    assert answer.refusal_reason == ""
+    best = answer.quotes[0]
+    center = Article.objects.get(title="Fare story (center)")
+    assert (best.text, best.article_id, best.number, best.outlet, best.side) == (
+        "The new fare takes effect on January 4.",
+        center.pk,
+        2,
+        "Center Courier",
+        "center",
+    )
+    assert all(quote.text in functools.reduce(operator.iadd, SENTENCES.values(), []) for quote in answer.quotes)
+
+
+def test_it_refuses_when_the_coverage_does_not_answer(fare_story: Story) -> None:
+    for question in ("Who won the football match on Sunday?", "What is the recipe for banana bread?"):
+        answer = story_ask(story_id=fare_story.pk, question=question)
+
+        assert not answer.is_supported
+        assert answer.quotes == []
+        assert answer.refusal_reason == REFUSAL == "The coverage of this story does not answer that question."
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("   ", "Please type a question."), ("why " * 100, "Questions are limited to 300 characters (this one has 399).")],
+)
+def test_it_rejects_an_empty_or_too_long_question(fare_story: Story, question: str, message: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        story_ask(story_id=fare_story.pk, question=question)
+
+    assert raised.value.messages == [message]
+    assert not StoryQuestion.objects.exists()
+
+
+def test_it_answers_on_the_story_page_without_javascript(client: Client, fare_story: Story) -> None:
+    page = client.get(f"/stories/{fare_story.pk}/").content.decode()
+    assert f'<form class="ask-form" method="post" action="/stories/{fare_story.pk}/ask/#ask">' in page
+
+    response = client.post(f"/stories/{fare_story.pk}/ask/", {"question": "How much will the monthly pass cost?"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    answer = re.search(r'<div class="answer".*?</div>', html, re.DOTALL)
+    assert answer
+    right = Article.objects.get(title="Fare story (right)")
+    assert f'“The monthly pass will climb from $80 to $95.” <a class="cite" href="#article-{right.pk}">[3]</a>' in (
+        answer.group(0)
+    )
+    assert f'id="article-{right.pk}"' in html
+
+
+def test_it_shows_the_refusal_and_input_errors_on_the_page(client: Client, fare_story: Story) -> None:
+    refused = client.post(f"/stories/{fare_story.pk}/ask/", {"question": "Who won the football match?"})
+    empty = client.post(f"/stories/{fare_story.pk}/ask/", {"question": ""})
+
+    assert (
+        '<p class="refusal">The coverage of this story does not answer that question.</p>' in refused.content.decode()
+    )
+    assert empty.status_code == 400
+    assert '<p class="ask-error" id="ask-error" role="alert">Please type a question.</p>' in empty.content.decode()
+    assert client.get(f"/stories/{fare_story.pk}/ask/").status_code == 302
+    assert client.post(f"/stories/{fare_story.pk + 1000}/ask/", {"question": "Why?"}).status_code == 404
+
+
+@override_settings(NEWSROOM_FAQ_MIN_ASKS=2)
+def test_it_logs_questions_and_shows_often_asked_supported_ones_as_the_faq(client: Client, fare_story: Story) -> None:
+    client.get(f"/stories/{fare_story.pk}/")  # cached without a FAQ
+    for question in ("When does the new fare take effect?", "when does the new fare  take effect"):
+        client.post(f"/stories/{fare_story.pk}/ask/", {"question": question})
+    for _ in range(3):
+        client.post(f"/stories/{fare_story.pk}/ask/", {"question": "Who won the football match?"})
+    client.post(f"/stories/{fare_story.pk}/ask/", {"question": "How much will the monthly pass cost?"})
+
+    logged = {row.normalised: (row.count, row.is_supported) for row in StoryQuestion.objects.all()}
+    assert logged == {
+        "when does the new fare take effect": (2, True),
+        "who won the football match": (3, False),
+        "how much will the monthly pass cost": (1, True),
+    }
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+    faq = re.search(r'<dl class="faq".*?</dl>', html, re.DOTALL)
+    assert faq
+    assert re.findall(r"<dt>(.*?)</dt>", faq.group(0)) == ["When does the new fare take effect?"]
+    assert "January 4" in faq.group(0)
+
+
+def test_it_retrieves_only_sentences_sharing_words_with_the_question() -> None:
+    sentences = ["The fare rises to $2.75.", "Riders protested loudly.", "The fare rises to $2.75!"]
+    matrix = np.eye(3, 4, dtype=np.float32)
+    matrix[2] = matrix[0]
+    question = np.array([0.8, 0.6, 0.0, 0.0], dtype=np.float32)
+
+    passages = passages_retrieve(
+        "What will the fare be?", question, sentences, matrix, min_similarity=0.5, min_coverage=0.5, count=3
+    )
+
+    # The second sentence is similar enough but shares no word; the third repeats the first.
+    assert [passage.row for passage in passages] == [0]
+    assert (
+        passages_retrieve(
+            "What will the fare be?", question, sentences, matrix, min_similarity=0.9, min_coverage=0.5, count=3
+        )
+        == []
+    )
+    assert content_words("What is the Fare, in 2027?") == {"far", "2027"}
+    assert question_normalise("  When does it  START?? ") == "when does it start"
+
+
+def test_it_measures_ask_on_a_question_file(fare_story: Story, tmp_path: Path) -> None:
+    rows: list[dict[str, Any]] = [
+        {"story_title": "Fare story", "question": "When does the new fare take effect?", "answer": "January 4"},
+        {
+            "url": Article.objects.get(title="Fare story (left)").url,
+            "question": "What was the transit board's vote on the bus fare?",
+            "answer": "5-2",
+        },
+        # Answered, but not with what the file expects: a miss.
+        {"story_title": "Fare story", "question": "How much will the monthly pass cost?", "answer": "$3.00"},
+        {"story_title": "Fare story", "question": "Who won the football match?", "unanswerable": True},
+    ]
+    path = tmp_path / "questions.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows))
+    out = io.StringIO()
+
+    call_command("evaluate_ask", str(path), stdout=out)
+
+    assert "Answerable: 2/3 = 0.667 whose returned sentences contain the answer" in out.getvalue()
+    assert "Unanswerable: 1/1 = 1.000 refused" in out.getvalue()
+    assert not StoryQuestion.objects.exists()
+    path.write_text(json.dumps({"story_title": "Fare story", "question": "Why?"}))
+    with pytest.raises(CommandError, match='a row needs an answer or "unanswerable": true'):
+        call_command("evaluate_ask", str(path), stdout=out)
