@@ -46,3 +46,16 @@ class ReadOpenWriteScoped(permissions.BasePermission):
             self.message = f"The token's user lacks the '{SCOPE_PERMISSIONS[scope]}' permission."
             return False
         return True
+
+
+class QueryOpen(permissions.BasePermission):
+    """For a POST that changes no data but needs a body (a question): anyone, like a read.
+
+    A token used for it must carry the ``read`` scope, as for any read.
+    """
+
+    message = f"This token lacks the '{Scope.READ}' scope."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request_token(request)
+        return token is None or token.has_scope(Scope.READ)

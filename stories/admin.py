@@ -24,6 +24,7 @@ from stories.models import (
     ReportEvent,
     Story,
     StoryMembership,
+    StoryQuestion,
     StoryViewpoint,
 )
 
@@ -289,3 +290,18 @@ class DigestSubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["email"]
     readonly_fields = ["created_at", "confirmation_sent_at", "confirmed_at", "unsubscribed_at", "last_sent_on"]
+
+
+@admin.register(StoryQuestion)
+class StoryQuestionAdmin(admin.ModelAdmin):
+    """What readers asked, how often, and whether the coverage supported an answer (the FAQ's source)."""
+
+    list_display = ["question", "story", "count", "is_supported", "last_asked_at"]
+    list_filter = ["is_supported"]
+    search_fields = ["question", "story__title"]
+    list_select_related = ["story"]
+    readonly_fields = ["story", "question", "normalised", "count", "is_supported", "answer", "first_asked_at"]
+    ordering = ["-count", "-last_asked_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -16,6 +16,7 @@ from sources.models import Article, Outlet
 from stories.models import Story
 from stories.services import story_assign, story_refresh
 from tests.conftest import STORY_TIME, analysed_article_make, unit_vector
+from tests.test_ask import fare_story  # noqa: F401 - the fixture: sentences really encoded
 
 QueryCounter = Callable[..., Any]
 URL = "/api/v1/stories/"
@@ -251,3 +252,20 @@ def test_it_takes_any_iso_offset_and_refuses_a_moment_outside_utc(
         assert ids(response) == ([story.pk] if value.startswith("2026") else [])
     else:
         assert response.json()["error"]["fields"] == {"last_published_before": ["The date-time is out of range."]}
+
+
+def test_the_detail_lists_claims_by_side_with_their_articles(client: Client, fare_story: Story) -> None:  # noqa: F811
+    body = client.get(f"/api/v1/stories/{fare_story.pk}/").json()
+
+    claims = body["claims"]
+    assert claims
+    article_ids = {article["id"] for article in body["articles"]}
+    for claim in claims:
+        cited = {pk for side in ("left", "center", "right") for pk in claim["sides"][side]}
+        assert cited <= article_ids
+        assert claim["reported_by"] == [side for side in ("left", "center", "right") if claim["sides"][side]]
+        assert {int(pk) for pk in claim["quotes"]} == cited
+        assert claim["text"] in claim["quotes"].values()
+    # Shared facts come before one-sided ones.
+    widths = [len(claim["reported_by"]) for claim in claims]
+    assert widths == sorted(widths, reverse=True)

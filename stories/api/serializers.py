@@ -177,6 +177,46 @@ class RatingsSnapshotSerializer(serializers.Serializer[Any]):
     outlets = SnapshotRatingSerializer(many=True)
 
 
+class ClaimSidesSerializer(serializers.Serializer[Any]):
+    left = serializers.ListField(child=serializers.IntegerField())
+    center = serializers.ListField(child=serializers.IntegerField())
+    right = serializers.ListField(child=serializers.IntegerField())
+
+
+class ClaimSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(help_text="The wording that stands for the claim, quoted from one article.")
+    article = serializers.IntegerField(help_text="The article that wording is quoted from.")
+    sides = ClaimSidesSerializer(help_text="By side, the articles that stated it; an empty list: that side did not.")
+    reported_by = serializers.ListField(child=serializers.CharField(), help_text="The sides that reported it.")
+    quotes = serializers.DictField(
+        child=serializers.CharField(), help_text="Each citing article's own sentence, by article id."
+    )
+
+
+class AskInputSerializer(serializers.Serializer[Any]):
+    question = serializers.CharField(
+        max_length=1000, allow_blank=True, trim_whitespace=False, help_text="A reader's question about the story."
+    )
+
+
+class AskQuoteSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField(help_text="A sentence quoted verbatim from one of the story's articles.")
+    article_id = serializers.IntegerField()
+    number = serializers.IntegerField(help_text="The citation number [n]: the article's place on the story page.")
+    outlet = serializers.CharField()
+    side = serializers.CharField(allow_null=True)
+    score = serializers.FloatField(help_text="Similarity of the sentence to the question.")
+
+
+class AskAnswerSerializer(serializers.Serializer[Any]):
+    question = serializers.CharField()
+    is_supported = serializers.BooleanField(
+        help_text="False: nothing in the coverage supports an answer, and refusal_reason says so."
+    )
+    refusal_reason = serializers.CharField(allow_blank=True)
+    quotes = AskQuoteSerializer(many=True)
+
+
 def breakdown(counts: dict[str, int]) -> dict[str, Any]:
     rated = counts["left"] + counts["center"] + counts["right"]
     shares = {side: round(100.0 * counts[side] / rated, 1) if rated else 0.0 for side in ("left", "center", "right")}
@@ -193,6 +233,9 @@ class StoryDetailSerializer(StoryListSerializer):
         help_text="Outlets with original reporting in the story, by side."
     )
     overview = serializers.SerializerMethodField(help_text="Cited sentences summing up the story.")
+    claims = serializers.SerializerMethodField(
+        help_text="What each side reported: facts first stated by all sides, then two, then one side alone."
+    )
     ratings_snapshot = serializers.SerializerMethodField(
         help_text="The outlet ratings the coverage was computed with, so the bar can be explained later."
     )
@@ -205,10 +248,27 @@ class StoryDetailSerializer(StoryListSerializer):
             "coverage_by_articles",
             "coverage_by_outlets",
             "overview",
+            "claims",
             "ratings_snapshot",
             "viewpoints",
             "articles",
         ]
+
+    @extend_schema_field(ClaimSerializer(many=True))
+    def get_claims(self, story: Story) -> list[dict[str, Any]]:
+        claims = []
+        for claim in story.claims:
+            sides = {side: list(claim.get("sides", {}).get(side, [])) for side in ("left", "center", "right")}
+            claims.append(
+                {
+                    "text": str(claim.get("text", "")),
+                    "article": claim.get("article"),
+                    "sides": sides,
+                    "reported_by": [side for side, articles in sides.items() if articles],
+                    "quotes": {str(key): str(value) for key, value in claim.get("quotes", {}).items()},
+                }
+            )
+        return claims
 
     @extend_schema_field(RatingsSnapshotSerializer)
     def get_ratings_snapshot(self, story: Story) -> dict[str, Any]:

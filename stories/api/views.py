@@ -3,18 +3,28 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.permissions import QueryOpen
 from sources.api.conditional import ContentETagRetrieveMixin, entity_tag, not_modified, validators_set
 from sources.models import Article
 from stories import selectors
 from stories.api.filters import ArticleFilter, StoryFilter
-from stories.api.serializers import ArticleSerializer, StoryDetailSerializer, StoryListSerializer
+from stories.api.serializers import (
+    ArticleSerializer,
+    AskAnswerSerializer,
+    AskInputSerializer,
+    StoryDetailSerializer,
+    StoryListSerializer,
+)
+from stories.ask import story_ask
 from stories.models import Story
 from stories.views import STORY_PAGE_SECONDS
 
@@ -75,6 +85,27 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
         response = Response(data)
         validators_set(response, etag=etag, last_modified=last_modified)
         return response
+
+    @extend_schema(
+        summary="Ask a question about the story: quotes from its own articles with citations, or a refusal.",
+        description=(
+            "Nothing is generated: the answer is the sentences of the story's articles that support it, "
+            "each with its citation number and article. When nothing in the coverage supports an answer, "
+            "is_supported is false and refusal_reason says so. Anyone may ask; a token must carry 'read'."
+        ),
+        request=AskInputSerializer,
+        responses={200: AskAnswerSerializer},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[], permission_classes=[QueryOpen])
+    def ask(self, request: Request, pk: str | None = None) -> Response:
+        given = AskInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            answer = story_ask(story_id=int(str(pk)), question=given.validated_data["question"])
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"question": error.messages}) from error
+        return Response(AskAnswerSerializer(answer.as_dict()).data)
 
 
 @extend_schema_view(
