@@ -3,9 +3,10 @@
 An article joins the story its pair model scores highest, if that probability clears
 the join threshold; otherwise it starts a story. The pair model is a logistic
 regression over a few similarities between the article and the story (lead, body,
-shared named entities), with a time decay on top, as in Miranda et al. (2018),
-"Multilingual clustering of streaming news". The weights ship in ``MODEL``; see
-``stories/clustering_model.json`` for what they were fitted on.
+shared named entities, a TF-IDF cosine of titles and leads), with a time decay on top, as
+in Miranda et al. (2018), "Multilingual clustering of streaming news". The weights ship in
+``stories/clustering_model.json`` and the term document counts in ``clustering_df.json``;
+``stories/MODEL_CARD.md`` says what they were fitted on and what each feature gained.
 
 Two rules the scores cannot overrule:
 - an outlet covers a story once: a second article of an outlet already in the story

@@ -159,3 +159,37 @@ def test_it_counts_document_frequencies_not_text() -> None:
     assert table["counts"]["town0"] == 3
     assert all(" " not in term for term in table["counts"])
     assert np.isclose(clustering.TermWeights(documents=12, counts=table["counts"]).idf("unseen"), np.log(13))
+
+
+# --- The shipped model in the pipeline ------------------------------------------------------
+
+
+def test_it_rebuilds_a_story_s_terms_from_its_members_once_per_version(
+    left_outlet: Any, center_outlet: Any, django_assert_num_queries: Any
+) -> None:
+    from stories import assignment, services
+    from stories.models import Story
+    from tests.conftest import analysed_article_make
+
+    event = unit_vector(7)
+    first = analysed_article_make(outlet=left_outlet, title="Imogen floods Port Alder", vector=event)
+    story_id = services.story_assign(article_id=first.pk)
+    assignment.term_sums.entries.clear()
+    story = Story.objects.get(pk=story_id)
+
+    with django_assert_num_queries(1):
+        sums = assignment.term_sums.of(story)
+    with django_assert_num_queries(0):
+        assert assignment.term_sums.of(story) == sums
+    assert {"imogen", "alder"} <= set(sums)
+
+    second = analysed_article_make(
+        outlet=center_outlet, title="Port Alder counts the cost of Imogen", vector=unit_vector(8, near=event)
+    )
+    assert services.story_assign(article_id=second.pk) == story_id
+    story.refresh_from_db()
+    # The write put the new sums in place: the same as reading the two members again.
+    held = assignment.term_sums.of(story)
+    assignment.term_sums.entries.clear()
+    assert held == pytest.approx(assignment.term_sums.of(story))
+    assert held["imogen"] > sums["imogen"]
