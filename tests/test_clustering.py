@@ -40,14 +40,8 @@ def analysis_set(article: Article, vector: Vector) -> None:
     )
 
 
+# The pair model conftest sets for every test: vectors only (see ``clustering_model_of_vectors``).
 VECTORS_MODEL = Path(__file__).with_name("fixtures") / "clustering_model_vectors.json"
-
-
-@pytest.fixture(autouse=True)
-def vectors_model(settings: Any) -> None:
-    """The machinery here is tested with a pair model that reads vectors only (the fixture's titles
-    share words by accident); the shipped model's terms feature is tested in test_clustering_terms."""
-    settings.NEWSROOM_CLUSTER_MODEL_PATH = str(VECTORS_MODEL)
 
 
 @pytest.fixture

@@ -165,8 +165,9 @@ def test_it_counts_document_frequencies_not_text() -> None:
 
 
 def test_it_rebuilds_a_story_s_terms_from_its_members_once_per_version(
-    left_outlet: Any, center_outlet: Any, django_assert_num_queries: Any
+    left_outlet: Any, center_outlet: Any, django_assert_num_queries: Any, settings: Any
 ) -> None:
+    settings.NEWSROOM_CLUSTER_MODEL_PATH = ""  # the shipped model
     from stories import assignment, services
     from stories.models import Story
     from tests.conftest import analysed_article_make
