@@ -143,8 +143,8 @@ def new_articles(count: int, centres: np.ndarray, generator: np.random.Generator
     return ids
 
 
-def bench(size: int, assign: int, per_day: int) -> None:
-    name = f"newsroom_bench_clustering_{size}"
+def bench(size: int, assign: int, per_day: int, database: str = "") -> None:
+    name = database or f"newsroom_bench_clustering_{size}"
     psql(f"DROP DATABASE IF EXISTS {name}")
     psql(f"CREATE DATABASE {name}")
     os.environ["DATABASE_URL"] = f"{POSTGRES}/{name}"
@@ -192,6 +192,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,200000")
     parser.add_argument("--assign", type=int, default=300)
     parser.add_argument("--per-day", type=int, default=333, help="Articles a day in the generated history.")
+    parser.add_argument(
+        "--database", default="", help="One database name for every size, dropped and made again for each."
+    )
     arguments = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings.test")
     os.environ["DATABASE_URL"] = f"{POSTGRES}/postgres"
@@ -199,7 +202,7 @@ def main() -> None:
 
     django.setup()
     for size in (int(value) for value in arguments.sizes.split(",")):
-        bench(size, arguments.assign, arguments.per_day)
+        bench(size, arguments.assign, arguments.per_day, arguments.database)
 
 
 if __name__ == "__main__":

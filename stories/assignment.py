@@ -23,6 +23,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
@@ -46,6 +47,8 @@ STORY_SIGNAL_FIELDS = (
     "last_published_at",
     "article_count",
     "is_curated",
+    "reclustered_at",
+    "refreshed_at",
 )
 
 
@@ -86,6 +89,8 @@ def _article_signal(article: Article, analysis: ArticleAnalysis) -> ArticleSigna
         entities=clustering.entities_of(analysis.entities),
         outlet_id=article.outlet_id,
         moment=article.sort_time,
+        terms=clustering.terms_of(clustering.terms_text(article.title, article.text)),
+        dated=article.published_at is not None,
     )
 
 
@@ -101,7 +106,53 @@ def _story_signal(story: Story) -> StorySignal:
         last=story.last_published_at,
         size=max(story.article_count, 1),
         key=story.pk,
+        term_sums=term_sums.of(story),
     )
+
+
+class TermSums:
+    """The sums of the members' TF-IDF vectors of stories, kept in process memory by story version.
+
+    A story stores no terms of its own: they are rebuilt from its members' titles and leads
+    (one query for a story this process has not seen at its current version) and kept until
+    the story changes. Writes here put the new sums in place, so a story this worker just
+    changed costs nothing; a story changed by another worker or by a refresh is read again.
+    """
+
+    MAX_ENTRIES = 200_000
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[Any, Counter[str]]] = {}
+
+    @staticmethod
+    def _version(story: Story) -> Any:
+        return (story.reclustered_at, story.refreshed_at)
+
+    def of(self, story: Story) -> Counter[str]:
+        self.load([story])
+        return Counter(self.entries[story.pk][1])
+
+    def load(self, stories: Iterable[Story]) -> None:
+        """Read the members of the stories not held at their current version: one query for all."""
+        stale = {story.pk: story for story in stories if self.entries.get(story.pk, (None,))[0] != self._version(story)}
+        if not stale:
+            return
+        sums: dict[int, Counter[str]] = {pk: Counter() for pk in stale}
+        rows = StoryMembership.objects.filter(story_id__in=list(stale)).values_list(
+            "story_id", "article__title", Substr("article__text", 1, clustering.LEAD_CHARS)
+        )
+        for story_id, title, lead in rows:
+            sums[story_id].update(clustering.terms_of(clustering.terms_text(title, lead or "")))
+        for pk, story in stale.items():
+            self.put(story, sums[pk])
+
+    def put(self, story: Story, sums: Counter[str]) -> None:
+        if len(self.entries) >= self.MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[story.pk] = (self._version(story), Counter(sums))
+
+
+term_sums = TermSums()
 
 
 def _signal_save(story: Story, signal: StorySignal, *, extra: Iterable[str] = ()) -> None:
@@ -112,6 +163,7 @@ def _signal_save(story: Story, signal: StorySignal, *, extra: Iterable[str] = ()
     story.first_published_at, story.last_published_at = signal.first, signal.last
     story.article_count = signal.size
     story.reclustered_at = timezone.now()
+    term_sums.put(story, signal.term_sums)
     story.save(
         update_fields=[
             "centroid",
@@ -209,6 +261,7 @@ def _candidates(article: ArticleSignal, *, exclude: Iterable[int] = ()) -> list[
         return []
     keys = [ids[index] for index in clustering.shortlist(article, leads)]
     stories = {story.pk: story for story in Story.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS)}
+    term_sums.load(stories.values())
     return [stories[key] for key in keys if key in stories]
 
 
@@ -351,7 +404,8 @@ def _split_drifted(story: Story, model: PairModel) -> set[int]:
         if rest is None:
             continue
         probability = model.probability(
-            clustering.pair_features(signal, rest), clustering.gap_days(signal.moment, rest.first, rest.last)
+            clustering.pair_features(signal, rest, model.features),
+            clustering.gap_days(signal.moment, rest.first, rest.last),
         )
         if probability >= model.split_probability:
             continue
@@ -388,7 +442,7 @@ def _merge_converged(story: Story, model: PairModel) -> set[int]:
         if StoryMembership.objects.filter(story__in=[story, other], is_pinned=True).exists():
             continue  # A curator pinned an article in one of them: that story stays as it is.
         gap = clustering.spans_gap_days(signal, other_signal)
-        probability = model.probability(clustering.story_pair_features(signal, other_signal), gap)
+        probability = model.probability(clustering.story_pair_features(signal, other_signal, model.features), gap)
         if probability < model.merge_probability:
             continue
         into, away = (story, other) if story.article_count >= other.article_count else (other, story)

@@ -3,9 +3,10 @@
 An article joins the story its pair model scores highest, if that probability clears
 the join threshold; otherwise it starts a story. The pair model is a logistic
 regression over a few similarities between the article and the story (lead, body,
-shared named entities), with a time decay on top, as in Miranda et al. (2018),
-"Multilingual clustering of streaming news". The weights ship in ``MODEL``; see
-``stories/clustering_model.json`` for what they were fitted on.
+shared named entities, a TF-IDF cosine of titles and leads), with a time decay on top, as
+in Miranda et al. (2018), "Multilingual clustering of streaming news". The weights ship in
+``stories/clustering_model.json`` and the term document counts in ``clustering_df.json``;
+``stories/MODEL_CARD.md`` says what they were fitted on and what each feature gained.
 
 Two rules the scores cannot overrule:
 - an outlet covers a story once: a second article of an outlet already in the story
@@ -17,6 +18,8 @@ Two rules the scores cannot overrule:
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +32,8 @@ import numpy as np
 
 Vector = np.ndarray[Any, np.dtype[np.float32]]
 
-FEATURE_NAMES = ("lead", "body", "entities")
+# Every feature a pair model may use; a model names the ones it was fitted on, in its order.
+FEATURE_NAMES = ("lead", "body", "entities", "terms", "rare_entities")
 # Two articles of one outlet this alike are one report and its update, not two reports.
 UPDATE_SIMILARITY = 0.85
 # The entities an article is summarised by: its most salient ones.
@@ -62,6 +66,10 @@ class ArticleSignal:
     entities: frozenset[str]
     outlet_id: int
     moment: datetime
+    # The TF-IDF unit vector of its title and lead, {term: weight} (see ``terms_of``).
+    terms: dict[str, float] = field(default_factory=dict)
+    # Whether its time is a publication date (or only when it was found): see ``PairModel.threshold``.
+    dated: bool = True
 
 
 @dataclass
@@ -76,6 +84,8 @@ class StorySignal:
     last: datetime
     size: int
     key: Any = None
+    # The sum of the members' TF-IDF unit vectors, {term: weight}.
+    term_sums: Counter[str] = field(default_factory=Counter)
     # Lead vectors of members by outlet, filled only where an update check needs them.
     outlet_leads: dict[int, list[Vector]] = field(default_factory=dict)
 
@@ -90,6 +100,7 @@ class StorySignal:
             last=article.moment,
             size=1,
             key=key,
+            term_sums=Counter(article.terms),
             outlet_leads={article.outlet_id: [article.lead]},
         )
 
@@ -97,6 +108,7 @@ class StorySignal:
         self.lead = _mean_add(self.lead, self.size, article.lead)
         self.body = _mean_add(self.body, self.size, article.body)
         self.entity_counts.update(article.entities)
+        self.term_sums.update(article.terms)
         self.outlet_ids.add(article.outlet_id)
         self.outlet_leads.setdefault(article.outlet_id, []).append(article.lead)
         self.first = min(self.first, article.moment)
@@ -108,6 +120,7 @@ class StorySignal:
         self.lead = unit(self.lead * self.size + other.lead * other.size)
         self.body = unit(self.body * self.size + other.body * other.size)
         self.entity_counts.update(other.entity_counts)
+        self.term_sums.update(other.term_sums)
         self.outlet_ids |= other.outlet_ids
         for outlet_id, leads in other.outlet_leads.items():
             self.outlet_leads.setdefault(outlet_id, []).extend(leads)
@@ -136,6 +149,20 @@ def entity_overlap(entities: frozenset[str], counts: Counter[str], size: int) ->
     return sum(min(counts.get(entity, 0), size) / size for entity in entities) / len(entities)
 
 
+def rare_entity_overlap(
+    entities: frozenset[str], counts: Counter[str], size: int, weights: TermWeights | None = None
+) -> float:
+    """``entity_overlap`` with each entity weighted by the rarity of its rarest word (its IDF)."""
+    if not entities or not counts:
+        return 0.0
+    weights = weights or term_weights()
+    rarity = {entity: max((weights.idf(token) for token in tokens(entity)), default=0.0) for entity in entities}
+    total = sum(rarity.values())
+    if not total:
+        return 0.0
+    return sum(rarity[entity] * min(counts.get(entity, 0), size) / size for entity in entities) / total
+
+
 def gap_days(moment: datetime, first: datetime, last: datetime) -> float:
     """Days between a moment and a time span (0 inside it)."""
     if moment < first:
@@ -154,23 +181,108 @@ def spans_gap_days(first: StorySignal, second: StorySignal) -> float:
     return 0.0
 
 
-def pair_features(article: ArticleSignal, story: StorySignal) -> np.ndarray[Any, np.dtype[np.float64]]:
-    return np.array(
-        [
-            float(article.lead @ story.lead),
-            float(article.body @ story.body),
-            entity_overlap(article.entities, story.entity_counts, story.size),
-        ]
-    )
+# --- Terms: TF-IDF over title and lead ----------------------------------------------------
+
+# A word, with its possessive or contraction (straight or typographic apostrophe) cut off.
+TOKEN = re.compile(r"([a-z0-9]+)(?:['\u2019][a-z]+)?")
+# Terms kept per article: its heaviest, so a story's sums stay small.
+ARTICLE_TERMS = 40
+DF_PATH = Path(__file__).with_name("clustering_df.json")
 
 
-def story_pair_features(first: StorySignal, second: StorySignal) -> np.ndarray[Any, np.dtype[np.float64]]:
+@dataclass(frozen=True)
+class TermWeights:
+    """Inverse document frequencies from a table of document counts; unseen terms weigh the most."""
+
+    documents: int
+    counts: dict[str, int]
+
+    def idf(self, term: str) -> float:
+        return math.log((self.documents + 1) / (self.counts.get(term, 0) + 1))
+
+
+@cache
+def term_weights(path: str = "") -> TermWeights:
+    data = json.loads(Path(path or DF_PATH).read_text(encoding="utf-8"))
+    return TermWeights(documents=int(data["documents"]), counts={str(k): int(v) for k, v in data["counts"].items()})
+
+
+# The words of an article its terms come from: the title and the start of the text (the lead).
+LEAD_CHARS = 500
+
+
+def terms_text(title: str, text: str) -> str:
+    return f"{title}\n{text[:LEAD_CHARS]}"
+
+
+def tokens(text: str) -> list[str]:
+    return TOKEN.findall(text.lower())
+
+
+def terms_of(text: str, weights: TermWeights | None = None) -> dict[str, float]:
+    """The TF-IDF unit vector of a text, its ``ARTICLE_TERMS`` heaviest terms: {term: weight}."""
+    weights = weights or term_weights()
+    counts = Counter(token for token in tokens(text) if len(token) > 1)
+    scored = {term: (1 + math.log(count)) * weights.idf(term) for term, count in counts.items()}
+    top = sorted(scored.items(), key=lambda item: (-item[1], item[0]))[:ARTICLE_TERMS]
+    norm = math.sqrt(sum(weight * weight for _, weight in top))
+    return {term: round(weight / norm, 4) for term, weight in top} if norm else {}
+
+
+def term_cosine(terms: dict[str, float], sums: Counter[str] | dict[str, float]) -> float:
+    """The cosine between a unit term vector and a story's sum of them."""
+    if not terms or not sums:
+        return 0.0
+    norm = math.sqrt(sum(weight * weight for weight in sums.values()))
+    return sum(weight * sums.get(term, 0.0) for term, weight in terms.items()) / norm if norm else 0.0
+
+
+def _sums_cosine(first: Counter[str], second: Counter[str]) -> float:
+    norm = math.sqrt(sum(w * w for w in first.values())) * math.sqrt(sum(w * w for w in second.values()))
+    if not norm:
+        return 0.0
+    small, large = (first, second) if len(first) <= len(second) else (second, first)
+    return sum(weight * large.get(term, 0.0) for term, weight in small.items()) / norm
+
+
+def pair_features(
+    article: ArticleSignal, story: StorySignal, names: Sequence[str] = FEATURE_NAMES[:3]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    values = {
+        "lead": lambda: float(article.lead @ story.lead),
+        "body": lambda: float(article.body @ story.body),
+        "entities": lambda: entity_overlap(article.entities, story.entity_counts, story.size),
+        "terms": lambda: term_cosine(article.terms, story.term_sums),
+        "rare_entities": lambda: rare_entity_overlap(article.entities, story.entity_counts, story.size),
+    }
+    return np.array([values[name]() for name in names])
+
+
+def story_pair_features(
+    first: StorySignal, second: StorySignal, names: Sequence[str] = FEATURE_NAMES[:3]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
     """The pair features of two stories, symmetrical: for the merge pass."""
-    overlap = (
-        entity_overlap(frozenset(first.entity_counts), second.entity_counts, second.size)
-        + entity_overlap(frozenset(second.entity_counts), first.entity_counts, first.size)
-    ) / 2
-    return np.array([float(first.lead @ second.lead), float(first.body @ second.body), overlap])
+
+    def overlap() -> float:
+        return (
+            entity_overlap(frozenset(first.entity_counts), second.entity_counts, second.size)
+            + entity_overlap(frozenset(second.entity_counts), first.entity_counts, first.size)
+        ) / 2
+
+    values = {
+        "lead": lambda: float(first.lead @ second.lead),
+        "body": lambda: float(first.body @ second.body),
+        "entities": overlap,
+        "terms": lambda: _sums_cosine(first.term_sums, second.term_sums),
+        "rare_entities": lambda: (
+            (
+                rare_entity_overlap(frozenset(first.entity_counts), second.entity_counts, second.size)
+                + rare_entity_overlap(frozenset(second.entity_counts), first.entity_counts, first.size)
+            )
+            / 2
+        ),
+    }
+    return np.array([values[name]() for name in names])
 
 
 @dataclass(frozen=True)
@@ -186,6 +298,15 @@ class PairModel:
     # The rule that an outlet reports a story once (updates aside); off only to measure what it gains.
     one_report_per_outlet: bool = True
     provenance: str = ""
+    features: tuple[str, ...] = FEATURE_NAMES[:3]
+    # The join threshold for an article without a publication date, where time cannot tell two
+    # events on one subject apart: set higher, for precision. None: ``join_probability``.
+    join_probability_undated: float | None = None
+
+    def threshold(self, article: ArticleSignal) -> float:
+        if article.dated or self.join_probability_undated is None:
+            return self.join_probability
+        return self.join_probability_undated
 
     def probability(self, features: np.ndarray[Any, Any], gap: float = 0.0) -> float:
         logit = float(np.dot(self.weights, features)) + self.intercept - gap / self.decay_days
@@ -193,12 +314,18 @@ class PairModel:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PairModel:
-        if tuple(data["features"]) != FEATURE_NAMES:
-            raise ValueError(f"Model features {data['features']} are not {FEATURE_NAMES}")
+        features = tuple(data["features"])
+        unknown = [name for name in features if name not in FEATURE_NAMES]
+        if unknown or len(features) != len(data["weights"]):
+            raise ValueError(f"Model features {list(features)} must be among {FEATURE_NAMES}, one weight each")
         return cls(
+            features=features,
             weights=tuple(float(weight) for weight in data["weights"]),
             intercept=float(data["intercept"]),
             join_probability=float(data["join_probability"]),
+            join_probability_undated=(
+                float(data["join_probability_undated"]) if data.get("join_probability_undated") is not None else None
+            ),
             merge_probability=float(data["merge_probability"]),
             split_probability=float(data["split_probability"]),
             decay_days=float(data["decay_days"]),
@@ -266,7 +393,7 @@ def decide(article: ArticleSignal, candidates: Sequence[StorySignal], model: Pai
     best: Decision | None = None
     best_probability = 0.0
     for index, story in enumerate(candidates):
-        features = pair_features(article, story)
+        features = pair_features(article, story, model.features)
         probability = model.probability(features, gap_days(article.moment, story.first, story.last))
         reason = Reason.JOINED
         if model.one_report_per_outlet and article.outlet_id in story.outlet_ids:
@@ -274,8 +401,10 @@ def decide(article: ArticleSignal, candidates: Sequence[StorySignal], model: Pai
                 continue
             reason = Reason.UPDATE
         best_probability = max(best_probability, probability)
-        if probability >= model.join_probability and (best is None or probability > best.probability):
-            best = Decision(index=index, similarity=float(features[0]), probability=probability, reason=reason)
+        if probability >= model.threshold(article) and (best is None or probability > best.probability):
+            best = Decision(
+                index=index, similarity=float(article.lead @ story.lead), probability=probability, reason=reason
+            )
     return best or Decision(index=None, similarity=1.0, probability=best_probability, reason=Reason.STARTED)
 
 
@@ -303,8 +432,10 @@ def story_confidence(members: Sequence[ArticleSignal], model: PairModel) -> floa
     lead_sum = np.sum([member.lead for member in members], axis=0)
     body_sum = np.sum([member.body for member in members], axis=0)
     counts: Counter[str] = Counter()
+    term_sums: Counter[str] = Counter()
     for member in members:
         counts.update(member.entities)
+        term_sums.update(member.terms)
     moments = sorted(member.moment for member in members)
     weakest = 1.0
     for member in members:
@@ -312,11 +443,19 @@ def story_confidence(members: Sequence[ArticleSignal], model: PairModel) -> floa
             lead=unit(lead_sum - member.lead),
             body=unit(body_sum - member.body),
             entity_counts=counts - Counter(member.entities),
+            term_sums=_minus(term_sums, member.terms),
             outlet_ids=set(),
             first=moments[1] if member.moment == moments[0] else moments[0],
             last=moments[-2] if member.moment == moments[-1] else moments[-1],
             size=len(members) - 1,
         )
         gap = gap_days(member.moment, rest.first, rest.last)
-        weakest = min(weakest, model.probability(pair_features(member, rest), gap))
+        weakest = min(weakest, model.probability(pair_features(member, rest, model.features), gap))
     return weakest
+
+
+def _minus(sums: Counter[str], terms: dict[str, float]) -> Counter[str]:
+    rest = Counter(sums)
+    for term, weight in terms.items():
+        rest[term] -= weight
+    return rest

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -245,3 +246,14 @@ def local_server() -> Iterator[LocalServer]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture(autouse=True)
+def clustering_model_of_vectors(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Fixture articles are vectors with freely chosen titles, so stories here are clustered by a pair
+    model that reads vectors only (``fixtures/clustering_model_vectors.json``). The shipped model, which
+    also reads the words of titles and leads, is tested in ``test_clustering_terms.py``, and every test
+    marked ``models`` (real text through the real models, end to end) runs with it too."""
+    if request.node.get_closest_marker("models"):
+        return
+    settings.NEWSROOM_CLUSTER_MODEL_PATH = str(Path(__file__).with_name("fixtures") / "clustering_model_vectors.json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,10 @@ def analysis_set(article: Article, vector: Vector) -> None:
     ArticleAnalysis.objects.filter(article=article).update(
         embedding=vector.astype(np.float32).tobytes(), sentence_embeddings=vector.astype(np.float16).tobytes()
     )
+
+
+# The pair model conftest sets for every test: vectors only (see ``clustering_model_of_vectors``).
+VECTORS_MODEL = Path(__file__).with_name("fixtures") / "clustering_model_vectors.json"
 
 
 @pytest.fixture
@@ -92,7 +97,7 @@ def signal(vector: Vector, *, outlet_id: int = 1, hours: float = 0, entities: fr
 
 
 def test_it_never_puts_two_reports_of_one_outlet_in_a_story_unless_one_updates_the_other() -> None:
-    model = clustering.model_load()
+    model = clustering.model_load(str(VECTORS_MODEL))
     event = unit_vector(1)
     story = clustering.StorySignal.of_article(signal(unit_vector(2, near=event), outlet_id=1))
 
@@ -106,14 +111,14 @@ def test_it_never_puts_two_reports_of_one_outlet_in_a_story_unless_one_updates_t
 
 
 def test_it_lowers_the_probability_as_time_passes_between_an_article_and_a_story() -> None:
-    model = clustering.model_load()
+    model = clustering.model_load(str(VECTORS_MODEL))
     features = np.array([0.7, 0.7, 0.5])
 
     assert model.probability(features, 0.0) > model.probability(features, 1.0) > model.probability(features, 2.5)
 
 
 def test_it_counts_shared_entities_for_joining() -> None:
-    model = clustering.model_load()
+    model = clustering.model_load(str(VECTORS_MODEL))
     event = unit_vector(1)
     story = clustering.StorySignal.of_article(
         signal(event, outlet_id=1, entities=frozenset({"riverton", "transit board"}))
@@ -127,7 +132,7 @@ def test_it_counts_shared_entities_for_joining() -> None:
 
 
 def test_it_rates_a_story_of_one_article_fully_confident_and_a_mixed_one_less() -> None:
-    model = clustering.model_load()
+    model = clustering.model_load(str(VECTORS_MODEL))
     event = unit_vector(1)
     coherent = [signal(unit_vector(seed, near=event), outlet_id=seed) for seed in (2, 3, 4)]
     mixed = [*coherent[:2], signal(unit_vector(99), outlet_id=9)]
@@ -154,7 +159,7 @@ def test_it_records_the_similarity_probability_and_reason_of_each_membership(
     assert (started.reason, started.similarity) == (StoryMembership.Reason.STARTED, 1.0)
     assert joined.reason == StoryMembership.Reason.JOINED
     assert 0.9 < joined.similarity <= 1.0
-    assert joined.probability >= clustering.model_load().join_probability
+    assert joined.probability >= clustering.model_load(str(VECTORS_MODEL)).join_probability
     assert "pair model" in joined.detail
     story = Story.objects.get(pk=story_id)
     assert story.reclustered_at is not None

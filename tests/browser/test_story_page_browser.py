@@ -28,6 +28,7 @@ pytestmark = [
         reason="Debian's chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)",
     ),
     pytest.mark.django_db(transaction=True),
+    pytest.mark.models,
 ]
 
 

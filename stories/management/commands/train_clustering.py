@@ -1,0 +1,200 @@
+"""Fit the clustering pair model on labelled corpus files and write it (and its term table) as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from stories import clustering
+from stories import clustering_training as training
+
+JOIN_GRID = tuple(round(value, 2) for value in np.arange(0.05, 0.96, 0.05))
+
+
+class Command(BaseCommand):
+    help = (
+        "Fit the clustering pair model (logistic regression on article-to-story pairs) on corpus JSONL files "
+        "with gold_story, choose the join threshold by replaying the online clusterer on them, and write the "
+        "model JSON; --evaluate replays held-out files offline. The articles go through the pipeline's "
+        "analyser once and are cached (--cache-dir)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", help="Training corpus JSONL files (rows with gold_story).")
+        parser.add_argument("--limit", type=int, default=0, help="Only the first N rows of each training file.")
+        parser.add_argument(
+            "--features",
+            default=",".join(clustering.FEATURE_NAMES),
+            help=f"Comma-separated pair features, among {', '.join(clustering.FEATURE_NAMES)}.",
+        )
+        parser.add_argument("--regularisation", type=float, default=10.0, help="The inverse regularisation C.")
+        parser.add_argument(
+            "--stream-stories",
+            type=int,
+            default=307,
+            help="Undated training files are replayed in streams of this many gold stories (the density of "
+            "a day of news, or of the NeuS val file).",
+        )
+        parser.add_argument(
+            "--min-precision",
+            type=float,
+            default=0.95,
+            help="The join threshold maximises BCubed F1 among those keeping this precision (if any does).",
+        )
+        parser.add_argument("--decay-days", type=float, default=1.0, help="The logit falls by 1 per this many days.")
+        parser.add_argument("--evaluate", action="append", default=[], help="A held-out file to replay (repeatable).")
+        parser.add_argument("--out", default="", help="Where to write the model JSON (default: print it).")
+        parser.add_argument(
+            "--df-out",
+            default="",
+            help="Where to write the term document counts from the training files (needed by the terms feature; "
+            "default: use the shipped table).",
+        )
+        parser.add_argument("--cache-dir", default="var/cluster_cache", help="Where analysed corpora are cached.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        names = tuple(name.strip() for name in options["features"].split(",") if name.strip())
+        unknown = [name for name in names if name not in clustering.FEATURE_NAMES]
+        if unknown or not names:
+            raise CommandError(f"Unknown features {unknown}: choose among {', '.join(clustering.FEATURE_NAMES)}")
+        cache_dir = Path(options["cache_dir"]) if options["cache_dir"] else None
+        corpora = [self._load(Path(path), cache_dir, options["limit"]) for path in options["paths"]]
+        articles = [article for corpus in corpora for article in corpus]
+        self.stdout.write(f"{len(articles)} training articles in {len({a.gold for a in articles})} stories.")
+
+        if options["df_out"]:
+            # Every row of the training files, not only the --limit ones: counts of words need no analysis.
+            table = training.df_table(
+                [
+                    (str(row.get("title", "")), str(row.get("text", "")))
+                    for path in options["paths"]
+                    for row in training.corpus_read(Path(path))
+                ]
+            )
+            table["provenance"] = (
+                "Document counts of the words of titles and leads (first "
+                f"{clustering.LEAD_CHARS} characters) of the training files "
+                f"{', '.join(Path(path).name for path in options['paths'])}; words in at least "
+                f"{training.DF_MIN_COUNT} articles, {training.DF_MAX_TERMS} at most. Counts only."
+            )
+            Path(options["df_out"]).write_text(json.dumps(table, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+            weights = clustering.TermWeights(documents=table["documents"], counts=table["counts"])
+            # The pair features read the shipped table: a new one there takes effect now.
+            clustering.term_weights.cache_clear()
+            if Path(options["df_out"]).resolve() != clustering.DF_PATH.resolve():
+                self.stderr.write("The rare_entities feature reads the shipped table, not --df-out.")
+            self.stdout.write(f"Wrote {len(table['counts'])} term counts to {options['df_out']}.")
+        else:
+            weights = clustering.term_weights()
+
+        streams = [
+            stream
+            for corpus in corpora
+            for stream in training.streams_of(corpus, stories_per_stream=options["stream_stories"])
+        ]
+        signals = [training.signals_of(stream, weights) for stream in streams]
+        rows, gaps, labels = [], [], []
+        for stream, stream_signals in zip(streams, signals, strict=True):
+            stream_rows, stream_gaps, stream_labels = training.training_pairs(
+                stream_signals, [article.gold for article in stream], names
+            )
+            rows.append(stream_rows)
+            gaps.append(stream_gaps)
+            labels.append(stream_labels)
+        features, gap, label = np.vstack(rows), np.concatenate(gaps), np.concatenate(labels)
+        # The decay is fixed, not fitted: it enters the logit as an offset.
+        fitted_weights, intercept = training.logistic_fit(
+            features, label, regularisation=options["regularisation"], offset=-gap / options["decay_days"]
+        )
+        self.stdout.write(
+            f"Fitted on {len(label)} pairs ({int(label.sum())} positive): "
+            + ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(names, fitted_weights, strict=True))
+            + f", intercept {intercept:+.3f}"
+        )
+        model = clustering.PairModel(
+            features=names,
+            weights=tuple(fitted_weights),
+            intercept=intercept,
+            join_probability=0.5,
+            merge_probability=0.9,
+            split_probability=0.02,
+            decay_days=options["decay_days"],
+        )
+        # The join threshold: the best F1 on the dated streams (all, if none is dated), since time
+        # keeps apart two events on one subject. The undated threshold: the best F1 on the undated
+        # streams that keeps --min-precision, since nothing else will.
+        dated = [index for index, stream in enumerate(streams) if stream[0].published_at is not None]
+        undated = [index for index in range(len(streams)) if index not in dated]
+        chosen: dict[str, tuple[float, float, float]] = {}
+        for kind, indices, floor in (("dated", dated or undated, 0.0), ("undated", undated, options["min_precision"])):
+            if indices:
+                chosen[kind] = self._threshold(
+                    model, [streams[i] for i in indices], [signals[i] for i in indices], floor
+                )
+                self.stdout.write(
+                    f"{kind.capitalize()} join threshold {chosen[kind][0]:.2f}: training BCubed "
+                    f"P {chosen[kind][1]:.4f} F1 {chosen[kind][2]:.4f}"
+                )
+        model = training.model_with(
+            model,
+            join_probability=chosen["dated"][0],
+            join_probability_undated=chosen["undated"][0] if "undated" in chosen else None,
+        )
+
+        evaluations = []
+        for path in options["evaluate"]:
+            held_out = self._load(Path(path), cache_dir, 0)
+            bcubed, pair = training.scores_of(held_out, training.replay(training.signals_of(held_out, weights), model))
+            evaluations.append(f"{Path(path).name}: BCubed {bcubed}; pairwise F1 {pair.f1:.4f}")
+            self.stdout.write(f"Held out (offline replay) {evaluations[-1]}")
+
+        data = training.model_dict(
+            model,
+            provenance=(
+                f"Logistic regression (C={options['regularisation']}) on {len(label)} article-to-story pairs "
+                f"({int(label.sum())} positive) from {', '.join(Path(path).name for path in options['paths'])}"
+                + (f" (first {options['limit']} rows each)" if options["limit"] else "")
+                + "; join thresholds by replaying the clusterer on them: "
+                + "; ".join(
+                    f"{kind} {values[0]:.2f} (training BCubed P {values[1]:.4f} F1 {values[2]:.4f})"
+                    for kind, values in chosen.items()
+                )
+                + f", undated ones keeping precision {options['min_precision']}. Written by manage.py train_clustering."
+            ),
+        )
+        text = json.dumps(data, indent=2) + "\n"
+        if options["out"]:
+            Path(options["out"]).write_text(text, encoding="utf-8")
+            self.stdout.write(f"Wrote {options['out']}.")
+        else:
+            self.stdout.write(text)
+
+    def _threshold(
+        self, model: clustering.PairModel, streams: list[Any], signals: list[Any], floor: float
+    ) -> tuple[float, float, float]:
+        """The join threshold of the best mean BCubed F1 over the streams among those keeping ``floor`` precision."""
+        best: tuple[Any, float, float, float] | None = None
+        for threshold in JOIN_GRID:
+            candidate = training.model_with(model, join_probability=threshold, join_probability_undated=None)
+            scored = [
+                training.scores_of(stream, training.replay(stream_signals, candidate))[0]
+                for stream, stream_signals in zip(streams, signals, strict=True)
+            ]
+            precision = float(np.mean([score.precision for score in scored]))
+            f1 = float(np.mean([score.f1 for score in scored]))
+            self.stdout.write(f"  join {threshold:.2f}: BCubed P {precision:.4f} F1 {f1:.4f}")
+            key = (precision >= floor, f1)
+            if best is None or key > best[0]:
+                best = (key, threshold, precision, f1)
+        assert best is not None
+        return best[1], best[2], best[3]
+
+    def _load(self, path: Path, cache_dir: Path | None, limit: int) -> list[training.LabelledArticle]:
+        try:
+            return training.features_load(path, cache_dir=cache_dir, limit=limit)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"Cannot read {path}: {error}") from error
