@@ -160,15 +160,11 @@ class FramingModel:
         kind = "linear"
         if self.lexical is not None:
             kind = "blend"
-            digest.update("\n".join(self.vocabulary_stored).encode())
+            digest.update("\n".join(self.lexical.vocabulary).encode())
             digest.update(np.ascontiguousarray(self.lexical.coef, dtype=np.float16).tobytes())
             for array in (self.lexical.idf, self.lexical.intercept, np.array([self.blend])):
                 digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         return f"{kind}-{self.meta.get('name', 'framing')}-{digest.hexdigest()[:8]}"
-
-    @property
-    def vocabulary_stored(self) -> list[str]:
-        return self.lexical.vocabulary if self.lexical is not None else []
 
     def embedding_logits(self, features: Matrix) -> Matrix:
         features = np.atleast_2d(np.asarray(features, dtype=np.float32))
