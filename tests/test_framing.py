@@ -10,8 +10,23 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from analysis.nlp.framing import FRAMES, WEIGHTS_PATH, FramingModel, article_features, framing_model
-from analysis.nlp.framing_training import framing_cross_validate, majority_cross_validate
+from analysis.nlp import framing_training
+from analysis.nlp.framing import (
+    FRAMES,
+    WEIGHTS_PATH,
+    FramingModel,
+    LexicalModel,
+    article_features,
+    framing_model,
+    segment_terms,
+)
+from analysis.nlp.framing_training import (
+    framing_cross_validate,
+    framing_fit,
+    lexical_matrix,
+    lexical_vocabulary,
+    majority_cross_validate,
+)
 
 DIMENSIONS = 8
 
@@ -75,9 +90,98 @@ def test_it_ships_small_weights_over_the_fourteen_frames() -> None:
     model = framing_model()
 
     assert model.frames == FRAMES
-    assert WEIGHTS_PATH.stat().st_size < 100 * 1024
-    assert model.version.startswith("linear-")
+    assert WEIGHTS_PATH.stat().st_size < 3 * 1024 * 1024
+    assert model.lexical is not None
+    assert 0.0 < model.blend < 1.0
+    assert model.version.startswith("blend-")
     assert (WEIGHTS_PATH.parent / "MODEL_CARD.md").exists()
+
+
+def blend_model() -> FramingModel:
+    """The two-frame embedding model, plus a lexical model that reads "prison" as Crime and "tax" as Economic."""
+    model = two_frame_model()
+    vocabulary = ["court", "prison", "tax", "the"]
+    coef = np.zeros((len(FRAMES), len(vocabulary)), dtype=np.float32)
+    coef[FRAMES.index("Crime_and_punishment"), vocabulary.index("prison")] = 12.0
+    coef[FRAMES.index("Economic"), vocabulary.index("tax")] = 12.0
+    model.lexical = LexicalModel(
+        vocabulary=vocabulary,
+        idf=np.ones(len(vocabulary), dtype=np.float32),
+        coef=coef,
+        intercept=np.full(len(FRAMES), -3.0, dtype=np.float32),
+    )
+    model.blend = 0.5
+    model.thresholds = np.full(len(FRAMES), 0.4, dtype=np.float32)
+    return model
+
+
+def test_it_splits_text_into_words_and_word_pairs_within_a_segment() -> None:
+    assert segment_terms("The Court's ruling, X said") == [
+        "the",
+        "court",
+        "ruling",
+        "said",
+        "the court",
+        "court ruling",
+        "ruling said",
+    ]
+
+
+def test_it_tags_frames_that_only_the_words_carry_with_the_sentences_that_say_them() -> None:
+    sentences = ["The weather was mild.", "He was sent to prison.", "The crowd left.", "Prison, said the judge."]
+    matrix = np.vstack([axis(4), axis(4), axis(5), axis(4)])
+
+    tags = blend_model().tag(matrix, sentences, "A quiet day")
+
+    crime = {tag.frame: tag for tag in tags}["Crime_and_punishment"]
+    assert crime.sentences == [1, 3]
+    assert "Economic" not in {tag.frame for tag in tags}
+
+
+def test_it_needs_the_text_of_articles_when_the_model_reads_words() -> None:
+    model = blend_model()
+    features = article_features(np.vstack([axis(4)]))
+
+    with pytest.raises(ValueError, match="headline and sentences"):
+        model.probabilities(features)
+    with_words = model.probabilities(features, [["Tax cuts", "The tax bill passed the house."]])
+    without = model.probabilities(features, [["A day", "The crowd left the house."]])
+    assert with_words[0, FRAMES.index("Economic")] > without[0, FRAMES.index("Economic")] + 0.3
+
+
+def test_it_keeps_the_lexical_model_and_a_new_version_through_a_file(tmp_path: Path) -> None:
+    model = blend_model()
+    model.save(tmp_path / "framing.npz")
+
+    loaded = FramingModel.load(tmp_path / "framing.npz")
+
+    assert loaded.version == model.version
+    assert loaded.version.startswith("blend-")
+    assert loaded.version != two_frame_model().version
+    assert loaded.lexical is not None
+    assert loaded.lexical.vocabulary == model.lexical.vocabulary
+    segments = [["Tax news", "The prison tax rose."]]
+    features = article_features(np.vstack([axis(0)]))
+    assert np.allclose(loaded.probabilities(features, segments), model.probabilities(features, segments), atol=1e-3)
+    with np.load(tmp_path / "framing.npz", allow_pickle=False) as data:
+        assert "lexical_coef" in data  # arrays only: it loads without pickles
+
+
+def test_it_computes_the_same_tf_idf_rows_as_scikit_learn() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    documents = [["Police arrest", "The police made an arrest."], ["Tax rise", "The tax rise hurt."], ["Tax", "x"]]
+    vocabulary, idf = lexical_vocabulary(documents)
+    model = LexicalModel(vocabulary, idf, np.zeros((1, len(vocabulary))), np.zeros(1))
+
+    ours = lexical_matrix(model, documents).toarray()
+
+    reference = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, vocabulary=vocabulary).fit(
+        [" ".join(document) for document in documents]
+    )
+    assert vocabulary == ["tax", "the"]  # in two articles at least: not "police", "x" or any pair
+    assert np.allclose(idf, reference.idf_)
+    assert np.allclose(ours, reference.transform([" ".join(document) for document in documents]).toarray())
 
 
 def test_it_beats_the_most_common_frames_when_the_labels_are_learnable() -> None:
@@ -93,6 +197,82 @@ def test_it_beats_the_most_common_frames_when_the_labels_are_learnable() -> None
 
     assert learnt.micro_f1 > 0.85
     assert learnt.micro_f1 > common.micro_f1 + 0.1
+
+
+def synthetic_corpus(rows: int = 100) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    """Economic is in the vectors, Crime only in the words, Political everywhere."""
+    generator = np.random.default_rng(1)
+    features = generator.normal(size=(rows, 6))
+    labels = np.zeros((rows, len(FRAMES)), dtype=bool)
+    labels[:, FRAMES.index("Economic")] = features[:, 0] > 0
+    crime = generator.random(rows) < 0.4
+    labels[:, FRAMES.index("Crime_and_punishment")] = crime
+    labels[:, FRAMES.index("Political")] = True
+    filler = ["weather", "garden", "music", "travel", "cooking", "football"]
+    segments = [
+        [
+            f"News of {filler[row % 6]}",
+            f"A story about {filler[(row + 1) % 6]} and {filler[(row + 2) % 6]}.",
+            "Police arrested a suspect and the court sent him to prison." if crime[row] else "Nothing else happened.",
+        ]
+        for row in range(rows)
+    ]
+    return features, labels, segments
+
+
+def test_it_learns_frames_from_the_words_and_the_vectors_together() -> None:
+    features, labels, segments = synthetic_corpus()
+
+    vectors_only = framing_cross_validate(features, labels, folds=3)
+    both = framing_cross_validate(features, labels, segments, folds=3)
+
+    assert both.per_frame["Crime_and_punishment"] > 0.9
+    assert vectors_only.per_frame["Crime_and_punishment"] < 0.7
+    assert both.micro_f1 > vectors_only.micro_f1 + 0.05
+
+
+def test_it_trains_weights_that_load_and_predict(tmp_path: Path) -> None:
+    features, labels, segments = synthetic_corpus()
+
+    model = framing_fit(features, labels, segments, meta={"name": "synthetic"})
+    model.save(tmp_path / "framing.npz")
+    loaded = FramingModel.load(tmp_path / "framing.npz")
+
+    assert loaded.lexical is not None
+    assert "prison" in loaded.lexical.vocabulary
+    assert loaded.meta["name"] == "synthetic"
+    assert "blend" in loaded.meta
+    predicted = loaded.decide(loaded.probabilities(features, segments))
+    assert predicted.any(axis=1).all()  # every article has a frame
+    assert (predicted[:, FRAMES.index("Crime_and_punishment")] == labels[:, FRAMES.index("Crime_and_punishment")]).all()
+
+
+def test_it_chooses_thresholds_on_inner_folds_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    features, labels, segments = synthetic_corpus(100)
+    features[:, 5] = np.arange(100)  # each row's number, to see which rows each step was given
+    seen: list[tuple[set[int], set[int]]] = []
+    threshold_rows: list[int] = []
+    embedding_logits = framing_training._embedding_logits
+    frame_thresholds = framing_training.frame_thresholds
+
+    def spied_logits(train: np.ndarray, labels: np.ndarray, regularisation: float, test: np.ndarray) -> np.ndarray:
+        seen.append((set(train[:, 5].astype(int)), set(test[:, 5].astype(int))))
+        return embedding_logits(train, labels, regularisation, test)
+
+    def spied_thresholds(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        threshold_rows.append(len(probabilities))
+        return frame_thresholds(probabilities, labels)
+
+    monkeypatch.setattr(framing_training, "_embedding_logits", spied_logits)
+    monkeypatch.setattr(framing_training, "frame_thresholds", spied_thresholds)
+    framing_cross_validate(features, labels, segments, folds=5)
+
+    # Each threshold search saw the 80 training rows of an outer fold, never the 20 held out;
+    # the probabilities it read came from models that had not seen the rows they scored.
+    assert threshold_rows
+    assert set(threshold_rows) == {80}
+    assert all(not (train & test) for train, test in seen)
+    assert all(len(train | test) == 80 for train, test in seen)
 
 
 # Written for these tests: one frame per article, clear enough for a model trained on 24 of them.

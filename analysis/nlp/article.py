@@ -101,12 +101,17 @@ class Analyser:
     def parse(self, items: list[ArticleText]) -> Iterable[Any]:
         return self.nlp.pipe((item.text[:MAX_CHARS] or item.title for item in items), batch_size=self.batch_size)
 
-    def sentence_matrices(self, items: list[ArticleText]) -> list[np.ndarray[Any, np.dtype[np.float32]]]:
-        """Each article's unit sentence vectors, exactly as ``analyse`` computes them (for training)."""
+    def sentence_matrices(
+        self, items: list[ArticleText]
+    ) -> list[tuple[list[str], np.ndarray[Any, np.dtype[np.float32]]]]:
+        """Each article's sentences and unit sentence vectors, exactly as ``analyse`` computes them (for training)."""
         sentences_per_item = [[sentence.text for sentence in sentences_of(doc)] for doc in self.parse(items)]
         vectors = self.encode([sentence for sentences in sentences_per_item for sentence in sentences])
         offsets = np.cumsum([0] + [len(sentences) for sentences in sentences_per_item])
-        return [vectors[offsets[index] : offsets[index + 1]] for index in range(len(items))]
+        return [
+            (sentences, vectors[offsets[index] : offsets[index + 1]])
+            for index, sentences in enumerate(sentences_per_item)
+        ]
 
     def analyse(self, items: list[ArticleText]) -> list[ArticleFeatures]:
         docs = list(self.parse(items))
@@ -141,9 +146,9 @@ class Analyser:
                     frames=[
                         tag.as_dict()
                         for tag in (
-                            self.framing.tag(matrix)
+                            self.framing.tag(matrix, texts, item.title)
                             if len(matrix)
-                            else self.framing.tag(lead_vectors[index : index + 1], evidence=False)
+                            else self.framing.tag(lead_vectors[index : index + 1], [], item.title, evidence=False)
                         )
                     ],
                     tone=round(sum(tones) / len(tones), 4) if tones else 0.0,

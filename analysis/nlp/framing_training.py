@@ -1,31 +1,38 @@
-"""Training and evaluating the framing classifier (scikit-learn; only the training command imports this).
+"""Training and evaluating the framing classifier (scikit-learn; only the training commands import this).
 
 Protocol, so that a cross-validated score is an honest estimate: every choice
-learnt from labels (feature standardisation, the regularisation strength, each
-frame's decision threshold) is made inside the training folds, by an inner
-cross-validation over the training part only; the held-out fold is scored once.
+learnt from labels (feature standardisation, the lexical vocabulary, the
+regularisation strengths, the blend of the two models, each frame's decision
+threshold) is made inside the training folds, by an inner cross-validation over
+the training part only; the held-out fold is scored once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
 
-from analysis.nlp.framing import FRAMES, FramingModel
+from analysis.nlp.framing import FRAMES, FramingModel, LexicalModel, idf_of, segment_terms
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
+Segments = Sequence[Sequence[str]]  # per article: its headline, then its sentences
 
-C_GRID = (0.001, 0.003, 0.01)
+EMBEDDING_C_GRID = (0.001, 0.003, 0.01)
+LEXICAL_C_GRID = (10.0,)  # one value: each lexical fit is the slow part of training
+BLEND_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
 THRESHOLD_GRID = np.round(np.arange(0.1, 0.8, 0.025), 3)
 INNER_FOLDS = 4
+MAX_TERMS = 20_000
+MIN_DOCUMENTS = 2  # a term in fewer training articles than this is left out of the vocabulary
 
 
 @dataclass(frozen=True)
@@ -70,12 +77,19 @@ def scores(gold: Matrix, predicted: Matrix, frames: list[str] = FRAMES) -> Score
     )
 
 
+# --- the two models' fitting, on one set of training rows
+
+
 def _standardise(features: Matrix) -> tuple[Matrix, Matrix]:
     return features.mean(axis=0), features.std(axis=0) + 1e-6
 
 
-def _fit(features: Matrix, labels: Matrix, regularisation: float) -> tuple[Matrix, Matrix]:
-    """Coefficients and intercepts of one balanced logistic regression per frame (standardised features)."""
+def _fit(features: Matrix | sparse.csr_matrix, labels: Matrix, regularisation: float) -> tuple[Matrix, Matrix]:
+    """Coefficients and intercepts of one balanced logistic regression per frame.
+
+    Balanced class weights, so that the rare frames (a few dozen articles) are not
+    simply never predicted.
+    """
     coef = np.zeros((labels.shape[1], features.shape[1]), dtype=np.float64)
     intercept = np.zeros(labels.shape[1], dtype=np.float64)
     for index in range(labels.shape[1]):
@@ -84,14 +98,73 @@ def _fit(features: Matrix, labels: Matrix, regularisation: float) -> tuple[Matri
             # A frame always (or never) present in the training data: a constant.
             intercept[index] = 8.0 if column.all() else -8.0
             continue
-        model = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=3000)
+        # liblinear is several times faster than lbfgs on the sparse, wide TF-IDF rows (its penalised
+        # intercept matters little there); the dense embedding model keeps lbfgs.
+        solver = "liblinear" if sparse.issparse(features) else "lbfgs"
+        model = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=3000, solver=solver)
         model.fit(features, column)
         coef[index], intercept[index] = model.coef_[0], model.intercept_[0]
     return coef, intercept
 
 
-def _probabilities(features: Matrix, coef: Matrix, intercept: Matrix) -> Matrix:
-    return 1.0 / (1.0 + np.exp(-(features @ coef.T + intercept)))
+def _sigmoid(logits: Matrix) -> Matrix:
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
+
+
+def _embedding_logits(train_features: Matrix, labels: Matrix, regularisation: float, test_features: Matrix) -> Matrix:
+    mean, scale = _standardise(train_features)
+    coef, intercept = _fit((train_features - mean) / scale, labels, regularisation)
+    return ((test_features - mean) / scale) @ coef.T + intercept
+
+
+def lexical_vocabulary(segments: Segments, *, max_terms: int = MAX_TERMS) -> tuple[list[str], Matrix]:
+    """The vocabulary (terms in at least MIN_DOCUMENTS articles, the most widespread first) and its IDF."""
+    document_frequency: dict[str, int] = {}
+    for article in segments:
+        for term in {term for text in article for term in segment_terms(text)}:
+            document_frequency[term] = document_frequency.get(term, 0) + 1
+    kept = [term for term, count in document_frequency.items() if count >= MIN_DOCUMENTS]
+    kept.sort(key=lambda term: (-document_frequency[term], term))
+    vocabulary = sorted(kept[:max_terms])
+    return vocabulary, idf_of(np.array([document_frequency[term] for term in vocabulary]), len(segments))
+
+
+def lexical_matrix(model: LexicalModel, segments: Segments) -> sparse.csr_matrix:
+    """The TF-IDF rows of articles, computed by the model's own code (as at analysis time)."""
+    indices, values, pointers = [], [], [0]
+    for article in segments:
+        present, counts = model.segment_counts(article)
+        indices.append(present)
+        values.append(model.weights(present, counts))
+        pointers.append(pointers[-1] + len(present))
+    return sparse.csr_matrix(
+        (np.concatenate(values or [np.zeros(0)]), np.concatenate(indices or [np.zeros(0, dtype=np.int64)]), pointers),
+        shape=(len(segments), len(model.vocabulary)),
+    )
+
+
+def _lexical_fit(
+    segments: Segments, labels: Matrix, regularisation: float, frames: int
+) -> tuple[LexicalModel, sparse.csr_matrix]:
+    vocabulary, idf = lexical_vocabulary(segments)
+    model = LexicalModel(
+        vocabulary=vocabulary,
+        idf=idf.astype(np.float32),
+        coef=np.zeros((frames, len(vocabulary)), dtype=np.float32),
+        intercept=np.zeros(frames, dtype=np.float32),
+    )
+    rows = lexical_matrix(model, segments)
+    coef, intercept = _fit(rows, labels, regularisation)
+    model.coef, model.intercept = coef.astype(np.float32), intercept.astype(np.float32)
+    return model, rows
+
+
+def _lexical_logits(train_segments: Segments, labels: Matrix, regularisation: float, test_segments: Segments) -> Matrix:
+    model, _rows = _lexical_fit(train_segments, labels, regularisation, labels.shape[1])
+    return np.asarray(lexical_matrix(model, test_segments) @ model.coef.T) + model.intercept
+
+
+# --- choices made by inner cross-validation
 
 
 def _decide(probabilities: Matrix, thresholds: Matrix) -> Matrix:
@@ -101,18 +174,8 @@ def _decide(probabilities: Matrix, thresholds: Matrix) -> Matrix:
     return decided
 
 
-def _out_of_fold(features: Matrix, labels: Matrix, regularisation: float, seed: int) -> Matrix:
-    """Probabilities for each training article from models that did not see it (the inner folds)."""
-    probabilities = np.zeros(labels.shape, dtype=np.float64)
-    for train, held_out in KFold(INNER_FOLDS, shuffle=True, random_state=seed).split(features):
-        mean, scale = _standardise(features[train])
-        coef, intercept = _fit((features[train] - mean) / scale, labels[train], regularisation)
-        probabilities[held_out] = _probabilities((features[held_out] - mean) / scale, coef, intercept)
-    return probabilities
-
-
-def _thresholds(probabilities: Matrix, labels: Matrix) -> Matrix:
-    """Each frame's threshold maximising its F1 on out-of-fold probabilities."""
+def frame_thresholds(probabilities: Matrix, labels: Matrix) -> Matrix:
+    """Each frame's threshold maximising its F1 on out-of-fold probabilities (0.5 for a frame never seen)."""
     thresholds = np.full(labels.shape[1], 0.5)
     for index in range(labels.shape[1]):
         if not labels[:, index].any():
@@ -124,40 +187,117 @@ def _thresholds(probabilities: Matrix, labels: Matrix) -> Matrix:
     return thresholds
 
 
-def framing_fit(
-    features: Matrix, labels: Matrix, *, frames: list[str] = FRAMES, seed: int = 0, meta: dict[str, str] | None = None
-) -> FramingModel:
-    """A framing model with its regularisation and thresholds chosen by inner cross-validation on this data."""
-    features = np.asarray(features, dtype=np.float64)
-    best: tuple[float, float, Matrix] | None = None
-    for regularisation in C_GRID:
-        probabilities = _out_of_fold(features, labels, regularisation, seed)
-        thresholds = _thresholds(probabilities, labels)
-        result = scores(labels, _decide(probabilities, thresholds), frames)
-        objective = result.micro_f1 + result.macro_f1
-        if best is None or objective > best[0]:
-            best = (objective, regularisation, thresholds)
+@dataclass(frozen=True)
+class Recipe:
+    """What inner cross-validation chose."""
+
+    embedding_c: float
+    lexical_c: float | None
+    blend: float
+    thresholds: Matrix
+    objective: float
+
+
+def _slices(rows: int, seed: int) -> list[tuple[Matrix, Matrix]]:
+    return list(KFold(INNER_FOLDS, shuffle=True, random_state=seed).split(np.zeros(rows)))
+
+
+def framing_recipe(
+    features: Matrix, segments: Segments | None, labels: Matrix, *, seed: int = 0, frames: list[str] = FRAMES
+) -> Recipe:
+    """Regularisations, blend and thresholds that score best (micro-F1 + macro-F1) on out-of-fold predictions.
+
+    Only the rows given are used: called on the training folds of an outer
+    cross-validation, it never sees the held-out fold.
+    """
+    folds = _slices(len(features), seed)
+
+    def out_of_fold(logits_of: Any) -> Matrix:
+        logits = np.zeros(labels.shape, dtype=np.float64)
+        for train, held_out in folds:
+            logits[held_out] = logits_of(train, held_out)
+        return _sigmoid(logits)
+
+    embedding = {
+        regularisation: out_of_fold(
+            lambda train, held_out, c=regularisation: _embedding_logits(
+                features[train], labels[train], c, features[held_out]
+            )
+        )
+        for regularisation in EMBEDDING_C_GRID
+    }
+    lexical: dict[float | None, Matrix | None] = {None: None}
+    if segments is not None:
+        lexical = {
+            regularisation: out_of_fold(
+                lambda train, held_out, c=regularisation: _lexical_logits(
+                    [segments[row] for row in train], labels[train], c, [segments[row] for row in held_out]
+                )
+            )
+            for regularisation in LEXICAL_C_GRID
+        }
+    best: Recipe | None = None
+    for embedding_c, embedding_probabilities in embedding.items():
+        for lexical_c, lexical_probabilities in lexical.items():
+            for blend in BLEND_GRID if lexical_probabilities is not None else (1.0,):
+                probabilities = embedding_probabilities
+                if lexical_probabilities is not None:
+                    probabilities = blend * embedding_probabilities + (1 - blend) * lexical_probabilities
+                thresholds = frame_thresholds(probabilities, labels)
+                result = scores(labels, _decide(probabilities, thresholds), frames)
+                objective = result.micro_f1 + result.macro_f1
+                if best is None or objective > best.objective:
+                    best = Recipe(embedding_c, lexical_c, blend, thresholds, objective)
     assert best is not None
-    _objective, regularisation, thresholds = best
+    return best
+
+
+def framing_fit(
+    features: Matrix,
+    labels: Matrix,
+    segments: Segments | None = None,
+    *,
+    frames: list[str] = FRAMES,
+    seed: int = 0,
+    meta: dict[str, str] | None = None,
+) -> FramingModel:
+    """A framing model with its choices made by inner cross-validation on this data, then fitted on all of it.
+
+    Without ``segments`` (the articles' headlines and sentences) it is the embedding model alone.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    recipe = framing_recipe(features, segments, labels, seed=seed, frames=frames)
     mean, scale = _standardise(features)
-    coef, intercept = _fit((features - mean) / scale, labels, regularisation)
+    coef, intercept = _fit((features - mean) / scale, labels, recipe.embedding_c)
+    lexical = None
+    if segments is not None and recipe.lexical_c is not None:
+        lexical, _rows = _lexical_fit(segments, labels, recipe.lexical_c, len(frames))
+    chosen = {"C": str(recipe.embedding_c)}
+    if lexical is not None:
+        chosen |= {"lexical_C": str(recipe.lexical_c), "blend": str(recipe.blend)}
     return FramingModel(
         frames=list(frames),
         mean=mean.astype(np.float32),
         scale=scale.astype(np.float32),
         coef=coef.astype(np.float32),
         intercept=intercept.astype(np.float32),
-        thresholds=thresholds.astype(np.float32),
-        meta={**(meta or {}), "C": str(regularisation)},
+        thresholds=recipe.thresholds.astype(np.float32),
+        lexical=lexical,
+        blend=recipe.blend if lexical is not None else 1.0,
+        meta={**(meta or {}), **chosen},
     )
 
 
-def framing_cross_validate(features: Matrix, labels: Matrix, *, folds: int = 5, seed: int = 0) -> Scores:
+def framing_cross_validate(
+    features: Matrix, labels: Matrix, segments: Segments | None = None, *, folds: int = 5, seed: int = 0
+) -> Scores:
     """Scores over held-out folds, each model fitted (with its nested choices) on the other folds only."""
     predicted = np.zeros(labels.shape, dtype=bool)
     for train, held_out in KFold(folds, shuffle=True, random_state=seed).split(features):
-        model = framing_fit(features[train], labels[train], seed=seed)
-        predicted[held_out] = model.decide(model.probabilities(features[held_out]))
+        train_segments = None if segments is None else [segments[row] for row in train]
+        model = framing_fit(features[train], labels[train], train_segments, seed=seed)
+        held_out_segments = None if segments is None else [segments[row] for row in held_out]
+        predicted[held_out] = model.decide(model.probabilities(features[held_out], held_out_segments))
     return scores(labels, predicted)
 
 

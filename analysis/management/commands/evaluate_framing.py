@@ -14,27 +14,41 @@ from analysis.services import analyser
 ENCODE_BATCH = 64
 
 
-def features_compute(articles: list[LabelledArticle], cache: Path | None = None) -> np.ndarray[Any, Any]:
-    """The classifier's features of each article, computed by the analysis pipeline itself (so they match)."""
+def features_compute(
+    articles: list[LabelledArticle], cache: Path | None = None
+) -> tuple[np.ndarray[Any, Any], list[list[str]]]:
+    """What the classifier reads of each article, computed by the analysis pipeline itself (so they match).
+
+    The pooled sentence vectors (rows), and each article's segments: its headline, then its sentences.
+    ``cache`` (an ``.npz``) keeps them between runs: encoding is the slow part.
+    """
     if cache is not None and cache.exists():
-        cached = np.load(cache)
-        if len(cached) == len(articles):
-            return cached
+        with np.load(cache, allow_pickle=False) as data:
+            if len(data["features"]) == len(articles):
+                offsets = data["offsets"]
+                texts = [str(text) for text in data["segments"]]
+                return data["features"], [texts[offsets[row] : offsets[row + 1]] for row in range(len(articles))]
     engine = analyser()
-    rows = []
+    rows, segments = [], []
     for start in range(0, len(articles), ENCODE_BATCH):
         batch = [
             ArticleText(title=article.title, text=article.text) for article in articles[start : start + ENCODE_BATCH]
         ]
-        for item, matrix in zip(batch, engine.sentence_matrices(batch), strict=True):
+        for item, (sentences, matrix) in zip(batch, engine.sentence_matrices(batch), strict=True):
             if not len(matrix):
                 # An article with no sentence long enough: its title stands in, as in the pipeline.
                 matrix = engine.encode([item.title or " "])
             rows.append(article_features(matrix))
+            segments.append([item.title, *sentences])
     features = np.vstack(rows)
     if cache is not None:
-        np.save(cache, features)
-    return features
+        np.savez(
+            cache,
+            features=features,
+            segments=np.array([text for article in segments for text in article]),
+            offsets=np.cumsum([0] + [len(article) for article in segments]),
+        )
+    return features, segments
 
 
 def scores_write(stream: TextIO, name: str, result: Scores, *, per_frame: bool = False) -> None:
@@ -53,7 +67,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="JSONL with title, text and gold_frames.")
         parser.add_argument("--model", type=Path, help="A weights file to evaluate instead of the installed model.")
-        parser.add_argument("--features-cache", type=Path, help="An .npy file to keep the encoded features in.")
+        parser.add_argument("--features-cache", type=Path, help="An .npz file to keep the encoded features in.")
 
     def handle(self, *args: Any, path: Path, **options: Any) -> None:
         try:
@@ -63,8 +77,8 @@ class Command(BaseCommand):
         if not articles:
             raise CommandError(f"{path} has no labelled articles.")
         model = FramingModel.load(options["model"]) if options.get("model") else analyser().framing
-        features = features_compute(articles, options.get("features_cache"))
-        predicted = model.decide(model.probabilities(features))
+        features, segments = features_compute(articles, options.get("features_cache"))
+        predicted = model.decide(model.probabilities(features, segments))
         # The model's frames may be ordered differently from the codebook's: score in the codebook's order.
         order = [model.frames.index(frame) for frame in FRAMES]
         result = scores(labels_matrix(articles), predicted[:, order])

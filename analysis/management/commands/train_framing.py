@@ -33,7 +33,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--name", default="", help="A name recorded in the model's version (default: the file's).")
         parser.add_argument(
-            "--features-cache", type=Path, help="An .npy file to keep the encoded features in (encode once)."
+            "--features-cache", type=Path, help="An .npz file to keep the encoded features in (encode once)."
         )
 
     def handle(self, *args: Any, path: Path, cv: int, seed: int, output: Path, name: str, **options: Any) -> None:
@@ -45,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path} has {len(articles)} labelled articles; at least 20 are needed.")
         labels = labels_matrix(articles)
         started = time.perf_counter()
-        features = features_compute(articles, options.get("features_cache"))
+        features, segments = features_compute(articles, options.get("features_cache"))
         self.stderr.write(f"Encoded {len(articles)} articles in {time.perf_counter() - started:.0f}s.")
         if cv:
             if cv < 2:
@@ -57,13 +57,14 @@ class Command(BaseCommand):
             scores_write(
                 self.stdout,
                 "framing classifier",
-                framing_cross_validate(features, labels, folds=cv, seed=seed),
+                framing_cross_validate(features, labels, segments, folds=cv, seed=seed),
                 per_frame=True,
             )
             return
         model = framing_fit(
             features,
             labels,
+            segments,
             seed=seed,
             meta={
                 "name": name or path.stem,
