@@ -135,6 +135,8 @@ def test_it_answers_on_the_story_page_without_javascript(client: Client, fare_st
         answer.group(0)
     )
     assert f'id="article-{right.pk}"' in html
+    # A reader who finds the answer wrong can report it.
+    assert f'href="/stories/{fare_story.pk}/report/?target=ask" rel="nofollow">Report an issue' in answer.group(0)
 
 
 def test_it_shows_the_refusal_and_input_errors_on_the_page(client: Client, fare_story: Story) -> None:

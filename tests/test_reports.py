@@ -37,10 +37,10 @@ def report_make(story: Story, **fields: str) -> ContentReport:
 # --- Readers ---------------------------------------------------------------------------------
 
 
-def test_the_story_page_links_a_report_form_from_the_overview_and_each_side(client: Client, story: Story) -> None:
+def test_the_story_page_links_a_report_form_from_each_generated_section(client: Client, story: Story) -> None:
     html = client.get(f"/stories/{story.pk}/").content.decode()
 
-    for target in ("overview", "left", "center", "right"):
+    for target in ("overview", "left", "center", "right", "claims"):
         assert f'href="/stories/{story.pk}/report/?target={target}" rel="nofollow">Report an issue' in html
 
 
