@@ -205,7 +205,10 @@ class AskQuoteSerializer(serializers.Serializer[Any]):
     number = serializers.IntegerField(help_text="The citation number [n]: the article's place on the story page.")
     outlet = serializers.CharField()
     side = serializers.CharField(allow_null=True)
-    score = serializers.FloatField(help_text="Similarity of the sentence to the question.")
+    score = serializers.FloatField(
+        help_text="What the quotes are ranked by: cosine similarity to the question plus a weight times the share "
+        "of the question's content words the sentence contains (so it may exceed 1)."
+    )
 
 
 class AskAnswerSerializer(serializers.Serializer[Any]):
