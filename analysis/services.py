@@ -56,17 +56,29 @@ def articles_analyse(*, article_ids: list[int]) -> list[int]:
     features = engine.analyse([ArticleText(title=article.title, text=article.text) for article in articles])
     versions = engine.versions()
     now = timezone.now()
-    analysed = []
-    for article, feature in zip(articles, features, strict=True):
-        with transaction.atomic():
-            locked = Article.objects.select_for_update().filter(pk=article.pk, state=Article.State.FETCHED).first()
-            if locked is None:
-                continue
-            ArticleAnalysis.objects.update_or_create(article=locked, defaults=_analysis_fields(feature, versions, now))
-            locked.state = Article.State.ANALYSED
-            locked.state_changed_at = now
-            locked.save(update_fields=["state", "state_changed_at"])
-            analysed.append(locked.pk)
+    by_id = {article.pk: feature for article, feature in zip(articles, features, strict=True)}
+    # One transaction for the batch: lock the rows still waiting (in id order, so two workers on
+    # overlapping batches cannot deadlock), write every analysis in one statement, move them on.
+    with transaction.atomic():
+        analysed = list(
+            Article.objects.select_for_update()
+            .filter(pk__in=list(by_id), state=Article.State.FETCHED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not analysed:
+            return []
+        fields = list(_analysis_fields(by_id[analysed[0]], versions, now))
+        ArticleAnalysis.objects.bulk_create(
+            [
+                ArticleAnalysis(article_id=article_id, **_analysis_fields(by_id[article_id], versions, now))
+                for article_id in analysed
+            ],
+            update_conflicts=True,
+            unique_fields=["article"],
+            update_fields=fields,
+        )
+        Article.objects.filter(pk__in=analysed).update(state=Article.State.ANALYSED, state_changed_at=now)
     return analysed
 
 

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from celery import Task, shared_task, signature
+from celery.signals import worker_ready
 
 from analysis import services
 from sources.models import Article
+
+logger = logging.getLogger(__name__)
+
+# Pools whose tasks run in the worker's main process: models loaded there at start serve every task.
+IN_PROCESS_POOLS = {"celery.concurrency.solo", "celery.concurrency.thread"}
+
+
+@worker_ready.connect
+def analyser_preload(sender: Any = None, **kwargs: Any) -> None:
+    """Load the models when a worker that consumes the analysis queue starts, not in its first task:
+    the first batch then waits for no model, and the worker answers pings once it can analyse.
+    A prefork pool's children load on first use (loading in the parent would be copied, unused)."""
+    try:
+        queues = {queue.name for queue in sender.task_consumer.queues}
+        pool_module = type(sender.pool).__module__
+    except AttributeError:
+        return
+    if "analysis" in queues and pool_module in IN_PROCESS_POOLS:
+        services.analyser()
+        logger.info("Analysis models loaded: %s", services.analyser().versions())
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)

@@ -24,8 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
-DATABASE = "newsroom_bench_pipeline"
-DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "stories" / "allsides_roundups_dev.jsonl"
+DATABASE = os.environ.get("NEWSROOM_BENCH_DATABASE", "newsroom_bench_pipeline")
+CORPUS_PATH = Path("shared", "data", "stories", "allsides_roundups_dev.jsonl")
+# The checkout's sibling shared/ folder, or the nearest one above (a worktree sits deeper).
+DEFAULT_CORPUS = next(
+    (folder / CORPUS_PATH for folder in ROOT.parents if (folder / CORPUS_PATH).exists()), ROOT.parent / CORPUS_PATH
+)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -51,7 +55,7 @@ def raw_encoder_articles_per_second(rows: list[dict[str, str]]) -> tuple[float, 
         sentences = [s for s in SENTENCE_END.split(" ".join((row.get("text") or "").split())) if s][:40]
         texts.append(". ".join([row.get("title") or "", " ".join(sentences[:3])]))
         texts.extend(sentences)
-    encoder.encode(texts[:64], batch_size=32)  # warm up
+    encoder.encode(texts[:64], batch_size=32, show_progress_bar=False)  # warm up
     started = time.perf_counter()
     encoder.encode(texts, batch_size=32, show_progress_bar=False)
     elapsed = time.perf_counter() - started
@@ -63,30 +67,35 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--database", default=DATABASE, help="PostgreSQL database to (re)create for the run")
+    parser.add_argument(
+        "--profile", type=Path, help="record the worker with py-spy into this SVG (py-spy must be installed)"
+    )
     args = parser.parse_args()
+    database = args.database
 
     lines = args.corpus.read_text().splitlines()[: args.limit]
     rows = [json.loads(line) for line in lines]
-    corpus = Path("/tmp/newsroom-bench-corpus.jsonl")
+    corpus = Path(f"/tmp/newsroom-bench-corpus-{database}.jsonl")
     corpus.write_text("\n".join(lines) + "\n")
 
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "newsroom.settings.local",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "CELERY_BROKER_URL": args.broker,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "LOG_LEVEL": "WARNING",
     }
-    psql(f"DROP DATABASE IF EXISTS {DATABASE}")
-    psql(f"CREATE DATABASE {DATABASE}")
+    psql(f"DROP DATABASE IF EXISTS {database}")
+    psql(f"CREATE DATABASE {database}")
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
         [PYTHON, "-m", "celery", "-A", "newsroom", "purge", "-f"], cwd=ROOT, env=env, check=True, capture_output=True
     )
 
     print("raw encoder on the same texts ...", flush=True)
-    raw_articles, raw_sentences = raw_encoder_articles_per_second(rows)
+    raw_before = raw_encoder_articles_per_second(rows)
 
     worker = subprocess.Popen(
         [
@@ -106,7 +115,8 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
-    os.environ.update({key: env[key] for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")})
+    # The same broker as the worker's, so the ping below reaches it.
+    os.environ.update({key: env[key] for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL")})
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -116,11 +126,20 @@ def main() -> None:
     from stories.models import StoryMembership
 
     try:
-        for _ in range(120):  # the worker loads its models before it answers
+        for _ in range(300):  # the worker loads its models before it answers
             if app.control.ping(timeout=1.0):
                 break
+        else:
+            sys.exit("the worker did not answer a ping in 300 s")
+        profiler = None
+        if args.profile:
+            py_spy = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--rate", "50", "--nonblocking"]
+            profiler = subprocess.Popen(
+                [*py_spy, "-o", str(args.profile), "--pid", str(worker.pid)], stdout=subprocess.DEVNULL
+            )
         started = time.time()
         subprocess.run([PYTHON, "manage.py", "import_articles", str(corpus)], cwd=ROOT, env=env, check=True)
+        imported = time.time() - started
         total = Article.objects.count()
         seen: dict[int, float] = {}
         last_progress = time.time()
@@ -138,17 +157,30 @@ def main() -> None:
                     last_progress = now
             time.sleep(0.2)
         elapsed = max(seen.values()) - started
+        peak_mib = peak_rss_mib(worker.pid)
+        # Measured again after the run: on a shared machine the load moves, and the ratio uses the mean.
+        print("raw encoder again ...", flush=True)
+        raw_after = raw_encoder_articles_per_second(rows)
+        raw_articles = (raw_before[0] + raw_after[0]) / 2
+        raw_sentences = (raw_before[1] + raw_after[1]) / 2
         arrivals = dict(Article.objects.values_list("pk", "discovered_at"))
         latencies = sorted(seen[pk] - arrivals[pk].timestamp() for pk in seen)
         pipeline_rate = len(seen) / elapsed
         broker = args.broker.split(":")[0]
         p95 = latencies[int(0.95 * (len(latencies) - 1))]
         print(f"\ncorpus: {args.corpus.name}, {total} articles; one worker process (solo pool), broker {broker}")
-        print(f"raw encoder:         {raw_articles:7.2f} articles/s ({raw_sentences:.0f} sentences/s)")
+        print(
+            f"raw encoder:         {raw_articles:7.2f} articles/s ({raw_sentences:.0f} sentences/s;"
+            f" {raw_before[0]:.2f} before the run, {raw_after[0]:.2f} after)"
+        )
         print(f"end-to-end pipeline: {pipeline_rate:7.2f} articles/s ({len(seen)} on story pages in {elapsed:.1f} s)")
         print(f"ratio:               {pipeline_rate / raw_articles:7.2f}")
+        print(f"of which the import command (a process of its own, queues at its end): {imported:.1f} s")
         print(f"arrival to story page: p50 {statistics.median(latencies):.1f} s, p95 {p95:.1f} s")
-        print(f"analysis worker peak resident memory: {peak_rss_mib(worker.pid):.0f} MiB")
+        print(f"analysis worker peak resident memory: {peak_mib:.0f} MiB")
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

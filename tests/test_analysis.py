@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from celery.concurrency.solo import TaskPool as SoloPool
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
 from analysis import services
+from analysis import tasks as analysis_tasks
 from analysis.models import ArticleAnalysis
 from analysis.nlp import tone
 from analysis.nlp.article import ArticleFeatures, ArticleText
 from analysis.nlp.entities import Mention, actors_count, actors_resolve
-from sources.models import Outlet
+from sources import services as source_services
+from sources.models import Article, Outlet
 from stories.models import Story
 from tests.conftest import STORY_TIME, analysed_article_make, story_build, unit_vector
 
@@ -200,3 +204,76 @@ def test_it_reanalyses_the_articles_a_curator_selects(
     assert new_models.analysed == ["Transit board raises fare to $2.75"]
     chosen.refresh_from_db()
     assert chosen.frame_names == ["Political"]
+
+
+def fetched_article_make(outlet: Outlet, title: str) -> Article:
+    article, _created = source_services.article_discover(
+        outlet=outlet,
+        url=f"https://{outlet.domains.first()}/2026/11/{title.lower().replace(' ', '-')}",
+        title=title,
+        text=f"{title}, the council said on Tuesday.",
+        published_at=STORY_TIME,
+        language="en",
+    )
+    assert article.state == Article.State.FETCHED
+    return article
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_it_writes_a_batch_of_analyses_in_queries_that_do_not_grow_with_the_batch(
+    left_outlet: Outlet, new_models: FakeAnalyser, django_assert_num_queries: Any, count: int
+) -> None:
+    articles = [fetched_article_make(left_outlet, f"Harbour report number {index}") for index in range(count)]
+
+    # Read the articles, lock those still waiting, one INSERT for every analysis, one UPDATE of their states.
+    with django_assert_num_queries(4 + 2):  # and the savepoint's begin and end
+        analysed = services.articles_analyse(article_ids=[article.pk for article in articles])
+
+    assert analysed == sorted(article.pk for article in articles)
+    assert set(Article.objects.filter(pk__in=analysed).values_list("state", flat=True)) == {Article.State.ANALYSED}
+    assert ArticleAnalysis.objects.filter(article_id__in=analysed, model_versions=new_models.current).count() == count
+
+
+def test_it_analyses_only_articles_still_waiting_and_rewrites_a_leftover_analysis(
+    left_outlet: Outlet, new_models: FakeAnalyser
+) -> None:
+    waiting = fetched_article_make(left_outlet, "Harbour dredging begins")
+    leftover = fetched_article_make(left_outlet, "Harbour fees rise")
+    done = fetched_article_make(left_outlet, "Harbour master retires")
+    Article.objects.filter(pk=done.pk).update(state=Article.State.CLUSTERED)
+    # An analysis row left by an interrupted run, its article still waiting: rewritten, not duplicated.
+    ArticleAnalysis.objects.create(article=leftover, embedding=b"", model_versions={"encoder": "old"})
+
+    analysed = services.articles_analyse(article_ids=[waiting.pk, leftover.pk, done.pk])
+
+    assert analysed == [waiting.pk, leftover.pk]
+    assert ArticleAnalysis.objects.get(article=leftover).model_versions == new_models.current
+    assert not ArticleAnalysis.objects.filter(article=done).exists()
+    assert Article.objects.get(pk=done.pk).state == Article.State.CLUSTERED
+    assert services.articles_analyse(article_ids=[waiting.pk, leftover.pk]) == []  # idempotent
+
+
+class FakeConsumer:
+    def __init__(self, queues: list[str], pool: object) -> None:
+        self.task_consumer = SimpleNamespace(queues=[SimpleNamespace(name=name) for name in queues])
+        self.pool = pool
+
+
+@pytest.mark.parametrize(
+    ("queues", "pool", "loads"),
+    [
+        (["ingest", "analysis", "clustering"], SoloPool(), True),
+        (["ingest", "clustering"], SoloPool(), False),
+        (["analysis"], object(), False),  # a prefork pool: its children load on first use
+    ],
+)
+def test_a_worker_of_the_analysis_queue_loads_the_models_when_it_starts(
+    monkeypatch: pytest.MonkeyPatch, queues: list[str], pool: object, loads: bool
+) -> None:
+    fake = FakeAnalyser({"encoder": "test-vectors"})
+    loaded: list[FakeAnalyser] = []
+    monkeypatch.setattr(services, "analyser", lambda: loaded.append(fake) or fake)
+
+    analysis_tasks.analyser_preload(sender=FakeConsumer(queues, pool))
+
+    assert bool(loaded) is loads
