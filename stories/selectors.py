@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
+from django.db.models import Case, FilteredRelation, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -39,6 +39,31 @@ def story_version(*, story_id: int) -> str:
     story_refresh or the clusterer, which set these times. Raises Http404 for an unknown story.
     """
     return story_version_format(story_version_times(story_id=story_id))
+
+
+def story_page_version(*, story_id: int) -> str:
+    """What the cached story page is keyed on, in one query: the story's version and its FAQ's questions.
+
+    The FAQ changes between refreshes (readers ask), so the ids of the questions it shows are part
+    of the key. The story's row is joined to its FAQ questions (a LEFT JOIN: a story without any
+    still gives one row), in FAQ order. Raises Http404 for an unknown story.
+    """
+    rows = list(
+        Story.objects.listed()
+        .filter(pk=story_id)
+        .alias(
+            faq=FilteredRelation(
+                "questions",
+                condition=Q(questions__is_supported=True, questions__count__gte=settings.NEWSROOM_FAQ_MIN_ASKS),
+            )
+        )
+        .order_by("-faq__count", "-faq__last_asked_at", "faq__pk")
+        .values_list("refreshed_at", "reclustered_at", "faq__pk")[:FAQ_SIZE]
+    )
+    if not rows:
+        raise Http404("No such story.")
+    faq_ids = ",".join(str(row[2]) for row in rows if row[2] is not None)
+    return f"{story_version_format(rows[0][:2])}:{faq_ids}"
 
 
 def stories_version() -> str:
