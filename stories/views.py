@@ -71,10 +71,19 @@ def blindspot_list(request: HttpRequest) -> HttpResponse:
     if side and side not in BLINDSPOT_SIDES:
         context = {"error": f"Unknown side “{side}”: choose left or right.", "sides": sides}
         return render(request, "stories/blindspot.html", context, status=400)
-    page = Paginator(browse.blindspot_feed(side=side), BLINDSPOTS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = browse.stories_with_blindspots(list(page.object_list))
-    context = {"page": page, "side": side, "sides": sides, "rule": BlindspotRule.current()}
-    return render(request, "stories/blindspot.html", context)
+    # Cached like the home page: keyed on the stories' version, which any refresh changes, so a
+    # story's counts (and so the feed) are never stale; the rule comes from settings.
+    number = request.GET.get("page", "1")
+    rule = BlindspotRule.current()
+    key = f"blindspot:{side}:{number[:10]}:{rule.max_share}:{rule.min_rated}:{browse.stories_state().version}"
+    html = cache.get(key)
+    if html is None:
+        page = Paginator(browse.blindspot_feed(side=side), BLINDSPOTS_PER_PAGE).get_page(number)
+        page.object_list = browse.stories_with_blindspots(list(page.object_list), rule)
+        context = {"page": page, "side": side, "sides": sides, "rule": rule}
+        html = render_to_string("stories/blindspot.html", context, request)
+        cache.set(key, html, STORY_PAGE_SECONDS)
+    return HttpResponse(html)
 
 
 def outlet_list(request: HttpRequest) -> HttpResponse:
