@@ -16,8 +16,10 @@ def test_the_load_data_fills_what_the_reader_pages_show(client: Client, db: None
     call_command("generate_load_data", articles=120, stories=12, big_story=30, outlets=12, verbosity=0)
 
     big = Story.objects.order_by("pk").first()
-    assert big is not None and big.article_count == 30
-    assert big.claims and all(claim["quotes"] for claim in big.claims)
+    assert big is not None
+    assert big.article_count == 30
+    assert big.claims
+    assert all(claim["quotes"] for claim in big.claims)
     assert set(big.ratings_snapshot) == {str(pk) for pk in big.memberships.values_list("article__outlet", flat=True)}
     assert OutletRating.objects.count() == Outlet.objects.exclude(lean="").count() == 10
     html = client.get(f"/stories/{big.pk}/").content.decode()
