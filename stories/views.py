@@ -90,8 +90,18 @@ def outlet_list(request: HttpRequest) -> HttpResponse:
     return render(request, "stories/outlet_list.html", {"outlets": browse.outlet_list()})
 
 
+# What an outlet page's key misses (a story's new title beside a recent article) waits this long.
+OUTLET_PAGE_SECONDS = 60
+
+
 def outlet_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    return render(request, "stories/outlet_detail.html", {"page": browse.outlet_page_get(slug=slug)})
+    version = hashlib.sha1(browse.outlet_page_version(slug=slug).encode()).hexdigest()[:16]
+    key = f"outlet-page:{slug}:{version}"
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("stories/outlet_detail.html", {"page": browse.outlet_page_get(slug=slug)}, request)
+        cache.set(key, html, OUTLET_PAGE_SECONDS)
+    return HttpResponse(html)
 
 
 def search(request: HttpRequest) -> HttpResponse:
