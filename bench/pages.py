@@ -6,9 +6,9 @@ For each size it builds (or reuses) a PostgreSQL database holding that many synt
 articles in a tenth as many stories (``manage.py generate_load_data``), serves it with
 gunicorn on 127.0.0.1, drives it with wrk, and prints, for the home page, a story page
 with 100 articles, the story list API, the story detail API, the blindspot feed and an
-outlet page, the requests per second, the ratio to the trivial view measured in the same
-run, and p50/p99 latency; then the peak resident memory of a web worker. Needs Debian's
-wrk (apt-get install wrk).
+outlet page, the requests per second, the ratio to the trivial view measured just before
+it in the same run (the machines are shared and their load moves), and p50/p99 latency;
+then the peak resident memory of a web worker. Needs Debian's wrk (apt-get install wrk).
 
 The cache is Redis as in production (``--cache redis``, the default: a private
 redis-server started for the run on ``--redis-port``, shared by the workers), or each
@@ -181,13 +181,14 @@ def measure(size: int, args: argparse.Namespace) -> None:
             f"\n{size} articles, {size // 10} stories; "
             f"gunicorn -w {args.workers}; wrk -c{args.connections} {args.seconds}s each; cache {args.cache}"
         )
-        print(f"{'endpoint':28} {'req/s':>8} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8}")
-        baseline = None
-        for label, path in targets:
+        # The machine is shared and its load moves: each endpoint is measured right after the
+        # trivial view, and its ratio is to that measurement.
+        print(f"{'endpoint':28} {'req/s':>8} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'trivial req/s':>14}")
+        for label, path in targets[1:]:
             wrk(base + path, 2, args.connections)  # warm up
+            baseline, _, _ = wrk(base + targets[0][1], args.seconds, args.connections)
             rps, p50, p99 = wrk(base + path, args.seconds, args.connections)
-            baseline = baseline or rps
-            print(f"{label:28} {rps:8.1f} {rps / baseline:6.2f} {p50:8.1f} {p99:8.1f}", flush=True)
+            print(f"{label:28} {rps:8.1f} {rps / baseline:6.2f} {p50:8.1f} {p99:8.1f} {baseline:14.1f}", flush=True)
         workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
         print(f"peak resident memory per web worker: {max(peak_rss_mib(int(pid)) for pid in workers):.0f} MiB")
     finally:
