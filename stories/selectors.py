@@ -74,6 +74,8 @@ def story_page_version(*, story_id: int) -> str:
     still gives one row), in FAQ order. The times are as the database gives them (a key, not a
     value to compute with). Raises Http404 for an unknown story.
     """
+    if not 0 < story_id < 2**63:  # no row (the ORM says so itself; raw SQL would fail on overflow)
+        raise Http404("No such story.")
     sql, params, position = _story_page_version_sql(connection.vendor, settings.NEWSROOM_FAQ_MIN_ASKS)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params[:position], story_id, *params[position + 1 :]])

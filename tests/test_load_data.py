@@ -41,3 +41,7 @@ def test_the_story_page_version_changes_with_the_faq_it_shows(story: Story) -> N
     assert selectors.story_page_version(story_id=story.pk) == f"{before}{question.pk}"
     with pytest.raises(Http404):
         selectors.story_page_version(story_id=story.pk + 1000)
+
+
+def test_a_story_id_too_long_for_the_database_is_a_404(client: Client, story: Story) -> None:
+    assert client.get(f"/stories/{2**64}/").status_code == 404
