@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from analysis.models import ArticleAnalysis
 from sources.models import Article, Outlet, OutletRating
 from stories.models import Story
 from stories.querysets import SIDES, BlindspotRule
@@ -123,6 +125,32 @@ def blindspot_feed(*, side: str = "") -> QuerySet[Story]:
 
 def outlet_list() -> QuerySet[Outlet]:
     return Outlet.objects.annotate(article_count=Count("articles")).order_by("name")
+
+
+def outlet_page_version(*, slug: str) -> str:
+    """What the cached outlet page is keyed on, in one query: the outlet's row, its latest rating,
+    article and analysis. A new rating, article or analysis changes it; what it misses (a story's
+    new title beside a recent article) waits for the cache's time limit. Raises Http404."""
+    analyses = ArticleAnalysis.objects.filter(article__outlet=OuterRef("pk")).order_by("-pk").values("pk")[:1]
+    row = (
+        Outlet.objects.filter(slug=slug)
+        .annotate(
+            latest_rating=Subquery(OutletRating.objects.filter(outlet=OuterRef("pk")).order_by("-pk").values("pk")[:1]),
+            latest_article=Subquery(Article.objects.filter(outlet=OuterRef("pk")).order_by("-pk").values("pk")[:1]),
+            latest_analysis=Subquery(analyses),
+        )
+        .order_by()
+        .values_list(
+            *(field.attname for field in Outlet._meta.concrete_fields),
+            "latest_rating",
+            "latest_article",
+            "latest_analysis",
+        )
+        .first()
+    )
+    if row is None:
+        raise Http404("No such outlet.")
+    return "|".join(str(value) for value in row)
 
 
 @dataclass

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Max, Prefetch, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Case, FilteredRelation, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -39,6 +41,49 @@ def story_version(*, story_id: int) -> str:
     story_refresh or the clusterer, which set these times. Raises Http404 for an unknown story.
     """
     return story_version_format(story_version_times(story_id=story_id))
+
+
+# No row has this id: it marks where the story's id goes in the compiled SQL below.
+_ANY_STORY_ID = -(2**62)
+
+
+def _story_page_version_rows(story_id: int, min_asks: int) -> QuerySet[Story]:
+    return (
+        Story.objects.listed()
+        .filter(pk=story_id)
+        .alias(
+            faq=FilteredRelation("questions", condition=Q(questions__is_supported=True, questions__count__gte=min_asks))
+        )
+        .order_by("-faq__count", "-faq__last_asked_at", "faq__pk")
+        .values_list("refreshed_at", "reclustered_at", "faq__pk")[:FAQ_SIZE]
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _story_page_version_sql(vendor: str, min_asks: int) -> tuple[str, tuple[Any, ...], int]:
+    """The query's SQL, compiled once: on a cached page, compiling it cost more than running it."""
+    sql, params = _story_page_version_rows(_ANY_STORY_ID, min_asks).query.sql_with_params()
+    return sql, tuple(params), list(params).index(_ANY_STORY_ID)
+
+
+def story_page_version(*, story_id: int) -> str:
+    """What the cached story page is keyed on, in one query: the story's version and its FAQ's questions.
+
+    The FAQ changes between refreshes (readers ask), so the ids of the questions it shows are part
+    of the key. The story's row is joined to its FAQ questions (a LEFT JOIN: a story without any
+    still gives one row), in FAQ order. The times are as the database gives them (a key, not a
+    value to compute with). Raises Http404 for an unknown story.
+    """
+    if not 0 < story_id < 2**63:  # no row (the ORM says so itself; raw SQL would fail on overflow)
+        raise Http404("No such story.")
+    sql, params, position = _story_page_version_sql(connection.vendor, settings.NEWSROOM_FAQ_MIN_ASKS)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params[:position], story_id, *params[position + 1 :]])
+        rows = cursor.fetchall()
+    if not rows:
+        raise Http404("No such story.")
+    faq_ids = ",".join(str(row[2]) for row in rows if row[2] is not None)
+    return f"{rows[0][0]}-{rows[0][1]}:{faq_ids}"
 
 
 def stories_version() -> str:

@@ -47,15 +47,13 @@ def _side_filter(request: HttpRequest) -> str:
 
 
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    # The FAQ changes between refreshes (readers ask), so its questions are part of the key.
-    version = selectors.story_version(story_id=pk)
-    faq = selectors.story_faq_get(story_id=pk)
-    faq_key = hashlib.sha1(",".join(str(question.pk) for question in faq).encode()).hexdigest()[:12]
+    # One query on a cached page: the story's version and its FAQ's question ids.
+    version = hashlib.sha1(selectors.story_page_version(story_id=pk).encode()).hexdigest()[:16]
     side = _side_filter(request)
-    key = f"story-page:{pk}:{version}:{faq_key}:{side or 'all'}"
+    key = f"story-page:{pk}:{version}:{side or 'all'}"
     html = cache.get(key)
     if html is None:
-        page = selectors.story_page_get(story_id=pk, side=side, faq=faq)
+        page = selectors.story_page_get(story_id=pk, side=side)
         html = render_to_string("stories/story_detail.html", {"page": page}, request)
         cache.set(key, html, STORY_PAGE_SECONDS)
     return HttpResponse(html)
@@ -73,18 +71,37 @@ def blindspot_list(request: HttpRequest) -> HttpResponse:
     if side and side not in BLINDSPOT_SIDES:
         context = {"error": f"Unknown side “{side}”: choose left or right.", "sides": sides}
         return render(request, "stories/blindspot.html", context, status=400)
-    page = Paginator(browse.blindspot_feed(side=side), BLINDSPOTS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = browse.stories_with_blindspots(list(page.object_list))
-    context = {"page": page, "side": side, "sides": sides, "rule": BlindspotRule.current()}
-    return render(request, "stories/blindspot.html", context)
+    # Cached like the home page: keyed on the stories' version, which any refresh changes, so a
+    # story's counts (and so the feed) are never stale; the rule comes from settings.
+    number = request.GET.get("page", "1")
+    rule = BlindspotRule.current()
+    key = f"blindspot:{side}:{number[:10]}:{rule.max_share}:{rule.min_rated}:{browse.stories_state().version}"
+    html = cache.get(key)
+    if html is None:
+        page = Paginator(browse.blindspot_feed(side=side), BLINDSPOTS_PER_PAGE).get_page(number)
+        page.object_list = browse.stories_with_blindspots(list(page.object_list), rule)
+        context = {"page": page, "side": side, "sides": sides, "rule": rule}
+        html = render_to_string("stories/blindspot.html", context, request)
+        cache.set(key, html, STORY_PAGE_SECONDS)
+    return HttpResponse(html)
 
 
 def outlet_list(request: HttpRequest) -> HttpResponse:
     return render(request, "stories/outlet_list.html", {"outlets": browse.outlet_list()})
 
 
+# What an outlet page's key misses (a story's new title beside a recent article) waits this long.
+OUTLET_PAGE_SECONDS = 60
+
+
 def outlet_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    return render(request, "stories/outlet_detail.html", {"page": browse.outlet_page_get(slug=slug)})
+    version = hashlib.sha1(browse.outlet_page_version(slug=slug).encode()).hexdigest()[:16]
+    key = f"outlet-page:{slug}:{version}"
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("stories/outlet_detail.html", {"page": browse.outlet_page_get(slug=slug)}, request)
+        cache.set(key, html, OUTLET_PAGE_SECONDS)
+    return HttpResponse(html)
 
 
 def search(request: HttpRequest) -> HttpResponse:

@@ -11,6 +11,7 @@ from pytest_django.fixtures import Settings
 
 from accounts.models import Scope
 from accounts.services import api_token_create
+from accounts.throttling import ApiRateThrottle
 from stories.models import Story
 
 
@@ -96,3 +97,20 @@ def test_a_token_and_a_signed_in_reader_get_their_own_higher_rates(client: Clien
     assert session_statuses == [200, 200, 200, 429]
     # The same address as the token's requests, yet its own count: the token's did not use it up.
     assert anonymous_statuses == [200, 200, 429]
+
+
+def test_a_throttled_client_is_served_again_when_its_window_ends(
+    client: Client, db: None, rates: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr(ApiRateThrottle, "timer", lambda self: now[0])
+    statuses = [client.get("/api/v1/stories/").status_code for _ in range(3)]
+    now[0] += 30
+    refused = client.get("/api/v1/stories/")
+    now[0] += 31  # the window opened by the first request has ended
+    again = [client.get("/api/v1/stories/").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) == 30
+    assert again == [200, 200, 429]

@@ -199,14 +199,18 @@ def test_it_says_so_when_there_are_no_blindspots(client: Client, db: None) -> No
     assert "No blindspots for the right right now" in html
 
 
-def test_it_serves_the_blindspot_feed_in_two_queries_whatever_the_number_of_stories(
+def test_it_serves_the_blindspot_feed_in_fixed_queries_whatever_the_number_of_stories(
     client: Client, django_assert_num_queries: QueryCounter, db: None
 ) -> None:
     for number in range(4):
         story_covered(f"Blindspot {number}", 50 + number, left=3)
 
-    # The pager's count and the page of stories.
-    with django_assert_num_queries(2):
+    # The stories' version (the cache key), the pager's count and the page of stories.
+    with django_assert_num_queries(3):
         response = client.get("/blindspot/")
+    # Served again from the cache: only the version is read.
+    with django_assert_num_queries(1):
+        again = client.get("/blindspot/")
 
     assert len(titles_in_order(response.content.decode())) == 4
+    assert again.content == response.content

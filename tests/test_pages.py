@@ -122,12 +122,12 @@ def test_it_shows_a_story_page_in_a_fixed_number_of_queries(
         story_assign(article_id=article.pk)
     story_refresh(story_id=story.pk)
 
-    # The story's version and its FAQ (the cache key), the story, its viewpoints, its articles with
-    # outlets and analyses.
+    # The story's version with its FAQ's ids (the cache key), the story, its viewpoints, its articles
+    # with outlets and analyses, its FAQ.
     with django_assert_num_queries(5):
         response = client.get(f"/stories/{story.pk}/")
-    # Served again from the cache: only the version and the FAQ are read.
-    with django_assert_num_queries(2):
+    # Served again from the cache: only the version with the FAQ's ids is read.
+    with django_assert_num_queries(1):
         again = client.get(f"/stories/{story.pk}/")
 
     assert response.content.decode().count('class="badge lean-') == 2 * 7 - 1  # side columns skip the unrated one

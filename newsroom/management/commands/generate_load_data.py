@@ -10,18 +10,33 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from analysis.models import ArticleAnalysis
-from sources.models import Article, Lean, Outlet, OutletDomain, Side, side_of_lean
-from stories.models import Story, StoryMembership, StoryViewpoint
+from sources.models import Article, Factuality, Lean, Outlet, OutletDomain, OutletRating, Side, side_of_lean
+from stories.models import Story, StoryMembership, StoryQuestion, StoryViewpoint
 
 LEANS = [Lean.LEFT, Lean.LEAN_LEFT, Lean.CENTER, Lean.LEAN_RIGHT, Lean.RIGHT, ""]
 FRAMES = ["Economic", "Political", "Health_and_safety", "Fairness_and_equality", "Crime_and_punishment"]
 BATCH = 5000
+SENTENCES = [
+    "Officials announced the measure on Monday.",
+    "Critics slammed the plan as reckless.",
+    "The vote is expected next week.",
+    "Supporters said it would lower costs.",
+    "The agency declined to comment.",
+    "Analysts said the effect would be small.",
+]
+# Each flagged sentence's loaded words (analysis.loaded_sentences); the page marks them.
+LOADED = [{"sentence": 1, "words": ["slammed", "reckless"]}]
+CLAIMS_SHARED, CLAIMS_ONE_SIDED = 6, 1
+FAQ_QUESTIONS = 8
 
 
 class Command(BaseCommand):
     help = (
         "Fill the database with synthetic stories and articles for load benchmarks, quickly and without "
-        "running the models (vectors are random). One story gets --big-story articles. Never use on real data."
+        "running the models (vectors are random). One story gets --big-story articles. Everything the "
+        "reader pages show is filled in: outlet ratings, each story's claims, ratings snapshot, overview "
+        "and viewpoints, the analyses' frames, tone and loaded language, the big story's FAQ; every fourth "
+        "story is a blindspot. Never use on real data."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,12 +55,45 @@ class Command(BaseCommand):
         base_time = datetime(2026, 1, 1, tzinfo=UTC)
         with transaction.atomic():
             outlet_objects = Outlet.objects.bulk_create(
-                Outlet(name=f"Load Outlet {index}", slug=f"load-outlet-{index}", lean=LEANS[index % len(LEANS)])
+                Outlet(
+                    name=f"Load Outlet {index}",
+                    slug=f"load-outlet-{index}",
+                    lean=LEANS[index % len(LEANS)],
+                    factuality=Factuality.HIGH if LEANS[index % len(LEANS)] else "",
+                    lean_rule="latest" if LEANS[index % len(LEANS)] else "",
+                )
                 for index in range(outlets)
             )
             OutletDomain.objects.bulk_create(
                 OutletDomain(outlet=outlet, domain=f"load{outlet.pk}.example") for outlet in outlet_objects
             )
+            ratings = OutletRating.objects.bulk_create(
+                OutletRating(
+                    outlet=outlet,
+                    lean=outlet.lean,
+                    factuality=outlet.factuality,
+                    rated_by="Synthetic chart v1",
+                    rated_at=base_time.date(),
+                )
+                for outlet in outlet_objects
+                if outlet.lean
+            )
+            for rating in ratings:
+                rating.outlet.effective_rating = rating
+            Outlet.objects.bulk_update([rating.outlet for rating in ratings], ["effective_rating"])
+        snapshot_entry = {
+            outlet.pk: {
+                "lean": outlet.lean,
+                "rating_id": outlet.effective_rating_id,
+                "rated_by": "Synthetic chart v1" if outlet.lean else "",
+                "rated_at": base_time.date().isoformat() if outlet.lean else None,
+                "rule": outlet.lean_rule,
+            }
+            for outlet in outlet_objects
+        }
+        # A blindspot story draws only from outlets not on the side it misses.
+        not_right = [outlet for outlet in outlet_objects if side_of_lean(outlet.lean) != Side.RIGHT]
+        not_left = [outlet for outlet in outlet_objects if side_of_lean(outlet.lean) != Side.LEFT]
         # Articles per story: the first story is the big one, the rest share what is left evenly.
         rest = max(articles - big_story, 0)
         sizes = [big_story] + [
@@ -69,9 +117,11 @@ class Command(BaseCommand):
                 )
                 article_objects: list[Article] = []
                 owners: list[Story] = []
-                for story, size in zip(story_objects, chunk, strict=True):
+                for offset, (story, size) in enumerate(zip(story_objects, chunk, strict=True)):
+                    number = start + offset
+                    pool = outlet_objects if number % 4 or number == 0 else (not_right, not_left)[number // 4 % 2]
                     for position in range(size):
-                        outlet = outlet_objects[rng.randrange(len(outlet_objects))]
+                        outlet = pool[rng.randrange(len(pool))]
                         article_number += 1
                         article_objects.append(
                             Article(
@@ -92,10 +142,14 @@ class Command(BaseCommand):
                         ArticleAnalysis(
                             article=article,
                             embedding=vectors.standard_normal(384).astype(np.float32).tobytes(),
-                            sentences=["Synthetic sentence one.", "Synthetic sentence two."],
-                            frames=[{"frame": rng.choice(FRAMES), "score": 0.5, "sentences": [0]}],
+                            sentences=SENTENCES,
+                            frames=[
+                                {"frame": frame, "score": 0.5, "sentences": [index, index + 1]}
+                                for index, frame in enumerate(rng.sample(FRAMES, 2))
+                            ],
                             tone=rng.uniform(-0.5, 0.5),
                             entities=[{"text": "Synthetic Person", "label": "PERSON", "count": 1}],
+                            loaded_sentences=LOADED if article.pk % 4 == 0 else [],
                             model_versions={"encoder": "synthetic"},
                         )
                         for article in created
@@ -123,9 +177,16 @@ class Command(BaseCommand):
                     story.left_count, story.center_count = counts[Side.LEFT], counts[Side.CENTER]
                     story.right_count, story.unrated_count = counts[Side.RIGHT], counts[None]
                     story.overview = [
-                        {"text": "Synthetic sentence one.", "article": article.pk, "citations": [article.pk]}
-                        for article in members[:3]
+                        {"text": SENTENCES[index], "article": article.pk, "citations": [article.pk]}
+                        for index, article in enumerate(members[:3])
                     ]
+                    story.claims = claims_make(members, rng)
+                    story.ratings_snapshot = {
+                        str(outlet_id): snapshot_entry[outlet_id] for outlet_id in {a.outlet_id for a in members}
+                    }
+                    story.ratings_as_of = story.refreshed_at
+                    story.reclustered_at = story.refreshed_at
+                    story.confidence = rng.uniform(0.6, 1.0)
                     for side in Side.values:
                         side_members = [article for article in members if side_of_lean(article.outlet.lean) == side]
                         viewpoints.append(
@@ -137,13 +198,16 @@ class Command(BaseCommand):
                                 is_available=bool(side_members),
                                 unavailable_reason="" if side_members else StoryViewpoint.Unavailable.NO_ARTICLES,
                                 summary=[
-                                    {"text": "Synthetic sentence two.", "article": article.pk}
-                                    for article in side_members[:2]
+                                    {"text": SENTENCES[index + 2], "article": article.pk}
+                                    for index, article in enumerate(side_members[:2])
                                 ],
                                 frames=[{"frame": "Economic", "share": 1.0, "distinctive": False}]
                                 if side_members
                                 else [],
                                 tone=0.0 if side_members else None,
+                                entities=[{"text": "Synthetic Person", "count": len(side_members)}]
+                                if side_members
+                                else [],
                             )
                         )
                 Story.objects.bulk_update(
@@ -156,11 +220,74 @@ class Command(BaseCommand):
                         "right_count",
                         "unrated_count",
                         "overview",
+                        "claims",
+                        "ratings_snapshot",
+                        "ratings_as_of",
+                        "reclustered_at",
+                        "confidence",
                     ],
                 )
                 StoryViewpoint.objects.bulk_create(viewpoints)
+                if start == 0:
+                    StoryQuestion.objects.bulk_create(faq_make(story_objects[0], by_story[story_objects[0].pk]))
             self.stdout.write(f"  {min(start + 1000, stories)} stories, {article_number} articles")
         self.stdout.write(
             f"Generated {stories} stories and {article_number} articles in {time.perf_counter() - started:.0f} s; "
             f"the story with {big_story} articles is {Story.objects.order_by('pk').first().pk}."
         )
+
+
+def claims_make(members: list[Article], rng: random.Random) -> list[dict[str, Any]]:
+    """Claims shaped as stories.services._claims writes them: shared ones first, then one-sided ones."""
+    by_side: dict[str, list[Article]] = {side: [] for side in Side.values}
+    for article in members:
+        side = side_of_lean(article.outlet.lean)
+        if side:
+            by_side[side].append(article)
+    claims = []
+
+    def claim(text: str, chosen: list[Article]) -> dict[str, Any]:
+        sides = {side: sorted(a.pk for a in chosen if side_of_lean(a.outlet.lean) == side) for side in Side.values}
+        return {
+            "text": text,
+            "article": chosen[0].pk,
+            "sides": sides,
+            "quotes": {str(article.pk): text for article in chosen},
+        }
+
+    covered = [side for side in Side.values if by_side[side]]
+    for index in range(CLAIMS_SHARED if len(covered) > 1 else 0):
+        chosen = [rng.choice(by_side[side]) for side in covered[: 2 + index % 2]]
+        claims.append(claim(SENTENCES[index % len(SENTENCES)], chosen))
+    for side in covered:
+        claims.extend(claim(f"Only the {side} reported this.", [by_side[side][0]]) for _ in range(CLAIMS_ONE_SIDED))
+    return claims
+
+
+def faq_make(story: Story, members: list[Article]) -> list[StoryQuestion]:
+    """The big story's FAQ: supported questions asked often enough to be shown, each quoting three articles."""
+    questions = []
+    for index in range(FAQ_QUESTIONS):
+        quotes = [
+            {
+                "text": SENTENCES[(index + offset) % len(SENTENCES)],
+                "article_id": article.pk,
+                "number": 0,
+                "outlet": article.outlet.name,
+                "side": side_of_lean(article.outlet.lean),
+                "score": 0.8,
+            }
+            for offset, article in enumerate(members[index : index + 3])
+        ]
+        question = f"What happened in part {index}?"
+        questions.append(
+            StoryQuestion(
+                story=story,
+                question=question,
+                normalised=question.lower().rstrip("?"),
+                count=10 - index,
+                is_supported=True,
+                answer={"question": question, "is_supported": True, "refusal_reason": "", "quotes": quotes},
+            )
+        )
+    return questions
