@@ -50,8 +50,8 @@ def test_it_refuses_what_the_coverage_does_not_answer(client: Client, fare_story
 
 def test_a_bad_question_is_a_400_naming_the_field(client: Client, fare_story: Story) -> None:  # noqa: F811
     for body, message in (
-        ({"question": "   "}, "Please type a question."),
-        ({"question": "why " * 100}, "Questions are limited to 300 characters (this one has 399)."),
+        ({"question": "   "}, "This field may not be blank."),
+        ({"question": "why " * 100}, "Ensure this field has no more than 300 characters."),
         ({}, "This field is required."),
         ({"question": ["a", "list"]}, "Not a valid string."),
     ):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -195,7 +196,7 @@ class ClaimSerializer(serializers.Serializer[Any]):
 
 class AskInputSerializer(serializers.Serializer[Any]):
     question = serializers.CharField(
-        max_length=1000, allow_blank=True, trim_whitespace=False, help_text="A reader's question about the story."
+        max_length=settings.NEWSROOM_ASK_MAX_CHARS, help_text="A reader's question about the story."
     )
 
 
