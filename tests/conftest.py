@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 
 from analysis.models import ArticleAnalysis
 from sources import fetching
@@ -107,9 +107,11 @@ def feed(left_outlet: Outlet, local_server: LocalServer) -> Feed:
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
     """Rendered pages are cached per process: no test sees another's."""
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     yield
-    cache.clear()
+    for each in caches.all():
+        each.clear()
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
+from django.core.cache import cache
 from django.test import Client
 from django.utils.html import escape
 
@@ -143,6 +145,20 @@ def test_it_shows_a_refreshed_story_page_not_a_cached_one(client: Client, story:
     response = client.get(f"/stories/{story.pk}/")
 
     assert "A corrected title" in response.content.decode()
+
+
+def test_a_rendered_page_is_kept_in_the_process_in_front_of_the_shared_cache(client: Client, story: Story) -> None:
+    first = client.get(f"/stories/{story.pk}/").content
+    cache.clear()  # the shared cache (Redis in production) loses it, or another process rendered it
+
+    with patch("stories.views.render_to_string", side_effect=AssertionError("rendered again")):
+        kept = client.get(f"/stories/{story.pk}/").content
+    story_refresh(story_id=story.pk)  # a new version: a new key, which neither cache holds
+    Story.objects.filter(pk=story.pk).update(title="A corrected title")
+    refreshed = client.get(f"/stories/{story.pk}/").content.decode()
+
+    assert kept == first
+    assert "A corrected title" in refreshed
 
 
 def test_it_shows_the_home_page_in_a_fixed_number_of_queries(

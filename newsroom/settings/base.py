@@ -121,7 +121,17 @@ LOGGING = {
 # --- Cache ------------------------------------------------------------------
 # Rendered story pages and API details, keyed on each story's version. Per process by default;
 # CACHE_URL=redis://127.0.0.1:6379/1 shares one cache between web workers.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://newsroom")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://newsroom"),
+    # Rendered pages kept in each web process in front of the shared cache (stories.views.rendered_get):
+    # their keys carry the version of what they show, so a kept copy is never stale.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "newsroom-pages",
+        "TIMEOUT": 600,
+        "OPTIONS": {"MAX_ENTRIES": env.int("NEWSROOM_PAGES_CACHE_ENTRIES", default=200)},
+    },
+}
 
 # --- Celery ---------------------------------------------------------------
 # No broker means every task runs in-process, synchronously, where it is enqueued.
