@@ -370,3 +370,21 @@ def test_it_accepts_outlet_feeds_as_a_list_or_as_space_separated_urls() -> None:
     from_text = outlet_row_parse(outlet_record(feeds="https://a.example/rss  https://a.example/b.rss"))
 
     assert from_list.feeds == from_text.feeds == ("https://a.example/rss", "https://a.example/b.rss")
+
+
+def test_with_workers_each_full_batch_is_queued_while_the_rest_imports(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: Path, db: None
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    imported_when_queued: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        pipeline,
+        "articles_enqueue_batches",
+        lambda ids: imported_when_queued.append((len(ids), Article.objects.count())),
+    )
+    path = jsonl_write(tmp_path / "many.jsonl", [corpus_row(f"story-{number}") for number in range(70)])
+
+    command_run("import_articles", path)
+
+    size = pipeline.IMPORT_BATCH_SIZE
+    assert imported_when_queued == [(size, size), (size, 2 * size), (70 - 2 * size, 70)]

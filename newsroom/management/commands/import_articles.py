@@ -34,6 +34,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read {path}: {error}") from error
         report = ImportReport()
         new_ids: list[int] = []
+        queued = 0  # how many of new_ids are already on their way to the workers
         for line, record in read_records(lines, fmt="jsonl"):
             try:
                 if isinstance(record, RowError):
@@ -45,6 +46,10 @@ class Command(BaseCommand):
             if created:
                 report.created += 1
                 new_ids.append(article.pk)
+                if not settings.CELERY_TASK_ALWAYS_EAGER and len(new_ids) - queued >= pipeline.IMPORT_BATCH_SIZE:
+                    # With workers, each full batch goes to them at once: they analyse while the rest imports.
+                    pipeline.articles_enqueue_batches(new_ids[queued:])
+                    queued = len(new_ids)
             else:
                 report.existing += 1
         for rejected in report.rejected:
@@ -58,7 +63,7 @@ class Command(BaseCommand):
             analyser()
             self.stdout.write(f"Models loaded in {time.perf_counter() - loading:.1f} s.")
         started = time.perf_counter()
-        pipeline.articles_enqueue_batches(new_ids)
+        pipeline.articles_enqueue_batches(new_ids[queued:])
         if settings.CELERY_TASK_ALWAYS_EAGER and new_ids:
             elapsed = time.perf_counter() - started
             self.stdout.write(
