@@ -175,7 +175,7 @@ def main() -> None:
         )
         print(f"end-to-end pipeline: {pipeline_rate:7.2f} articles/s ({len(seen)} on story pages in {elapsed:.1f} s)")
         print(f"ratio:               {pipeline_rate / raw_articles:7.2f}")
-        print(f"of which the import command (a process of its own; it queues each batch of 32 as it is imported): {imported:.1f} s")
+        print(f"of which the import command (its own process; queues each batch as imported): {imported:.1f} s")
         print(f"arrival to story page: p50 {statistics.median(latencies):.1f} s, p95 {p95:.1f} s")
         print(f"analysis worker peak resident memory: {peak_mib:.0f} MiB")
         if profiler is not None:
