@@ -89,7 +89,8 @@ def read_records(lines: Iterable[str], *, fmt: str) -> Iterator[tuple[int, dict[
         yield number, record
 
 
-def _text(record: dict[str, object], key: str, *, max_length: int | None = None) -> str:
+def text_field(record: dict[str, object], key: str, *, max_length: int | None = None) -> str:
+    """A row's text value, stripped; empty when absent. Raises RowError when not text or too long."""
     value = record.get(key)
     if value is None:
         return ""
@@ -98,6 +99,20 @@ def _text(record: dict[str, object], key: str, *, max_length: int | None = None)
     value = value.strip()
     if max_length is not None and len(value) > max_length:
         raise RowError(f"{key!r} is longer than {max_length} characters")
+    return value
+
+
+def date_field(record: dict[str, object], key: str) -> date | None:
+    """A row's date (YYYY-MM-DD, or the date part of an ISO 8601 time); None when absent."""
+    text = text_field(record, key, max_length=32)
+    if not text:
+        return None
+    try:
+        value = parse_date(text[:10])
+    except ValueError:
+        value = None
+    if value is None:
+        raise RowError(f"{key!r} is not a date (YYYY-MM-DD): {text!r}")
     return value
 
 
@@ -129,13 +144,13 @@ def parse_datetime_value(value: object) -> datetime | None:
 
 def corpus_row_parse(record: dict[str, object]) -> CorpusRow:
     """Validate one corpus record. Keys starting with ``gold_`` and unknown keys are ignored."""
-    url = _http_url(_text(record, "url", max_length=2000), "url") if record.get("url") else ""
+    url = _http_url(text_field(record, "url", max_length=2000), "url") if record.get("url") else ""
     if not url:
         raise RowError("'url' is required")
-    outlet = _text(record, "outlet", max_length=200)
-    outlet_domain = _text(record, "outlet_domain", max_length=253).lower()
-    title = _text(record, "title", max_length=1000)
-    text = _text(record, "text")
+    outlet = text_field(record, "outlet", max_length=200)
+    outlet_domain = text_field(record, "outlet_domain", max_length=253).lower()
+    title = text_field(record, "title", max_length=1000)
+    text = text_field(record, "text")
     if not title and not text:
         raise RowError("a row needs a 'title' or a 'text'")
     return CorpusRow(
@@ -145,19 +160,19 @@ def corpus_row_parse(record: dict[str, object]) -> CorpusRow:
         title=title,
         text=text,
         published_at=parse_datetime_value(record.get("published_at")),
-        language=_text(record, "language", max_length=16).lower(),
+        language=text_field(record, "language", max_length=16).lower(),
     )
 
 
 def outlet_row_parse(record: dict[str, object]) -> OutletRow:
-    name = _text(record, "name", max_length=200)
+    name = text_field(record, "name", max_length=200)
     if not name:
         raise RowError("'name' is required")
-    domain = _text(record, "domain", max_length=253).lower().removeprefix("www.")
-    lean = _text(record, "lean").lower().replace(" ", "_").replace("-", "_")
+    domain = text_field(record, "domain", max_length=253).lower().removeprefix("www.")
+    lean = text_field(record, "lean").lower().replace(" ", "_").replace("-", "_")
     if lean and lean not in Lean.values:
         raise RowError(f"'lean' must be one of {', '.join(Lean.values)}, got {lean!r}")
-    factuality = _text(record, "factuality").lower().replace(" ", "_")
+    factuality = text_field(record, "factuality").lower().replace(" ", "_")
     if factuality and factuality not in Factuality.values:
         raise RowError(f"'factuality' must be one of {', '.join(Factuality.values)}, got {factuality!r}")
     raw_feeds = record.get("feeds") or []
@@ -165,24 +180,16 @@ def outlet_row_parse(record: dict[str, object]) -> OutletRow:
         raw_feeds = [feed for feed in raw_feeds.split() if feed]
     if not isinstance(raw_feeds, list) or not all(isinstance(feed, str) for feed in raw_feeds):
         raise RowError("'feeds' must be a list of URLs (or, in CSV, URLs separated by spaces)")
-    rated_at_text = _text(record, "rated_at")
-    rated_at = None
-    if rated_at_text:
-        try:
-            rated_at = parse_date(rated_at_text[:10])
-        except ValueError:
-            rated_at = None
-        if rated_at is None:
-            raise RowError(f"'rated_at' is not a date: {rated_at_text!r}")
+    rated_at = date_field(record, "rated_at")
     return OutletRow(
         name=name,
         domain=domain,
         lean=lean,
         factuality=factuality,
-        country=_text(record, "country", max_length=2).upper(),
-        owner=_text(record, "owner", max_length=200),
+        country=text_field(record, "country", max_length=2).upper(),
+        owner=text_field(record, "owner", max_length=200),
         feeds=tuple(_http_url(feed.strip(), "feeds") for feed in raw_feeds),
-        rated_by=_text(record, "rated_by", max_length=200),
+        rated_by=text_field(record, "rated_by", max_length=200),
         rated_at=rated_at,
-        note=_text(record, "note"),
+        note=text_field(record, "note"),
     )

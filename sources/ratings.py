@@ -28,9 +28,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.utils.dateparse import parse_date
 
-from sources.importing import RowError, read_records
+from sources.importing import RowError, date_field, read_records, text_field
 from sources.models import LEAN_POSITION, SCHEME_PATTERN, Factuality, Lean, Outlet, OutletDomain, OutletRating
 
 POLICY_LATEST = "latest"
@@ -163,18 +162,6 @@ class RatingRow:
     note: str
 
 
-def _text(record: dict[str, object], key: str, *, max_length: int) -> str:
-    value = record.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise RowError(f"{key!r} must be a string")
-    value = value.strip()
-    if len(value) > max_length:
-        raise RowError(f"{key!r} is longer than {max_length} characters")
-    return value
-
-
 def _score(value: object) -> float | None:
     if value in (None, ""):
         return None
@@ -190,8 +177,8 @@ def _score(value: object) -> float | None:
 
 
 def _outlet_find(record: dict[str, object]) -> Outlet:
-    domain = _text(record, "domain", max_length=253).lower().removeprefix("www.")
-    name = _text(record, "outlet", max_length=200)
+    domain = text_field(record, "domain", max_length=253).lower().removeprefix("www.")
+    name = text_field(record, "outlet", max_length=200)
     if not domain and not name:
         raise RowError("a rating needs 'outlet' (name) or 'domain'")
     outlet = Outlet.objects.for_domain(domain).first() if domain else None
@@ -205,27 +192,19 @@ def _outlet_find(record: dict[str, object]) -> Outlet:
 def rating_row_parse(line: int, record: dict[str, object]) -> RatingRow:
     """A validated rating row; RowError says what is wrong with it."""
     outlet = _outlet_find(record)
-    scheme = _text(record, "scheme", max_length=16).upper() or settings.NEWSROOM_DEFAULT_RATING_SCHEME
+    scheme = text_field(record, "scheme", max_length=16).upper() or settings.NEWSROOM_DEFAULT_RATING_SCHEME
     if not re.match(SCHEME_PATTERN, scheme):
         raise RowError(f"'scheme' must be upper-case letters and digits (e.g. US, UK), got {scheme!r}")
-    lean = _text(record, "lean", max_length=16).lower()
+    lean = text_field(record, "lean", max_length=16).lower()
     if lean not in Lean.values:
         raise RowError(f"'lean' must be one of {', '.join(Lean.values)}, got {lean!r}")
-    factuality = _text(record, "factuality", max_length=16).lower()
+    factuality = text_field(record, "factuality", max_length=16).lower()
     if factuality and factuality not in Factuality.values:
         raise RowError(f"'factuality' must be one of {', '.join(Factuality.values)} or empty, got {factuality!r}")
-    rated_by = _text(record, "rated_by", max_length=200)
+    rated_by = text_field(record, "rated_by", max_length=200)
     if not rated_by:
         raise RowError("'rated_by' (the rater or method) is required")
-    rated_at_text = _text(record, "rated_at", max_length=32)
-    rated_at = None
-    if rated_at_text:
-        try:
-            rated_at = parse_date(rated_at_text[:10])
-        except ValueError:
-            rated_at = None
-        if rated_at is None:
-            raise RowError(f"'rated_at' must be a date (YYYY-MM-DD), got {rated_at_text!r}")
+    rated_at = date_field(record, "rated_at")
     return RatingRow(
         line=line,
         outlet=outlet,
@@ -235,7 +214,7 @@ def rating_row_parse(line: int, record: dict[str, object]) -> RatingRow:
         factuality=factuality,
         rated_by=rated_by,
         rated_at=rated_at,
-        note=_text(record, "note", max_length=10_000),
+        note=text_field(record, "note", max_length=10_000),
     )
 
 
