@@ -6,9 +6,12 @@ count as singletons, so an article the pipeline dropped is a split, not a free p
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
+
+from django.db import connection
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,21 @@ def groups_of(mapping: Mapping[Hashable, Hashable]) -> dict[Hashable, list[Hasha
     for item, cluster in mapping.items():
         groups[cluster].append(item)
     return dict(groups)
+
+
+@contextlib.contextmanager
+def scratch_database(purpose: str) -> Iterator[None]:
+    """Run the block in a throwaway database (like a test database), then drop it.
+
+    An evaluation imports its corpus there, so it never touches the real data. On PostgreSQL the
+    database is named after the purpose, so an evaluation beside a test run keeps out of its way.
+    """
+    settings_dict = connection.settings_dict
+    old_name = settings_dict["NAME"]
+    if connection.vendor != "sqlite":
+        settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_{purpose}"
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)

@@ -46,16 +46,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, path: str, model: list[str], limit: int, **options: Any) -> None:
         rows, gold = self._read(Path(path), limit)
-        settings_dict = connection.settings_dict
-        old_name = settings_dict["NAME"]
-        if connection.vendor != "sqlite":
-            # A name of its own, so a test run beside this one keeps its database.
-            settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_evaluate_clustering"
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-        try:
+        with evaluation.scratch_database("evaluate_clustering"):
             self._evaluate(rows, gold, model)
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
     def _read(self, path: Path, limit: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
         try:

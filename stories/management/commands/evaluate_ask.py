@@ -23,10 +23,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 
 from sources.models import Article
 from stories.ask import question_clean, question_encode, story_answer
+from stories.evaluation import scratch_database
 from stories.models import Story
 
 
@@ -111,12 +111,7 @@ class Command(BaseCommand):
         if not corpus and not demo:
             self._evaluate(cases, int(options.get("verbosity", 1)))
             return
-        settings_dict = connection.settings_dict
-        old_name = settings_dict["NAME"]
-        if connection.vendor != "sqlite":
-            settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_evaluate_ask"
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-        try:
+        with scratch_database("evaluate_ask"):
             started = time.perf_counter()
             # By command name: the pipeline is the project's (newsroom), which stories must not import.
             if demo:
@@ -125,8 +120,6 @@ class Command(BaseCommand):
                 call_command("import_articles", corpus, stdout=self.stdout, stderr=self.stderr)
             self.stdout.write(f"Pipeline done in {time.perf_counter() - started:.1f} s.")
             self._evaluate(cases, int(options.get("verbosity", 1)))
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
     def _evaluate(self, cases: list[Case], verbosity: int) -> None:
         answerable = found = unanswerable = refused = 0
