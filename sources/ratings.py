@@ -292,30 +292,20 @@ def ratings_import(
             outcome = report.outlets.get(row.outlet.pk)
             if outcome is None:
                 outcome = report.outlets[row.outlet.pk] = OutletOutcome(row.outlet, lean_before=row.outlet.lean)
-            duplicate = OutletRating.objects.filter(
-                outlet=row.outlet,
-                scheme=row.scheme,
-                lean=row.lean,
-                score=row.score,
-                factuality=row.factuality,
-                rated_by=row.rated_by,
-                note=row.note,
-                **({"rated_at": row.rated_at} if row.rated_at else {}),
-            ).exists()
-            if duplicate:
+            given = {
+                "outlet": row.outlet,
+                "scheme": row.scheme,
+                "lean": row.lean,
+                "score": row.score,
+                "factuality": row.factuality,
+                "rated_by": row.rated_by,
+                "note": row.note,
+            }
+            # A row without a date matches the same rating of any date: re-importing an export adds nothing.
+            if OutletRating.objects.filter(**given, **({"rated_at": row.rated_at} if row.rated_at else {})).exists():
                 report.already_present += 1
                 continue
-            outlet_rating_add(
-                outlet=row.outlet,
-                scheme=row.scheme,
-                lean=row.lean,
-                score=row.score,
-                factuality=row.factuality,
-                rated_by=row.rated_by,
-                rated_at=row.rated_at,
-                note=row.note,
-                entered_by=entered_by,
-            )
+            outlet_rating_add(**given, rated_at=row.rated_at, entered_by=entered_by)
             outcome.added += 1
             report.added += 1
         for outcome in report.outlets.values():
