@@ -1,12 +1,15 @@
 """End-to-end pipeline throughput through a real Celery worker on PostgreSQL and Redis.
 
-    .venv/bin/python bench/pipeline.py [--corpus FILE.jsonl] [--limit 300]
+    .venv/bin/python bench/pipeline.py [--corpus FILE.jsonl] [--limit 300] [--workers split|single]
 
-Imports the corpus into a fresh PostgreSQL database with the broker switched on, so a
-worker process (started here, one process, all queues) analyses and clusters every
-article. Prints end-to-end articles per second, the raw encoder's throughput on the same
-texts in the same run and their ratio, the latency from an article's arrival to its
-appearance on its story page (p50, p95), and the worker's peak resident memory.
+Imports the corpus into a fresh PostgreSQL database with the broker switched on, so the
+workers started here analyse and cluster every article. ``--workers split`` (the default)
+is the deployment the README recommends: one solo worker on the ``analysis`` queue (the
+models) and one on ``ingest,clustering`` (assignment and the story pages), so one batch is
+clustered while the next is analysed; ``single`` is one solo worker on all queues. Prints
+end-to-end articles per second, the raw encoder's throughput on the same texts in the same
+run and their ratio, the latency from an article's arrival to its appearance on its story
+page (p50, p95), and each worker's peak resident memory.
 """
 
 from __future__ import annotations
@@ -71,6 +74,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="record the worker with py-spy into this SVG (py-spy must be installed)"
     )
+    parser.add_argument(
+        "--workers",
+        choices=("split", "single"),
+        default="split",
+        help="split: an analysis worker and an ingest+clustering worker (the README's deployment); single: one for all",
+    )
     args = parser.parse_args()
     database = args.database
 
@@ -97,24 +106,30 @@ def main() -> None:
     print("raw encoder on the same texts ...", flush=True)
     raw_before = raw_encoder_articles_per_second(rows)
 
-    worker = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "newsroom",
-            "worker",
-            "-Q",
-            "ingest,analysis,clustering",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    queue_sets = ["analysis", "ingest,clustering"] if args.workers == "split" else ["ingest,analysis,clustering"]
+    workers = {
+        queues: subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "newsroom",
+                "worker",
+                "-Q",
+                queues,
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=WARNING",
+                "-n",
+                f"bench-{queues.replace(',', '-')}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for queues in queue_sets
+    }
     # The same broker as the worker's, so the ping below reaches it.
     os.environ.update({key: env[key] for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL")})
     sys.path.insert(0, str(ROOT))
@@ -126,16 +141,17 @@ def main() -> None:
     from stories.models import StoryMembership
 
     try:
-        for _ in range(300):  # the worker loads its models before it answers
-            if app.control.ping(timeout=1.0):
+        for _ in range(300):  # a worker loads its models before it answers
+            if len(app.control.ping(timeout=1.0)) >= len(workers):
                 break
         else:
-            sys.exit("the worker did not answer a ping in 300 s")
+            sys.exit("the workers did not all answer a ping in 300 s")
         profiler = None
         if args.profile:
             py_spy = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--rate", "50", "--nonblocking"]
             profiler = subprocess.Popen(
-                [*py_spy, "-o", str(args.profile), "--pid", str(worker.pid)], stdout=subprocess.DEVNULL
+                [*py_spy, "-o", str(args.profile), "--pid", str(next(iter(workers.values())).pid)],
+                stdout=subprocess.DEVNULL,
             )
         started = time.time()
         subprocess.run([PYTHON, "manage.py", "import_articles", str(corpus)], cwd=ROOT, env=env, check=True)
@@ -145,8 +161,8 @@ def main() -> None:
         last_progress = time.time()
         while len(seen) < total:
             now = time.time()
-            if worker.poll() is not None or now - last_progress > 300:
-                sys.exit(f"stalled: {len(seen)} of {total} articles reached a story page; see the worker's log above")
+            if any(worker.poll() is not None for worker in workers.values()) or now - last_progress > 300:
+                sys.exit(f"stalled: {len(seen)} of {total} articles reached a story page; see the workers' log above")
             for article_id, joined, refreshed in (
                 StoryMembership.objects.filter(story__refreshed_at__isnull=False)
                 .exclude(article_id__in=list(seen))
@@ -157,7 +173,7 @@ def main() -> None:
                     last_progress = now
             time.sleep(0.2)
         elapsed = max(seen.values()) - started
-        peak_mib = peak_rss_mib(worker.pid)
+        peaks = {queues: peak_rss_mib(worker.pid) for queues, worker in workers.items()}
         # Measured again after the run: on a shared machine the load moves, and the ratio uses the mean.
         print("raw encoder again ...", flush=True)
         raw_after = raw_encoder_articles_per_second(rows)
@@ -168,7 +184,10 @@ def main() -> None:
         pipeline_rate = len(seen) / elapsed
         broker = args.broker.split(":")[0]
         p95 = latencies[int(0.95 * (len(latencies) - 1))]
-        print(f"\ncorpus: {args.corpus.name}, {total} articles; one worker process (solo pool), broker {broker}")
+        print(
+            f"\ncorpus: {args.corpus.name}, {total} articles;"
+            f" solo workers on queues {' + '.join(workers)}, broker {broker}"
+        )
         print(
             f"raw encoder:         {raw_articles:7.2f} articles/s ({raw_sentences:.0f} sentences/s;"
             f" {raw_before[0]:.2f} before the run, {raw_after[0]:.2f} after)"
@@ -177,16 +196,19 @@ def main() -> None:
         print(f"ratio:               {pipeline_rate / raw_articles:7.2f}")
         print(f"of which the import command (its own process; queues each batch as imported): {imported:.1f} s")
         print(f"arrival to story page: p50 {statistics.median(latencies):.1f} s, p95 {p95:.1f} s")
-        print(f"analysis worker peak resident memory: {peak_mib:.0f} MiB")
+        for queues, peak in peaks.items():
+            print(f"peak resident memory of the worker on {queues}: {peak:.0f} MiB")
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=60)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for worker in workers.values():
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers.values():
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 if __name__ == "__main__":
