@@ -192,6 +192,16 @@ def _members(story_id: int) -> list[tuple[StoryMembership, ArticleSignal]]:
     ]
 
 
+def _member_signals(story_id: int) -> list[ArticleSignal]:
+    """The signals of a story's first members, as many as average linkage reads."""
+    memberships = (
+        StoryMembership.objects.filter(story_id=story_id, article__analysis__isnull=False)
+        .select_related("article", "article__analysis")
+        .order_by("joined_at", "pk")[: clustering.LINKAGE_MEMBERS]
+    )
+    return [_article_signal(membership.article, membership.article.analysis) for membership in memberships]
+
+
 def _signal_of(members: list[ArticleSignal], key: Any = None) -> StorySignal | None:
     if not members:
         return None
@@ -434,21 +444,31 @@ def _merge_converged(story: Story, model: PairModel) -> set[int]:
     if not ids:
         return set()
     probe = ArticleSignal(lead=signal.lead, body=signal.body, entities=frozenset(), outlet_id=-1, moment=signal.last)
-    keys = [ids[index] for index in clustering.shortlist(probe, leads, size=3)]
+    keys = [ids[index] for index in clustering.shortlist(probe, leads, size=clustering.MERGE_SHORTLIST)]
+    members = _member_signals(story.pk) if model.merge_linkage == "average" else []
+    # The most probable of the shortlisted stories, if it clears the merge threshold.
+    best: tuple[float, Story] | None = None
     for other in Story.objects.filter(pk__in=keys, is_curated=False).only(*STORY_SIGNAL_FIELDS):
         other_signal = _story_signal(other)
         if not clustering.can_merge(signal, other_signal, model):
             continue
         if StoryMembership.objects.filter(story__in=[story, other], is_pinned=True).exists():
             continue  # A curator pinned an article in one of them: that story stays as it is.
-        gap = clustering.spans_gap_days(signal, other_signal)
-        probability = model.probability(clustering.story_pair_features(signal, other_signal, model.features), gap)
-        if probability < model.merge_probability:
-            continue
-        into, away = (story, other) if story.article_count >= other.article_count else (other, story)
-        _merge(into=into, away=away, probability=probability, detail=f"centroids converged ({probability:.2f})")
-        return {into.pk}
-    return set()
+        if model.merge_linkage == "average":
+            probability = clustering.linkage_probability(members, _member_signals(other.pk), model)
+        else:
+            probability = model.merge_probability_of(signal, other_signal)
+        if probability >= model.merge_probability and (
+            best is None or (probability, -other.pk) > (best[0], -best[1].pk)
+        ):
+            best = (probability, other)
+    if best is None:
+        return set()
+    probability, other = best
+    into, away = (story, other) if story.article_count >= other.article_count else (other, story)
+    how = "members alike (average linkage" if model.merge_linkage == "average" else "centroids converged ("
+    _merge(into=into, away=away, probability=probability, detail=f"{how} {probability:.2f})")
+    return {into.pk}
 
 
 # --- The curator's decisions --------------------------------------------------

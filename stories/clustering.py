@@ -40,6 +40,8 @@ UPDATE_SIMILARITY = 0.85
 ARTICLE_ENTITIES = 8
 # Candidates scored in full, out of those in the window, ranked by lead similarity first.
 SHORTLIST = 10
+# Stories the merge pass weighs for a story that changed: the nearest by lead centroid.
+MERGE_SHORTLIST = 3
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -302,6 +304,14 @@ class PairModel:
     # The join threshold for an article without a publication date, where time cannot tell two
     # events on one subject apart: set higher, for precision. None: ``join_probability``.
     join_probability_undated: float | None = None
+    # The merge pass's own logistic regression over story pairs (``story_pair_features``): two
+    # stories' centroids are not an article and a story. Empty: the pass reuses the pair weights.
+    merge_features: tuple[str, ...] = ()
+    merge_weights: tuple[float, ...] = ()
+    merge_intercept: float = 0.0
+    # How the merge pass weighs two stories: "centroid" (the stories' centroids, by the merge or the
+    # pair weights) or "average" (the mean pair probability of their members, average linkage).
+    merge_linkage: str = "centroid"
 
     def threshold(self, article: ArticleSignal) -> float:
         if article.dated or self.join_probability_undated is None:
@@ -312,12 +322,27 @@ class PairModel:
         logit = float(np.dot(self.weights, features)) + self.intercept - gap / self.decay_days
         return float(1.0 / (1.0 + np.exp(-logit)))
 
+    def merge_probability_of(self, first: StorySignal, second: StorySignal) -> float:
+        """The probability that two stories are one, by the merge weights (the pair weights if none)."""
+        gap = spans_gap_days(first, second)
+        if not self.merge_weights:
+            return self.probability(story_pair_features(first, second, self.features), gap)
+        features = story_pair_features(first, second, self.merge_features)
+        logit = float(np.dot(self.merge_weights, features)) + self.merge_intercept - gap / self.decay_days
+        return float(1.0 / (1.0 + np.exp(-logit)))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PairModel:
         features = tuple(data["features"])
         unknown = [name for name in features if name not in FEATURE_NAMES]
         if unknown or len(features) != len(data["weights"]):
             raise ValueError(f"Model features {list(features)} must be among {FEATURE_NAMES}, one weight each")
+        if data.get("merge_linkage", "centroid") not in MERGE_LINKAGES:
+            raise ValueError(f"Merge linkage {data['merge_linkage']!r} must be one of {MERGE_LINKAGES}")
+        merge_features = tuple(data.get("merge_features") or ())
+        merge_weights = tuple(float(weight) for weight in data.get("merge_weights") or ())
+        if [name for name in merge_features if name not in FEATURE_NAMES] or len(merge_features) != len(merge_weights):
+            raise ValueError(f"Merge features {list(merge_features)} must be among {FEATURE_NAMES}, one weight each")
         return cls(
             features=features,
             weights=tuple(float(weight) for weight in data["weights"]),
@@ -331,9 +356,14 @@ class PairModel:
             decay_days=float(data["decay_days"]),
             one_report_per_outlet=bool(data.get("one_report_per_outlet", True)),
             provenance=str(data.get("provenance", "")),
+            merge_features=merge_features,
+            merge_weights=merge_weights,
+            merge_intercept=float(data.get("merge_intercept", 0.0)),
+            merge_linkage=str(data.get("merge_linkage", "centroid")),
         )
 
 
+MERGE_LINKAGES = ("centroid", "average")
 MODEL_PATH = Path(__file__).with_name("clustering_model.json")
 
 
@@ -420,6 +450,28 @@ def best_match(vector: Vector, centroids: list[Vector], *, threshold: float) -> 
 def can_merge(first: StorySignal, second: StorySignal, model: PairModel | None = None) -> bool:
     """Two stories can merge only if no outlet covers both (one report per outlet per story)."""
     return (model is not None and not model.one_report_per_outlet) or not (first.outlet_ids & second.outlet_ids)
+
+
+# Members of each story that average linkage reads: the first ones, so a large story costs no more.
+LINKAGE_MEMBERS = 12
+
+
+def linkage_probability(first: Sequence[ArticleSignal], second: Sequence[ArticleSignal], model: PairModel) -> float:
+    """The mean probability, by the pair weights, that a member of one story and one of the other are one story.
+
+    Each article pair is scored both ways (the entity share is not symmetrical), with the time decay.
+    """
+    first, second = list(first)[:LINKAGE_MEMBERS], list(second)[:LINKAGE_MEMBERS]
+    if not first or not second:
+        return 0.0
+    total = 0.0
+    for one in first:
+        one_story = StorySignal.of_article(one)
+        for other in second:
+            gap = gap_days(one.moment, other.moment, other.moment)
+            total += model.probability(pair_features(one, StorySignal.of_article(other), model.features), gap)
+            total += model.probability(pair_features(other, one_story, model.features), gap)
+    return total / (2 * len(first) * len(second))
 
 
 def story_confidence(members: Sequence[ArticleSignal], model: PairModel) -> float:

@@ -3,6 +3,7 @@ curator's decisions and their log, what the page and the API show, and the locki
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -255,6 +256,53 @@ def test_it_merges_stories_whose_centroids_converged_and_logs_it(
     assert {event.story_id_value, event.other_story_id_value} == {first, second}
     assert event.probability is not None
     assert event.probability >= clustering.model_load().merge_probability
+
+
+def test_it_merges_by_average_linkage_into_the_most_probable_story(
+    left_outlet: Outlet,
+    center_outlet: Outlet,
+    story_vector: Vector,
+    fourth_outlet: Outlet,
+    tmp_path: Path,
+    settings: Any,
+) -> None:
+    """With ``merge_linkage: average`` the pass weighs the members of two stories, pair by pair, and
+    takes the most probable story among those that clear the threshold, not the first one found.
+    (One outlet's two reports stay two stories: either may take the late one.)"""
+    data = json.loads(VECTORS_MODEL.read_text(encoding="utf-8"))
+    data.update(merge_linkage="average", merge_probability=0.2)
+    model_path = tmp_path / "average.json"
+    model_path.write_text(json.dumps(data), encoding="utf-8")
+    settings.NEWSROOM_CLUSTER_MODEL_PATH = str(model_path)
+    clustering.model_load.cache_clear()
+    try:
+        near = article_near(left_outlet, "Fare hike", story_vector, 2)
+        far = analysed_article_make(
+            outlet=left_outlet, title="Fares", vector=unit_vector(5, near=story_vector, noise=0.9)
+        )
+        stories = [services.story_assign(article_id=article.pk) for article in (near, far)]
+        late = analysed_article_make(outlet=fourth_outlet, title="Board raises fare", vector=unit_vector(50))
+        late_story = services.story_assign(article_id=late.pk)
+        assert len({*stories, late_story}) == 3
+        analysis_set(late, unit_vector(3, near=story_vector))
+        model = assignment.pair_model()
+        probabilities = {
+            story_id: clustering.linkage_probability(
+                assignment._member_signals(late_story), assignment._member_signals(story_id), model
+            )
+            for story_id in stories
+        }
+
+        services.stories_recluster(story_ids=[late_story])
+
+        best = max(probabilities, key=probabilities.__getitem__)
+        assert probabilities[best] >= 0.2
+        event = ClusteringEvent.objects.get(kind=ClusteringEvent.Kind.MERGE)
+        assert {event.story_id_value, event.other_story_id_value} == {best, late_story}
+        assert event.probability == pytest.approx(probabilities[best])
+        assert "average linkage" in event.detail
+    finally:
+        clustering.model_load.cache_clear()
 
 
 def test_it_never_merges_a_story_a_curator_has_curated(

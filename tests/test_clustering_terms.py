@@ -194,3 +194,85 @@ def test_it_rebuilds_a_story_s_terms_from_its_members_once_per_version(
     assignment.term_sums.entries.clear()
     assert held == pytest.approx(assignment.term_sums.of(story))
     assert held["imogen"] > sums["imogen"]
+
+
+def test_it_fits_the_merge_pass_its_own_regression_over_story_pairs() -> None:
+    articles = labelled(6)
+    weights = clustering.TermWeights(
+        **dict(training.df_table([(article.title, article.lead_text) for article in articles]).items())
+    )
+    signals = training.signals_of(articles, weights)
+    # A join threshold nothing clears: every article starts a story, and only the merge pass can join them.
+    strict = clustering.PairModel(
+        features=("lead", "terms"),
+        weights=(10.0, 5.0),
+        intercept=-8.0,
+        join_probability=1.0,
+        merge_probability=1.0,
+        split_probability=0.02,
+        decay_days=1.0,
+    )
+
+    rows, gaps, labels = training.merge_pairs([articles], [signals], strict, ("lead", "entities"))
+    fitted, intercept = training.logistic_fit(rows, labels, offset=-gaps)
+    merging = training.model_with(
+        strict, merge_features=("lead", "entities"), merge_weights=tuple(fitted), merge_intercept=intercept
+    )
+    unmerged, _ = training.scores_of(articles, training.replay(signals, strict))
+    merged, _ = training.scores_of(
+        articles, training.replay(signals, training.model_with(merging, merge_probability=0.5))
+    )
+
+    assert rows.shape == (len(labels), 2)
+    assert labels.any()
+    assert not labels.all()
+    assert fitted[1] > 0  # a shared place speaks for one story
+    assert merged.recall > unmerged.recall
+    assert merged.precision == pytest.approx(1.0)
+    # The regression travels with the model; a model without one weighs story pairs with its pair weights.
+    loaded = clustering.PairModel.from_dict(training.model_dict(merging, provenance="test"))
+    first, second = clustering.StorySignal.of_article(signals[0]), clustering.StorySignal.of_article(signals[1])
+    assert loaded.merge_probability_of(first, second) == pytest.approx(merging.merge_probability_of(first, second))
+    assert strict.merge_probability_of(first, second) == pytest.approx(
+        strict.probability(
+            clustering.story_pair_features(first, second, strict.features), clustering.spans_gap_days(first, second)
+        )
+    )
+    assert "merge_weights" not in training.model_dict(strict, provenance="test")
+    with pytest.raises(ValueError, match="Merge features"):
+        clustering.PairModel.from_dict({**training.model_dict(merging, provenance=""), "merge_weights": [1.0]})
+
+
+def test_it_groups_articles_that_join_nothing_by_average_linkage_in_the_second_pass() -> None:
+    articles = labelled(6, dated=False)
+    weights = clustering.TermWeights(
+        **dict(training.df_table([(article.title, article.lead_text) for article in articles]).items())
+    )
+    signals = training.signals_of(articles, weights)
+    # Undated articles join no story directly: each starts one, and the merge pass groups them.
+    model = clustering.PairModel(
+        features=("lead", "terms"),
+        weights=(10.0, 5.0),
+        intercept=-8.0,
+        join_probability=0.3,
+        join_probability_undated=1.0,
+        merge_probability=0.5,
+        split_probability=0.02,
+        decay_days=1.0,
+        merge_linkage="average",
+    )
+    same = clustering.linkage_probability(signals[:2], signals[2:3], model)
+    other = clustering.linkage_probability(signals[:2], signals[3:5], model)
+
+    assert 0.5 < same <= 1.0
+    assert 0.0 <= other < same
+    assert same == pytest.approx(clustering.linkage_probability(signals[2:3], signals[:2], model))
+    unmerged, _ = training.scores_of(
+        articles, training.replay(signals, training.model_with(model, merge_probability=1.0))
+    )
+    merged, _ = training.scores_of(articles, training.replay(signals, model))
+    assert unmerged.recall == pytest.approx(1 / 3)
+    assert merged.f1 > unmerged.f1
+    assert clustering.PairModel.from_dict(training.model_dict(model, provenance="")).merge_linkage == "average"
+    with pytest.raises(ValueError, match="linkage"):
+        clustering.PairModel.from_dict({**training.model_dict(model, provenance=""), "merge_linkage": "single"})

@@ -13,6 +13,11 @@ from stories import clustering
 from stories import clustering_training as training
 
 JOIN_GRID = tuple(round(value, 2) for value in np.arange(0.05, 0.96, 0.05))
+MERGE_GRID = tuple(round(value, 2) for value in np.arange(0.3, 0.96, 0.05))
+# Average linkage: undated articles may join only the nearest stories (or none: 1.0), the merge pass
+# grouping the rest.
+LINKAGE_JOIN_GRID = (0.8, 0.9, 1.0)
+LINKAGE_MERGE_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
 
 
 class Command(BaseCommand):
@@ -44,6 +49,20 @@ class Command(BaseCommand):
             type=float,
             default=0.95,
             help="The join threshold maximises BCubed F1 among those keeping this precision (if any does).",
+        )
+        parser.add_argument(
+            "--merge-features",
+            default="",
+            help="Fit the merge pass its own regression over story pairs with these features (comma-separated), "
+            "and choose its threshold by replay; default: the pass reuses the pair weights at 0.9.",
+        )
+        parser.add_argument(
+            "--merge-linkage",
+            choices=("centroid", "average"),
+            default="centroid",
+            help="How the merge pass weighs two stories: their centroids, or average linkage (the mean pair "
+            "probability of their members), in which case the undated join threshold and the merge threshold "
+            "are chosen together by replay.",
         )
         parser.add_argument("--decay-days", type=float, default=1.0, help="The logit falls by 1 per this many days.")
         parser.add_argument("--evaluate", action="append", default=[], help="A held-out file to replay (repeatable).")
@@ -145,6 +164,12 @@ class Command(BaseCommand):
             join_probability_undated=chosen["undated"][0] if "undated" in chosen else None,
         )
 
+        merge_names = tuple(name.strip() for name in options["merge_features"].split(",") if name.strip())
+        if merge_names:
+            model = self._merge_fit(model, merge_names, streams, signals, options)
+        if options["merge_linkage"] == "average":
+            model, chosen["undated"] = self._linkage_thresholds(model, streams, signals, options["min_precision"])
+
         evaluations = []
         for path in options["evaluate"]:
             held_out = self._load(Path(path), cache_dir, 0)
@@ -163,7 +188,21 @@ class Command(BaseCommand):
                     f"{kind} {values[0]:.2f} (training BCubed P {values[1]:.4f} F1 {values[2]:.4f})"
                     for kind, values in chosen.items()
                 )
-                + f", undated ones keeping precision {options['min_precision']}. Written by manage.py train_clustering."
+                + f", undated ones keeping precision {options['min_precision']}"
+                + (
+                    f"; merge pass: logistic regression over story pairs ({', '.join(merge_names)}), threshold "
+                    f"{model.merge_probability:.2f} by replay keeping precision {options['min_precision']}"
+                    if merge_names
+                    else ""
+                )
+                + (
+                    f"; merge pass by average linkage at {model.merge_probability:.2f}, the undated join threshold "
+                    f"{model.join_probability_undated:.2f} chosen with it by replay keeping precision "
+                    f"{options['min_precision']}"
+                    if model.merge_linkage == "average"
+                    else ""
+                )
+                + ". Written by manage.py train_clustering."
             ),
         )
         text = json.dumps(data, indent=2) + "\n"
@@ -172,6 +211,88 @@ class Command(BaseCommand):
             self.stdout.write(f"Wrote {options['out']}.")
         else:
             self.stdout.write(text)
+
+    def _merge_fit(
+        self,
+        model: clustering.PairModel,
+        names: tuple[str, ...],
+        streams: list[Any],
+        signals: list[Any],
+        options: dict[str, Any],
+    ) -> clustering.PairModel:
+        """The merge pass's regression over the story pairs it weighs, and its threshold by replay."""
+        unknown = [name for name in names if name not in clustering.FEATURE_NAMES]
+        if unknown:
+            raise CommandError(f"Unknown merge features {unknown}: choose among {', '.join(clustering.FEATURE_NAMES)}")
+        rows, gaps, labels = training.merge_pairs(streams, signals, model, names)
+        if not labels.any() or labels.all():
+            raise CommandError("The merge pass met no positive and negative story pairs to fit on.")
+        weights, intercept = training.logistic_fit(
+            rows, labels, regularisation=options["regularisation"], offset=-gaps / options["decay_days"]
+        )
+        self.stdout.write(
+            f"Merge regression on {len(labels)} story pairs ({int(labels.sum())} positive): "
+            + ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(names, weights, strict=True))
+            + f", intercept {intercept:+.3f}"
+        )
+        fitted = training.model_with(
+            model, merge_features=names, merge_weights=tuple(weights), merge_intercept=intercept
+        )
+        best: tuple[Any, float] | None = None
+        for threshold in (*MERGE_GRID, float("inf")):
+            candidate = training.model_with(fitted, merge_probability=threshold)
+            scored = [
+                training.scores_of(stream, training.replay(stream_signals, candidate))[0]
+                for stream, stream_signals in zip(streams, signals, strict=True)
+            ]
+            precision = float(np.mean([score.precision for score in scored]))
+            f1 = float(np.mean([score.f1 for score in scored]))
+            self.stdout.write(f"  merge {threshold:.2f}: BCubed P {precision:.4f} F1 {f1:.4f}")
+            key = (precision >= options["min_precision"], f1)
+            if best is None or key > best[0]:
+                best = (key, threshold)
+        assert best is not None
+        if best[1] == float("inf"):
+            self.stdout.write("No merge threshold gains on the training data: the merge pass keeps the pair weights.")
+            return model
+        self.stdout.write(f"Merge threshold {best[1]:.2f}.")
+        return training.model_with(fitted, merge_probability=best[1])
+
+    def _linkage_thresholds(
+        self, model: clustering.PairModel, streams: list[Any], signals: list[Any], floor: float
+    ) -> tuple[clustering.PairModel, tuple[float, float, float]]:
+        """The undated join and the merge thresholds, together, for average linkage: the best mean BCubed F1
+        over the undated streams (all, if none is) among those keeping ``floor`` precision."""
+        dated = {index for index, stream in enumerate(streams) if stream[0].published_at is not None}
+        indices = [index for index in range(len(streams)) if index not in dated] or list(range(len(streams)))
+        best: tuple[Any, float, float, float] | None = None
+        for join in LINKAGE_JOIN_GRID:
+            for merge in LINKAGE_MERGE_GRID:
+                candidate = training.model_with(
+                    model,
+                    merge_linkage="average",
+                    join_probability=join,
+                    join_probability_undated=None,
+                    merge_probability=merge,
+                )
+                scored = [training.scores_of(streams[i], training.replay(signals[i], candidate))[0] for i in indices]
+                precision = float(np.mean([score.precision for score in scored]))
+                f1 = float(np.mean([score.f1 for score in scored]))
+                self.stdout.write(
+                    f"  undated join {join:.2f}, linkage merge {merge:.2f}: BCubed P {precision:.4f} F1 {f1:.4f}"
+                )
+                key = (precision >= floor, f1)
+                if best is None or key > best[0]:
+                    best = (key, join, merge, precision)
+        assert best is not None
+        self.stdout.write(
+            f"Average linkage: undated join threshold {best[1]:.2f}, merge threshold {best[2]:.2f} "
+            f"(training BCubed F1 {best[0][1]:.4f})"
+        )
+        fitted = training.model_with(
+            model, merge_linkage="average", join_probability_undated=best[1], merge_probability=best[2]
+        )
+        return fitted, (best[1], best[3], best[0][1])
 
     def _threshold(
         self, model: clustering.PairModel, streams: list[Any], signals: list[Any], floor: float
