@@ -1,6 +1,7 @@
 """Framing over the 14 generic policy frames (Boydstun et al., Policy Frames Codebook).
 
-Two linear models per frame, their probabilities blended:
+Two linear models per frame, stacked (each frame's logit a weighted sum of the two
+models' logits of that frame; older weights blend their probabilities):
 
 - an *embedding* logistic regression over the mean of the article's unit sentence
   vectors (the same MiniLM vectors the analysis stores);
@@ -8,13 +9,14 @@ Two linear models per frame, their probabilities blended:
   headline and the same sentences (a capped vocabulary).
 
 Each frame has its own decision threshold, chosen by cross-validation on the
-training data; an article that passes none gets its most probable frame. The
-weights are a small ``.npz`` (arrays only, no pickles) shipped in ``weights/`` with
-a model card; ``manage.py train_framing`` writes a new one.
+training data (jointly, for micro-F1 + macro-F1); an article that passes none gets
+its most probable frame. The weights are a small ``.npz`` (arrays only, no pickles)
+shipped in ``weights/`` with a model card; ``manage.py train_framing`` writes a new one.
 
 Both models are linear in quantities that add up over sentences (the mean of the
-sentence vectors; the term counts), so each sentence's share of a frame's score is
-exact: the sentences that push it up the most are the evidence a page shows.
+sentence vectors; the term counts), and so is their stack, so each sentence's share
+of a frame's score is exact: the sentences that push it up the most are the evidence
+a page shows.
 """
 
 from __future__ import annotations
