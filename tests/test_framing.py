@@ -92,8 +92,9 @@ def test_it_ships_small_weights_over_the_fourteen_frames() -> None:
     assert model.frames == FRAMES
     assert WEIGHTS_PATH.stat().st_size < 3 * 1024 * 1024
     assert model.lexical is not None
-    assert 0.0 < model.blend < 1.0
-    assert model.version.startswith("blend-")
+    assert model.stack is not None
+    assert model.stack.shape == (len(FRAMES), 2)
+    assert model.version.startswith("stack-")
     assert (WEIGHTS_PATH.parent / "MODEL_CARD.md").exists()
 
 
@@ -165,6 +166,35 @@ def test_it_keeps_the_lexical_model_and_a_new_version_through_a_file(tmp_path: P
     assert np.allclose(loaded.probabilities(features, segments), model.probabilities(features, segments), atol=1e-3)
     with np.load(tmp_path / "framing.npz", allow_pickle=False) as data:
         assert "lexical_coef" in data  # arrays only: it loads without pickles
+
+
+def stack_model() -> FramingModel:
+    """The blend model's two parts, stacked: each frame's logit is the sum of its two models' logits, plus one."""
+    model = blend_model()
+    model.stack = np.ones((len(FRAMES), 2), dtype=np.float32)
+    model.stack_intercept = np.ones(len(FRAMES), dtype=np.float32)
+    return model
+
+
+def test_it_stacks_the_two_models_per_frame_with_exact_sentence_shares(tmp_path: Path) -> None:
+    model = stack_model()
+    sentences = ["The weather was mild.", "He was sent to prison.", "The crowd left.", "Prison, said the judge."]
+    matrix = np.vstack([axis(4), axis(4), axis(5), axis(4)])
+    segments = ["A quiet day", *sentences]
+
+    probabilities = model.probabilities(article_features(matrix), [segments])
+    tags = model.tag(matrix, sentences, "A quiet day")
+
+    assert model.lexical is not None
+    summed = model.embedding_logits(article_features(matrix))[0] + model.lexical.logits(segments) + 1.0
+    assert np.allclose(probabilities[0], 1 / (1 + np.exp(-summed)), atol=1e-5)
+    assert {tag.frame: tag for tag in tags}["Crime_and_punishment"].sentences == [1, 3]
+    model.save(tmp_path / "framing.npz")
+    loaded = FramingModel.load(tmp_path / "framing.npz")
+    assert loaded.version == model.version
+    assert loaded.version.startswith("stack-")
+    assert loaded.version != blend_model().version
+    assert np.allclose(loaded.probabilities(article_features(matrix), [segments]), probabilities, atol=1e-3)
 
 
 def test_it_computes_the_same_tf_idf_rows_as_scikit_learn() -> None:
@@ -241,7 +271,9 @@ def test_it_trains_weights_that_load_and_predict(tmp_path: Path) -> None:
     assert loaded.lexical is not None
     assert "prison" in loaded.lexical.vocabulary
     assert loaded.meta["name"] == "synthetic"
-    assert "blend" in loaded.meta
+    assert "stack_C" in loaded.meta
+    assert loaded.stack is not None
+    assert loaded.stack.shape == (len(FRAMES), 2)
     predicted = loaded.decide(loaded.probabilities(features, segments))
     assert predicted.any(axis=1).all()  # every article has a frame
     assert (predicted[:, FRAMES.index("Crime_and_punishment")] == labels[:, FRAMES.index("Crime_and_punishment")]).all()
@@ -252,8 +284,10 @@ def test_it_chooses_thresholds_on_inner_folds_only(monkeypatch: pytest.MonkeyPat
     features[:, 5] = np.arange(100)  # each row's number, to see which rows each step was given
     seen: list[tuple[set[int], set[int]]] = []
     threshold_rows: list[int] = []
+    stack_rows: list[int] = []
     embedding_logits = framing_training._embedding_logits
     frame_thresholds = framing_training.frame_thresholds
+    stack_fit = framing_training._stack_fit
 
     def spied_logits(train: np.ndarray, labels: np.ndarray, regularisation: float, test: np.ndarray) -> np.ndarray:
         seen.append((set(train[:, 5].astype(int)), set(test[:, 5].astype(int))))
@@ -263,14 +297,22 @@ def test_it_chooses_thresholds_on_inner_folds_only(monkeypatch: pytest.MonkeyPat
         threshold_rows.append(len(probabilities))
         return frame_thresholds(probabilities, labels)
 
+    def spied_stack(logits: np.ndarray, labels: np.ndarray, regularisation: float) -> tuple[np.ndarray, np.ndarray]:
+        stack_rows.append(len(logits))
+        return stack_fit(logits, labels, regularisation)
+
     monkeypatch.setattr(framing_training, "_embedding_logits", spied_logits)
     monkeypatch.setattr(framing_training, "frame_thresholds", spied_thresholds)
+    monkeypatch.setattr(framing_training, "_stack_fit", spied_stack)
     framing_cross_validate(features, labels, segments, folds=5)
 
     # Each threshold search saw the 80 training rows of an outer fold, never the 20 held out;
     # the probabilities it read came from models that had not seen the rows they scored.
     assert threshold_rows
     assert set(threshold_rows) == {80}
+    # The stack was fitted on the out-of-fold logits of an outer fold's training rows (all 80 for
+    # the model that scores the held-out fold, three inner folds' worth to choose its thresholds).
+    assert set(stack_rows) == {60, 80}
     assert all(not (train & test) for train, test in seen)
     assert all(len(train | test) == 80 for train, test in seen)
 

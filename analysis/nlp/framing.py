@@ -1,6 +1,7 @@
 """Framing over the 14 generic policy frames (Boydstun et al., Policy Frames Codebook).
 
-Two linear models per frame, their probabilities blended:
+Two linear models per frame, stacked (each frame's logit a weighted sum of the two
+models' logits of that frame; older weights blend their probabilities):
 
 - an *embedding* logistic regression over the mean of the article's unit sentence
   vectors (the same MiniLM vectors the analysis stores);
@@ -8,13 +9,14 @@ Two linear models per frame, their probabilities blended:
   headline and the same sentences (a capped vocabulary).
 
 Each frame has its own decision threshold, chosen by cross-validation on the
-training data; an article that passes none gets its most probable frame. The
-weights are a small ``.npz`` (arrays only, no pickles) shipped in ``weights/`` with
-a model card; ``manage.py train_framing`` writes a new one.
+training data (jointly, for micro-F1 + macro-F1); an article that passes none gets
+its most probable frame. The weights are a small ``.npz`` (arrays only, no pickles)
+shipped in ``weights/`` with a model card; ``manage.py train_framing`` writes a new one.
 
 Both models are linear in quantities that add up over sentences (the mean of the
-sentence vectors; the term counts), so each sentence's share of a frame's score is
-exact: the sentences that push it up the most are the evidence a page shows.
+sentence vectors; the term counts), and so is their stack, so each sentence's share
+of a frame's score is exact: the sentences that push it up the most are the evidence
+a page shows.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ FRAMES = [
 ]
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "framing.npz"
 EVIDENCE_SENTENCES = 3
-FORMAT = 2  # of the weights file: 2 added the lexical model and the blend
+FORMAT = 3  # of the weights file: 2 added the lexical model and the blend, 3 the per-frame stack
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
 
@@ -134,10 +136,13 @@ def _sigmoid(logits: Matrix) -> Matrix:
 
 @dataclass
 class FramingModel:
-    """An embedding and a lexical model per frame, their probabilities blended, with a threshold per frame.
+    """An embedding and a lexical model per frame, combined, with a threshold per frame.
 
-    ``blend`` is the embedding model's weight (the lexical model has the rest); a model
-    without a lexical part (``lexical`` None) is the embedding model alone.
+    With ``stack`` (frames x 2: each frame's weights of its embedding and lexical logits,
+    ``stack_intercept`` beside), a frame's logit is a weighted sum of the two models' logits
+    of that frame, the weights learnt per frame on out-of-fold logits. Without it (older
+    weights), ``blend`` is the embedding model's share of a blend of the two probabilities.
+    A model without a lexical part (``lexical`` None) is the embedding model alone.
     """
 
     frames: list[str]
@@ -148,6 +153,8 @@ class FramingModel:
     thresholds: Matrix  # frames
     lexical: LexicalModel | None = None
     blend: float = 1.0
+    stack: Matrix | None = None  # frames x 2
+    stack_intercept: Matrix | None = None  # frames
     meta: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -164,6 +171,10 @@ class FramingModel:
             digest.update(np.ascontiguousarray(self.lexical.coef, dtype=np.float16).tobytes())
             for array in (self.lexical.idf, self.lexical.intercept, np.array([self.blend])):
                 digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+            if self.stack is not None and self.stack_intercept is not None:
+                kind = "stack"
+                for array in (self.stack, self.stack_intercept):
+                    digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         return f"{kind}-{self.meta.get('name', 'framing')}-{digest.hexdigest()[:8]}"
 
     def embedding_logits(self, features: Matrix) -> Matrix:
@@ -171,11 +182,14 @@ class FramingModel:
         return ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
 
     def combine(self, embedding_logits: Matrix, lexical_logits: Matrix | None) -> Matrix:
-        """Blended per-frame probabilities from each model's logits (rows: articles)."""
-        probabilities = _sigmoid(embedding_logits)
+        """Combined per-frame probabilities from each model's logits (rows: articles)."""
         if self.lexical is None or lexical_logits is None:
-            return probabilities
-        return self.blend * probabilities + (1.0 - self.blend) * _sigmoid(lexical_logits)
+            return _sigmoid(embedding_logits)
+        if self.stack is not None and self.stack_intercept is not None:
+            return _sigmoid(
+                embedding_logits * self.stack[:, 0] + lexical_logits * self.stack[:, 1] + self.stack_intercept
+            )
+        return self.blend * _sigmoid(embedding_logits) + (1.0 - self.blend) * _sigmoid(lexical_logits)
 
     def probabilities(self, features: Matrix, segments: Sequence[Sequence[str]] | None = None) -> Matrix:
         """Per-frame probabilities of articles: their pooled vectors and (for the lexical model) their segments.
@@ -217,7 +231,10 @@ class FramingModel:
             segments = [title, *sentences]
             lexical_logits = self.lexical.logits(segments)
             lexical_shares = self.lexical.contributions(segments)[1:]  # the headline is not a sentence
-            if len(lexical_shares) == len(matrix):
+            if len(lexical_shares) == len(matrix) and self.stack is not None:
+                # The stacked logit is a weighted sum of the two logits: so are the sentences' shares of it.
+                contributions = contributions * self.stack[:, 0] + lexical_shares * self.stack[:, 1]
+            elif len(lexical_shares) == len(matrix):
                 # Each model's shares weighed by how much its logit moves the blended probability.
                 embedding_slope = self.blend * _sigmoid(embedding_logits) * (1 - _sigmoid(embedding_logits))
                 lexical_slope = (1 - self.blend) * _sigmoid(lexical_logits) * (1 - _sigmoid(lexical_logits))
@@ -259,6 +276,11 @@ class FramingModel:
                 "lexical_coef": self.lexical.coef.astype(np.float16),
                 "lexical_intercept": self.lexical.intercept.astype(np.float32),
             }
+            if self.stack is not None and self.stack_intercept is not None:
+                arrays |= {
+                    "stack": self.stack.astype(np.float32),
+                    "stack_intercept": self.stack_intercept.astype(np.float32),
+                }
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             np.savez_compressed(handle, **arrays)
@@ -283,6 +305,8 @@ class FramingModel:
                 thresholds=data["thresholds"].astype(np.float32),
                 lexical=lexical,
                 blend=float(data["blend"]) if "blend" in data else 1.0,
+                stack=data["stack"].astype(np.float32) if "stack" in data else None,
+                stack_intercept=data["stack_intercept"].astype(np.float32) if "stack_intercept" in data else None,
                 meta=dict(zip(map(str, data["meta_keys"]), map(str, data["meta_values"]), strict=True)),
             )
 
