@@ -47,6 +47,20 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, every process) since boot."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def raw_encoder_articles_per_second(rows: list[dict[str, str]]) -> tuple[float, float]:
     """The ceiling: the encoder alone over the same texts, split into sentences as the analysis does."""
     sys.path.insert(0, str(ROOT))
@@ -72,7 +86,9 @@ def main() -> None:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--database", default=DATABASE, help="PostgreSQL database to (re)create for the run")
     parser.add_argument(
-        "--profile", type=Path, help="record the worker with py-spy into this SVG (py-spy must be installed)"
+        "--profile",
+        type=Path,
+        help="record the (first) worker with py-spy into this SVG, or .txt for collapsed stacks (pip install py-spy)",
     )
     parser.add_argument(
         "--workers",
@@ -149,12 +165,20 @@ def main() -> None:
         profiler = None
         if args.profile:
             py_spy = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--rate", "50", "--nonblocking"]
+            if args.profile.suffix == ".txt":  # collapsed stacks, to read or sum up as text
+                py_spy += ["--format", "raw"]
             profiler = subprocess.Popen(
                 [*py_spy, "-o", str(args.profile), "--pid", str(next(iter(workers.values())).pid)],
                 stdout=subprocess.DEVNULL,
             )
         started = time.time()
-        subprocess.run([PYTHON, "manage.py", "import_articles", str(corpus)], cwd=ROOT, env=env, check=True)
+        busy_at_start = machine_busy_seconds()
+        workers_cpu_at_start = {queues: cpu_seconds(worker.pid) for queues, worker in workers.items()}
+        importer = subprocess.Popen([PYTHON, "manage.py", "import_articles", str(corpus)], cwd=ROOT, env=env)
+        _pid, status, usage = os.wait4(importer.pid, 0)
+        if status:
+            sys.exit("the import command failed")
+        import_cpu = usage.ru_utime + usage.ru_stime
         imported = time.time() - started
         total = Article.objects.count()
         seen: dict[int, float] = {}
@@ -174,6 +198,10 @@ def main() -> None:
             time.sleep(0.2)
         elapsed = max(seen.values()) - started
         peaks = {queues: peak_rss_mib(worker.pid) for queues, worker in workers.items()}
+        busy = machine_busy_seconds() - busy_at_start
+        workers_cpu = {
+            queues: cpu_seconds(worker.pid) - workers_cpu_at_start[queues] for queues, worker in workers.items()
+        }
         # Measured again after the run: on a shared machine the load moves, and the ratio uses the mean.
         print("raw encoder again ...", flush=True)
         raw_after = raw_encoder_articles_per_second(rows)
@@ -196,6 +224,15 @@ def main() -> None:
         print(f"ratio:               {pipeline_rate / raw_articles:7.2f}")
         print(f"of which the import command (its own process; queues each batch as imported): {imported:.1f} s")
         print(f"arrival to story page: p50 {statistics.median(latencies):.1f} s, p95 {p95:.1f} s")
+        # Where the machine's time went: the raw encoder's figure uses every core, so the ratio is bounded by
+        # the encoder's share of all the CPU time the run needed (the rest: spaCy, clustering, PostgreSQL, ...).
+        cores = os.cpu_count() or 1
+        print(f"CPU time during the run: {busy:.1f} s busy of {cores * elapsed:.1f} s on {cores} cores, of which")
+        for queues, seconds in workers_cpu.items():
+            print(f"  the worker on {queues}: {seconds:.1f} s")
+        print(f"  the import command: {import_cpu:.1f} s")
+        rest = busy - sum(workers_cpu.values()) - import_cpu
+        print(f"  everything else (PostgreSQL, the broker, other processes): {rest:.1f} s")
         for queues, peak in peaks.items():
             print(f"peak resident memory of the worker on {queues}: {peak:.0f} MiB")
         if profiler is not None:

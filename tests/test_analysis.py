@@ -17,7 +17,7 @@ from analysis import services
 from analysis import tasks as analysis_tasks
 from analysis.models import ArticleAnalysis
 from analysis.nlp import tone
-from analysis.nlp.article import ArticleFeatures, ArticleText
+from analysis.nlp.article import ArticleFeatures, ArticleText, token_budget_batches
 from analysis.nlp.entities import Mention, actors_count, actors_resolve
 from sources import services as source_services
 from sources.models import Article, Outlet
@@ -277,3 +277,29 @@ def test_a_worker_of_the_analysis_queue_loads_the_models_when_it_starts(
     analysis_tasks.analyser_preload(sender=FakeConsumer(queues, pool))
 
     assert bool(loaded) is loads
+
+
+def test_it_cuts_encoder_batches_by_padded_size_keeping_every_text_once() -> None:
+    lengths = [12, 80, 9, 40, 300, 11, 10, 39, 12]
+
+    batches = token_budget_batches(lengths, budget=100, most=3)
+
+    assert sorted(index for batch in batches for index in batch) == list(range(len(lengths)))
+    assert batches[0] == [4]  # longer than the budget: alone
+    for batch in batches:
+        assert len(batch) <= 3
+        assert len(batch) == 1 or len(batch) * max(lengths[index] for index in batch) <= 100
+    assert [lengths[index] for batch in batches for index in batch] == sorted(lengths, reverse=True)
+
+
+@pytest.mark.models
+def test_its_budgeted_batches_give_the_encoder_s_own_vectors() -> None:
+    engine = services.analyser()
+    texts = ["Short one here.", "A much longer sentence about the budget vote in the state senate on Tuesday."] * 40
+    texts += ["Lead: " + " ".join(["word"] * 300)]
+
+    vectors = engine.encode(texts)
+    plain = engine.encoder.encode(texts, batch_size=32, normalize_embeddings=True)
+
+    assert vectors.shape == plain.shape
+    assert np.abs(vectors - plain).max() < 1e-5

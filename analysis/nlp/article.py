@@ -30,6 +30,13 @@ LEAD_SENTENCES = 3
 MAX_ENTITIES = 15
 MAX_ACTOR_TONES = 5
 MIN_SENTENCE_WORDS = 4
+# The encoder's batches are cut by padded size, not by count: texts sorted by length, each batch
+# as many as fit ENCODER_BATCH_TOKENS once padded to its longest (at most ENCODER_MAX_BATCH).
+# A batch of 32 texts drawn from one article batch's few hundred pads short sentences up to a
+# long lead: bench/pipeline.py measured 30% more tokens, and CPU time, than the same texts
+# encoded in one call. Budgeted batches pad little; the vectors are the same (within 1e-6).
+ENCODER_BATCH_TOKENS = 768
+ENCODER_MAX_BATCH = 128
 
 
 @dataclass(frozen=True)
@@ -87,16 +94,25 @@ class Analyser:
         }
 
     def encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """Unit vectors of the texts, in order, encoded in batches of bounded padded size."""
+        vectors = np.zeros((len(texts), self.encoder.get_embedding_dimension()), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.encoder.get_embedding_dimension()), dtype=np.float32)
-        vectors = self.encoder.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+            return vectors
+        lengths = [
+            len(ids)
+            for ids in self.encoder.tokenizer(texts, truncation=True, max_length=self.encoder.max_seq_length)[
+                "input_ids"
+            ]
+        ]
+        for batch in token_budget_batches(lengths, budget=ENCODER_BATCH_TOKENS, most=ENCODER_MAX_BATCH):
+            vectors[batch] = self.encoder.encode(
+                [texts[index] for index in batch],
+                batch_size=len(batch),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return vectors
 
     def parse(self, items: list[ArticleText]) -> Iterable[Any]:
         return self.nlp.pipe((item.text[:MAX_CHARS] or item.title for item in items), batch_size=self.batch_size)
@@ -161,6 +177,24 @@ class Analyser:
                 )
             )
         return features
+
+
+def token_budget_batches(lengths: list[int], *, budget: int, most: int) -> list[list[int]]:
+    """Indexes of texts, longest first, cut into batches whose padded size (count times the longest) fits the budget.
+
+    A text longer than the budget goes alone; no batch holds more than ``most``.
+    """
+    order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for index in order:
+        if batch and (len(batch) == most or (len(batch) + 1) * lengths[batch[0]] > budget):
+            batches.append(batch)
+            batch = []
+        batch.append(index)
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 @dataclass(frozen=True)
