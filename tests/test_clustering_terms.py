@@ -92,6 +92,14 @@ def test_it_keeps_a_story_s_term_sums_as_members_join_and_leave() -> None:
 # --- Training: pairs, fit, replay ---------------------------------------------------------
 
 
+def signals_with_own_weights(articles: list[training.LabelledArticle]) -> list[clustering.ArticleSignal]:
+    """The articles' signals, with term weights counted on these articles themselves."""
+    weights = clustering.TermWeights(
+        **dict(training.df_table([(article.title, article.lead_text) for article in articles]).items())
+    )
+    return training.signals_of(articles, weights)
+
+
 def labelled(stories: int, per_story: int = 3, *, dated: bool = True) -> list[training.LabelledArticle]:
     """Articles of ``stories`` events, each near its event's vector and naming its own place."""
     start = datetime(2026, 11, 1, tzinfo=UTC)
@@ -118,10 +126,7 @@ def labelled(stories: int, per_story: int = 3, *, dated: bool = True) -> list[tr
 
 def test_it_builds_pairs_fits_the_model_and_replays_the_clusterer_to_the_gold_stories() -> None:
     articles = labelled(12)
-    weights = clustering.TermWeights(
-        **dict(training.df_table([(article.title, article.lead_text) for article in articles]).items())
-    )
-    signals = training.signals_of(articles, weights)
+    signals = signals_with_own_weights(articles)
 
     rows, gaps, labels = training.training_pairs(signals, [article.gold for article in articles], ("lead", "terms"))
     fitted, intercept = training.logistic_fit(rows, labels, offset=-gaps)
@@ -198,10 +203,7 @@ def test_it_rebuilds_a_story_s_terms_from_its_members_once_per_version(
 
 def test_it_fits_the_merge_pass_its_own_regression_over_story_pairs() -> None:
     articles = labelled(6)
-    weights = clustering.TermWeights(
-        **dict(training.df_table([(article.title, article.lead_text) for article in articles]).items())
-    )
-    signals = training.signals_of(articles, weights)
+    signals = signals_with_own_weights(articles)
     # A join threshold nothing clears: every article starts a story, and only the merge pass can join them.
     strict = clustering.PairModel(
         features=("lead", "terms"),
@@ -245,10 +247,7 @@ def test_it_fits_the_merge_pass_its_own_regression_over_story_pairs() -> None:
 
 def test_it_groups_articles_that_join_nothing_by_average_linkage_in_the_second_pass() -> None:
     articles = labelled(6, dated=False)
-    weights = clustering.TermWeights(
-        **dict(training.df_table([(article.title, article.lead_text) for article in articles]).items())
-    )
-    signals = training.signals_of(articles, weights)
+    signals = signals_with_own_weights(articles)
     # Undated articles join no story directly: each starts one, and the merge pass groups them.
     model = clustering.PairModel(
         features=("lead", "terms"),

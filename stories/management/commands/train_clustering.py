@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,12 @@ MERGE_GRID = tuple(round(value, 2) for value in np.arange(0.3, 0.96, 0.05))
 # grouping the rest.
 LINKAGE_JOIN_GRID = (0.8, 0.9, 1.0)
 LINKAGE_MERGE_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
+
+
+def coefficients_line(names: Sequence[str], weights: Sequence[float], intercept: float) -> str:
+    return ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(names, weights, strict=True)) + (
+        f", intercept {intercept:+.3f}"
+    )
 
 
 class Command(BaseCommand):
@@ -131,8 +138,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Fitted on {len(label)} pairs ({int(label.sum())} positive): "
-            + ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(names, fitted_weights, strict=True))
-            + f", intercept {intercept:+.3f}"
+            + coefficients_line(names, fitted_weights, intercept)
         )
         model = clustering.PairModel(
             features=names,
@@ -232,8 +238,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Merge regression on {len(labels)} story pairs ({int(labels.sum())} positive): "
-            + ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(names, weights, strict=True))
-            + f", intercept {intercept:+.3f}"
+            + coefficients_line(names, weights, intercept)
         )
         fitted = training.model_with(
             model, merge_features=names, merge_weights=tuple(weights), merge_intercept=intercept
