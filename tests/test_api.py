@@ -226,6 +226,13 @@ def test_it_serves_an_openapi_schema(client: Client, db: None) -> None:
     assert {"left", "center", "right", "unrated", "shares"} <= set(coverage)
 
 
+def test_the_unversioned_api_root_leads_to_the_current_versions_endpoints(client: Client, db: None) -> None:
+    response = client.get("/api/", follow=True)
+
+    assert response.redirect_chain == [("/api/v1/", 302)]
+    assert {"stories", "articles", "outlets"} <= set(response.json())
+
+
 def test_it_serves_the_api_docs_page(client: Client, db: None) -> None:
     response = client.get("/api/docs/")
 

@@ -20,6 +20,7 @@ from analysis.models import ArticleAnalysis
 from sources.models import Article, Lean, Outlet
 from stories.models import Story, StoryViewpoint
 from stories.services import story_refresh
+from stories.templatetags.stories import quoted
 from stories.timeline import timeline_build
 from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, unit_vector
 
@@ -333,3 +334,16 @@ def test_it_keeps_the_extractive_overview_when_generation_adds_a_claim_or_fails(
     assert generation_server["requests"]
     assert story.overview == extractive
     assert logged in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("The board voted 4-3.", "“The board voted 4-3.”"),
+        ('"Our kids can\'t explain it," said Craig Dunlop.', "“{o}Our kids can't explain it,{c} said Craig Dunlop.”"),
+        ("He called it “a painful blow” to the town.", "“He called it {o}a painful blow{c} to the town.”"),
+        ('"It continues into the next sentence', "“{o}It continues into the next sentence”"),
+    ],
+)
+def test_a_quoted_sentence_turns_its_own_double_quotes_single(text: str, shown: str) -> None:
+    assert quoted(text) == shown.format(o="\u2018", c="\u2019")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import template
 
 from sources.models import Lean
@@ -20,3 +22,26 @@ def frame_label(frame: str) -> str:
 @register.filter
 def percent(value: float) -> str:
     return f"{value:.0f}%"
+
+
+_DOUBLE_QUOTE = re.compile(r'["“”]')
+_SINGLE_OPEN, _SINGLE_CLOSE = "\u2018", "\u2019"  # escaped: ruff flags the characters as look-alikes
+
+
+@register.filter
+def quoted(text: str) -> str:
+    """The text in double quotation marks, its own double quotes turned single.
+
+    A sentence that opens with a quotation reads “'Our kids …,' said …” (with curly single
+    marks), not “"Our kids …”.
+    Straight quotes alternate open and close; curly ones keep their direction.
+    """
+    opened = False
+
+    def single(match: re.Match[str]) -> str:
+        nonlocal opened
+        mark = match.group()
+        opened = mark == "“" or (mark == '"' and not opened)
+        return _SINGLE_OPEN if opened else _SINGLE_CLOSE
+
+    return f"“{_DOUBLE_QUOTE.sub(single, str(text))}”"
