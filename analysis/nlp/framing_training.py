@@ -213,21 +213,23 @@ def frame_thresholds(probabilities: Matrix, labels: Matrix) -> Matrix:
 
 
 def _stack_fit(logits: Matrix, labels: Matrix, regularisation: float) -> tuple[Matrix, Matrix]:
-    """Per frame, a balanced logistic regression on that frame's embedding and lexical logits.
+    """Per frame, a balanced logistic regression on that frame's logits from each model.
 
-    ``logits`` is articles x (2 · frames): the embedding model's logits, then the lexical
-    model's. The standardisation is folded into the weights: frames x 2 weights, and intercepts.
+    ``logits`` is articles x (models · frames): each model's logits side by side (the shipped
+    model has two, the embedding model's then the lexical model's). The standardisation is
+    folded into the weights: frames x models weights, and intercepts.
     """
     frames = labels.shape[1]
+    models = logits.shape[1] // frames
     mean, scale = _standardise(logits)
-    weights = np.zeros((frames, 2))
+    weights = np.zeros((frames, models))
     intercept = np.zeros(frames)
     for index in range(frames):
         column = labels[:, index]
         if column.all() or not column.any():
             intercept[index] = 8.0 if column.all() else -8.0
             continue
-        own = [index, frames + index]
+        own = [model * frames + index for model in range(models)]
         model = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=3000)
         model.fit((logits[:, own] - mean[own]) / scale[own], column)
         weights[index] = model.coef_[0] / scale[own]
@@ -237,7 +239,10 @@ def _stack_fit(logits: Matrix, labels: Matrix, regularisation: float) -> tuple[M
 
 def _stack_apply(logits: Matrix, weights: Matrix, intercept: Matrix) -> Matrix:
     frames = len(intercept)
-    return _sigmoid(logits[:, :frames] * weights[:, 0] + logits[:, frames:] * weights[:, 1] + intercept)
+    combined = sum(
+        logits[:, model * frames : (model + 1) * frames] * weights[:, model] for model in range(weights.shape[1])
+    )
+    return _sigmoid(combined + intercept)
 
 
 @dataclass(frozen=True)
