@@ -129,32 +129,20 @@ VARIANTS = ("reference", "mil", "char", "fulltext", "prototypes", "self", "finet
 DEFAULT_VARIANTS = ("reference", "mil", "char", "fulltext", "prototypes")
 
 
-def sentence_vectors(records: list[dict[str, Any]], cache: Path | None) -> tuple[list[Matrix], list[list[str]]]:
-    """Each article's unit sentence vectors and its segments (headline, then sentences), as the analysis makes them."""
+def sentence_vectors(articles: list[Any], cache: Path | None) -> tuple[list[Matrix], list[list[str]]]:
+    """Each article's unit sentence vectors and its segments (``evaluate_framing``'s), kept in ``cache``."""
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as data:
-            if len(data["offsets"]) == len(records) + 1:
+            if len(data["offsets"]) == len(articles) + 1:
                 offsets, segment_offsets = data["offsets"], data["segment_offsets"]
                 texts = [str(text) for text in data["segments"]]
                 return (
-                    [data["vectors"][offsets[row] : offsets[row + 1]] for row in range(len(records))],
-                    [texts[segment_offsets[row] : segment_offsets[row + 1]] for row in range(len(records))],
+                    [data["vectors"][offsets[row] : offsets[row + 1]] for row in range(len(articles))],
+                    [texts[segment_offsets[row] : segment_offsets[row + 1]] for row in range(len(articles))],
                 )
-    from analysis.nlp.article import ArticleText
-    from analysis.services import analyser
+    from analysis.management.commands.evaluate_framing import sentence_matrices_compute
 
-    engine = analyser()
-    matrices, segments = [], []
-    for start in range(0, len(records), 64):
-        batch = [
-            ArticleText(title=str(record.get("title") or ""), text=str(record.get("text") or ""))
-            for record in records[start : start + 64]
-        ]
-        for item, (sentences, matrix) in zip(batch, engine.sentence_matrices(batch), strict=True):
-            if not len(matrix):  # no sentence long enough: the headline stands in, as in the pipeline
-                matrix, sentences = engine.encode([item.title or " "]), [item.title]
-            matrices.append(np.asarray(matrix, dtype=np.float32))
-            segments.append([item.title, *sentences])
+    matrices, segments = sentence_matrices_compute(articles)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(
@@ -164,18 +152,18 @@ def sentence_vectors(records: list[dict[str, Any]], cache: Path | None) -> tuple
             segments=np.array([text for article in segments for text in article]),
             segment_offsets=np.cumsum([0] + [len(article) for article in segments]),
         )
-    return matrices, segments
+    return [np.asarray(matrix, dtype=np.float32) for matrix in matrices], segments
 
 
 class Bench:
-    def __init__(self, matrices: list[Matrix], segments: list[list[str]], records: list[dict[str, Any]]) -> None:
+    def __init__(self, matrices: list[Matrix], segments: list[list[str]], articles: list[Any]) -> None:
+        from analysis.nlp.framing_training import labels_matrix
+
         self.matrices = matrices
         self.segments = segments
-        self.full_texts = [[str(record.get("title") or ""), str(record.get("text") or "")] for record in records]
+        self.full_texts = [[article.title, article.text] for article in articles]
         self.mean = np.vstack([matrix.mean(axis=0) for matrix in matrices]).astype(np.float64)
-        self.labels = np.array(
-            [[frame in record["gold_frames"] for frame in _frames()] for record in records], dtype=bool
-        )
+        self.labels = labels_matrix(articles)
 
     # --- the models
 
@@ -351,8 +339,10 @@ def fine_tune_one_fold(bench: Bench, seed: int, epochs: int = 3, rate: float = 3
 
     encoder = sentence_encoder()
     transformer, tokenizer = encoder[0].auto_model, encoder.tokenizer
-    sentences = [text for article in bench.segments for text in article[1:]]
-    owners = np.concatenate([[row] * (len(article) - 1) for row, article in enumerate(bench.segments)])
+    # An article with no sentence long enough is encoded from its headline, as in the pipeline.
+    own_sentences = [article[1:] or article[:1] for article in bench.segments]
+    sentences = [text for article in own_sentences for text in article]
+    owners = np.concatenate([[row] * len(article) for row, article in enumerate(own_sentences)])
     states: list[Matrix] = [np.zeros(0)] * len(sentences)
     order = np.argsort([len(text) for text in sentences])
     with torch.no_grad():
@@ -450,12 +440,14 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    records = [json.loads(line) for line in arguments.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from analysis.nlp.framing_training import LabelledArticle, labelled_read
+
+    articles = list(labelled_read(arguments.path))
     cache = arguments.cache / f"{arguments.path.stem}.npz" if arguments.cache else None
-    bench = Bench(*sentence_vectors(records, cache), records)
+    bench = Bench(*sentence_vectors(articles, cache), articles)
     seed = arguments.seed
     embedding, lexical = bench.embedding, bench.lexical
-    print(f"{len(records)} articles; nested 5-fold, outer seed {seed}")
+    print(f"{len(articles)} articles; nested 5-fold, outer seed {seed}")
     if "reference" in variants:
         bench.score("reference: embedding + lexical", [embedding, lexical], seed)
     if "mil" in variants:
@@ -486,10 +478,9 @@ def main() -> None:
         if not arguments.unlabelled:
             parser.error("'self' needs --unlabelled files")
         others = [
-            json.loads(line)
+            LabelledArticle(title=str(record.get("title") or ""), text=str(record.get("text") or ""), frames=[])
             for path in arguments.unlabelled
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()
+            for record in map(json.loads, filter(str.strip, path.read_text(encoding="utf-8").splitlines()))
         ]
         other_cache = arguments.cache / "unlabelled.npz" if arguments.cache else None
         matrices, _segments = sentence_vectors(others, other_cache)

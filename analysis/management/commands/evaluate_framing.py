@@ -14,6 +14,25 @@ from analysis.services import analyser
 ENCODE_BATCH = 64
 
 
+def sentence_matrices_compute(
+    articles: list[LabelledArticle],
+) -> tuple[list[np.ndarray[Any, Any]], list[list[str]]]:
+    """Each article's unit sentence vectors and its segments (headline, then sentences), as the analysis makes them."""
+    engine = analyser()
+    matrices, segments = [], []
+    for start in range(0, len(articles), ENCODE_BATCH):
+        batch = [
+            ArticleText(title=article.title, text=article.text) for article in articles[start : start + ENCODE_BATCH]
+        ]
+        for item, (sentences, matrix) in zip(batch, engine.sentence_matrices(batch), strict=True):
+            if not len(matrix):
+                # An article with no sentence long enough: its title stands in, as in the pipeline.
+                matrix = engine.encode([item.title or " "])
+            matrices.append(matrix)
+            segments.append([item.title, *sentences])
+    return matrices, segments
+
+
 def features_compute(
     articles: list[LabelledArticle], cache: Path | None = None
 ) -> tuple[np.ndarray[Any, Any], list[list[str]]]:
@@ -28,18 +47,8 @@ def features_compute(
                 offsets = data["offsets"]
                 texts = [str(text) for text in data["segments"]]
                 return data["features"], [texts[offsets[row] : offsets[row + 1]] for row in range(len(articles))]
-    engine = analyser()
-    rows, segments = [], []
-    for start in range(0, len(articles), ENCODE_BATCH):
-        batch = [
-            ArticleText(title=article.title, text=article.text) for article in articles[start : start + ENCODE_BATCH]
-        ]
-        for item, (sentences, matrix) in zip(batch, engine.sentence_matrices(batch), strict=True):
-            if not len(matrix):
-                # An article with no sentence long enough: its title stands in, as in the pipeline.
-                matrix = engine.encode([item.title or " "])
-            rows.append(article_features(matrix))
-            segments.append([item.title, *sentences])
+    matrices, segments = sentence_matrices_compute(articles)
+    rows = [article_features(matrix) for matrix in matrices]
     features = np.vstack(rows)
     if cache is not None:
         np.savez(
