@@ -7,16 +7,18 @@ test_pipeline.py run the real models end to end.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import time_machine
 from django.core.cache import caches
 
 from analysis.models import ArticleAnalysis
@@ -28,6 +30,15 @@ from stories.models import Story
 
 DIMENSIONS = 384
 STORY_TIME = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+# The day the cast's outlets were rated: a fixed date, so a test that adds a newer or an older
+# rating says so in dates, whatever day the suite runs on.
+FIXTURE_RATED_AT = date(2026, 11, 1)
+# Where the suite's clock stands unless --clock-at (or NEWSROOM_TEST_CLOCK_AT) moves it: after
+# every date the fixtures write. Every clock the code reads (time.time, datetime.now, date.today,
+# timezone.now) starts here in each test and ticks on, so no outcome depends on today's date or
+# the time of day. CI runs the suite a second time with the clock moved more than a year ahead,
+# late in the evening, to catch a test that hides such a dependence.
+SUITE_NOW = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
 
 
 def unit_vector(seed: int, *, near: np.ndarray[Any, Any] | None = None, noise: float = 0.1) -> np.ndarray[Any, Any]:
@@ -42,7 +53,7 @@ def unit_vector(seed: int, *, near: np.ndarray[Any, Any] | None = None, noise: f
 def outlet_make(name: str, lean: str = "", domain: str = "") -> Outlet:
     outlet = source_services.outlet_create(name=name, domain=domain or f"{name.lower().replace(' ', '')}.example")
     if lean:
-        source_services.outlet_rating_add(outlet=outlet, lean=lean, rated_by="Test fixture")
+        source_services.outlet_rating_add(outlet=outlet, lean=lean, rated_by="Test fixture", rated_at=FIXTURE_RATED_AT)
         outlet.refresh_from_db()
     return outlet
 
@@ -90,6 +101,43 @@ def story_build(articles: list[Article]) -> Story:
     story = story_services.story_refresh(story_id=story_ids.pop())
     assert story is not None
     return story
+
+
+# --- The clock ---------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-at",
+        default=os.environ.get("NEWSROOM_TEST_CLOCK_AT", ""),
+        help="run the suite as if it were this ISO 8601 instant (default: SUITE_NOW in tests/conftest.py); "
+        "also NEWSROOM_TEST_CLOCK_AT",
+    )
+
+
+def suite_now(config: pytest.Config) -> datetime:
+    value = config.getoption("--clock-at")
+    if not value:
+        return SUITE_NOW
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise pytest.UsageError(f"--clock-at: {value!r} is not an ISO 8601 date and time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"suite clock: {suite_now(config).isoformat()} (--clock-at moves it)"
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
+    """The suite's clock, started at ``suite_now`` and ticking; a test moves it with ``clock.move_to``
+    or ``clock.shift``. A test that starts a worker process (marked ``worker``) keeps the real clock,
+    since the worker reads it too; such a test compares only times that both processes wrote."""
+    start = datetime.now(UTC) if request.node.get_closest_marker("worker") else suite_now(request.config)
+    with time_machine.travel(start, tick=True) as coordinates:
+        yield coordinates
 
 
 @pytest.fixture(autouse=True)

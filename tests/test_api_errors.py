@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings
 
 from accounts.models import Scope
 from accounts.services import api_token_create
-from accounts.throttling import ApiRateThrottle
 from stories.models import Story
+from tests.conftest import STORY_TIME
 
 
 def error_of(response: Any) -> dict[str, Any]:
@@ -100,14 +101,13 @@ def test_a_token_and_a_signed_in_reader_get_their_own_higher_rates(client: Clien
 
 
 def test_a_throttled_client_is_served_again_when_its_window_ends(
-    client: Client, db: None, rates: None, monkeypatch: pytest.MonkeyPatch
+    client: Client, db: None, rates: None, clock: time_machine.Coordinates
 ) -> None:
-    now = [1_000_000.0]
-    monkeypatch.setattr(ApiRateThrottle, "timer", lambda self: now[0])
+    clock.move_to(STORY_TIME, tick=False)
     statuses = [client.get("/api/v1/stories/").status_code for _ in range(3)]
-    now[0] += 30
+    clock.shift(30)
     refused = client.get("/api/v1/stories/")
-    now[0] += 31  # the window opened by the first request has ended
+    clock.shift(31)  # the window opened by the first request has ended
     again = [client.get("/api/v1/stories/").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]

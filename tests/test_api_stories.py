@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from sources.models import Article, Outlet
@@ -31,7 +30,7 @@ def story_row(title: str, *, hours: int = 0, left: int = 0, center: int = 0, rig
         "last_published_at": moment + timedelta(hours=1),
         "article_count": max(rated, 1),
         "outlet_count": max(rated, 1),
-        "refreshed_at": timezone.now(),
+        "refreshed_at": moment + timedelta(hours=2),
     }
     return Story.objects.create(
         title=title, left_count=left, center_count=center, right_count=right, **{**defaults, **fields}

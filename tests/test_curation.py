@@ -8,7 +8,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from sources import ratings
 from sources.models import Lean, Outlet, OutletRating, RatingChange
 from sources.services import outlet_create, outlet_rating_add, outlets_effective_rating_recompute
 from stories.models import Story
-from tests.conftest import outlet_make
+from tests.conftest import FIXTURE_RATED_AT, outlet_make
 from tests.test_ratings import form_data
 from tests.test_worker import worker, worker_log  # noqa: F401 - the fixtures that start a real worker
 
@@ -231,11 +231,12 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def test_it_previews_an_import_without_changing_anything(
     tmp_path: Path, left_outlet: Outlet, center_outlet: Outlet
 ) -> None:
+    newer = FIXTURE_RATED_AT + timedelta(days=30)
     path = write(
         tmp_path,
         "ratings.csv",
         "outlet,domain,scheme,lean,score,factuality,rated_by,rated_at,note\n"
-        f"Left Ledger,,US,lean_left,-0.4,high,Chart v5,{date.today().isoformat()},Moved toward the center\n"
+        f"Left Ledger,,US,lean_left,-0.4,high,Chart v5,{newer},Moved toward the center\n"
         ",centercourier.example,,center,,,Chart v5,2026-01-01,\n",
     )
     out = StringIO()

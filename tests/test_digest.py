@@ -9,6 +9,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import mail, signing
 from django.test import Client
@@ -99,11 +100,14 @@ def test_it_shows_the_error_for_a_bad_address(client: Client, db: None) -> None:
     assert not mail.outbox
 
 
-def test_it_refuses_a_forged_or_expired_confirmation_link(client: Client, db: None) -> None:
+def test_it_refuses_a_forged_or_expired_confirmation_link(
+    client: Client, db: None, clock: time_machine.Coordinates
+) -> None:
     pending = subscriber("reader@example.org", DigestSubscription.Status.PENDING)
     forged = signing.dumps(pending.pk, salt="another purpose")
-    with mock.patch("django.core.signing.time.time", return_value=STORY_TIME.timestamp() - 4 * 86400):
+    with time_machine.travel(STORY_TIME - timedelta(days=4), tick=False):
         expired = digest.confirm_token(pending)
+    clock.move_to(STORY_TIME)
 
     for token, reason in [(forged, "not valid"), (expired, "expired")]:
         response = client.post(f"/digest/confirm/{token}/")
@@ -232,15 +236,15 @@ def test_it_builds_the_digest_in_two_queries_whatever_the_number_of_stories(
     assert built.stories[0].story == story  # three outlets: the widest coverage first
 
 
-def test_celery_beat_sends_the_digest_daily_through_the_task(story: Story) -> None:
+def test_celery_beat_sends_the_digest_daily_through_the_task(story: Story, clock: time_machine.Coordinates) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["send-daily-digest"]
     assert entry["task"] == "stories.tasks.digest_send_task"
     assert entry["schedule"].hour == {settings.NEWSROOM_DIGEST_HOUR_UTC}
     assert "poll-due-feeds" in settings.CELERY_BEAT_SCHEDULE
     subscriber("reader@example.org")
 
-    with mock.patch("stories.digest.timezone.now", return_value=SEND_TIME):
-        result = tasks.digest_send_task.apply()
+    clock.move_to(SEND_TIME)  # the beat entry's hour on the day of the story
+    result = tasks.digest_send_task.apply()
 
     assert result.get() == 1
     assert len(mail.outbox) == 1

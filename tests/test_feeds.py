@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from django.utils import timezone
+import time_machine
 
 from sources import services
 from sources.models import Article, Feed, Outlet
@@ -15,6 +15,8 @@ from tests.conftest import LocalServer, Route
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 ATOM = {"Content-Type": "application/atom+xml"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
+# When the schedule tests poll: a fixed instant on the suite clock, so back-off is compared exactly.
+POLL_TIME = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 
 
 def rss_feed(*items: tuple[str, str, str]) -> bytes:
@@ -132,10 +134,11 @@ FAILURES = [
 
 @pytest.mark.parametrize(("route", "message"), FAILURES)
 def test_it_records_a_failed_poll_and_backs_off(
-    feed: Feed, local_server: LocalServer, route: Route, message: str
+    feed: Feed, local_server: LocalServer, route: Route, message: str, clock: time_machine.Coordinates
 ) -> None:
     local_server.routes["/feed.xml"] = route
-    normal_next_poll = timezone.now() + timedelta(minutes=30)
+    clock.move_to(POLL_TIME, tick=False)
+    normal_next_poll = POLL_TIME + timedelta(minutes=30)
 
     assert services.feed_poll(feed_id=feed.pk) == []
 
@@ -154,7 +157,10 @@ def test_it_records_a_failed_poll_and_backs_off(
     assert Article.objects.count() == 0
 
 
-def test_it_marks_the_feed_verified_and_clears_the_error_after_a_success(feed: Feed, local_server: LocalServer) -> None:
+def test_it_marks_the_feed_verified_and_clears_the_error_after_a_success(
+    feed: Feed, local_server: LocalServer, clock: time_machine.Coordinates
+) -> None:
+    clock.move_to(POLL_TIME, tick=False)
     local_server.routes["/feed.xml"] = Route(status=503, headers=HTML)
     services.feed_poll(feed_id=feed.pk)
     local_server.routes["/feed.xml"] = Route(body=rss_feed(*FARE_ITEMS), headers=RSS)
@@ -165,7 +171,7 @@ def test_it_marks_the_feed_verified_and_clears_the_error_after_a_success(feed: F
     assert feed.is_verified
     assert (feed.last_error, feed.consecutive_failures) == ("", 0)
     assert feed.last_success_at is not None
-    assert feed.next_poll_at <= timezone.now() + timedelta(minutes=30)
+    assert feed.next_poll_at == POLL_TIME + timedelta(minutes=30)
 
 
 # --- Fetching article pages ---------------------------------------------------

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from django.utils import timezone
+import time_machine
 from pytest_django.fixtures import Settings
 
 from sources import services
 from sources.fetching import FetchError, fetch
 from sources.models import Article, Feed, Outlet
 from tests.conftest import LocalServer, Route
-from tests.test_feeds import FARE_ITEMS, PARAGRAPHS, article_page, rss_feed
+from tests.test_feeds import FARE_ITEMS, PARAGRAPHS, POLL_TIME, article_page, rss_feed
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -123,9 +123,11 @@ def test_it_refuses_a_50_megabyte_feed_without_reading_it(feed: Feed, local_serv
 
 
 def test_it_fetches_unconditionally_now_and_then_because_some_servers_answer_304_wrongly(
-    feed: Feed, local_server: LocalServer, settings: Settings
+    feed: Feed, local_server: LocalServer, settings: Settings, clock: time_machine.Coordinates
 ) -> None:
     settings.NEWSROOM_FEED_UNCONDITIONAL_HOURS = 6
+    clock.move_to(POLL_TIME, tick=False)
+    asked_at = POLL_TIME
     served = [rss_feed(*FARE_ITEMS[:1])]
 
     def always_304_when_asked(handler: BaseHTTPRequestHandler) -> Route:
@@ -139,19 +141,20 @@ def test_it_fetches_unconditionally_now_and_then_because_some_servers_answer_304
     served.append(rss_feed(*FARE_ITEMS))
     assert services.feed_poll(feed_id=feed.pk) == []
 
-    Feed.objects.filter(pk=feed.pk).update(last_unconditional_at=timezone.now() - timedelta(hours=7))
+    clock.shift(timedelta(hours=7))  # past the longest a feed is trusted to answer 304 honestly
     assert len(services.feed_poll(feed_id=feed.pk)) == 1
 
     sent = [headers.get("If-None-Match") for _path, headers in local_server.requests]
     assert sent == [None, '"v1"', None]
     assert urls(feed) == {"https://leftledger.example/2026/11/fare", "https://leftledger.example/2026/11/budget"}
     feed.refresh_from_db()
-    assert feed.last_unconditional_at > timezone.now() - timedelta(minutes=1)
+    assert feed.last_unconditional_at >= asked_at + timedelta(hours=7)
 
 
 def test_it_disables_a_feed_after_many_failures_and_a_curator_re_enables_it(
-    feed: Feed, local_server: LocalServer, settings: Settings
+    feed: Feed, local_server: LocalServer, settings: Settings, clock: time_machine.Coordinates
 ) -> None:
+    clock.move_to(POLL_TIME, tick=False)
     settings.NEWSROOM_FEED_DISABLE_AFTER_FAILURES = 3
     local_server.routes["/feed"] = Route(status=503, headers=HTML)
 
@@ -166,7 +169,7 @@ def test_it_disables_a_feed_after_many_failures_and_a_curator_re_enables_it(
     assert feed.disabled_at is not None
     assert feed.health == "disabled"
     assert feed.last_error.startswith("HTTP 503 from")
-    assert not Feed.objects.due(timezone.now() + timedelta(days=2)).exists()
+    assert not Feed.objects.due(POLL_TIME + timedelta(days=2)).exists()
 
     local_server.routes["/feed"] = Route(body=rss_feed(*FARE_ITEMS), headers=RSS)
     assert services.feed_enable(feed_ids=[feed.pk]) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -13,6 +13,7 @@ from django.utils.html import escape
 from sources.models import Article, Factuality, Feed, Lean, Outlet, OutletRating
 from sources.services import outlet_rating_add
 from stories.models import Story
+from tests.conftest import FIXTURE_RATED_AT
 
 
 def test_it_appends_ratings_and_keeps_the_newest_as_the_current_lean(left_outlet: Outlet) -> None:
@@ -21,7 +22,7 @@ def test_it_appends_ratings_and_keeps_the_newest_as_the_current_lean(left_outlet
         lean=Lean.LEAN_LEFT,
         factuality=Factuality.HIGH,
         rated_by="Chart v4",
-        rated_at=date(2026, 12, 1),
+        rated_at=FIXTURE_RATED_AT + timedelta(days=30),
     )
     left_outlet.refresh_from_db()
     assert (left_outlet.lean, left_outlet.factuality, left_outlet.side) == (Lean.LEAN_LEFT, Factuality.HIGH, "left")
@@ -128,7 +129,7 @@ def test_it_appends_a_rating_entered_through_the_outlet_form(
             "ratings-1-lean": Lean.RIGHT,
             "ratings-1-factuality": Factuality.MIXED,
             "ratings-1-rated_by": "Internal review 2026-12",
-            "ratings-1-rated_at": "2026-12-01",
+            "ratings-1-rated_at": (FIXTURE_RATED_AT + timedelta(days=30)).isoformat(),  # newer than the fixture's
             "ratings-1-note": "Opinion pages moved right.",
             "_save": "Save",
         }

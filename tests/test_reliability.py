@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from celery.canvas import Signature, _chain
 from django.conf import settings
 from django.db.models import F, Q
@@ -31,7 +32,7 @@ from newsroom.celery import app as celery_app
 from sources import services as source_services
 from sources.models import Article, Feed, Outlet
 from stories.models import Story, StoryMembership
-from tests.conftest import LocalServer, Route
+from tests.conftest import STORY_TIME, LocalServer, Route
 from tests.test_feeds import FARE_ITEMS, rss_feed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,9 @@ def test_a_broker_outage_while_polling_loses_no_article(
     local_server: LocalServer,
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
+    clock: time_machine.Coordinates,
 ) -> None:
+    clock.move_to(STORY_TIME, tick=False)
     feed = Feed.objects.create(outlet=left_outlet, url=local_server.url("/feed.xml"))
     local_server.routes["/feed.xml"] = Route(
         body=rss_feed(*FARE_ITEMS), headers={"Content-Type": "application/rss+xml"}
@@ -76,7 +79,8 @@ def test_a_broker_outage_while_polling_loses_no_article(
     monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: sent.append(self))
     with django_capture_on_commit_callbacks(execute=True):
         assert pipeline.articles_sweep(stuck_after_seconds=3600) == 0, "not stuck yet"
-        assert pipeline.articles_sweep(stuck_after_seconds=0) == 2
+        clock.shift(3601)
+        assert pipeline.articles_sweep(stuck_after_seconds=3600) == 2
     assert sorted(signature.tasks[0].args[0] for signature in sent) == sorted(new_ids)
 
 
