@@ -195,21 +195,23 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from sources import services
+    from sources.articles import article_fetch, language_of
+    from sources.feeds import feed_poll
     from sources.models import Article, Feed
+    from sources.outlets import outlet_create
 
     for index, port in enumerate(ports):
-        outlet = services.outlet_create(name=f"Bench outlet {index}", domain=f"outlet{index}.example")
+        outlet = outlet_create(name=f"Bench outlet {index}", domain=f"outlet{index}.example")
         Feed.objects.create(outlet=outlet, url=f"http://127.0.0.1:{port}/feed.xml")
-    services.language_of("Warm the language model up before the clock starts, as a worker would have.")
+    language_of("Warm the language model up before the clock starts, as a worker would have.")
 
     started = time.perf_counter()
     article_ids: list[int] = []
     for feed_id in Feed.objects.values_list("pk", flat=True):
-        article_ids.extend(services.feed_poll(feed_id=feed_id))
+        article_ids.extend(feed_poll(feed_id=feed_id))
     polled = time.perf_counter()
     for article_id in article_ids:
-        services.article_fetch(article_id=article_id)
+        article_fetch(article_id=article_id)
     elapsed = time.perf_counter() - started
 
     fetched = Article.objects.filter(state=Article.State.FETCHED).count()

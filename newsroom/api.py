@@ -12,10 +12,10 @@ from rest_framework.routers import DefaultRouter
 from accounts.authentication import ApiTokenAuthentication
 from accounts.models import Scope
 from newsroom import pipeline
-from sources import services as source_services
 from sources.api.serializers import ArticlePushInputSerializer, ArticlePushOutputSerializer
 from sources.api.views import OutletViewSet
 from sources.models import Article
+from sources.push import articles_push
 from stories.api.views import ArticleViewSet, StoryViewSet
 
 
@@ -41,7 +41,7 @@ class ArticlePushViewSet(viewsets.ViewSet):
         given = ArticlePushInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         with transaction.atomic():
-            report = source_services.articles_push(records=given.validated_data["articles"])
+            report = articles_push(records=given.validated_data["articles"])
             created = report.ids_with(status="created")
             with_text = list(
                 Article.objects.filter(pk__in=created, state=Article.State.FETCHED).values_list("pk", flat=True)

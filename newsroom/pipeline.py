@@ -30,7 +30,8 @@ from analysis.tasks import (
     articles_analyse_task,
     articles_reanalyse_task,
 )
-from sources import services as source_services
+from sources.articles import articles_fetch_retry
+from sources.feeds import feed_poll
 from sources.models import Article, Feed
 from sources.tasks import article_fetch_task
 from stories.models import Story, StoryMembership
@@ -95,7 +96,7 @@ def stories_assign_and_refresh(article_ids: list[int]) -> list[int]:
 
 @shared_task(acks_late=True, time_limit=180, soft_time_limit=150)
 def feed_poll_and_process(feed_id: int) -> list[int]:
-    new_ids = source_services.feed_poll(feed_id=feed_id)
+    new_ids = feed_poll(feed_id=feed_id)
     articles_enqueue(new_ids)
     return new_ids
 
@@ -121,7 +122,7 @@ def articles_sweep(stuck_after_seconds: float | None = None) -> int:
     Article.objects.filter(pk__in=stuck).update(state_changed_at=timezone.now())
     articles_enqueue(stuck)
     # Pages that failed to fetch (a timeout, a 503) get another try after the same wait.
-    retried = source_services.articles_fetch_retry(failed_before=timezone.now() - timedelta(seconds=seconds))
+    retried = articles_fetch_retry(failed_before=timezone.now() - timedelta(seconds=seconds))
     articles_enqueue(retried)
     # A story never refreshed, or one an article joined after its last refresh (the refresh was lost).
     cutoff = timezone.now() - timedelta(seconds=seconds)

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from sources import ratings, services
+from sources import feeds, ratings
 from sources.models import Article, Feed, Outlet, OutletDomain, OutletRating, RatingChange
 
 
@@ -73,7 +73,7 @@ class OutletAdmin(admin.ModelAdmin):
         if change and "scheme" in form.changed_data:
             # Another axis: the outlet's ratings in its new scheme decide its lean now.
             with transaction.atomic():
-                services.outlet_effective_rating_sync(outlet=Outlet.objects.select_for_update().get(pk=obj.pk))
+                ratings.outlet_effective_rating_sync(outlet=Outlet.objects.select_for_update().get(pk=obj.pk))
 
     def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
         if formset.model is not OutletRating:
@@ -90,7 +90,7 @@ class OutletAdmin(admin.ModelAdmin):
                 continue
             if not request.user.has_perm("sources.add_outletrating"):
                 raise PermissionDenied("Only curators can add ratings.")
-            rating = services.outlet_rating_add(
+            rating = ratings.outlet_rating_add(
                 outlet=form.instance,
                 scheme=data.get("scheme", ""),
                 score=data.get("score"),
@@ -166,7 +166,7 @@ class OutletRatingAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/sources/outletrating/import.html", context)
 
     def save_model(self, request: HttpRequest, obj: OutletRating, form: Any, change: bool) -> None:
-        rating = services.outlet_rating_add(
+        rating = ratings.outlet_rating_add(
             outlet=obj.outlet,
             scheme=obj.scheme,
             score=obj.score,
@@ -247,7 +247,7 @@ class FeedAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-enable the selected feeds and poll them now")
     def enable_feeds(self, request: HttpRequest, queryset: QuerySet[Feed]) -> None:
-        updated = services.feed_enable(feed_ids=list(queryset.values_list("pk", flat=True)))
+        updated = feeds.feed_enable(feed_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{updated} feed(s) re-enabled.")
 
 

@@ -1,4 +1,5 @@
-"""Outlet ratings: the policy that makes one effective lean of several raters' ratings, and the
+"""Outlet ratings: the policy that makes one effective lean of several raters' ratings, the writes
+that append a rating and keep the outlet's effective rating in step with the policy, and the
 import and export of rating histories (CSV and JSONL).
 
 The policy (``NEWSROOM_LEAN_POLICY``) is one of:
@@ -28,9 +29,20 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from sources.importing import RowError, date_field, read_records, text_field
-from sources.models import LEAN_POSITION, SCHEME_PATTERN, Factuality, Lean, Outlet, OutletDomain, OutletRating
+from sources.models import (
+    LEAN_POSITION,
+    SCHEME_PATTERN,
+    Factuality,
+    Lean,
+    Outlet,
+    OutletDomain,
+    OutletRating,
+    RatingChange,
+)
 
 POLICY_LATEST = "latest"
 POLICY_MEDIAN = "median"
@@ -130,6 +142,101 @@ def effective_rating_of(outlet: Outlet, ratings: Iterable[OutletRating] | None =
         policy=lean_policy(),
         priority=settings.NEWSROOM_LEAN_RATER_PRIORITY,
     )
+
+
+# --- Writes -------------------------------------------------------------------
+
+
+def outlet_rating_add(
+    *,
+    outlet: Outlet,
+    lean: str,
+    rated_by: str,
+    factuality: str = "",
+    rated_at: date | None = None,
+    note: str = "",
+    entered_by: AbstractBaseUser | None = None,
+    scheme: str = "",
+    score: float | None = None,
+) -> OutletRating:
+    """Append a rating to the outlet's history, then recompute its effective rating by the policy.
+
+    ``scheme`` defaults to the outlet's own. The changelog gets one entry (before and after), and
+    when the effective lean moves the pipeline's hook recomputes the coverage of the outlet's
+    stories once the transaction commits. Locks the outlet row, so two ratings added at once
+    are applied one after the other.
+    """
+    with transaction.atomic():
+        locked = Outlet.objects.select_for_update().get(pk=outlet.pk)
+        rating = OutletRating(
+            outlet=locked,
+            scheme=scheme or locked.scheme,
+            lean=lean,
+            score=score,
+            factuality=factuality,
+            rated_by=rated_by,
+            rated_at=rated_at or timezone.localdate(),
+            note=note,
+            entered_by=entered_by,
+        )
+        rating.full_clean(exclude=["outlet", "entered_by"])
+        rating.save()
+        outlet_effective_rating_sync(outlet=locked, cause=rating)
+    # The caller's instance shows the new effective rating too.
+    for name in ("lean", "factuality", "effective_rating_id", "lean_rule", "lean_explanation"):
+        setattr(outlet, name, getattr(locked, name))
+    return rating
+
+
+def outlet_effective_rating_sync(*, outlet: Outlet, cause: OutletRating | None = None) -> bool:
+    """Set the outlet's cached effective rating (lean, factuality, rule) from its ratings by the policy.
+
+    Records a changelog entry when a rating was added (``cause``) or the lean or factuality moved;
+    returns whether the lean moved. The caller holds the transaction.
+    """
+    before = (outlet.lean, outlet.factuality)
+    effective = effective_rating_of(outlet)
+    outlet.lean, outlet.factuality = effective.lean, effective.factuality
+    outlet.effective_rating = effective.rating
+    outlet.lean_rule, outlet.lean_explanation = effective.rule, effective.explanation[:500]
+    outlet.save(update_fields=["lean", "factuality", "effective_rating", "lean_rule", "lean_explanation"])
+    if cause is not None or before != (outlet.lean, outlet.factuality):
+        RatingChange.objects.create(
+            outlet=outlet,
+            rating=cause,
+            lean_before=before[0],
+            lean_after=outlet.lean,
+            factuality_before=before[1],
+            factuality_after=outlet.factuality,
+            rule=effective.rule,
+            explanation=effective.explanation[:500],
+        )
+    lean_moved = before[0] != outlet.lean
+    if lean_moved:
+        outlets_rating_changed_notify(outlet_ids=[outlet.pk])
+    return lean_moved
+
+
+def outlets_rating_changed_notify(*, outlet_ids: list[int]) -> None:
+    """Tell the pipeline (NEWSROOM_RATING_CHANGED_HOOK) that these outlets' effective lean moved:
+    sources may not import stories, so the pipeline recomputes their stories' coverage."""
+    hook: str = settings.NEWSROOM_RATING_CHANGED_HOOK
+    if hook:
+        import_string(hook)(outlet_ids=outlet_ids)
+
+
+def outlets_effective_rating_recompute(*, outlet_ids: list[int] | None = None) -> list[int]:
+    """Apply the policy in force again (after NEWSROOM_LEAN_POLICY changed); returns the outlets whose lean moved."""
+    moved = []
+    queryset = Outlet.objects.order_by("pk")
+    if outlet_ids is not None:
+        queryset = queryset.filter(pk__in=outlet_ids)
+    for outlet_id in queryset.values_list("pk", flat=True):
+        with transaction.atomic():
+            outlet = Outlet.objects.select_for_update().get(pk=outlet_id)
+            if outlet_effective_rating_sync(outlet=outlet):
+                moved.append(outlet_id)
+    return moved
 
 
 # --- Import and export --------------------------------------------------------------
@@ -267,8 +374,6 @@ def ratings_import(
     same work and rolls it back, so its report shows exactly what the policy would make of it.
     A row identical to a rating already in the history (an export imported again) is skipped.
     """
-    from sources.services import outlet_rating_add  # services imports this module for the policy
-
     report = RatingsImportReport(dry_run=dry_run)
     rows: list[RatingRow] = []
     number = 0

@@ -23,8 +23,10 @@ from django.core.cache import caches
 
 from analysis.models import ArticleAnalysis
 from sources import fetching
-from sources import services as source_services
+from sources.articles import article_discover
 from sources.models import Article, Feed, Lean, Outlet
+from sources.outlets import outlet_create
+from sources.ratings import outlet_rating_add
 from stories import services as story_services
 from stories.models import Story
 
@@ -51,9 +53,9 @@ def unit_vector(seed: int, *, near: np.ndarray[Any, Any] | None = None, noise: f
 
 
 def outlet_make(name: str, lean: str = "", domain: str = "") -> Outlet:
-    outlet = source_services.outlet_create(name=name, domain=domain or f"{name.lower().replace(' ', '')}.example")
+    outlet = outlet_create(name=name, domain=domain or f"{name.lower().replace(' ', '')}.example")
     if lean:
-        source_services.outlet_rating_add(outlet=outlet, lean=lean, rated_by="Test fixture", rated_at=FIXTURE_RATED_AT)
+        outlet_rating_add(outlet=outlet, lean=lean, rated_by="Test fixture", rated_at=FIXTURE_RATED_AT)
         outlet.refresh_from_db()
     return outlet
 
@@ -71,7 +73,7 @@ def analysed_article_make(
     """An article that has been through analysis (with the given vector), ready to cluster."""
     sentences = sentences or [f"{title}, the report said on Tuesday."]
     slug = title.lower().replace(" ", "-")[:60]
-    article, _created = source_services.article_discover(
+    article, _created = article_discover(
         outlet=outlet,
         url=f"https://{outlet.domains.first()}/2026/11/{slug}",
         title=title,

@@ -19,7 +19,7 @@ from analysis.models import ArticleAnalysis
 from analysis.nlp import tone
 from analysis.nlp.article import ArticleFeatures, ArticleText, token_budget_batches
 from analysis.nlp.entities import Mention, actors_count, actors_resolve
-from sources import services as source_services
+from sources.articles import article_discover
 from sources.models import Article, Outlet
 from stories.models import Story
 from tests.conftest import STORY_TIME, analysed_article_make, story_build, unit_vector
@@ -207,7 +207,7 @@ def test_it_reanalyses_the_articles_a_curator_selects(
 
 
 def fetched_article_make(outlet: Outlet, title: str) -> Article:
-    article, _created = source_services.article_discover(
+    article, _created = article_discover(
         outlet=outlet,
         url=f"https://{outlet.domains.first()}/2026/11/{title.lower().replace(' ', '-')}",
         title=title,

@@ -10,7 +10,7 @@ import numpy as np
 from django.test import Client
 
 from sources.models import Article, Lean, Outlet
-from sources.services import outlet_rating_add
+from sources.ratings import outlet_rating_add
 from stories.models import Story
 from stories.services import story_assign, story_refresh
 from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, unit_vector

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sources import services as source_services
+from sources.articles import article_discover
 from sources.models import Article, Lean, Outlet
-from sources.services import outlet_rating_add
+from sources.ratings import outlet_rating_add
 from stories.models import Story
 from tests.conftest import STORY_TIME, outlet_make
 
@@ -24,7 +24,7 @@ def ids(response: Any) -> set[int]:
 
 
 def article_make(outlet: Outlet, slug: str, *, hours: int = 0, language: str = "en") -> Article:
-    article, _created = source_services.article_discover(
+    article, _created = article_discover(
         outlet=outlet,
         url=f"https://{outlet.domains.first()}/{slug}",
         title=slug.replace("-", " "),

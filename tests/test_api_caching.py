@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils.http import http_date
 
 from sources.models import Article, Lean, Outlet
-from sources.services import outlet_rating_add
+from sources.ratings import outlet_rating_add
 from stories.models import Story
 from stories.services import story_refresh
 

@@ -24,7 +24,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from sources import ratings
 from sources.models import Lean, Outlet, OutletRating, RatingChange
-from sources.services import outlet_create, outlet_rating_add, outlets_effective_rating_recompute
+from sources.outlets import outlet_create
+from sources.ratings import outlet_rating_add, outlets_effective_rating_recompute
 from stories.models import Story
 from tests.conftest import FIXTURE_RATED_AT, outlet_make
 from tests.test_ratings import form_data

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 import time_machine
 
-from sources import services
+from sources.articles import article_discover, article_fetch
+from sources.feeds import feed_poll
 from sources.models import Article, Feed, Outlet
 from tests.conftest import LocalServer, Route
 
@@ -55,7 +56,7 @@ def feed(left_outlet: Outlet, local_server: LocalServer) -> Feed:
 def test_it_creates_articles_from_an_rss_feed_once_per_canonical_url(feed: Feed, local_server: LocalServer) -> None:
     local_server.routes["/feed.xml"] = Route(body=rss_feed(*FARE_ITEMS), headers=RSS)
 
-    new_ids = services.feed_poll(feed_id=feed.pk)
+    new_ids = feed_poll(feed_id=feed.pk)
 
     articles = {article.canonical_url: article for article in Article.objects.filter(pk__in=new_ids)}
     assert set(articles) == {"https://leftledger.example/2026/11/fare", "https://leftledger.example/2026/11/budget"}
@@ -67,7 +68,7 @@ def test_it_creates_articles_from_an_rss_feed_once_per_canonical_url(feed: Feed,
         2026, 11, 18, 11, 30, tzinfo=UTC
     )
 
-    assert services.feed_poll(feed_id=feed.pk) == []
+    assert feed_poll(feed_id=feed.pk) == []
     assert Article.objects.count() == 2
 
 
@@ -84,7 +85,7 @@ def test_it_creates_articles_from_an_atom_feed(feed: Feed, local_server: LocalSe
         headers=ATOM,
     )
 
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
 
     article = Article.objects.get()
     assert article.canonical_url == "https://leftledger.example/2026/11/bridge"
@@ -105,11 +106,11 @@ def test_it_sends_the_validators_back_and_creates_nothing_on_not_modified(
         return Route(body=versions.pop(0) if len(versions) > 1 else versions[0], headers={**RSS, **validators})
 
     local_server.routes["/feed.xml"] = conditional
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
     articles = Article.objects.count()
 
-    assert services.feed_poll(feed_id=feed.pk) == []
-    services.feed_poll(feed_id=feed.pk)
+    assert feed_poll(feed_id=feed.pk) == []
+    feed_poll(feed_id=feed.pk)
 
     _path, first_headers = local_server.requests[0]
     assert "If-None-Match" not in first_headers
@@ -140,7 +141,7 @@ def test_it_records_a_failed_poll_and_backs_off(
     clock.move_to(POLL_TIME, tick=False)
     normal_next_poll = POLL_TIME + timedelta(minutes=30)
 
-    assert services.feed_poll(feed_id=feed.pk) == []
+    assert feed_poll(feed_id=feed.pk) == []
 
     feed.refresh_from_db()
     assert message in feed.last_error
@@ -149,7 +150,7 @@ def test_it_records_a_failed_poll_and_backs_off(
     assert not feed.is_verified
     first_backoff = feed.next_poll_at
 
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
 
     feed.refresh_from_db()
     assert feed.consecutive_failures == 2
@@ -162,10 +163,10 @@ def test_it_marks_the_feed_verified_and_clears_the_error_after_a_success(
 ) -> None:
     clock.move_to(POLL_TIME, tick=False)
     local_server.routes["/feed.xml"] = Route(status=503, headers=HTML)
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
     local_server.routes["/feed.xml"] = Route(body=rss_feed(*FARE_ITEMS), headers=RSS)
 
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
 
     feed.refresh_from_db()
     assert feed.is_verified
@@ -195,7 +196,7 @@ def article_page(*, title: str, body: str, canonical: str = "") -> bytes:
 
 
 def discovered(outlet: Outlet, url: str, title: str = "") -> Article:
-    article, created = services.article_discover(outlet=outlet, url=url, title=title)
+    article, created = article_discover(outlet=outlet, url=url, title=title)
     assert created
     return article
 
@@ -207,7 +208,7 @@ def test_it_fetches_and_extracts_an_article_page(left_outlet: Outlet, local_serv
     )
     article = discovered(left_outlet, local_server.url("/2026/11/fare.html"))
 
-    fetched = services.article_fetch(article_id=article.pk)
+    fetched = article_fetch(article_id=article.pk)
 
     assert fetched.state == Article.State.FETCHED
     assert "voted five to two on Tuesday" in fetched.text
@@ -219,7 +220,7 @@ def test_it_fetches_and_extracts_an_article_page(left_outlet: Outlet, local_serv
     assert fetched.fetched_at is not None
     assert fetched.content_hash
     # Fetching again does nothing: the article is past discovery.
-    assert services.article_fetch(article_id=article.pk).text == fetched.text
+    assert article_fetch(article_id=article.pk).text == fetched.text
     assert [path for path, _headers in local_server.requests if path != "/robots.txt"] == ["/2026/11/fare.html"]
 
 
@@ -235,7 +236,7 @@ def test_it_merges_a_page_whose_canonical_url_is_a_known_article(
     )
     duplicate = discovered(left_outlet, local_server.url("/amp/fare.html"))
 
-    result = services.article_fetch(article_id=duplicate.pk)
+    result = article_fetch(article_id=duplicate.pk)
 
     assert result.pk == known.pk
     assert list(Article.objects.values_list("pk", flat=True)) == [known.pk]
@@ -247,7 +248,7 @@ def test_it_keeps_a_page_with_too_little_text_as_title_only(left_outlet: Outlet,
     )
     article = discovered(left_outlet, local_server.url("/brief.html"))
 
-    fetched = services.article_fetch(article_id=article.pk)
+    fetched = article_fetch(article_id=article.pk)
 
     assert fetched.state == Article.State.FETCHED
     assert fetched.is_title_only
@@ -258,7 +259,7 @@ def test_it_keeps_a_page_with_too_little_text_as_title_only(left_outlet: Outlet,
 def test_it_marks_an_article_failed_when_its_page_is_missing(left_outlet: Outlet, local_server: LocalServer) -> None:
     article = discovered(left_outlet, local_server.url("/gone.html"), title="Gone")
 
-    fetched = services.article_fetch(article_id=article.pk)
+    fetched = article_fetch(article_id=article.pk)
 
     assert fetched.state == Article.State.FAILED
     assert fetched.last_error.startswith("HTTP 404 from")
@@ -268,7 +269,7 @@ def test_it_marks_an_article_failed_when_its_page_is_missing(left_outlet: Outlet
 def test_it_counts_a_feed_with_no_items_yet_as_a_success(feed: Feed, local_server: LocalServer) -> None:
     local_server.routes["/feed.xml"] = Route(body=rss_feed(), headers=RSS)
 
-    assert services.feed_poll(feed_id=feed.pk) == []
+    assert feed_poll(feed_id=feed.pk) == []
 
     feed.refresh_from_db()
     assert (feed.is_verified, feed.last_error, feed.consecutive_failures) == (True, "", 0)

@@ -344,7 +344,7 @@ def test_it_does_not_append_an_older_imported_rating_again_on_each_import(db: No
     path = jsonl_write(tmp_path / "outlets.jsonl", [outlet_record(lean="center", rated_at="2026-10-01")])
     command_run("import_outlets", path)
     harbor = Outlet.objects.get()
-    from sources.services import outlet_rating_add
+    from sources.ratings import outlet_rating_add
 
     outlet_rating_add(outlet=harbor, lean=Lean.LEFT, rated_by="Internal review", rated_at=date(2026, 11, 20))
 

@@ -11,7 +11,8 @@ import pytest
 import time_machine
 from pytest_django.fixtures import Settings
 
-from sources import services
+from sources.articles import article_discover, article_fetch
+from sources.feeds import feed_enable, feed_poll
 from sources.fetching import FetchError, fetch
 from sources.models import Article, Feed, Outlet
 from tests.conftest import LocalServer, Route
@@ -42,7 +43,7 @@ def test_it_reads_a_json_feed(feed: Feed, local_server: LocalServer) -> None:
         headers={"Content-Type": "application/feed+json"},
     )
 
-    new_ids = services.feed_poll(feed_id=feed.pk)
+    new_ids = feed_poll(feed_id=feed.pk)
 
     assert len(new_ids) == 2
     dam = Article.objects.get(canonical_url="https://leftledger.example/2026/11/dam")
@@ -61,7 +62,7 @@ def test_it_reads_a_json_feed(feed: Feed, local_server: LocalServer) -> None:
 def test_it_records_a_broken_json_feed(feed: Feed, local_server: LocalServer, body: bytes) -> None:
     local_server.routes["/feed"] = Route(body=body, headers={"Content-Type": "application/json"})
 
-    assert services.feed_poll(feed_id=feed.pk) == []
+    assert feed_poll(feed_id=feed.pk) == []
 
     feed.refresh_from_db()
     assert feed.last_error.startswith("Not a readable feed")
@@ -75,7 +76,7 @@ def test_it_reads_rss_091_and_rss_10(feed: Feed, local_server: LocalServer) -> N
 <item><title>Ferry resumes</title><link>https://leftledger.example/ferry</link></item></channel></rss>""",
         headers=RSS,
     )
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
     other = Feed.objects.create(outlet=feed.outlet, url=local_server.url("/rdf"))
     local_server.routes["/rdf"] = Route(
         body=b"""<?xml version="1.0"?>
@@ -87,7 +88,7 @@ def test_it_reads_rss_091_and_rss_10(feed: Feed, local_server: LocalServer) -> N
 <link>https://leftledger.example/tram</link><dc:date>2026-11-18T06:00:00Z</dc:date></item></rdf:RDF>""",
         headers={"Content-Type": "application/rdf+xml"},
     )
-    services.feed_poll(feed_id=other.pk)
+    feed_poll(feed_id=other.pk)
 
     assert urls(feed) == {"https://leftledger.example/ferry"}
     tram = Article.objects.get(feed=other)
@@ -104,7 +105,7 @@ def test_it_reads_a_feed_in_a_declared_legacy_encoding(feed: Feed, local_server:
     # The header says UTF-8, wrongly: the bytes are windows-1252, as the document itself declares.
     local_server.routes["/feed"] = Route(body=body, headers=RSS)
 
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
 
     assert Article.objects.get().title == "Caf\u00e9 reopens \u2013 finally"
 
@@ -112,7 +113,7 @@ def test_it_reads_a_feed_in_a_declared_legacy_encoding(feed: Feed, local_server:
 def test_it_refuses_a_50_megabyte_feed_without_reading_it(feed: Feed, local_server: LocalServer) -> None:
     local_server.routes["/feed"] = Route(body=b"<rss>" + b" " * (50 * 1024 * 1024), headers=RSS)
 
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
 
     feed.refresh_from_db()
     assert "the limit is 10485760" in feed.last_error
@@ -136,13 +137,13 @@ def test_it_fetches_unconditionally_now_and_then_because_some_servers_answer_304
         return Route(body=served[-1], headers={**RSS, "ETag": '"v1"'})
 
     local_server.routes["/feed"] = always_304_when_asked
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
     # The feed changes, but the server keeps answering "not modified" to the validators.
     served.append(rss_feed(*FARE_ITEMS))
-    assert services.feed_poll(feed_id=feed.pk) == []
+    assert feed_poll(feed_id=feed.pk) == []
 
     clock.shift(timedelta(hours=7))  # past the longest a feed is trusted to answer 304 honestly
-    assert len(services.feed_poll(feed_id=feed.pk)) == 1
+    assert len(feed_poll(feed_id=feed.pk)) == 1
 
     sent = [headers.get("If-None-Match") for _path, headers in local_server.requests]
     assert sent == [None, '"v1"', None]
@@ -159,10 +160,10 @@ def test_it_disables_a_feed_after_many_failures_and_a_curator_re_enables_it(
     local_server.routes["/feed"] = Route(status=503, headers=HTML)
 
     for _attempt in range(2):
-        services.feed_poll(feed_id=feed.pk)
+        feed_poll(feed_id=feed.pk)
         feed.refresh_from_db()
         assert (feed.is_active, feed.health) == (True, "failing")
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
 
     feed.refresh_from_db()
     assert not feed.is_active
@@ -172,9 +173,9 @@ def test_it_disables_a_feed_after_many_failures_and_a_curator_re_enables_it(
     assert not Feed.objects.due(POLL_TIME + timedelta(days=2)).exists()
 
     local_server.routes["/feed"] = Route(body=rss_feed(*FARE_ITEMS), headers=RSS)
-    assert services.feed_enable(feed_ids=[feed.pk]) == 1
+    assert feed_enable(feed_ids=[feed.pk]) == 1
     assert list(Feed.objects.due()) == [feed]
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
     feed.refresh_from_db()
     assert (feed.is_active, feed.disabled_at, feed.consecutive_failures, feed.health) == (True, None, 0, "ok")
 
@@ -183,7 +184,7 @@ def test_a_catalogue_feed_is_unverified_until_its_first_successful_poll(feed: Fe
     assert feed.health == "unverified"
     local_server.routes["/feed"] = Route(body=rss_feed(), headers=RSS)
 
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
 
     feed.refresh_from_db()
     assert (feed.is_verified, feed.health) == (True, "ok")
@@ -278,11 +279,11 @@ def test_it_fetches_no_article_page_that_robots_txt_disallows(left_outlet: Outle
     for path in ["/news/fare", "/no-bots/fare", "/private/fare"]:
         serve_article(local_server, path)
     articles = {
-        path: services.article_discover(outlet=left_outlet, url=local_server.url(path))[0]
+        path: article_discover(outlet=left_outlet, url=local_server.url(path))[0]
         for path in ["/news/fare", "/no-bots/fare", "/private/fare"]
     }
 
-    states = {path: services.article_fetch(article_id=article.pk) for path, article in articles.items()}
+    states = {path: article_fetch(article_id=article.pk) for path, article in articles.items()}
 
     assert states["/news/fare"].state == Article.State.FETCHED
     for path in ["/no-bots/fare", "/private/fare"]:
@@ -300,9 +301,9 @@ def test_it_fetches_no_article_page_while_robots_txt_cannot_be_read(
 ) -> None:
     local_server.routes["/robots.txt"] = Route(status=503, headers=TEXT)
     serve_article(local_server, "/news/fare")
-    article, _created = services.article_discover(outlet=left_outlet, url=local_server.url("/news/fare"))
+    article, _created = article_discover(outlet=left_outlet, url=local_server.url("/news/fare"))
 
-    fetched = services.article_fetch(article_id=article.pk)
+    fetched = article_fetch(article_id=article.pk)
 
     assert fetched.state == Article.State.FAILED
     assert "robots.txt" in fetched.last_error
@@ -313,7 +314,7 @@ def test_feeds_are_polled_whatever_robots_txt_says(feed: Feed, local_server: Loc
     local_server.routes["/robots.txt"] = Route(body=b"User-agent: *\nDisallow: /\n", headers=TEXT)
     local_server.routes["/feed"] = Route(body=rss_feed(*FARE_ITEMS), headers=RSS)
 
-    assert len(services.feed_poll(feed_id=feed.pk)) == 2
+    assert len(feed_poll(feed_id=feed.pk)) == 2
 
 
 def test_robots_txt_is_not_consulted_when_switched_off(
@@ -322,9 +323,9 @@ def test_robots_txt_is_not_consulted_when_switched_off(
     settings.NEWSROOM_RESPECT_ROBOTS = False
     local_server.routes["/robots.txt"] = Route(body=b"User-agent: *\nDisallow: /\n", headers=TEXT)
     serve_article(local_server, "/news/fare")
-    article, _created = services.article_discover(outlet=left_outlet, url=local_server.url("/news/fare"))
+    article, _created = article_discover(outlet=left_outlet, url=local_server.url("/news/fare"))
 
-    assert services.article_fetch(article_id=article.pk).state == Article.State.FETCHED
+    assert article_fetch(article_id=article.pk).state == Article.State.FETCHED
 
 
 def test_it_raises_for_a_disallowed_redirect_target(local_server: LocalServer) -> None:
@@ -345,10 +346,10 @@ def test_the_canonical_url_arriving_after_its_amp_copy_is_the_same_article(
     local_server.routes["/amp/fare"] = Route(
         body=article_page(title="Fare", body=f"<p>{PARAGRAPHS}</p>", canonical=canonical), headers=HTML
     )
-    amp, _created = services.article_discover(outlet=left_outlet, url=local_server.url("/amp/fare"))
-    assert services.article_fetch(article_id=amp.pk).canonical_url == canonical
+    amp, _created = article_discover(outlet=left_outlet, url=local_server.url("/amp/fare"))
+    assert article_fetch(article_id=amp.pk).canonical_url == canonical
 
-    again, created = services.article_discover(outlet=left_outlet, url=canonical + "?utm_source=twitter&fbclid=x")
+    again, created = article_discover(outlet=left_outlet, url=canonical + "?utm_source=twitter&fbclid=x")
 
     assert not created
     assert again.pk == amp.pk

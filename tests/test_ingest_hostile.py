@@ -9,7 +9,9 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from sources import fetching, services
+from sources import articles, fetching
+from sources.articles import article_discover, article_fetch
+from sources.feeds import feed_poll
 from sources.fetching import FetchError, fetch
 from sources.models import Article, Feed, Outlet
 from tests.conftest import LocalServer, Route, analysed_article_make, story_build, unit_vector
@@ -21,7 +23,7 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
 def poll_error(feed: Feed) -> str:
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
     feed.refresh_from_db()
     assert feed.consecutive_failures == 1
     return feed.last_error
@@ -45,9 +47,9 @@ def test_it_refuses_a_feed_on_a_private_or_metadata_address(left_outlet: Outlet,
 
 
 def test_it_refuses_an_article_on_a_private_address(left_outlet: Outlet) -> None:
-    article, _created = services.article_discover(outlet=left_outlet, url="http://169.254.169.254/latest/")
+    article, _created = article_discover(outlet=left_outlet, url="http://169.254.169.254/latest/")
 
-    fetched = services.article_fetch(article_id=article.pk)
+    fetched = article_fetch(article_id=article.pk)
 
     assert fetched.state == Article.State.FAILED
     assert "non-public address (169.254.169.254)" in fetched.last_error
@@ -111,9 +113,9 @@ def test_it_records_a_corrupt_gzip_body(feed: Feed, local_server: LocalServer) -
 
 def test_it_records_an_article_that_is_not_a_web_page(left_outlet: Outlet, local_server: LocalServer) -> None:
     local_server.routes["/report.pdf"] = Route(body=b"%PDF-1.7", headers={"Content-Type": "application/pdf"})
-    article, _created = services.article_discover(outlet=left_outlet, url=local_server.url("/report.pdf"))
+    article, _created = article_discover(outlet=left_outlet, url=local_server.url("/report.pdf"))
 
-    fetched = services.article_fetch(article_id=article.pk)
+    fetched = article_fetch(article_id=article.pk)
 
     assert fetched.state == Article.State.FAILED
     assert "Unexpected content type 'application/pdf'" in fetched.last_error
@@ -123,14 +125,14 @@ def test_it_records_a_page_that_breaks_the_extractor(
     left_outlet: Outlet, local_server: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     local_server.routes["/odd"] = Route(body=b"<html><p>odd</p></html>", headers=HTML)
-    article, _created = services.article_discover(outlet=left_outlet, url=local_server.url("/odd"))
+    article, _created = article_discover(outlet=left_outlet, url=local_server.url("/odd"))
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(services.trafilatura, "bare_extraction", explode)
+    monkeypatch.setattr(articles.trafilatura, "bare_extraction", explode)
 
-    fetched = services.article_fetch(article_id=article.pk)
+    fetched = article_fetch(article_id=article.pk)
 
     assert fetched.state == Article.State.FAILED
     assert fetched.last_error == "Could not extract the page: RecursionError: maximum recursion depth exceeded"
@@ -146,7 +148,7 @@ def test_it_skips_feed_links_that_are_not_web_urls_or_too_long(feed: Feed, local
         headers=RSS,
     )
 
-    services.feed_poll(feed_id=feed.pk)
+    feed_poll(feed_id=feed.pk)
 
     assert list(Article.objects.values_list("canonical_url", flat=True)) == ["https://leftledger.example/fine"]
 
@@ -166,15 +168,15 @@ def test_it_detects_the_language_of_the_extracted_text(left_outlet: Outlet, loca
     )
     local_server.routes["/fr"] = Route(body=page, headers=HTML)
     local_server.routes["/en"] = Route(body=article_page(title="Fare", body=f"<p>{PARAGRAPHS}</p>"), headers=HTML)
-    french, _ = services.article_discover(outlet=left_outlet, url=local_server.url("/fr"))
-    english, _ = services.article_discover(outlet=left_outlet, url=local_server.url("/en"))
+    french, _ = article_discover(outlet=left_outlet, url=local_server.url("/fr"))
+    english, _ = article_discover(outlet=left_outlet, url=local_server.url("/en"))
 
-    assert services.article_fetch(article_id=french.pk).language == "fr"
-    assert services.article_fetch(article_id=english.pk).language == "en"
+    assert article_fetch(article_id=french.pk).language == "fr"
+    assert article_fetch(article_id=english.pk).language == "en"
 
 
 def test_it_detects_the_language_of_an_imported_text_that_names_none(left_outlet: Outlet) -> None:
-    article, _created = services.article_discover(outlet=left_outlet, url="https://leftledger.example/fr", text=FRENCH)
+    article, _created = article_discover(outlet=left_outlet, url="https://leftledger.example/fr", text=FRENCH)
 
     assert article.language == "fr"
 
@@ -205,9 +207,9 @@ def test_article_markup_reaches_pages_only_as_escaped_text(
 def test_extraction_keeps_text_not_markup(left_outlet: Outlet, local_server: LocalServer) -> None:
     body = f"<p>{PARAGRAPHS}</p><script>document.write('pwned')</script><p>{PARAGRAPHS}</p>"
     local_server.routes["/page"] = Route(body=article_page(title="Fare", body=body), headers=HTML)
-    article, _ = services.article_discover(outlet=left_outlet, url=local_server.url("/page"))
+    article, _ = article_discover(outlet=left_outlet, url=local_server.url("/page"))
 
-    fetched = services.article_fetch(article_id=article.pk)
+    fetched = article_fetch(article_id=article.pk)
 
     assert "voted five to two" in fetched.text
     assert "pwned" not in fetched.text

@@ -10,8 +10,8 @@ from typing import Any
 from django.test import Client
 from django.utils.html import escape
 
-from sources import services as source_services
 from sources.models import Factuality, Lean, Outlet
+from sources.ratings import outlet_rating_add
 from stories.models import Story
 from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, unit_vector
 
@@ -39,7 +39,7 @@ def test_it_lists_outlets_with_their_lean_and_article_count(
 
 
 def test_it_shows_the_rating_history_newest_first_with_rater_date_and_note(client: Client, left_outlet: Outlet) -> None:
-    source_services.outlet_rating_add(
+    outlet_rating_add(
         outlet=left_outlet,
         lean=Lean.LEAN_LEFT,
         factuality=Factuality.HIGH,
@@ -114,7 +114,7 @@ def test_it_serves_outlet_pages_in_a_fixed_number_of_queries(
     with django_assert_num_queries(1):
         client.get("/outlets/left-ledger/")
     for number in range(5):
-        source_services.outlet_rating_add(outlet=left_outlet, lean=Lean.LEFT, rated_by=f"Rater {number}")
+        outlet_rating_add(outlet=left_outlet, lean=Lean.LEFT, rated_by=f"Rater {number}")
         story_build(
             [
                 analysed_article_make(

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils.html import escape
 
 from sources.models import Article, Factuality, Feed, Lean, Outlet, OutletRating
-from sources.services import outlet_rating_add
+from sources.ratings import outlet_rating_add
 from stories.models import Story
 from tests.conftest import FIXTURE_RATED_AT
 

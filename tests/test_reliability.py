@@ -29,7 +29,7 @@ from pytest_django.fixtures import Settings
 from analysis.models import ArticleAnalysis
 from newsroom import pipeline
 from newsroom.celery import app as celery_app
-from sources import services as source_services
+from sources.articles import article_discover, article_fetch
 from sources.models import Article, Feed, Outlet
 from stories.models import Story, StoryMembership
 from tests.conftest import STORY_TIME, LocalServer, Route
@@ -93,22 +93,22 @@ def test_the_sweep_tries_a_failed_fetch_again_a_few_times(
 ) -> None:
     settings.NEWSROOM_ARTICLE_FETCH_ATTEMPTS = 2
     local_server.routes["/busy"] = Route(status=503, headers={"Content-Type": "text/html"})
-    article, _created = source_services.article_discover(outlet=left_outlet, url=local_server.url("/busy"))
-    imported, _created = source_services.article_discover(
+    article, _created = article_discover(outlet=left_outlet, url=local_server.url("/busy"))
+    imported, _created = article_discover(
         outlet=left_outlet, url="https://leftledger.example/imported", text="Imported with its text."
     )
     Article.objects.filter(pk=imported.pk).update(state=Article.State.FAILED)  # failed later, in analysis
     sent: list[Signature] = []
     monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: sent.append(self))
 
-    assert source_services.article_fetch(article_id=article.pk).state == Article.State.FAILED
+    assert article_fetch(article_id=article.pk).state == Article.State.FAILED
     with django_capture_on_commit_callbacks(execute=True):
         pipeline.articles_sweep(stuck_after_seconds=0)
     article.refresh_from_db()
     assert article.state == Article.State.DISCOVERED
     assert [signature.tasks[0].args[0] for signature in sent] == [article.pk]
 
-    assert source_services.article_fetch(article_id=article.pk).attempts == 2
+    assert article_fetch(article_id=article.pk).attempts == 2
     with django_capture_on_commit_callbacks(execute=True):
         pipeline.articles_sweep(stuck_after_seconds=0)
     article.refresh_from_db()

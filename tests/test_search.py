@@ -16,7 +16,7 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.test import Client
 
-from sources import services as source_services
+from sources.articles import article_discover
 from sources.models import Article, Outlet
 from stories.models import Story
 from tests.conftest import STORY_TIME
@@ -41,7 +41,7 @@ def article_results(html: str) -> list[str]:
 
 def articles_make(outlet: Outlet, number: int, word: str) -> None:
     for index in range(number):
-        source_services.article_discover(
+        article_discover(
             outlet=outlet,
             url=f"https://{outlet.domains.first()}/{word}/{index}",
             title=f"{word.title()} report {index}",
@@ -151,7 +151,7 @@ def test_it_understands_web_search_syntax_and_ranks_title_matches_first(
     assert "Transit agency&#x27;s spending forces fare rise" not in article_results(without)
     assert len(article_results(without)) == 2
 
-    source_services.article_discover(
+    article_discover(
         outlet=left_outlet,
         url="https://leftledger.example/riders",
         title="Riders speak at the board meeting",

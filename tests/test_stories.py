@@ -10,7 +10,7 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from sources.models import Article, Lean, Outlet
-from sources.services import outlet_rating_add
+from sources.ratings import outlet_rating_add
 from stories import services
 from stories.models import Story, StoryMembership, StoryViewpoint
 from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, unit_vector
@@ -72,7 +72,7 @@ def test_it_assigns_an_article_once_however_often_it_is_asked(left_outlet: Outle
 
 
 def test_it_does_not_assign_an_article_that_was_not_analysed(left_outlet: Outlet) -> None:
-    from sources.services import article_discover
+    from sources.articles import article_discover
 
     article, _created = article_discover(outlet=left_outlet, url="https://leftledger.example/x", title="Unanalysed")
 

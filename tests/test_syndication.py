@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sources import services, syndication
+from sources import syndication
+from sources.articles import article_discover
 from sources.models import Article, ArticleFingerprint, Outlet
 from tests.conftest import outlet_make
 
@@ -45,7 +46,7 @@ def test_the_signatures_of_near_copies_are_close_and_of_unrelated_texts_far() ->
 
 
 def publish(outlet: Outlet, text: str, *, hours: float = 0, slug: str = "senate-bridges") -> Article:
-    article, created = services.article_discover(
+    article, created = article_discover(
         outlet=outlet,
         url=f"https://{outlet.domains.first()}/{slug}",
         title="Senate passes bridge bill",
@@ -100,9 +101,9 @@ def test_it_fingerprints_once_and_leaves_title_only_articles_alone(outlets: list
     original = publish(outlets[0], WIRE)
     copy = publish(outlets[1], WIRE)
 
-    assert services.article_syndication_link(article_id=copy.pk) is None  # already done
+    assert syndication.article_syndication_link(article_id=copy.pk) is None  # already done
     copy.refresh_from_db()
     assert copy.syndicated_from_id == original.pk
-    title_only, _ = services.article_discover(outlet=outlets[2], url="https://x.example/brief", title="Brief")
+    title_only, _ = article_discover(outlet=outlets[2], url="https://x.example/brief", title="Brief")
     assert not ArticleFingerprint.objects.filter(article=title_only).exists()
     assert ArticleFingerprint.objects.count() == 2

@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Scope
-from sources import services
 from sources.api.conditional import ContentETagRetrieveMixin
 from sources.api.serializers import (
     OutletDetailSerializer,
@@ -18,6 +17,7 @@ from sources.api.serializers import (
     OutletSerializer,
 )
 from sources.models import Outlet, OutletRating
+from sources.ratings import outlet_rating_add
 
 RATING_HISTORY_ORDER = ("-rated_at", "-created_at", "-id")
 
@@ -67,7 +67,7 @@ class OutletViewSet(ContentETagRetrieveMixin, viewsets.ReadOnlyModelViewSet[Outl
         given = OutletRatingInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         try:
-            rating = services.outlet_rating_add(outlet=outlet, entered_by=request.user, **given.validated_data)
+            rating = outlet_rating_add(outlet=outlet, entered_by=request.user, **given.validated_data)
         except DjangoValidationError as error:
             raise serializers.ValidationError(
                 error.message_dict if hasattr(error, "error_dict") else error.messages

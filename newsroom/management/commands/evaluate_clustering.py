@@ -19,9 +19,9 @@ from django.test.utils import override_settings
 
 from analysis.services import analyser
 from newsroom import pipeline
+from sources.articles import article_import
 from sources.importing import RowError, corpus_row_parse
 from sources.models import Article
-from sources.services import article_import
 from stories import evaluation
 from stories.models import Story
 

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis.services import analyser
 from newsroom import pipeline
+from sources.articles import article_import
 from sources.importing import ImportReport, Rejected, RowError, corpus_row_parse, read_records
-from sources.services import article_import
 
 
 class Command(BaseCommand):

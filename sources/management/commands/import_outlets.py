@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sources.importing import ImportReport, Rejected, RowError, outlet_row_parse, read_records
-from sources.services import outlet_import
+from sources.outlets import outlet_import
 
 
 class Command(BaseCommand):

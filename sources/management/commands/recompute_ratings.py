@@ -4,8 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from sources.ratings import lean_policy
-from sources.services import outlets_effective_rating_recompute
+from sources.ratings import lean_policy, outlets_effective_rating_recompute
 
 
 class Command(BaseCommand):
