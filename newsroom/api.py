@@ -14,7 +14,6 @@ from accounts.models import Scope
 from newsroom import pipeline
 from sources.api.serializers import ArticlePushInputSerializer, ArticlePushOutputSerializer
 from sources.api.views import OutletViewSet
-from sources.models import Article
 from sources.push import articles_push
 from stories.api.views import ArticleViewSet, StoryViewSet
 
@@ -42,13 +41,8 @@ class ArticlePushViewSet(viewsets.ViewSet):
         given.is_valid(raise_exception=True)
         with transaction.atomic():
             report = articles_push(records=given.validated_data["articles"])
-            created = report.ids_with(status="created")
-            with_text = list(
-                Article.objects.filter(pk__in=created, state=Article.State.FETCHED).values_list("pk", flat=True)
-            )
-            # Analysed in batches like an import; the ones sent without text are fetched first.
-            pipeline.articles_enqueue_batches(with_text)
-            pipeline.articles_enqueue([pk for pk in created if pk not in set(with_text)])
+            # Each by its state: analysed in batches like an import, fetched first when sent without text.
+            pipeline.articles_process(report.ids_with(status="created"))
         counts = {name: sum(item.status == name for item in report.items) for name in ("created", "existing")}
         output = ArticlePushOutputSerializer(
             {**counts, "rejected": len(report.items) - sum(counts.values()), "items": report.items}

@@ -24,7 +24,7 @@ class StrictOrderingFilter(filters.OrderingFilter):
         raw = request.query_params.get(self.ordering_param)
         if raw is None:
             requested = self.get_default_ordering(view)
-            requested = [requested] if isinstance(requested, str) else list(requested or ["-id"])
+            requested = [requested] if isinstance(requested, str) else list(requested or ["-pk"])
         else:
             if raw not in self.allowed(view):
                 choices = ", ".join(self.allowed(view)) or "none"
@@ -33,7 +33,7 @@ class StrictOrderingFilter(filters.OrderingFilter):
                 )
             requested = [raw]
         if requested[0].lstrip("-") not in ("id", "pk"):
-            requested.append("-id" if requested[0].startswith("-") else "id")
+            requested.append("-pk" if requested[0].startswith("-") else "pk")
         return requested
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:

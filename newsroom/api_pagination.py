@@ -21,7 +21,7 @@ class CursorPagination(pagination.CursorPagination):
 
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
-    ordering = "-id"
+    ordering = "-pk"
     invalid_cursor_message = "Not a cursor from this list: use the next or previous link of a response."
 
     def get_page_size(self, request: Request) -> int:

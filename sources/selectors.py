@@ -56,7 +56,8 @@ def methodology_get() -> dict[str, object]:
             "framing classifier": settings.NEWSROOM_FRAMING_MODEL
             or "logistic regression over the 14 policy frames (analysis/nlp/weights/)",
             "clustering pair model": settings.NEWSROOM_CLUSTER_MODEL_PATH
-            or "logistic regression over lead and body similarity and shared entities (stories/clustering_model.json)",
+            or "logistic regression over lead and body similarity, shared entities and title terms "
+            "(clustering/clustering_model.json)",
             "tone": "VADER sentiment (vaderSentiment 3.3.2)",
         },
         "cluster_window_days": settings.NEWSROOM_CLUSTER_WINDOW_DAYS,

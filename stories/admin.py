@@ -1,7 +1,9 @@
-"""The curators' controls over clustering: merge, split, move and pin; and the log of every change.
+"""The curators' admin of stories: merge, split, move and pin, then the pages rebuilt; reports.
 
-Each action calls a service in ``stories.assignment``, which logs a ``ClusteringEvent`` and
-marks the stories curated (or the article pinned) so the automatic passes respect it.
+Each clustering action calls a service in ``clustering.services``, which logs a
+``ClusteringEvent`` and marks the clusters curated (or the article pinned) so the automatic
+passes respect it; the stories it touched are refreshed here at once. The log itself is
+``clustering.admin``.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from clustering import services as clustering
+from clustering.models import Membership
 from stories import reports, services
 from stories.models import (
-    ClusteringEvent,
     ContentReport,
     DigestSubscription,
     ReportEvent,
     Story,
-    StoryMembership,
     StoryQuestion,
     StoryViewpoint,
 )
@@ -31,15 +33,6 @@ from stories.models import (
 
 class TargetStoryForm(ActionForm):
     story = forms.IntegerField(required=False, label="Target story id", help_text="For merge and move.")
-
-
-class MembershipInline(admin.TabularInline):
-    model = StoryMembership
-    fields = ["article", "similarity", "probability", "reason", "detail", "is_pinned", "joined_at"]
-    readonly_fields = ["article", "similarity", "probability", "reason", "detail", "is_pinned", "joined_at"]
-    extra = 0
-    can_delete = False
-    show_change_link = True
 
 
 class StoryViewpointInline(admin.TabularInline):
@@ -53,7 +46,7 @@ class StoryViewpointInline(admin.TabularInline):
 @admin.register(Story)
 class StoryAdmin(admin.ModelAdmin):
     list_display = [
-        "id",
+        "pk",
         "title",
         "article_count",
         "left_count",
@@ -65,42 +58,74 @@ class StoryAdmin(admin.ModelAdmin):
         "last_published_at",
         "reclustered_at",
     ]
-    list_filter = ["is_curated"]
+    list_filter = ["cluster__is_curated"]
+    list_select_related = ["cluster"]
     search_fields = ["title", "summary"]
     date_hierarchy = "last_published_at"
-    ordering = ["-last_published_at", "-id"]
+    ordering = ["-last_published_at", "-pk"]
     readonly_fields = [
-        "centroid",
-        "body_centroid",
-        "entity_counts",
-        "outlet_ids",
+        "cluster",
         "confidence",
+        "is_curated",
+        "members",
         "overview",
         "created_at",
         "refreshed_at",
         "reclustered_at",
     ]
-    inlines = [StoryViewpointInline, MembershipInline]
+    inlines = [StoryViewpointInline]
     action_form = TargetStoryForm
     actions = ["merge_selected"]
+
+    @admin.display(description="Articles (split, move and pin them under Clustering > Memberships)")
+    def members(self, story: Story) -> str:
+        rows = story.memberships.select_related("article").order_by("joined_at", "pk")
+        return format_html_join(
+            "",
+            "<p>{} · {} · similarity {} · {}{}</p>",
+            (
+                (
+                    membership.article.title or membership.article.canonical_url,
+                    membership.get_reason_display(),
+                    f"{membership.similarity:.2f}",
+                    membership.detail,
+                    " · pinned" if membership.is_pinned else "",
+                )
+                for membership in rows
+            ),
+        )
+
+    @admin.display(description="Clustering confidence")
+    def confidence(self, story: Story) -> float:
+        return story.cluster.confidence
+
+    @admin.display(description="Curated", boolean=True)
+    def is_curated(self, story: Story) -> bool:
+        return story.cluster.is_curated
+
+    @admin.display(description="Re-clustered at")
+    def reclustered_at(self, story: Story) -> Any:
+        return story.cluster.reclustered_at
 
     @admin.action(description="Merge the selected stories into the target story (or the largest)")
     def merge_selected(self, request: HttpRequest, queryset: QuerySet[Story]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         target = request.POST.get("story") or ""
         into_id = int(target) if target.isdigit() else max(queryset, key=lambda story: story.article_count).pk
-        story = services.stories_merge(into_id=into_id, story_ids=ids, actor=request.user)
-        services.story_refresh(story_id=story.pk)
-        self.message_user(request, f"Merged {len(ids)} stories into story {story.pk}.", messages.SUCCESS)
+        cluster = clustering.clusters_merge(into_id=into_id, story_ids=ids, actor=request.user)
+        services.story_refresh(story_id=cluster.pk)
+        self.message_user(request, f"Merged {len(ids)} stories into story {cluster.pk}.", messages.SUCCESS)
 
 
-@admin.register(StoryMembership)
-class StoryMembershipAdmin(admin.ModelAdmin):
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Articles in their stories: the curator's split, move and pin, each followed by a page refresh."""
+
     list_display = ["article", "story", "similarity", "probability", "reason", "is_pinned", "joined_at"]
     list_filter = ["reason", "is_pinned"]
-    search_fields = ["article__title", "story__title"]
-    list_select_related = ["article", "story"]
-    readonly_fields = ["story", "article", "similarity", "probability", "reason", "detail", "is_pinned", "joined_at"]
+    search_fields = ["article__title", "cluster__story__title"]
+    list_select_related = ["article", "cluster__story"]
+    readonly_fields = ["cluster", "article", "similarity", "probability", "reason", "detail", "is_pinned", "joined_at"]
     action_form = TargetStoryForm
     actions = ["split_selected", "move_selected", "pin_selected", "unpin_selected"]
 
@@ -110,11 +135,15 @@ class StoryMembershipAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description="Story")
+    def story(self, membership: Membership) -> Any:
+        return getattr(membership.cluster, "story", None) or membership.cluster
+
     @admin.action(description="Split the selected articles (of one story) into a new story")
-    def split_selected(self, request: HttpRequest, queryset: QuerySet[StoryMembership]) -> None:
-        source_ids = set(queryset.values_list("story_id", flat=True))
+    def split_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        source_ids = set(queryset.values_list("cluster_id", flat=True))
         try:
-            story = services.story_split(
+            story = clustering.cluster_split(
                 article_ids=list(queryset.values_list("article_id", flat=True)), actor=request.user
             )
         except ValueError as error:
@@ -125,46 +154,30 @@ class StoryMembershipAdmin(admin.ModelAdmin):
         self.message_user(request, f"Split into story {story.pk}.", messages.SUCCESS)
 
     @admin.action(description="Move the selected articles to the target story")
-    def move_selected(self, request: HttpRequest, queryset: QuerySet[StoryMembership]) -> None:
+    def move_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         target = request.POST.get("story") or ""
         if not target.isdigit() or not Story.objects.filter(pk=int(target)).exists():
             self.message_user(request, "Give the id of an existing target story.", messages.ERROR)
             return
         touched = {int(target)}
         for membership in list(queryset):
-            touched.add(membership.story_id)
-            services.membership_move(article_id=membership.article_id, story_id=int(target), actor=request.user)
+            touched.add(membership.cluster_id)
+            clustering.membership_move(article_id=membership.article_id, story_id=int(target), actor=request.user)
         for story_id in touched:
             services.story_refresh(story_id=story_id)
         self.message_user(request, f"Moved {len(touched) - 1 or 1} article(s) to story {target}.", messages.SUCCESS)
 
     @admin.action(description="Pin the selected articles in their story")
-    def pin_selected(self, request: HttpRequest, queryset: QuerySet[StoryMembership]) -> None:
+    def pin_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         for article_id in queryset.values_list("article_id", flat=True):
-            services.membership_pin(article_id=article_id, pinned=True, actor=request.user)
+            clustering.membership_pin(article_id=article_id, pinned=True, actor=request.user)
         self.message_user(request, "Pinned.", messages.SUCCESS)
 
     @admin.action(description="Unpin the selected articles")
-    def unpin_selected(self, request: HttpRequest, queryset: QuerySet[StoryMembership]) -> None:
+    def unpin_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         for article_id in queryset.values_list("article_id", flat=True):
-            services.membership_pin(article_id=article_id, pinned=False, actor=request.user)
+            clustering.membership_pin(article_id=article_id, pinned=False, actor=request.user)
         self.message_user(request, "Unpinned.", messages.SUCCESS)
-
-
-@admin.register(ClusteringEvent)
-class ClusteringEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "is_automatic", "actor", "story_id_value", "other_story_id_value", "detail"]
-    list_filter = ["kind", "is_automatic"]
-    readonly_fields = [field.name for field in ClusteringEvent._meta.get_fields()]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- The moderation queue of readers' reports ---------------------------------------------

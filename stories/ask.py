@@ -22,6 +22,7 @@ from django.utils import timezone
 from analysis.models import ArticleAnalysis
 from analysis.nlp.answer import passages_retrieve, question_normalise
 from analysis.nlp.models import sentence_encoder
+from clustering.models import Membership
 from stories.models import Story, StoryQuestion
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
 def _story_sentences(story: Story) -> tuple[list[str], np.ndarray[Any, Any], list[tuple[Any, int]]]:
     """Every analysed sentence of the story's articles, their vectors, and (article, citation number) of each."""
     analyses = list(
-        ArticleAnalysis.objects.filter(article__membership__story=story)
+        ArticleAnalysis.objects.filter(article__membership__cluster_id=story.pk)
         .select_related("article__outlet")
         .only(
             "sentences",
@@ -91,7 +92,9 @@ def _story_sentences(story: Story) -> tuple[list[str], np.ndarray[Any, Any], lis
     numbers = {
         pk: position
         for position, pk in enumerate(
-            story.memberships.order_by("article__published_at", "article__pk").values_list("article_id", flat=True),
+            Membership.objects.filter(cluster_id=story.pk)
+            .order_by("article__published_at", "article__pk")
+            .values_list("article_id", flat=True),
             start=1,
         )
     }

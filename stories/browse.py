@@ -22,7 +22,6 @@ from analysis.models import ArticleAnalysis
 from sources.models import Article, Outlet, OutletRating
 from stories.models import Story
 from stories.querysets import SIDES, BlindspotRule
-from stories.selectors import CLUSTERING_COLUMNS
 
 SEARCH_MAX_CHARS = 200
 SEARCH_STORIES_SHOWN = 10
@@ -46,7 +45,7 @@ class StoriesState:
 def stories_state() -> StoriesState:
     """One query: the stories' version (any refresh or re-clustering changes it) and the newest coverage."""
     latest = Story.objects.aggregate(
-        refreshed=Max("refreshed_at"), reclustered=Max("reclustered_at"), newest=Max("last_published_at")
+        refreshed=Max("refreshed_at"), reclustered=Max("cluster__reclustered_at"), newest=Max("last_published_at")
     )
     version = "-".join(
         str(moment.timestamp()) if moment else "0" for moment in (latest["refreshed"], latest["reclustered"])
@@ -61,9 +60,9 @@ def top_stories(*, newest: datetime | None) -> QuerySet[Story]:
     then only changes when the stories do (so the cached page stays right), and a quiet night or
     an old corpus still gets a meaningful order.
     """
-    stories = Story.objects.listed().defer(*CLUSTERING_COLUMNS)
+    stories = Story.objects.listed()
     if newest is None:
-        return stories.order_by("-last_published_at", "-id")
+        return stories.order_by("-last_published_at", "-pk")
     hours = float(settings.NEWSROOM_TOP_STORIES_WINDOW_HOURS)
     return stories.ranked_top(fresh_since=newest - timedelta(hours=hours))
 
@@ -115,9 +114,9 @@ def stories_with_blindspots(stories: list[Story], rule: BlindspotRule | None = N
 
 def blindspot_feed(*, side: str = "") -> QuerySet[Story]:
     """Stories barely covered by one side (or by ``side``), newest first. Raises ValueError for a bad side."""
-    stories = Story.objects.listed().defer(*CLUSTERING_COLUMNS)
+    stories = Story.objects.listed()
     stories = stories.blindspot_for(side) if side else stories.blindspots()
-    return stories.order_by("-last_published_at", "-id")
+    return stories.order_by("-last_published_at", "-pk")
 
 
 # --- Outlets ---------------------------------------------------------------------------
@@ -181,7 +180,7 @@ def outlet_page_get(*, slug: str) -> OutletPage:
     )
     recent = list(
         Article.objects.filter(outlet=outlet)
-        .select_related("membership__story")
+        .select_related("membership__cluster__story")
         .only(
             "pk",
             "title",
@@ -190,8 +189,9 @@ def outlet_page_get(*, slug: str) -> OutletPage:
             "discovered_at",
             "syndicated_from_id",
             "membership__id",
-            "membership__story__id",
-            "membership__story__title",
+            "membership__cluster__id",
+            "membership__cluster__story__cluster",
+            "membership__cluster__story__title",
         )
         .order_by("-published_at", "-id")[:OUTLET_RECENT_ARTICLES]
     )
@@ -264,11 +264,12 @@ def search(*, query: str, page: str | int = 1) -> SearchResults:
     OR, -word; GIN-indexed) and ranks title matches first; elsewhere every word must appear in
     the title or text, newest first.
     """
-    stories = Story.objects.listed().defer(*CLUSTERING_COLUMNS)
+    stories = Story.objects.listed()
     articles = (
-        Article.objects.select_related("outlet", "membership__story")
-        .defer("text", "membership__story__centroid", "membership__story__body_centroid")
-        .defer("membership__story__entity_counts", "membership__story__outlet_ids", "membership__story__overview")
+        Article.objects.select_related("outlet", "membership__cluster__story")
+        .defer("text", "membership__cluster__lead_sum", "membership__cluster__body_sum")
+        .defer("membership__cluster__entity_counts", "membership__cluster__outlet_ids")
+        .defer("membership__cluster__story__overview", "membership__cluster__story__claims")
         .annotate(snippet=Substr("text", 1, 240))
     )
     full_text = uses_full_text_search()
@@ -289,7 +290,7 @@ def search(*, query: str, page: str | int = 1) -> SearchResults:
                     search_query,
                 )
             )
-            .order_by("-rank", "-last_published_at", "-id")
+            .order_by("-rank", "-last_published_at", "-pk")
         )
         articles = (
             articles.alias(document=SearchVector("title", "text", config="english"))
@@ -299,7 +300,7 @@ def search(*, query: str, page: str | int = 1) -> SearchResults:
         )
     else:
         words = query.split()
-        stories = stories.filter(_word_filter(words, ("title", "summary"))).order_by("-last_published_at", "-id")
+        stories = stories.filter(_word_filter(words, ("title", "summary"))).order_by("-last_published_at", "-pk")
         articles = articles.filter(_word_filter(words, ("title", "text"))).order_by("-published_at", "-id")
     return SearchResults(
         query=query,

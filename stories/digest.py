@@ -183,7 +183,7 @@ def digest_build(*, now: datetime | None = None) -> Digest:
     blindspots = list(
         todays.blindspots(rule=rule)
         .exclude(pk__in=[story.pk for story in top])
-        .order_by("-outlet_count", "-last_published_at", "-id")[:DIGEST_BLINDSPOTS]
+        .order_by("-outlet_count", "-last_published_at", "-pk")[:DIGEST_BLINDSPOTS]
     )
     return Digest(
         day=timezone.localdate(now),

@@ -2,21 +2,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from sources.models import Article, Side
+from sources.models import Side
 from stories.querysets import StoryQuerySet
 
 
 class Story(models.Model):
+    """The reader's page of a cluster: what ``story_refresh`` builds from its members.
+
+    It shares the cluster's id (the primary key is the cluster), so a story's URL and API id
+    are its cluster's; the clusterer deletes a merged-away cluster and its page goes with it.
+    Every column here is written by ``stories.services.story_refresh`` alone.
+    """
+
+    cluster = models.OneToOneField(
+        "clustering.Cluster", primary_key=True, on_delete=models.CASCADE, related_name="story", db_column="id"
+    )
     title = models.CharField(max_length=1000, blank=True)
     summary = models.TextField(blank=True, help_text="One line, taken from the most central article sentence.")
-    # Unit mean of the members' embeddings (float32 bytes); the clusterer compares new articles with it.
-    centroid = models.BinaryField(default=b"")
+    # The span, size and coverage of the story as of its last refresh (the page's figures).
     first_published_at = models.DateTimeField(db_index=True)
     last_published_at = models.DateTimeField(db_index=True)
     article_count = models.PositiveIntegerField(default=0)
@@ -34,33 +42,18 @@ class Story(models.Model):
         default=list,
         help_text='Facts stated by several articles: [{"text", "article": id, "sides": {side: [id, ...]}}].',
     )
-    # What the clusterer compares new articles with, besides the centroid above.
-    body_centroid = models.BinaryField(default=b"", help_text="Unit mean of the members' body vectors (float32).")
-    entity_counts = models.JSONField(default=dict, help_text="{entity: number of members naming it}.")
-    outlet_ids = models.JSONField(default=list, help_text="The outlets of the members: one report per outlet.")
-    confidence = models.FloatField(
-        default=1.0, help_text="The pair model's probability that the weakest member belongs with the others."
-    )
-    # A curator changed it: the automatic merge and split passes leave it alone.
-    is_curated = models.BooleanField(default=False)
     # The outlet ratings the coverage was computed with: {outlet_id: {lean, rating_id, rated_by,
     # rated_at, rule}}, written by story_refresh, so a later rating change never rewrites the past.
     ratings_snapshot = models.JSONField(default=dict, blank=True)
     ratings_as_of = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     refreshed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    reclustered_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        db_index=True,
-        help_text="When the clusterer last checked its membership (assign, merge or split).",
-    )
 
     objects = StoryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "stories"
-        ordering = ["-last_published_at", "-id"]
+        ordering = ["-last_published_at", "-pk"]
 
     def __str__(self) -> str:
         return self.title or f"Story {self.pk}"
@@ -69,8 +62,14 @@ class Story(models.Model):
         return reverse("stories:detail", kwargs={"pk": self.pk})
 
     @property
-    def centroid_vector(self) -> np.ndarray[Any, np.dtype[np.float32]]:
-        return np.frombuffer(bytes(self.centroid), dtype=np.float32)
+    def id(self) -> int:
+        """The story's id: its cluster's."""
+        return self.cluster_id
+
+    @property
+    def memberships(self) -> models.Manager[Any]:
+        """The articles of the story's cluster with why each joined (the clusterer writes them)."""
+        return self.cluster.memberships
 
     @property
     def rated_count(self) -> int:
@@ -88,34 +87,6 @@ class Story(models.Model):
         """Share of rated articles by side, in percent (0 for every side when nothing is rated)."""
         total = self.rated_count
         return {side: (100.0 * count / total if total else 0.0) for side, count in self.coverage_by_side().items()}
-
-
-class StoryMembership(models.Model):
-    """An article's place in a story: an article belongs to one story at most."""
-
-    class Reason(models.TextChoices):
-        STARTED = "started", "Started the story"
-        JOINED = "joined", "Scored above the join threshold"
-        UPDATE = "update", "An update of its outlet's article in the story"
-        MERGED = "merged", "Its story was merged into this one"
-        SPLIT = "split", "Split off a story it had drifted from"
-        CURATOR = "curator", "Placed by a curator"
-
-    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="memberships")
-    article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="membership")
-    similarity = models.FloatField(help_text="Cosine similarity to the story centroid when the article joined.")
-    probability = models.FloatField(default=1.0, help_text="The pair model's probability when the article joined.")
-    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.JOINED)
-    detail = models.CharField(max_length=200, blank=True)
-    # Pinned by a curator: never moved by the automatic passes.
-    is_pinned = models.BooleanField(default=False)
-    joined_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["story", "joined_at"]
-
-    def __str__(self) -> str:
-        return f"{self.article_id} in {self.story_id}"
 
 
 class StoryViewpoint(models.Model):
@@ -151,39 +122,6 @@ class StoryViewpoint(models.Model):
     @property
     def unavailable_explanation(self) -> str:
         return self.get_unavailable_reason_display() if self.unavailable_reason else ""
-
-
-class ClusteringEvent(models.Model):
-    """The log of every merge, split, move and pin, automatic or by a curator. Append-only."""
-
-    class Kind(models.TextChoices):
-        MERGE = "merge", "Merge"
-        SPLIT = "split", "Split"
-        MOVE = "move", "Move"
-        PIN = "pin", "Pin"
-        UNPIN = "unpin", "Unpin"
-
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    is_automatic = models.BooleanField(default=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # Plain ids, not foreign keys: a merged story is deleted, and its history must stay.
-    story_id_value = models.BigIntegerField(help_text="The story that kept or received the articles.")
-    other_story_id_value = models.BigIntegerField(
-        null=True, blank=True, help_text="The story merged away, or split from."
-    )
-    article_ids = models.JSONField(default=list)
-    probability = models.FloatField(null=True, blank=True)
-    detail = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        who = "automatic" if self.is_automatic else f"by {self.actor}"
-        return f"{self.get_kind_display()} {self.story_id_value} ({who})"
 
 
 class DigestSubscription(models.Model):

@@ -100,4 +100,4 @@ class StoryQuerySet(models.QuerySet["Story"]):
             default=Value(0),
             output_field=models.IntegerField(),
         )
-        return self.alias(is_fresh=fresh).order_by("-is_fresh", "-outlet_count", "-last_published_at", "-id")
+        return self.alias(is_fresh=fresh).order_by("-is_fresh", "-outlet_count", "-last_published_at", "-pk")

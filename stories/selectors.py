@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, FilteredRelation, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, F, FilteredRelation, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -18,13 +18,13 @@ from stories.models import Story, StoryQuestion, StoryViewpoint
 from stories.timeline import Timeline, timeline_build
 
 FAQ_SIZE = 8
-# What only the clusterer reads: no page or endpoint loads it.
-CLUSTERING_COLUMNS = ("centroid", "body_centroid", "entity_counts", "outlet_ids")
+# The cluster's columns that only the clusterer reads: no page or endpoint loads them.
+CLUSTERING_COLUMNS = ("cluster__lead_sum", "cluster__body_sum", "cluster__entity_counts", "cluster__outlet_ids")
 
 
 def story_version_times(*, story_id: int) -> tuple[datetime | None, datetime | None]:
     """When the story was last refreshed and last re-clustered. Raises Http404 for an unknown story."""
-    times = Story.objects.listed().filter(pk=story_id).values_list("refreshed_at", "reclustered_at").first()
+    times = Story.objects.listed().filter(pk=story_id).values_list("refreshed_at", "cluster__reclustered_at").first()
     if times is None:
         raise Http404("No such story.")
     return times
@@ -55,7 +55,7 @@ def _story_page_version_rows(story_id: int, min_asks: int) -> QuerySet[Story]:
             faq=FilteredRelation("questions", condition=Q(questions__is_supported=True, questions__count__gte=min_asks))
         )
         .order_by("-faq__count", "-faq__last_asked_at", "faq__pk")
-        .values_list("refreshed_at", "reclustered_at", "faq__pk")[:FAQ_SIZE]
+        .values_list("refreshed_at", "cluster__reclustered_at", "faq__pk")[:FAQ_SIZE]
     )
 
 
@@ -88,18 +88,25 @@ def story_page_version(*, story_id: int) -> str:
 
 def stories_version() -> str:
     """Changes whenever any story's page data does: what the cached home page is keyed on."""
-    latest = Story.objects.aggregate(latest=Max("refreshed_at"), reclustered=Max("reclustered_at"))
+    latest = Story.objects.aggregate(latest=Max("refreshed_at"), reclustered=Max("cluster__reclustered_at"))
     return "-".join(str(moment.timestamp()) if moment else "0" for moment in latest.values())
 
 
 def story_list() -> QuerySet[Story]:
-    return Story.objects.listed().defer(*CLUSTERING_COLUMNS).order_by("-last_published_at", "-id")
+    return (
+        Story.objects.listed()
+        .select_related("cluster")
+        .defer(*CLUSTERING_COLUMNS)
+        # The API orders by it as by a column of the story's own.
+        .alias(confidence=F("cluster__confidence"))
+        .order_by("-last_published_at", "-pk")
+    )
 
 
 def story_articles(story: Story) -> QuerySet[Article]:
     """The story's articles in time order, without the bulky columns no page shows."""
     return (
-        Article.objects.filter(membership__story=story)
+        Article.objects.filter(membership__cluster_id=story.pk)
         .select_related("outlet", "analysis")
         .defer("text", "analysis__embedding", "analysis__sentence_embeddings")
         .order_by("published_at", "pk")
@@ -116,6 +123,7 @@ def story_detail_queryset() -> QuerySet[Story]:
     """Stories with their viewpoints in page order: left, center, right."""
     return (
         Story.objects.listed()
+        .select_related("cluster")
         .defer(*CLUSTERING_COLUMNS)
         .prefetch_related(Prefetch("viewpoints", queryset=StoryViewpoint.objects.order_by(SIDE_ORDER)))
     )

@@ -1,4 +1,4 @@
-"""Writes of the stories stage: assigning articles to stories and refreshing a story's page data."""
+"""Writes of the stories stage: a story's page data, built from its cluster (``story_refresh``)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,8 @@ from django.utils import timezone
 from analysis.models import ArticleAnalysis
 from analysis.nlp.entities import Mention, actors_resolve, surface_clean
 from analysis.nlp.summarise import sentences_select, unit
+from clustering.models import Cluster
 from sources.models import Article, Outlet, OutletRating, Side
-from stories.assignment import (  # noqa: F401 - the stage's writes, named here for callers
-    membership_move,
-    membership_pin,
-    stories_merge,
-    stories_recluster,
-    story_assign,
-    story_split,
-)
 from stories.generation import overview_rewrite
 from stories.models import Story, StoryViewpoint
 
@@ -216,15 +209,18 @@ def ratings_snapshot_of(outlets: list[Outlet]) -> dict[str, dict[str, Any]]:
 
 
 def story_refresh(*, story_id: int) -> Story | None:
-    """Recompute a story's title, coverage by side, viewpoints and overview from its members.
+    """Build or rebuild the page of the cluster ``story_id``: title, coverage by side, viewpoints,
+    overview and claims, from its members as they are now.
 
-    Uses each outlet's current rating. Safe to run any number of times.
+    The only writer of ``Story`` and its viewpoints; the cluster itself is read, never written.
+    Uses each outlet's current rating. Safe to run any number of times; None when the cluster
+    no longer exists (merged away: its page went with it).
     """
-    story = Story.objects.filter(pk=story_id).first()
-    if story is None:
+    cluster = Cluster.objects.filter(pk=story_id).first()
+    if cluster is None:
         return None
     articles = list(
-        Article.objects.filter(membership__story=story)
+        Article.objects.filter(membership__cluster_id=story_id)
         .select_related("outlet", "analysis")
         .order_by("published_at", "pk")
     )
@@ -239,16 +235,19 @@ def story_refresh(*, story_id: int) -> Story | None:
 
     centroid = None
     if with_vectors:
-        centroid = unit(np.vstack([member.analysis.vector for member in with_vectors if member.analysis]).mean(axis=0))
+        # The clusterer's formula (clustering.scoring.StorySignal), over the analyses as they are now.
+        centroid = unit(np.vstack([member.analysis.vector for member in with_vectors if member.analysis]).sum(axis=0))
         overview = _overview(originals, centroid)
         # Outside the transaction: the optional generation endpoint may take seconds to answer.
         overview = overview_rewrite(overview) or overview
         claims = _claims(originals, centroid)
 
     with transaction.atomic():
-        story = Story.objects.select_for_update().get(pk=story_id)
+        story, _created = Story.objects.select_for_update().get_or_create(
+            cluster=cluster,
+            defaults={"first_published_at": cluster.first_published_at, "last_published_at": cluster.last_published_at},
+        )
         if centroid is not None:
-            story.centroid = centroid.astype(np.float32).tobytes()
             central = max(
                 with_vectors, key=lambda member: float(member.analysis.vector @ centroid) if member.analysis else 0
             )

@@ -1,26 +1,47 @@
-"""Thin Celery entry points of the stories stage; they run on the ``clustering`` queue."""
+"""Thin Celery entry points of the stories stage; page refreshes run on the ``clustering`` queue
+(beside the clusterer whose output they read), the digest on ``ingest``."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from clustering.models import Membership
 from stories import digest, services
 
 
-@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
-def story_assign_task(article_id: int | None) -> int | None:
-    """Returns the id of the story the article joined, for the refresh that follows."""
-    if article_id is None:
-        return None
-    return services.story_assign(article_id=article_id)
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
+def stories_refresh_task(story_ids: list[int]) -> list[int]:
+    """Rebuild the pages of these clusters (those merged away meanwhile are skipped)."""
+    return [story_id for story_id in sorted(set(story_ids)) if services.story_refresh(story_id=story_id)]
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
-def story_refresh_task(story_id: int | None) -> None:
-    """The second clustering pass over the story (merge, split), then its page data."""
-    if story_id is not None:
-        for changed_id in services.stories_recluster(story_ids=[story_id]):
-            services.story_refresh(story_id=changed_id)
+def story_refresh_task(story_id: int) -> None:
+    """One story's page with its outlets' current ratings; membership is left alone."""
+    services.story_refresh(story_id=story_id)
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def stories_refresh_for_articles_task(article_ids: list[int]) -> list[int]:
+    """Queue a refresh of each story these articles belong to (their analysis changed)."""
+    story_ids = sorted(set(Membership.objects.filter(article_id__in=article_ids).values_list("cluster_id", flat=True)))
+    for story_id in story_ids:
+        story_refresh_task.delay(story_id)
+    return story_ids
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def stories_refresh_for_outlets_task(outlet_ids: list[int]) -> list[int]:
+    """Queue a refresh of each story with an article of these outlets (their rating changed):
+    the refresh recounts coverage by side and records the ratings it used."""
+    story_ids = sorted(
+        set(
+            Membership.objects.filter(article__outlet_id__in=outlet_ids).values_list("cluster_id", flat=True).distinct()
+        )
+    )
+    for story_id in story_ids:
+        story_refresh_task.delay(story_id)
+    return story_ids
 
 
 @shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)

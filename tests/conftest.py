@@ -22,6 +22,8 @@ import time_machine
 from django.core.cache import caches
 
 from analysis.models import ArticleAnalysis
+from clustering import services as clusterer
+from clustering.models import Cluster
 from sources import fetching
 from sources.articles import article_discover
 from sources.models import Article, Feed, Lean, Outlet
@@ -97,8 +99,20 @@ def analysed_article_make(
     return article
 
 
+def story_row_make(**fields: Any) -> Story:
+    """A story page row written directly, on a cluster of its own: for tests of what reads the row only."""
+    cluster = Cluster.objects.create(
+        first_published_at=fields["first_published_at"],
+        last_published_at=fields["last_published_at"],
+        article_count=fields.get("article_count", 0),
+        confidence=fields.pop("confidence", 1.0),
+        entity_counts=fields.pop("entity_counts", {}),
+    )
+    return Story.objects.create(cluster=cluster, **fields)
+
+
 def story_build(articles: list[Article]) -> Story:
-    story_ids = {story_services.story_assign(article_id=article.pk) for article in articles}
+    story_ids = {clusterer.cluster_assign(article_id=article.pk) for article in articles}
     assert len(story_ids) == 1, f"expected one story, got {story_ids}"
     story = story_services.story_refresh(story_id=story_ids.pop())
     assert story is not None

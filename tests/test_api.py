@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 from django.test import Client
 
+from clustering.services import cluster_assign
 from sources.models import Article, Lean, Outlet
 from sources.ratings import outlet_rating_add
 from stories.models import Story
-from stories.services import story_assign, story_refresh
+from stories.services import story_refresh
 from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, unit_vector
 
 QueryCounter = Callable[..., Any]
@@ -146,7 +147,7 @@ def test_it_shows_a_story_in_a_fixed_number_of_queries(
         article = analysed_article_make(
             outlet=outlet, title=f"Extra {number}", vector=unit_vector(70 + number, near=story_vector)
         )
-        assert story_assign(article_id=article.pk) == story.pk
+        assert cluster_assign(article_id=article.pk) == story.pk
     story_refresh(story_id=story.pk)
 
     # The story's version (the cache key), the story, its viewpoints, its articles with outlets and analyses.
@@ -244,7 +245,7 @@ def test_it_serves_the_api_docs_page(client: Client, db: None) -> None:
 
 
 def test_it_explains_an_articles_frames_and_loaded_language(client: Client, story: Story) -> None:
-    article = Article.objects.get(membership__story=story, title="Fare hike hits riders hardest")
+    article = Article.objects.get(membership__cluster_id=story.pk, title="Fare hike hits riders hardest")
     analysis = article.analysis
     analysis.loaded_sentences = [{"sentence": 1, "words": ["hardest"]}]
     analysis.save(update_fields=["loaded_sentences"])

@@ -51,11 +51,11 @@ def test_it_lists_any_number_of_articles_in_one_query(
 def test_it_filters_articles_by_story_outlet_side_language_and_time(
     client: Client, story: Story, left_outlet: Outlet, right_outlet: Outlet, unrated_outlet: Outlet
 ) -> None:
-    in_story = set(Article.objects.filter(membership__story=story).values_list("pk", flat=True))
+    in_story = set(Article.objects.filter(membership__cluster_id=story.pk).values_list("pk", flat=True))
     french = article_make(left_outlet, "tarifs", hours=48, language="fr")
     unrated = article_make(unrated_outlet, "roundup", hours=-48)
-    left_in_story = Article.objects.get(membership__story=story, outlet=left_outlet)
-    right_in_story = Article.objects.get(membership__story=story, outlet=right_outlet)
+    left_in_story = Article.objects.get(membership__cluster_id=story.pk, outlet=left_outlet)
+    right_in_story = Article.objects.get(membership__cluster_id=story.pk, outlet=right_outlet)
 
     assert ids(client.get("/api/v1/articles/", {"story": story.pk})) == in_story
     assert ids(client.get("/api/v1/articles/", {"outlet": left_outlet.pk})) == {left_in_story.pk, french.pk}
@@ -87,7 +87,7 @@ def test_it_refuses_a_bad_article_filter_naming_it(
 
 
 def test_an_article_carries_its_frames_tone_and_entities(client: Client, story: Story, right_outlet: Outlet) -> None:
-    article = Article.objects.get(membership__story=story, outlet=right_outlet)
+    article = Article.objects.get(membership__cluster_id=story.pk, outlet=right_outlet)
 
     body = client.get(f"/api/v1/articles/{article.pk}/").json()
 
@@ -142,7 +142,7 @@ def test_an_outlet_shows_its_full_rating_history_newest_first(
 def test_an_article_detail_is_one_query(
     client: Client, django_assert_num_queries: QueryCounter, story: Story, left_outlet: Outlet
 ) -> None:
-    article = Article.objects.get(membership__story=story, outlet=left_outlet)
+    article = Article.objects.get(membership__cluster_id=story.pk, outlet=left_outlet)
 
     # The article joined with its outlet, membership and analysis.
     with django_assert_num_queries(1):

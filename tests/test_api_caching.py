@@ -22,7 +22,7 @@ def test_a_story_detail_carries_its_validators(client: Client, story: Story) -> 
 
     assert response.status_code == 200
     assert response["ETag"].startswith('"')
-    newest = max(moment for moment in (story.refreshed_at, story.reclustered_at) if moment)
+    newest = max(moment for moment in (story.refreshed_at, story.cluster.reclustered_at) if moment)
     assert response["Last-Modified"] == http_date(newest.timestamp())
     assert response["Cache-Control"] == "no-cache"
     assert "Accept" in response["Vary"]
@@ -80,7 +80,7 @@ def test_an_outlet_is_a_304_until_its_rating_changes(client: Client, left_outlet
 
 
 def test_an_article_is_a_304_while_unchanged(client: Client, story: Story) -> None:
-    article = Article.objects.filter(membership__story=story).first()
+    article = Article.objects.filter(membership__cluster_id=story.pk).first()
     assert article is not None
     first = client.get(f"/api/v1/articles/{article.pk}/")
 

@@ -11,10 +11,11 @@ from django.core.cache import cache
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from clustering.services import cluster_assign
 from sources.models import Article, Outlet
 from stories.models import Story
-from stories.services import story_assign, story_refresh
-from tests.conftest import STORY_TIME, analysed_article_make, unit_vector
+from stories.services import story_refresh
+from tests.conftest import STORY_TIME, analysed_article_make, story_row_make, unit_vector
 from tests.test_ask import fare_story  # noqa: F401 - the fixture: sentences really encoded
 
 QueryCounter = Callable[..., Any]
@@ -32,7 +33,7 @@ def story_row(title: str, *, hours: int = 0, left: int = 0, center: int = 0, rig
         "outlet_count": max(rated, 1),
         "refreshed_at": moment + timedelta(hours=2),
     }
-    return Story.objects.create(
+    return story_row_make(
         title=title, left_count=left, center_count=center, right_count=right, **{**defaults, **fields}
     )
 
@@ -186,7 +187,7 @@ def test_it_shows_coverage_by_articles_and_by_outlets_with_unrated_apart(
             title=f"Fare follow-up {number}",
             vector=unit_vector(30 + number, near=vector),
         )
-        assert story_assign(article_id=article.pk) == story.pk
+        assert cluster_assign(article_id=article.pk) == story.pk
     story_refresh(story_id=story.pk)
 
     body = client.get(f"{URL}{story.pk}/").json()
@@ -201,12 +202,12 @@ def test_it_shows_coverage_by_articles_and_by_outlets_with_unrated_apart(
         "rated": 3,
         "shares": {"left": 33.3, "center": 33.3, "right": 33.3},
     }
-    assert body["confidence"] == pytest.approx(Story.objects.get(pk=story.pk).confidence)
+    assert body["confidence"] == pytest.approx(Story.objects.get(pk=story.pk).cluster.confidence)
     assert body["reclustered_at"] is not None
     overview = body["overview"]
     assert overview
     assert set(overview[0]) == {"text", "article", "citations"}
-    members = set(Article.objects.filter(membership__story=story).values_list("pk", flat=True))
+    members = set(Article.objects.filter(membership__cluster_id=story.pk).values_list("pk", flat=True))
     assert all(set(sentence["citations"]) <= members for sentence in overview)
 
 
@@ -219,7 +220,7 @@ def test_it_shows_a_story_with_any_number_of_articles_in_the_same_queries(
         article = analysed_article_make(
             outlet=left_outlet, title=f"More {number}", vector=unit_vector(200 + number, near=vector)
         )
-        story_assign(article_id=article.pk)
+        cluster_assign(article_id=article.pk)
     story_refresh(story_id=story.pk)
 
     # The story's version, the story, its viewpoints, its articles with outlets and analyses.

@@ -10,25 +10,25 @@ from typing import Any
 import numpy as np
 import pytest
 
-from stories import clustering
+from clustering import scoring
 from stories import clustering_training as training
 from tests.conftest import unit_vector
 
-WEIGHTS = clustering.TermWeights(documents=1000, counts={"the": 990, "said": 700, "on": 950, "vote": 60})
+WEIGHTS = scoring.TermWeights(documents=1000, counts={"the": 990, "said": 700, "on": 950, "vote": 60})
 
 
 def test_it_weighs_rare_shared_words_above_common_ones() -> None:
-    article = clustering.terms_of("Imogen floods Port Alder, the mayor said on Tuesday", WEIGHTS)
-    rare = Counter(clustering.terms_of("Port Alder counts the cost of Imogen", WEIGHTS))
-    common = Counter(clustering.terms_of("The council said on Monday the vote was close", WEIGHTS))
+    article = scoring.terms_of("Imogen floods Port Alder, the mayor said on Tuesday", WEIGHTS)
+    rare = Counter(scoring.terms_of("Port Alder counts the cost of Imogen", WEIGHTS))
+    common = Counter(scoring.terms_of("The council said on Monday the vote was close", WEIGHTS))
 
     assert sum(weight * weight for weight in article.values()) == pytest.approx(1.0, abs=1e-3)
-    assert clustering.term_cosine(article, rare) > 0.4 > clustering.term_cosine(article, common)
-    assert clustering.term_cosine({}, rare) == 0.0
+    assert scoring.term_cosine(article, rare) > 0.4 > scoring.term_cosine(article, common)
+    assert scoring.term_cosine({}, rare) == 0.0
 
 
 def test_it_reads_words_with_apostrophes_and_drops_single_letters() -> None:
-    assert clustering.tokens("Imogen's floodwaters hit Port Alder\u2019s poor") == [
+    assert scoring.tokens("Imogen's floodwaters hit Port Alder\u2019s poor") == [
         "imogen",
         "floodwaters",
         "hit",
@@ -36,7 +36,7 @@ def test_it_reads_words_with_apostrophes_and_drops_single_letters() -> None:
         "alder",
         "poor",
     ]
-    assert "a" not in clustering.terms_of("a b cd", WEIGHTS)
+    assert "a" not in scoring.terms_of("a b cd", WEIGHTS)
 
 
 def test_it_loads_a_model_over_a_subset_of_the_features_and_refuses_unknown_ones() -> None:
@@ -49,10 +49,10 @@ def test_it_loads_a_model_over_a_subset_of_the_features_and_refuses_unknown_ones
         "split_probability": 0.02,
         "decay_days": 1.0,
     }
-    model = clustering.PairModel.from_dict(data)
+    model = scoring.PairModel.from_dict(data)
     event = unit_vector(1)
-    terms = clustering.terms_of("Imogen floods Port Alder", WEIGHTS)
-    article = clustering.ArticleSignal(
+    terms = scoring.terms_of("Imogen floods Port Alder", WEIGHTS)
+    article = scoring.ArticleSignal(
         lead=event,
         body=event,
         entities=frozenset(),
@@ -60,41 +60,41 @@ def test_it_loads_a_model_over_a_subset_of_the_features_and_refuses_unknown_ones
         moment=datetime(2026, 11, 15, tzinfo=UTC),
         terms=terms,
     )
-    story = clustering.StorySignal.of_article(article)
+    story = scoring.StorySignal.of_article(article)
 
-    assert list(clustering.pair_features(article, story, model.features)) == pytest.approx([1.0, 1.0], abs=1e-3)
+    assert list(scoring.pair_features(article, story, model.features)) == pytest.approx([1.0, 1.0], abs=1e-3)
     with pytest.raises(ValueError, match="among"):
-        clustering.PairModel.from_dict({**data, "features": ["lead", "colour"]})
+        scoring.PairModel.from_dict({**data, "features": ["lead", "colour"]})
     with pytest.raises(ValueError, match="one weight each"):
-        clustering.PairModel.from_dict({**data, "weights": [1.0]})
+        scoring.PairModel.from_dict({**data, "weights": [1.0]})
 
 
 def test_it_keeps_a_story_s_term_sums_as_members_join_and_leave() -> None:
     moment = datetime(2026, 11, 15, tzinfo=UTC)
     members = [
-        clustering.ArticleSignal(
+        scoring.ArticleSignal(
             lead=unit_vector(seed),
             body=unit_vector(seed),
             entities=frozenset(),
             outlet_id=seed,
             moment=moment,
-            terms=clustering.terms_of(title, WEIGHTS),
+            terms=scoring.terms_of(title, WEIGHTS),
         )
         for seed, title in enumerate(["Imogen floods Port Alder", "Port Alder after Imogen", "Senate passes wage bill"])
     ]
-    story = clustering.StorySignal.of_article(members[0])
+    story = scoring.StorySignal.of_article(members[0])
     story.add(members[1])
 
-    assert clustering.term_cosine(members[1].terms, story.term_sums) > 0.5
-    assert clustering.term_cosine(members[2].terms, story.term_sums) == 0.0
+    assert scoring.term_cosine(members[1].terms, story.term_sums) > 0.5
+    assert scoring.term_cosine(members[2].terms, story.term_sums) == 0.0
 
 
 # --- Training: pairs, fit, replay ---------------------------------------------------------
 
 
-def signals_with_own_weights(articles: list[training.LabelledArticle]) -> list[clustering.ArticleSignal]:
+def signals_with_own_weights(articles: list[training.LabelledArticle]) -> list[scoring.ArticleSignal]:
     """The articles' signals, with term weights counted on these articles themselves."""
-    weights = clustering.TermWeights(
+    weights = scoring.TermWeights(
         **dict(training.df_table([(article.title, article.lead_text) for article in articles]).items())
     )
     return training.signals_of(articles, weights)
@@ -130,7 +130,7 @@ def test_it_builds_pairs_fits_the_model_and_replays_the_clusterer_to_the_gold_st
 
     rows, gaps, labels = training.training_pairs(signals, [article.gold for article in articles], ("lead", "terms"))
     fitted, intercept = training.logistic_fit(rows, labels, offset=-gaps)
-    model = clustering.PairModel(
+    model = scoring.PairModel(
         features=("lead", "terms"),
         weights=tuple(fitted),
         intercept=intercept,
@@ -163,7 +163,7 @@ def test_it_counts_document_frequencies_not_text() -> None:
     assert table["counts"]["flooding"] == 12
     assert table["counts"]["town0"] == 3
     assert all(" " not in term for term in table["counts"])
-    assert np.isclose(clustering.TermWeights(documents=12, counts=table["counts"]).idf("unseen"), np.log(13))
+    assert np.isclose(scoring.TermWeights(documents=12, counts=table["counts"]).idf("unseen"), np.log(13))
 
 
 # --- The shipped model in the pipeline ------------------------------------------------------
@@ -173,31 +173,31 @@ def test_it_rebuilds_a_story_s_terms_from_its_members_once_per_version(
     left_outlet: Any, center_outlet: Any, django_assert_num_queries: Any, settings: Any
 ) -> None:
     settings.NEWSROOM_CLUSTER_MODEL_PATH = ""  # the shipped model
-    from stories import assignment, services
+    from clustering import services as clusterer
     from stories.models import Story
     from tests.conftest import analysed_article_make
 
     event = unit_vector(7)
     first = analysed_article_make(outlet=left_outlet, title="Imogen floods Port Alder", vector=event)
-    story_id = services.story_assign(article_id=first.pk)
-    assignment.term_sums.entries.clear()
+    story_id = clusterer.cluster_assign(article_id=first.pk)
+    clusterer.term_sums.entries.clear()
     story = Story.objects.get(pk=story_id)
 
     with django_assert_num_queries(1):
-        sums = assignment.term_sums.of(story)
+        sums = clusterer.term_sums.of(story)
     with django_assert_num_queries(0):
-        assert assignment.term_sums.of(story) == sums
+        assert clusterer.term_sums.of(story) == sums
     assert {"imogen", "alder"} <= set(sums)
 
     second = analysed_article_make(
         outlet=center_outlet, title="Port Alder counts the cost of Imogen", vector=unit_vector(8, near=event)
     )
-    assert services.story_assign(article_id=second.pk) == story_id
+    assert clusterer.cluster_assign(article_id=second.pk) == story_id
     story.refresh_from_db()
     # The write put the new sums in place: the same as reading the two members again.
-    held = assignment.term_sums.of(story)
-    assignment.term_sums.entries.clear()
-    assert held == pytest.approx(assignment.term_sums.of(story))
+    held = clusterer.term_sums.of(story)
+    clusterer.term_sums.entries.clear()
+    assert held == pytest.approx(clusterer.term_sums.of(story))
     assert held["imogen"] > sums["imogen"]
 
 
@@ -205,7 +205,7 @@ def test_it_fits_the_merge_pass_its_own_regression_over_story_pairs() -> None:
     articles = labelled(6)
     signals = signals_with_own_weights(articles)
     # A join threshold nothing clears: every article starts a story, and only the merge pass can join them.
-    strict = clustering.PairModel(
+    strict = scoring.PairModel(
         features=("lead", "terms"),
         weights=(10.0, 5.0),
         intercept=-8.0,
@@ -232,24 +232,24 @@ def test_it_fits_the_merge_pass_its_own_regression_over_story_pairs() -> None:
     assert merged.recall > unmerged.recall
     assert merged.precision == pytest.approx(1.0)
     # The regression travels with the model; a model without one weighs story pairs with its pair weights.
-    loaded = clustering.PairModel.from_dict(training.model_dict(merging, provenance="test"))
-    first, second = clustering.StorySignal.of_article(signals[0]), clustering.StorySignal.of_article(signals[1])
+    loaded = scoring.PairModel.from_dict(training.model_dict(merging, provenance="test"))
+    first, second = scoring.StorySignal.of_article(signals[0]), scoring.StorySignal.of_article(signals[1])
     assert loaded.merge_probability_of(first, second) == pytest.approx(merging.merge_probability_of(first, second))
     assert strict.merge_probability_of(first, second) == pytest.approx(
         strict.probability(
-            clustering.story_pair_features(first, second, strict.features), clustering.spans_gap_days(first, second)
+            scoring.story_pair_features(first, second, strict.features), scoring.spans_gap_days(first, second)
         )
     )
     assert "merge_weights" not in training.model_dict(strict, provenance="test")
     with pytest.raises(ValueError, match="Merge features"):
-        clustering.PairModel.from_dict({**training.model_dict(merging, provenance=""), "merge_weights": [1.0]})
+        scoring.PairModel.from_dict({**training.model_dict(merging, provenance=""), "merge_weights": [1.0]})
 
 
 def test_it_groups_articles_that_join_nothing_by_average_linkage_in_the_second_pass() -> None:
     articles = labelled(6, dated=False)
     signals = signals_with_own_weights(articles)
     # Undated articles join no story directly: each starts one, and the merge pass groups them.
-    model = clustering.PairModel(
+    model = scoring.PairModel(
         features=("lead", "terms"),
         weights=(10.0, 5.0),
         intercept=-8.0,
@@ -260,18 +260,18 @@ def test_it_groups_articles_that_join_nothing_by_average_linkage_in_the_second_p
         decay_days=1.0,
         merge_linkage="average",
     )
-    same = clustering.linkage_probability(signals[:2], signals[2:3], model)
-    other = clustering.linkage_probability(signals[:2], signals[3:5], model)
+    same = scoring.linkage_probability(signals[:2], signals[2:3], model)
+    other = scoring.linkage_probability(signals[:2], signals[3:5], model)
 
     assert 0.5 < same <= 1.0
     assert 0.0 <= other < same
-    assert same == pytest.approx(clustering.linkage_probability(signals[2:3], signals[:2], model))
+    assert same == pytest.approx(scoring.linkage_probability(signals[2:3], signals[:2], model))
     unmerged, _ = training.scores_of(
         articles, training.replay(signals, training.model_with(model, merge_probability=1.0))
     )
     merged, _ = training.scores_of(articles, training.replay(signals, model))
     assert unmerged.recall == pytest.approx(1 / 3)
     assert merged.f1 > unmerged.f1
-    assert clustering.PairModel.from_dict(training.model_dict(model, provenance="")).merge_linkage == "average"
+    assert scoring.PairModel.from_dict(training.model_dict(model, provenance="")).merge_linkage == "average"
     with pytest.raises(ValueError, match="linkage"):
-        clustering.PairModel.from_dict({**training.model_dict(model, provenance=""), "merge_linkage": "single"})
+        scoring.PairModel.from_dict({**training.model_dict(model, provenance=""), "merge_linkage": "single"})

@@ -25,7 +25,7 @@ def expected_records(*stories: Story) -> list[dict[str, object]]:
             "id": story.pk,
             "title": story.title,
             "urls": list(
-                Article.objects.filter(membership__story=story)
+                Article.objects.filter(membership__cluster_id=story.pk)
                 .order_by("published_at", "pk")
                 .values_list("url", flat=True)
             ),

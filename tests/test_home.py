@@ -14,7 +14,7 @@ from django.utils.html import escape
 from sources.models import Lean
 from stories.models import Story
 from stories.querysets import BlindspotRule
-from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, unit_vector
+from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, story_row_make, unit_vector
 
 QueryCounter = Callable[..., Any]
 LEAN_OF_SIDE = {"left": Lean.LEFT, "center": Lean.CENTER, "right": Lean.RIGHT, "unrated": ""}
@@ -122,7 +122,7 @@ def test_it_links_the_reader_pages_from_every_page_with_a_skip_link(client: Clie
 def test_the_rule_flags_the_sides_at_or_under_the_share_when_enough_is_rated(
     counts: dict[str, int], expected: list[str], db: None
 ) -> None:
-    story = Story.objects.create(
+    story = story_row_make(
         first_published_at=STORY_TIME,
         last_published_at=STORY_TIME,
         refreshed_at=STORY_TIME,
@@ -139,7 +139,7 @@ def test_the_rule_flags_the_sides_at_or_under_the_share_when_enough_is_rated(
 
 
 def test_the_rule_reads_its_threshold_and_minimum_from_the_settings(settings: Any, db: None) -> None:
-    story = Story.objects.create(
+    story = story_row_make(
         first_published_at=STORY_TIME, last_published_at=STORY_TIME, left_count=3, center_count=1, right_count=1
     )
     settings.NEWSROOM_BLINDSPOT_MAX_SHARE = 0.1

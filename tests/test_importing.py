@@ -25,8 +25,9 @@ class EnqueueRecorder:
 
     batches: list[list[int]] = field(default_factory=list)
 
-    def __call__(self, article_ids: list[int]) -> None:
+    def __call__(self, article_ids: list[int]) -> pipeline.Queued:
         self.batches.append(list(article_ids))
+        return pipeline.Queued()
 
 
 @dataclass
@@ -38,7 +39,7 @@ class CommandRun:
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> EnqueueRecorder:
     recorder = EnqueueRecorder()
-    monkeypatch.setattr(pipeline, "articles_enqueue_batches", recorder)
+    monkeypatch.setattr(pipeline, "articles_process", recorder)
     # As with a broker: the command queues the work and returns, and never loads the models in-process.
     settings.CELERY_TASK_ALWAYS_EAGER = False
     return recorder
@@ -379,12 +380,12 @@ def test_with_workers_each_full_batch_is_queued_while_the_rest_imports(
     imported_when_queued: list[tuple[int, int]] = []
     monkeypatch.setattr(
         pipeline,
-        "articles_enqueue_batches",
-        lambda ids: imported_when_queued.append((len(ids), Article.objects.count())),
+        "articles_process",
+        lambda ids: imported_when_queued.append((len(ids), Article.objects.count())) or pipeline.Queued(),
     )
     path = jsonl_write(tmp_path / "many.jsonl", [corpus_row(f"story-{number}") for number in range(70)])
 
     command_run("import_articles", path)
 
-    size = pipeline.IMPORT_BATCH_SIZE
+    size = pipeline.BATCH_SIZE
     assert imported_when_queued == [(size, size), (size, 2 * size), (70 - 2 * size, 70)]

@@ -16,9 +16,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils.html import escape
 
+from clustering.services import cluster_assign
 from sources.models import Lean, Outlet
 from stories.models import Story
-from stories.services import story_assign, story_refresh
+from stories.services import story_refresh
 from tests.conftest import analysed_article_make, outlet_make, story_build, unit_vector
 
 QueryCounter = Callable[..., Any]
@@ -100,7 +101,7 @@ def test_it_lists_unrated_outlets_apart_from_the_sides(
     article = analysed_article_make(
         outlet=unrated_outlet, title="Fares up again", vector=unit_vector(9, near=story_vector)
     )
-    story_assign(article_id=article.pk)
+    cluster_assign(article_id=article.pk)
     story_refresh(story_id=story.pk)
 
     html = client.get(f"/stories/{story.pk}/").content.decode()
@@ -121,7 +122,7 @@ def test_it_shows_a_story_page_in_a_fixed_number_of_queries(
         article = analysed_article_make(
             outlet=outlet, title=f"Extra {number}", vector=unit_vector(80 + number, near=story_vector)
         )
-        story_assign(article_id=article.pk)
+        cluster_assign(article_id=article.pk)
     story_refresh(story_id=story.pk)
 
     # The story's version with its FAQ's ids (the cache key), the story, its viewpoints, its articles

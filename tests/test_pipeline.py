@@ -51,8 +51,8 @@ def test_it_turns_feeds_into_story_pages(local_server: LocalServer, client: Clie
     assert set(Article.objects.values_list("state", flat=True)) == {Article.State.CLUSTERED}
     assert not Article.objects.filter(canonical_url__contains="utm_source").exists()
     assert Story.objects.count() == 2
-    bridge = Story.objects.get(memberships__article__title__startswith="Glenmoor Bridge closed")
-    library = Story.objects.get(memberships__article__title__startswith="Oakdale council cuts")
+    bridge = Story.objects.get(cluster__memberships__article__title__startswith="Glenmoor Bridge closed")
+    library = Story.objects.get(cluster__memberships__article__title__startswith="Oakdale council cuts")
     assert (bridge.left_count, bridge.center_count, bridge.right_count) == (1, 1, 0)
     assert (library.left_count, library.center_count, library.right_count) == (1, 1, 1)
 

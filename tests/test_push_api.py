@@ -25,8 +25,16 @@ TEXT = (
 def queued(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
     """What the endpoint hands the pipeline (the models themselves are tested in test_pipeline.py)."""
     calls: dict[str, list[int]] = {"analyse": [], "fetch": []}
-    monkeypatch.setattr(pipeline, "articles_enqueue_batches", lambda ids: calls["analyse"].extend(ids))
-    monkeypatch.setattr(pipeline, "articles_enqueue", lambda ids: calls["fetch"].extend(ids))
+    process = pipeline.articles_process
+
+    def recorded(article_ids: list[int]) -> pipeline.Queued:
+        queued = process(article_ids)
+        calls["analyse"].extend(queued.analyse)
+        calls["fetch"].extend(queued.fetch)
+        return queued
+
+    monkeypatch.setattr(pipeline, "articles_process", recorded)
+    monkeypatch.setattr(pipeline, "send", lambda signature: True)  # queued, never run here
     return calls
 
 

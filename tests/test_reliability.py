@@ -27,11 +27,12 @@ from kombu.exceptions import OperationalError
 from pytest_django.fixtures import Settings
 
 from analysis.models import ArticleAnalysis
-from newsroom import pipeline
+from clustering.models import Membership
+from newsroom import tasks
 from newsroom.celery import app as celery_app
 from sources.articles import article_discover, article_fetch
 from sources.models import Article, Feed, Outlet
-from stories.models import Story, StoryMembership
+from stories.models import Story
 from tests.conftest import STORY_TIME, LocalServer, Route
 from tests.test_feeds import FARE_ITEMS, rss_feed
 
@@ -68,7 +69,7 @@ def test_a_broker_outage_while_polling_loses_no_article(
 
     monkeypatch.setattr(_chain, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        new_ids = pipeline.feed_poll_and_process.apply(args=[feed.pk]).get()
+        new_ids = tasks.feed_poll_and_process.apply(args=[feed.pk]).get()
 
     assert len(callbacks) == 2, "each article's chain was offered to the broker, which refused it"
 
@@ -78,9 +79,9 @@ def test_a_broker_outage_while_polling_loses_no_article(
     # The broker is back; the sweep finds the articles in the database and queues them again.
     monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: sent.append(self))
     with django_capture_on_commit_callbacks(execute=True):
-        assert pipeline.articles_sweep(stuck_after_seconds=3600) == 0, "not stuck yet"
+        assert tasks.articles_sweep(stuck_after_seconds=3600) == 0, "not stuck yet"
         clock.shift(3601)
-        assert pipeline.articles_sweep(stuck_after_seconds=3600) == 2
+        assert tasks.articles_sweep(stuck_after_seconds=3600) == 2
     assert sorted(signature.tasks[0].args[0] for signature in sent) == sorted(new_ids)
 
 
@@ -103,14 +104,14 @@ def test_the_sweep_tries_a_failed_fetch_again_a_few_times(
 
     assert article_fetch(article_id=article.pk).state == Article.State.FAILED
     with django_capture_on_commit_callbacks(execute=True):
-        pipeline.articles_sweep(stuck_after_seconds=0)
+        tasks.articles_sweep(stuck_after_seconds=0)
     article.refresh_from_db()
     assert article.state == Article.State.DISCOVERED
     assert [signature.tasks[0].args[0] for signature in sent] == [article.pk]
 
     assert article_fetch(article_id=article.pk).attempts == 2
     with django_capture_on_commit_callbacks(execute=True):
-        pipeline.articles_sweep(stuck_after_seconds=0)
+        tasks.articles_sweep(stuck_after_seconds=0)
     article.refresh_from_db()
     assert article.state == Article.State.FAILED, "two attempts in all, then it stays failed with its error"
     assert article.last_error.startswith("HTTP 503 from")
@@ -179,7 +180,7 @@ def test_a_worker_killed_mid_pipeline_loses_nothing_and_repeats_nothing(
     first = worker_start(tmp_path / "first.log")
     workers.append(first)
     for feed_id in Feed.objects.values_list("pk", flat=True):
-        pipeline.feed_poll_and_process.delay(feed_id)
+        tasks.feed_poll_and_process.delay(feed_id)
 
     # Kill it once an article waits between stages (the worker is loading the models to analyse it).
     deadline = time.monotonic() + 180
@@ -201,12 +202,12 @@ def test_a_worker_killed_mid_pipeline_loses_nothing_and_repeats_nothing(
         assert second.poll() is None, "the second worker exited"
         # What Celery beat does on its schedule: poll the feeds that are due, sweep what is stuck.
         if sweeps == 0 or time.monotonic() > last_sweep + 20:
-            pipeline.feeds_poll_due()
-            pipeline.articles_sweep(stuck_after_seconds=0 if sweeps == 0 else 15)
+            tasks.feeds_poll_due()
+            tasks.articles_sweep(stuck_after_seconds=0 if sweeps == 0 else 15)
             sweeps, last_sweep = sweeps + 1, time.monotonic()
         clustered = Article.objects.filter(state=Article.State.CLUSTERED).count()
         stale = Story.objects.filter(
-            Q(refreshed_at__isnull=True) | Q(memberships__joined_at__gt=F("refreshed_at"))
+            Q(refreshed_at__isnull=True) | Q(cluster__memberships__joined_at__gt=F("refreshed_at"))
         ).exists()
         if clustered == len(PAGES) and not stale:
             break
@@ -217,7 +218,7 @@ def test_a_worker_killed_mid_pipeline_loses_nothing_and_repeats_nothing(
     # Every article once: one analysis and one story membership each, and two stories in all.
     assert Article.objects.count() == len(PAGES)
     assert ArticleAnalysis.objects.count() == len(PAGES)
-    assert StoryMembership.objects.count() == len(PAGES)
+    assert Membership.objects.count() == len(PAGES)
     assert sorted(Story.objects.values_list("article_count", flat=True)) == [2, 3]
-    bridge = Story.objects.get(memberships__article__title__startswith="Glenmoor Bridge closed")
+    bridge = Story.objects.get(cluster__memberships__article__title__startswith="Glenmoor Bridge closed")
     assert (bridge.left_count, bridge.center_count, bridge.right_count) == (1, 1, 0)

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from pytest_django.fixtures import Settings
 
+from clustering import services as clusterer
+from clustering.models import Cluster, Membership
 from sources.models import Article, Lean, Outlet
 from sources.ratings import outlet_rating_add
 from stories import services
-from stories.models import Story, StoryMembership, StoryViewpoint
+from stories.models import Story, StoryViewpoint
 from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, unit_vector
 
 Vector = np.ndarray[Any, Any]
@@ -34,15 +36,16 @@ def test_it_puts_similar_articles_in_one_story_and_a_different_one_in_a_new_stor
     fare_center = article_near(center_outlet, "Board raises fare", story_vector, 3, hours=2)
     stadium = analysed_article_make(outlet=right_outlet, title="Stadium deal signed", vector=unit_vector(50))
 
-    first = services.story_assign(article_id=fare_left.pk)
-    second = services.story_assign(article_id=fare_center.pk)
-    third = services.story_assign(article_id=stadium.pk)
+    first = clusterer.cluster_assign(article_id=fare_left.pk)
+    second = clusterer.cluster_assign(article_id=fare_center.pk)
+    third = clusterer.cluster_assign(article_id=stadium.pk)
 
     assert first == second != third
-    fare_story = Story.objects.get(pk=first)
-    assert fare_story.article_count == 2
-    assert fare_story.last_published_at == STORY_TIME + timedelta(hours=2)
-    assert Story.objects.get(pk=third).title == "Stadium deal signed"
+    fare_cluster = Cluster.objects.get(pk=first)
+    assert fare_cluster.article_count == 2
+    assert fare_cluster.last_published_at == STORY_TIME + timedelta(hours=2)
+    # The page of a cluster is built by its refresh, which follows the assignment in the pipeline.
+    assert services.story_refresh(story_id=third).title == "Stadium deal signed"
     for article in (fare_left, fare_center, stadium):
         article.refresh_from_db()
         assert article.state == Article.State.CLUSTERED
@@ -52,23 +55,23 @@ def test_it_starts_a_new_story_outside_the_clustering_window(
     settings: Settings, left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet, story_vector: Vector
 ) -> None:
     settings.NEWSROOM_CLUSTER_WINDOW_DAYS = 3
-    original = services.story_assign(article_id=article_near(left_outlet, "Fare hike", story_vector, 2).pk)
+    original = clusterer.cluster_assign(article_id=article_near(left_outlet, "Fare hike", story_vector, 2).pk)
 
     follow_up = article_near(center_outlet, "Fare hike, two days on", story_vector, 3, hours=48)
     next_year = article_near(right_outlet, "Fare hike, a year on", story_vector, 4, hours=24 * 365)
 
-    assert services.story_assign(article_id=follow_up.pk) == original
-    assert services.story_assign(article_id=next_year.pk) != original
+    assert clusterer.cluster_assign(article_id=follow_up.pk) == original
+    assert clusterer.cluster_assign(article_id=next_year.pk) != original
 
 
 def test_it_assigns_an_article_once_however_often_it_is_asked(left_outlet: Outlet, story_vector: Vector) -> None:
     article = article_near(left_outlet, "Fare hike", story_vector, 2)
 
-    story_ids = {services.story_assign(article_id=article.pk) for _ in range(3)}
+    story_ids = {clusterer.cluster_assign(article_id=article.pk) for _ in range(3)}
 
     assert len(story_ids) == 1
-    assert StoryMembership.objects.filter(article=article).count() == 1
-    assert Story.objects.get().article_count == 1
+    assert Membership.objects.filter(article=article).count() == 1
+    assert Cluster.objects.get().article_count == 1
 
 
 def test_it_does_not_assign_an_article_that_was_not_analysed(left_outlet: Outlet) -> None:
@@ -76,7 +79,7 @@ def test_it_does_not_assign_an_article_that_was_not_analysed(left_outlet: Outlet
 
     article, _created = article_discover(outlet=left_outlet, url="https://leftledger.example/x", title="Unanalysed")
 
-    assert services.story_assign(article_id=article.pk) is None
+    assert clusterer.cluster_assign(article_id=article.pk) is None
     assert not Story.objects.exists()
 
 

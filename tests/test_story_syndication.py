@@ -7,6 +7,7 @@ from datetime import timedelta
 import numpy as np
 from django.test import Client
 
+from clustering import services as clusterer
 from sources.models import Article, Outlet
 from stories import services
 from stories.models import Story, StoryViewpoint
@@ -27,11 +28,11 @@ def copy_of(original: Article, *, outlet: Outlet, story_vector: np.ndarray, seed
 def test_it_counts_a_wire_copy_in_no_side(
     story: Story, right_outlet: Outlet, center_outlet: Outlet, story_vector: np.ndarray, client: Client
 ) -> None:
-    center_original = Article.objects.get(membership__story=story, outlet=center_outlet)
+    center_original = Article.objects.get(membership__cluster_id=story.pk, outlet=center_outlet)
     # A second right-leaning outlet republishes the center outlet's wire story.
     other_right = outlet_make("Second Right Paper", "right")
     copy = copy_of(center_original, outlet=other_right, story_vector=story_vector, seed=40)
-    services.story_assign(article_id=copy.pk)
+    clusterer.cluster_assign(article_id=copy.pk)
     story = services.story_refresh(story_id=story.pk)
 
     assert story is not None
@@ -57,7 +58,7 @@ def test_it_explains_a_side_that_only_republished_wire_copies(
         outlet=center_outlet, title="Board approves fare rise", vector=unit_vector(3, near=story_vector)
     )
     copy = copy_of(center, outlet=right_outlet, story_vector=story_vector, seed=41)
-    story_ids = {services.story_assign(article_id=article.pk) for article in (left, center, copy)}
+    story_ids = {clusterer.cluster_assign(article_id=article.pk) for article in (left, center, copy)}
     assert len(story_ids) == 1
     story = services.story_refresh(story_id=story_ids.pop())
 

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import F, Max, Q
 
 from newsroom.celery import app as celery_app
-from newsroom.pipeline import feed_poll_and_process
+from newsroom.tasks import feed_poll_and_process
 from sources.models import Article, Feed
 from stories.models import Story
 from tests.conftest import LocalServer
@@ -113,7 +113,7 @@ def test_it_runs_the_pipeline_on_a_worker(
         clustered = Article.objects.filter(state=Article.State.CLUSTERED).count()
         # Settled: every article clustered, and every story refreshed since its last member joined
         # (a story's refresh is a task of its own, which may still be queued after the join).
-        stale = Story.objects.annotate(last_join=Max("memberships__joined_at")).filter(
+        stale = Story.objects.annotate(last_join=Max("cluster__memberships__joined_at")).filter(
             Q(refreshed_at__isnull=True) | Q(refreshed_at__lt=F("last_join"))
         )
         if clustered == len(PAGES) and Story.objects.exists() and not stale.exists():
@@ -124,11 +124,17 @@ def test_it_runs_the_pipeline_on_a_worker(
         pytest.fail(f"the worker did not finish the pipeline in time: {states}")
 
     log = worker_log.read_text()
-    for task in ["feed_poll_and_process", "article_fetch_task", "article_analyse_task", "story_refresh_task"]:
+    for task in [
+        "feed_poll_and_process",
+        "article_fetch_task",
+        "article_analyse_task",
+        "article_cluster_task",
+        "stories_refresh_task",
+    ]:
         assert re.search(rf"{task}\[[^\]]+\] succeeded", log), f"{task} did not run on the worker"
     titles = sorted(Story.objects.values_list("title", flat=True))
     assert len(titles) == 2, f"expected the bridge and the council stories, got {titles}"
-    bridge = Story.objects.get(memberships__article__title__startswith="Glenmoor Bridge closed")
+    bridge = Story.objects.get(cluster__memberships__article__title__startswith="Glenmoor Bridge closed")
     assert (bridge.left_count, bridge.center_count, bridge.right_count) == (1, 1, 0)
     assert not bridge.viewpoints.get(side="right").is_available
-    assert Story.objects.get(memberships__article__title__startswith="Oakdale council cuts").right_count == 1
+    assert Story.objects.get(cluster__memberships__article__title__startswith="Oakdale council cuts").right_count == 1

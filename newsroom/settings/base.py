@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "sources",
     "analysis",
+    "clustering",
     "stories",
     "newsroom",
 ]
@@ -146,19 +147,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 # Heavy NLP on its own queue so a slow model never holds up feed polling.
-CELERY_IMPORTS = ["newsroom.pipeline"]
+CELERY_IMPORTS = ["newsroom.tasks"]
 CELERY_TASK_ROUTES = {
-    "newsroom.pipeline.stories_assign_and_refresh": {"queue": "clustering"},
-    "newsroom.pipeline.story_coverage_refresh": {"queue": "clustering"},
     "sources.tasks.*": {"queue": "ingest"},
-    "newsroom.pipeline.*": {"queue": "ingest"},
+    "newsroom.tasks.*": {"queue": "ingest"},
     "analysis.tasks.*": {"queue": "analysis"},
+    "clustering.tasks.*": {"queue": "clustering"},
     "stories.tasks.*": {"queue": "clustering"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_BEAT_SCHEDULE = {
-    "poll-due-feeds": {"task": "newsroom.pipeline.feeds_poll_due", "schedule": 300.0},
-    "sweep-stuck-articles": {"task": "newsroom.pipeline.articles_sweep", "schedule": 600.0},
+    "poll-due-feeds": {"task": "newsroom.tasks.feeds_poll_due", "schedule": 300.0},
+    "sweep-stuck-articles": {"task": "newsroom.tasks.articles_sweep", "schedule": 600.0},
 }
 
 # --- REST API -------------------------------------------------------------
@@ -239,8 +239,8 @@ NEWSROOM_FRAMING_MODEL = env.str("NEWSROOM_FRAMING_MODEL", default="")
 # pipeline owns it, since re-tagged articles' stories must be refreshed and analysis may not import stories.
 NEWSROOM_REANALYSE_ENQUEUE = "newsroom.pipeline.articles_reanalyse_enqueue"
 
-# --- Story clustering (stories.assignment) -----------------------------------
-# The pair model (weights and thresholds, JSON); empty: the one shipped in stories/clustering_model.json.
+# --- Story clustering (clustering.services) ---------------------------------
+# The pair model (weights and thresholds, JSON); empty: the one shipped in clustering/clustering_model.json.
 NEWSROOM_CLUSTER_MODEL_PATH = env.str("NEWSROOM_CLUSTER_MODEL_PATH", default="")
 
 # --- Ingestion: feeds, politeness, robots.txt, near-duplicates (sources) -----------

@@ -98,7 +98,7 @@ class StoryFilter(django_filters.FilterSet):
         entity = Q()
         for needle in quoted:
             entity |= Q(entity_text__icontains=needle)
-        return queryset.alias(entity_text=Cast("entity_counts", TextField())).filter(
+        return queryset.alias(entity_text=Cast("cluster__entity_counts", TextField())).filter(
             Q(title__icontains=value) | Q(summary__icontains=value) | entity
         )
 
@@ -110,7 +110,7 @@ ARTICLE_SIDES = [*Side.choices, ("unrated", "Unrated")]
 
 
 class ArticleFilter(django_filters.FilterSet):
-    story = IntegerFilter(field_name="membership__story_id", min_value=1, max_value=LARGEST, label="A story's id.")
+    story = IntegerFilter(field_name="membership__cluster_id", min_value=1, max_value=LARGEST, label="A story's id.")
     outlet = IntegerFilter(field_name="outlet_id", min_value=1, max_value=LARGEST, label="An outlet's id.")
     side = django_filters.ChoiceFilter(
         choices=ARTICLE_SIDES, method="filter_side", label="The side of the article's outlet, or unrated."

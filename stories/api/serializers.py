@@ -115,7 +115,19 @@ class ViewpointSerializer(serializers.ModelSerializer[StoryViewpoint]):
 
 
 class StoryListSerializer(serializers.ModelSerializer[Story]):
+    id = serializers.IntegerField(source="pk", read_only=True)
     coverage = CoverageSerializer(source="*", read_only=True)
+    # The clusterer's figures, read from the story's cluster.
+    confidence = serializers.FloatField(
+        source="cluster.confidence",
+        read_only=True,
+        help_text="The pair model's probability that the weakest member belongs with the others.",
+    )
+    reclustered_at = serializers.DateTimeField(
+        source="cluster.reclustered_at",
+        read_only=True,
+        help_text="When the clusterer last changed its membership (assign, merge or split).",
+    )
     url = serializers.CharField(source="get_absolute_url", read_only=True)
 
     class Meta:

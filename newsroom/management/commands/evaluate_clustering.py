@@ -18,12 +18,12 @@ from django.db import connection
 from django.test.utils import override_settings
 
 from analysis.services import analyser
+from clustering import evaluation
+from clustering.models import Cluster
 from newsroom import pipeline
 from sources.articles import article_import
 from sources.importing import RowError, corpus_row_parse
 from sources.models import Article
-from stories import evaluation
-from stories.models import Story
 
 BATCH_SIZE = 32
 
@@ -92,7 +92,7 @@ class Command(BaseCommand):
 
     def _recluster(self, article_ids: list[int]) -> None:
         """The clustering stage again over the same analyses: stories gone, articles back to analysed."""
-        Story.objects.all().delete()
+        Cluster.objects.all().delete()
         Article.objects.filter(pk__in=article_ids).update(state=Article.State.ANALYSED)
         ordered = list(
             Article.objects.filter(pk__in=article_ids)
@@ -100,10 +100,10 @@ class Command(BaseCommand):
             .values_list("pk", flat=True)
         )
         for start in range(0, len(ordered), BATCH_SIZE):
-            pipeline.stories_assign_and_refresh(ordered[start : start + BATCH_SIZE])
+            pipeline.cluster_chain(ordered[start : start + BATCH_SIZE]).apply()
 
     def _report(self, label: str, gold: dict[str, str]) -> None:
-        predicted = dict(Article.objects.filter(membership__isnull=False).values_list("url", "membership__story_id"))
+        predicted = dict(Article.objects.filter(membership__isnull=False).values_list("url", "membership__cluster_id"))
         bcubed = evaluation.bcubed(predicted, gold)
         pairwise = evaluation.pairwise(predicted, gold)
         stories = len(set(predicted.values()))

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from analysis.models import ArticleAnalysis
+from clustering.models import Cluster, Membership
 from sources.models import Article, Factuality, Lean, Outlet, OutletDomain, OutletRating, Side, side_of_lean
-from stories.models import Story, StoryMembership, StoryQuestion, StoryViewpoint
+from stories.models import Story, StoryQuestion, StoryViewpoint
 
 LEANS = [Lean.LEFT, Lean.LEAN_LEFT, Lean.CENTER, Lean.LEAN_RIGHT, Lean.RIGHT, ""]
 FRAMES = ["Economic", "Political", "Health_and_safety", "Fairness_and_equality", "Crime_and_punishment"]
@@ -104,16 +105,27 @@ class Command(BaseCommand):
         for start in range(0, stories, 1000):
             with transaction.atomic():
                 chunk = sizes[start : start + 1000]
-                story_objects = Story.objects.bulk_create(
-                    Story(
-                        title=f"Synthetic story {start + offset}",
-                        summary="A synthetic story for load benchmarks.",
-                        centroid=vectors.standard_normal(384).astype(np.float32).tobytes(),
+                clusters = Cluster.objects.bulk_create(
+                    Cluster(
+                        lead_sum=vectors.standard_normal(384).astype(np.float32).tobytes(),
                         first_published_at=base_time + timedelta(hours=start + offset),
                         last_published_at=base_time + timedelta(hours=start + offset + 12),
-                        refreshed_at=base_time + timedelta(hours=start + offset + 12),
+                        article_count=size,
+                        confidence=rng.uniform(0.6, 1.0),
+                        reclustered_at=base_time + timedelta(hours=start + offset + 12),
                     )
-                    for offset in range(len(chunk))
+                    for offset, size in enumerate(chunk)
+                )
+                story_objects = Story.objects.bulk_create(
+                    Story(
+                        cluster=cluster,
+                        title=f"Synthetic story {start + offset}",
+                        summary="A synthetic story for load benchmarks.",
+                        first_published_at=cluster.first_published_at,
+                        last_published_at=cluster.last_published_at,
+                        refreshed_at=cluster.reclustered_at,
+                    )
+                    for offset, cluster in enumerate(clusters)
                 )
                 article_objects: list[Article] = []
                 owners: list[Story] = []
@@ -156,9 +168,9 @@ class Command(BaseCommand):
                     ),
                     batch_size=BATCH,
                 )
-                StoryMembership.objects.bulk_create(
+                Membership.objects.bulk_create(
                     (
-                        StoryMembership(story=story, article=article, similarity=0.8, reason="synthetic")
+                        Membership(cluster_id=story.pk, article=article, similarity=0.8, reason="synthetic")
                         for story, article in zip(owners, created, strict=True)
                     ),
                     batch_size=BATCH,
@@ -185,8 +197,6 @@ class Command(BaseCommand):
                         str(outlet_id): snapshot_entry[outlet_id] for outlet_id in {a.outlet_id for a in members}
                     }
                     story.ratings_as_of = story.refreshed_at
-                    story.reclustered_at = story.refreshed_at
-                    story.confidence = rng.uniform(0.6, 1.0)
                     for side in Side.values:
                         side_members = [article for article in members if side_of_lean(article.outlet.lean) == side]
                         viewpoints.append(
@@ -223,8 +233,6 @@ class Command(BaseCommand):
                         "claims",
                         "ratings_snapshot",
                         "ratings_as_of",
-                        "reclustered_at",
-                        "confidence",
                     ],
                 )
                 StoryViewpoint.objects.bulk_create(viewpoints)

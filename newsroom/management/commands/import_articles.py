@@ -12,6 +12,7 @@ from analysis.services import analyser
 from newsroom import pipeline
 from sources.articles import article_import
 from sources.importing import ImportReport, Rejected, RowError, corpus_row_parse, read_records
+from sources.models import Article
 
 
 class Command(BaseCommand):
@@ -46,9 +47,9 @@ class Command(BaseCommand):
             if created:
                 report.created += 1
                 new_ids.append(article.pk)
-                if not settings.CELERY_TASK_ALWAYS_EAGER and len(new_ids) - queued >= pipeline.IMPORT_BATCH_SIZE:
+                if not settings.CELERY_TASK_ALWAYS_EAGER and len(new_ids) - queued >= pipeline.BATCH_SIZE:
                     # With workers, each full batch goes to them at once: they analyse while the rest imports.
-                    pipeline.articles_enqueue_batches(new_ids[queued:])
+                    pipeline.articles_process(new_ids[queued:])
                     queued = len(new_ids)
             else:
                 report.existing += 1
@@ -63,12 +64,15 @@ class Command(BaseCommand):
             analyser()
             self.stdout.write(f"Models loaded in {time.perf_counter() - loading:.1f} s.")
         started = time.perf_counter()
-        pipeline.articles_enqueue_batches(new_ids[queued:])
+        pipeline.articles_process(new_ids[queued:])
         if settings.CELERY_TASK_ALWAYS_EAGER and new_ids:
             elapsed = time.perf_counter() - started
+            in_stories = Article.objects.filter(pk__in=new_ids, state=Article.State.CLUSTERED).count()
             self.stdout.write(
-                f"Pipeline: {len(new_ids)} articles analysed and clustered in {elapsed:.1f} s "
+                f"Pipeline: {in_stories} of {len(new_ids)} articles analysed and in a story in {elapsed:.1f} s "
                 f"({len(new_ids) / elapsed:.1f} articles/s)."
             )
+            if in_stories < len(new_ids):
+                self.stdout.write(f"{len(new_ids) - in_stories} could not be fetched or analysed: see their errors.")
         elif new_ids:
             self.stdout.write(f"Pipeline: {len(new_ids)} articles queued for the workers.")

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from newsroom import pipeline
+from newsroom import tasks
 from sources.models import Feed
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         feeds = list(Feed.objects.due())
         discovered = 0
         for feed in feeds:
-            discovered += len(pipeline.feed_poll_and_process.apply(args=[feed.pk]).get())
+            discovered += len(tasks.feed_poll_and_process.apply(args=[feed.pk]).get())
             feed.refresh_from_db()
             if feed.last_error:
                 self.stderr.write(f"{feed.url}: {feed.last_error}")

@@ -24,9 +24,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from clustering.evaluation import scratch_database
 from sources.models import Article
 from stories.ask import question_clean, question_encode, story_answer
-from stories.evaluation import scratch_database
 from stories.models import Story
 
 
@@ -75,9 +75,9 @@ def cases_read(path: Path) -> list[Case]:
 
 def story_find(case: Case) -> Story | None:
     if case.url:
-        article = Article.objects.filter(url=case.url).select_related("membership__story").first()
+        article = Article.objects.filter(url=case.url).select_related("membership__cluster__story").first()
         membership = getattr(article, "membership", None) if article else None
-        return membership.story if membership else None
+        return getattr(membership.cluster, "story", None) if membership else None
     stories = Story.objects.listed()
     return (
         stories.filter(title__iexact=case.story_title).first()

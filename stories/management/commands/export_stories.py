@@ -33,8 +33,8 @@ class Command(BaseCommand):
         urls_by_story: dict[int, list[str]] = {}
         for story_id, url in (
             Article.objects.filter(membership__isnull=False)
-            .order_by("membership__story_id", "published_at", "pk")
-            .values_list("membership__story_id", "url")
+            .order_by("membership__cluster_id", "published_at", "pk")
+            .values_list("membership__cluster_id", "url")
         ):
             urls_by_story.setdefault(story_id, []).append(url)
         for story in Story.objects.order_by("pk").only("pk", "title").iterator():

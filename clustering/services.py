@@ -1,5 +1,9 @@
-"""Writes of the clustering stage: assigning articles to stories, the merge and split pass,
-and the curator's merge, split, move and pin. The pure scoring lives in ``clustering``.
+"""Writes of the clustering stage: assigning articles to clusters, the merge and split pass,
+and the curator's merge, split, move and pin. The pure scoring lives in ``clustering.scoring``.
+
+This module is the only writer of ``Cluster``, ``Membership`` and ``ClusteringEvent``. A
+cluster's id is its story's (``stories.Cluster``), so "story" below means the cluster a reader
+sees as one story.
 
 Locking. Every write here runs in one transaction that first takes the clustering
 locks of the days it may touch (``_window_lock``): one PostgreSQL advisory lock per
@@ -27,10 +31,10 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
+from clustering import scoring
+from clustering.models import Cluster, ClusteringEvent, Membership
+from clustering.scoring import ArticleSignal, PairModel, StorySignal
 from sources.models import Article
-from stories import clustering
-from stories.clustering import ArticleSignal, PairModel, StorySignal
-from stories.models import ClusteringEvent, Story, StoryMembership
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +43,8 @@ CLUSTERING_LOCK_ID = 7_311_042
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
 STORY_SIGNAL_FIELDS = (
     "id",
-    "centroid",
-    "body_centroid",
+    "lead_sum",
+    "body_sum",
     "entity_counts",
     "outlet_ids",
     "first_published_at",
@@ -48,12 +52,11 @@ STORY_SIGNAL_FIELDS = (
     "article_count",
     "is_curated",
     "reclustered_at",
-    "refreshed_at",
 )
 
 
 def pair_model() -> PairModel:
-    return clustering.model_load(settings.NEWSROOM_CLUSTER_MODEL_PATH)
+    return scoring.model_load(settings.NEWSROOM_CLUSTER_MODEL_PATH)
 
 
 def _window() -> timedelta:
@@ -85,21 +88,21 @@ def _article_signal(article: Article, analysis: ArticleAnalysis) -> ArticleSigna
     lead = analysis.vector.astype(np.float32)
     return ArticleSignal(
         lead=lead,
-        body=clustering.body_vector(analysis.sentence_matrix, lead),
-        entities=clustering.entities_of(analysis.entities),
+        body=scoring.body_vector(analysis.sentence_matrix, lead),
+        entities=scoring.entities_of(analysis.entities),
         outlet_id=article.outlet_id,
         moment=article.sort_time,
-        terms=clustering.terms_of(clustering.terms_text(article.title, article.text)),
+        terms=scoring.terms_of(scoring.terms_text(article.title, article.text)),
         dated=article.published_at is not None,
     )
 
 
-def _story_signal(story: Story) -> StorySignal:
-    lead = story.centroid_vector
-    body = np.frombuffer(bytes(story.body_centroid), dtype=np.float32) if story.body_centroid else lead
+def _story_signal(story: Cluster) -> StorySignal:
+    lead_sum = np.frombuffer(bytes(story.lead_sum), dtype=np.float32)
+    body_sum = np.frombuffer(bytes(story.body_sum), dtype=np.float32) if story.body_sum else lead_sum
     return StorySignal(
-        lead=lead,
-        body=body,
+        lead_sum=lead_sum,
+        body_sum=body_sum,
         entity_counts=Counter(story.entity_counts),
         outlet_ids=set(story.outlet_ids),
         first=story.first_published_at,
@@ -125,28 +128,28 @@ class TermSums:
         self.entries: dict[int, tuple[Any, Counter[str]]] = {}
 
     @staticmethod
-    def _version(story: Story) -> Any:
-        return (story.reclustered_at, story.refreshed_at)
+    def _version(story: Cluster) -> Any:
+        return story.reclustered_at
 
-    def of(self, story: Story) -> Counter[str]:
+    def of(self, story: Cluster) -> Counter[str]:
         self.load([story])
         return Counter(self.entries[story.pk][1])
 
-    def load(self, stories: Iterable[Story]) -> None:
+    def load(self, stories: Iterable[Cluster]) -> None:
         """Read the members of the stories not held at their current version: one query for all."""
         stale = {story.pk: story for story in stories if self.entries.get(story.pk, (None,))[0] != self._version(story)}
         if not stale:
             return
         sums: dict[int, Counter[str]] = {pk: Counter() for pk in stale}
-        rows = StoryMembership.objects.filter(story_id__in=list(stale)).values_list(
-            "story_id", "article__title", Substr("article__text", 1, clustering.LEAD_CHARS)
+        rows = Membership.objects.filter(cluster_id__in=list(stale)).values_list(
+            "cluster_id", "article__title", Substr("article__text", 1, scoring.LEAD_CHARS)
         )
         for story_id, title, lead in rows:
-            sums[story_id].update(clustering.terms_of(clustering.terms_text(title, lead or "")))
+            sums[story_id].update(scoring.terms_of(scoring.terms_text(title, lead or "")))
         for pk, story in stale.items():
             self.put(story, sums[pk])
 
-    def put(self, story: Story, sums: Counter[str]) -> None:
+    def put(self, story: Cluster, sums: Counter[str]) -> None:
         if len(self.entries) >= self.MAX_ENTRIES:
             self.entries.clear()
         self.entries[story.pk] = (self._version(story), Counter(sums))
@@ -155,9 +158,9 @@ class TermSums:
 term_sums = TermSums()
 
 
-def _signal_save(story: Story, signal: StorySignal, *, extra: Iterable[str] = ()) -> None:
-    story.centroid = signal.lead.astype(np.float32).tobytes()
-    story.body_centroid = signal.body.astype(np.float32).tobytes()
+def _signal_save(story: Cluster, signal: StorySignal, *, extra: Iterable[str] = ()) -> None:
+    story.lead_sum = signal.lead_sum.astype(np.float32).tobytes()
+    story.body_sum = signal.body_sum.astype(np.float32).tobytes()
     story.entity_counts = dict(signal.entity_counts)
     story.outlet_ids = sorted(signal.outlet_ids)
     story.first_published_at, story.last_published_at = signal.first, signal.last
@@ -166,8 +169,8 @@ def _signal_save(story: Story, signal: StorySignal, *, extra: Iterable[str] = ()
     term_sums.put(story, signal.term_sums)
     story.save(
         update_fields=[
-            "centroid",
-            "body_centroid",
+            "lead_sum",
+            "body_sum",
             "entity_counts",
             "outlet_ids",
             "first_published_at",
@@ -179,9 +182,9 @@ def _signal_save(story: Story, signal: StorySignal, *, extra: Iterable[str] = ()
     )
 
 
-def _members(story_id: int) -> list[tuple[StoryMembership, ArticleSignal]]:
+def _members(story_id: int) -> list[tuple[Membership, ArticleSignal]]:
     memberships = list(
-        StoryMembership.objects.filter(story_id=story_id)
+        Membership.objects.filter(cluster_id=story_id)
         .select_related("article", "article__analysis")
         .order_by("joined_at", "pk")
     )
@@ -195,9 +198,9 @@ def _members(story_id: int) -> list[tuple[StoryMembership, ArticleSignal]]:
 def _member_signals(story_id: int) -> list[ArticleSignal]:
     """The signals of a story's first members, as many as average linkage reads."""
     memberships = (
-        StoryMembership.objects.filter(story_id=story_id, article__analysis__isnull=False)
+        Membership.objects.filter(cluster_id=story_id, article__analysis__isnull=False)
         .select_related("article", "article__analysis")
-        .order_by("joined_at", "pk")[: clustering.LINKAGE_MEMBERS]
+        .order_by("joined_at", "pk")[: scoring.LINKAGE_MEMBERS]
     )
     return [_article_signal(membership.article, membership.article.analysis) for membership in memberships]
 
@@ -211,12 +214,12 @@ def _signal_of(members: list[ArticleSignal], key: Any = None) -> StorySignal | N
     return signal
 
 
-def _story_rebuild(story: Story) -> tuple[StorySignal | None, list[tuple[StoryMembership, ArticleSignal]]]:
+def _story_rebuild(story: Cluster) -> tuple[StorySignal | None, list[tuple[Membership, ArticleSignal]]]:
     """Recompute a story's clustering fields and confidence from its members."""
     members = _members(story.pk)
     signal = _signal_of([member for _, member in members], key=story.pk)
     if signal is not None:
-        story.confidence = clustering.story_confidence([member for _, member in members], pair_model())
+        story.confidence = scoring.story_confidence([member for _, member in members], pair_model())
         _signal_save(story, signal, extra=["confidence"])
     return signal, members
 
@@ -227,9 +230,9 @@ class CentroidIndex:
     A call reads only the id and version of each story in the window (through the index
     on ``last_published_at``) and fetches the centroids of the stories that changed since
     it last saw them, so an assignment moves a few bytes per active story instead of its
-    whole centroid. The version is (``reclustered_at``, ``refreshed_at``): every write of
-    a centroid (here and in ``story_refresh``) sets one of them. Each worker process has
-    its own index; the versions keep it right whatever the other workers wrote.
+    whole centroid. The version is ``reclustered_at``, which every write of a cluster here
+    sets. Each worker process has its own index; the versions keep it right whatever the
+    other workers wrote.
     """
 
     MAX_ENTRIES = 200_000
@@ -240,19 +243,19 @@ class CentroidIndex:
     def window(self, moment: datetime, *, exclude: Iterable[int] = ()) -> tuple[list[int], np.ndarray[Any, Any]]:
         """The ids of the stories active around ``moment`` and their lead centroids, one row each."""
         rows = list(
-            Story.objects.active_around(moment, window=_window())
+            Cluster.objects.active_around(moment, window=_window())
             .exclude(pk__in=list(exclude))
-            .values_list("pk", "reclustered_at", "refreshed_at")
+            .values_list("pk", "reclustered_at")
         )
-        stale = [pk for pk, *version in rows if self.entries.get(pk, (None,))[0] != tuple(version)]
+        stale = [pk for pk, version in rows if self.entries.get(pk, (None,))[0] != version]
         if len(self.entries) + len(stale) > self.MAX_ENTRIES:
             self.entries.clear()
-            stale = [pk for pk, *_ in rows]
+            stale = [pk for pk, _ in rows]
         if stale:
-            versions = {pk: tuple(version) for pk, *version in rows}
-            for pk, centroid in Story.objects.filter(pk__in=stale).values_list("pk", "centroid"):
-                self.entries[pk] = (versions[pk], np.frombuffer(bytes(centroid), dtype=np.float32))
-        ids = [pk for pk, *_ in rows if pk in self.entries and len(self.entries[pk][1])]
+            versions = dict(rows)
+            for pk, lead_sum in Cluster.objects.filter(pk__in=stale).values_list("pk", "lead_sum"):
+                self.entries[pk] = (versions[pk], scoring.unit(np.frombuffer(bytes(lead_sum), dtype=np.float32)))
+        ids = [pk for pk, _ in rows if pk in self.entries and len(self.entries[pk][1])]
         if not ids:
             return [], np.zeros((0, 0), dtype=np.float32)
         return ids, np.vstack([self.entries[pk][1] for pk in ids])
@@ -261,7 +264,7 @@ class CentroidIndex:
 centroid_index = CentroidIndex()
 
 
-def _candidates(article: ArticleSignal, *, exclude: Iterable[int] = ()) -> list[Story]:
+def _candidates(article: ArticleSignal, *, exclude: Iterable[int] = ()) -> list[Cluster]:
     """The shortlist of active stories for an article: the window's centroids, nearest first.
 
     The cost follows the number of stories active around the article, not the size of the database.
@@ -269,15 +272,15 @@ def _candidates(article: ArticleSignal, *, exclude: Iterable[int] = ()) -> list[
     ids, leads = centroid_index.window(article.moment, exclude=exclude)
     if not ids:
         return []
-    keys = [ids[index] for index in clustering.shortlist(article, leads)]
-    stories = {story.pk: story for story in Story.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS)}
+    keys = [ids[index] for index in scoring.shortlist(article, leads)]
+    stories = {story.pk: story for story in Cluster.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS)}
     term_sums.load(stories.values())
     return [stories[key] for key in keys if key in stories]
 
 
 def _outlet_leads(story_id: int, outlet_id: int) -> list[Any]:
     embeddings = ArticleAnalysis.objects.filter(
-        article__membership__story_id=story_id, article__outlet_id=outlet_id
+        article__membership__cluster_id=story_id, article__outlet_id=outlet_id
     ).values_list("embedding", flat=True)
     return [np.frombuffer(bytes(embedding), dtype=np.float32) for embedding in embeddings]
 
@@ -287,7 +290,7 @@ def _outlet_leads(story_id: int, outlet_id: int) -> list[Any]:
 
 def _place(
     article: Article, signal: ArticleSignal, *, exclude: Iterable[int] = (), reason: str | None = None
-) -> StoryMembership:
+) -> Membership:
     """Put the article in the best candidate story or a new one; the caller holds the locks."""
     model = pair_model()
     stories = _candidates(signal, exclude=exclude)
@@ -295,10 +298,9 @@ def _place(
     for story_signal in signals:
         if signal.outlet_id in story_signal.outlet_ids:
             story_signal.outlet_leads[signal.outlet_id] = _outlet_leads(story_signal.key, signal.outlet_id)
-    decision = clustering.decide(signal, signals, model)
+    decision = scoring.decide(signal, signals, model)
     if decision.index is None:
-        story = Story.objects.create(
-            title=article.title,
+        story = Cluster.objects.create(
             first_published_at=signal.moment,
             last_published_at=signal.moment,
             article_count=1,
@@ -311,8 +313,8 @@ def _place(
         # The weakest member may now be this one: a cheap bound, refined by the recluster pass.
         story.confidence = min(story.confidence, decision.probability)
         _signal_save(story, story_signal, extra=["confidence"])
-    return StoryMembership.objects.create(
-        story=story,
+    return Membership.objects.create(
+        cluster=story,
         article=article,
         similarity=decision.similarity,
         probability=decision.probability if decision.index is not None else 1.0,
@@ -321,7 +323,7 @@ def _place(
     )
 
 
-def story_assign(*, article_id: int) -> int | None:
+def cluster_assign(*, article_id: int) -> int | None:
     """Put an analysed article into the story the pair model scores best, or open a new one.
 
     Idempotent: an article already in a story returns that story's id. Returns None
@@ -336,9 +338,9 @@ def story_assign(*, article_id: int) -> int | None:
         article = Article.objects.select_for_update().filter(pk=article_id).first()
         if article is None:
             return None
-        membership = StoryMembership.objects.filter(article=article).first()
+        membership = Membership.objects.filter(article=article).first()
         if membership is not None:
-            return membership.story_id
+            return membership.cluster_id
         analysis = ArticleAnalysis.objects.filter(article=article).first()
         if analysis is None:
             return None
@@ -346,17 +348,19 @@ def story_assign(*, article_id: int) -> int | None:
         article.state = Article.State.CLUSTERED
         article.state_changed_at = timezone.now()
         article.save(update_fields=["state", "state_changed_at"])
-    return membership.story_id
+    return membership.cluster_id
 
 
 # --- The second pass: merge stories that converged, split off members that drifted ------
 
 
-def _merge(*, into: Story, away: Story, actor: Any = None, probability: float | None = None, detail: str = "") -> None:
-    article_ids = list(StoryMembership.objects.filter(story=away).values_list("article_id", flat=True))
-    reason = StoryMembership.Reason.CURATOR if actor is not None else StoryMembership.Reason.MERGED
-    StoryMembership.objects.filter(story=away).update(
-        story=into, reason=reason, detail=f"merged from story {away.pk}"[:200]
+def _merge(
+    *, into: Cluster, away: Cluster, actor: Any = None, probability: float | None = None, detail: str = ""
+) -> None:
+    article_ids = list(Membership.objects.filter(cluster=away).values_list("article_id", flat=True))
+    reason = Membership.Reason.CURATOR if actor is not None else Membership.Reason.MERGED
+    Membership.objects.filter(cluster=away).update(
+        cluster=into, reason=reason, detail=f"merged from story {away.pk}"[:200]
     )
     ClusteringEvent.objects.create(
         kind=ClusteringEvent.Kind.MERGE,
@@ -372,7 +376,7 @@ def _merge(*, into: Story, away: Story, actor: Any = None, probability: float | 
     _story_rebuild(into)
 
 
-def stories_recluster(*, story_ids: Iterable[int]) -> list[int]:
+def clusters_recluster(*, story_ids: Iterable[int]) -> list[int]:
     """The second pass over stories that just changed: split off drifted members, merge converged stories.
 
     A member whose probability of belonging to the rest of its story fell below the split
@@ -384,12 +388,12 @@ def stories_recluster(*, story_ids: Iterable[int]) -> list[int]:
     model = pair_model()
     touched: set[int] = set()
     for story_id in sorted(set(story_ids)):
-        story = Story.objects.filter(pk=story_id).only(*STORY_SIGNAL_FIELDS, "confidence").first()
+        story = Cluster.objects.filter(pk=story_id).only(*STORY_SIGNAL_FIELDS, "confidence").first()
         if story is None:
             continue
         with transaction.atomic():
             _window_lock(story.first_published_at, story.last_published_at)
-            story = Story.objects.select_for_update().filter(pk=story_id).first()
+            story = Cluster.objects.select_for_update().filter(pk=story_id).first()
             if story is None:
                 continue
             touched.add(story.pk)
@@ -398,10 +402,10 @@ def stories_recluster(*, story_ids: Iterable[int]) -> list[int]:
             if not story.is_curated:
                 touched |= _split_drifted(story, model)
                 touched |= _merge_converged(story, model)
-    return sorted(story_id for story_id in touched if Story.objects.filter(pk=story_id).exists())
+    return sorted(story_id for story_id in touched if Cluster.objects.filter(pk=story_id).exists())
 
 
-def _split_drifted(story: Story, model: PairModel) -> set[int]:
+def _split_drifted(story: Cluster, model: PairModel) -> set[int]:
     members = _members(story.pk)
     if len(members) < 3:
         return set()
@@ -414,48 +418,48 @@ def _split_drifted(story: Story, model: PairModel) -> set[int]:
         if rest is None:
             continue
         probability = model.probability(
-            clustering.pair_features(signal, rest, model.features),
-            clustering.gap_days(signal.moment, rest.first, rest.last),
+            scoring.pair_features(signal, rest, model.features),
+            scoring.gap_days(signal.moment, rest.first, rest.last),
         )
         if probability >= model.split_probability:
             continue
         article = membership.article
         membership.delete()
         _story_rebuild(story)
-        placed = _place(article, signal, exclude=[story.pk], reason=StoryMembership.Reason.SPLIT)
+        placed = _place(article, signal, exclude=[story.pk], reason=Membership.Reason.SPLIT)
         ClusteringEvent.objects.create(
             kind=ClusteringEvent.Kind.SPLIT,
-            story_id_value=placed.story_id,
+            story_id_value=placed.cluster_id,
             other_story_id_value=story.pk,
             article_ids=[article.pk],
             probability=probability,
             detail=f"drifted from its story (probability {probability:.2f} < {model.split_probability:.2f})",
         )
-        changed |= {story.pk, placed.story_id}
+        changed |= {story.pk, placed.cluster_id}
         # One split per pass: the rest's signals changed with it.
         break
     return changed
 
 
-def _merge_converged(story: Story, model: PairModel) -> set[int]:
+def _merge_converged(story: Cluster, model: PairModel) -> set[int]:
     story.refresh_from_db()
     signal = _story_signal(story)
     ids, leads = centroid_index.window(story.last_published_at, exclude=[story.pk])
     if not ids:
         return set()
     probe = ArticleSignal(lead=signal.lead, body=signal.body, entities=frozenset(), outlet_id=-1, moment=signal.last)
-    keys = [ids[index] for index in clustering.shortlist(probe, leads, size=clustering.MERGE_SHORTLIST)]
+    keys = [ids[index] for index in scoring.shortlist(probe, leads, size=scoring.MERGE_SHORTLIST)]
     members = _member_signals(story.pk) if model.merge_linkage == "average" else []
     # The most probable of the shortlisted stories, if it clears the merge threshold.
-    best: tuple[float, Story] | None = None
-    for other in Story.objects.filter(pk__in=keys, is_curated=False).only(*STORY_SIGNAL_FIELDS):
+    best: tuple[float, Cluster] | None = None
+    for other in Cluster.objects.filter(pk__in=keys, is_curated=False).only(*STORY_SIGNAL_FIELDS):
         other_signal = _story_signal(other)
-        if not clustering.can_merge(signal, other_signal, model):
+        if not scoring.can_merge(signal, other_signal, model):
             continue
-        if StoryMembership.objects.filter(story__in=[story, other], is_pinned=True).exists():
+        if Membership.objects.filter(cluster__in=[story, other], is_pinned=True).exists():
             continue  # A curator pinned an article in one of them: that story stays as it is.
         if model.merge_linkage == "average":
-            probability = clustering.linkage_probability(members, _member_signals(other.pk), model)
+            probability = scoring.linkage_probability(members, _member_signals(other.pk), model)
         else:
             probability = model.merge_probability_of(signal, other_signal)
         if probability >= model.merge_probability and (
@@ -474,17 +478,17 @@ def _merge_converged(story: Story, model: PairModel) -> set[int]:
 # --- The curator's decisions --------------------------------------------------
 
 
-def _curated(story: Story) -> None:
-    Story.objects.filter(pk=story.pk).update(is_curated=True)
+def _curated(story: Cluster) -> None:
+    Cluster.objects.filter(pk=story.pk).update(is_curated=True)
 
 
-def stories_merge(*, into_id: int, story_ids: Iterable[int], actor: Any) -> Story:
+def clusters_merge(*, into_id: int, story_ids: Iterable[int], actor: Any) -> Cluster:
     """A curator merges stories into one; the result is curated (no automatic split or merge)."""
     ids = {into_id, *story_ids}
     with transaction.atomic():
         # The clustering locks first, row locks after, in the order every writer here takes them.
-        _window_lock(*Story.objects.filter(pk__in=ids).values_list("last_published_at", flat=True))
-        stories = list(Story.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        _window_lock(*Cluster.objects.filter(pk__in=ids).values_list("last_published_at", flat=True))
+        stories = list(Cluster.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         into = next(story for story in stories if story.pk == into_id)
         for away in stories:
             if away.pk != into_id:
@@ -495,7 +499,7 @@ def stories_merge(*, into_id: int, story_ids: Iterable[int], actor: Any) -> Stor
 
 
 def _curator_reassign(
-    memberships: list[StoryMembership], *, source: Story, target: Story, kind: str, actor: Any
+    memberships: list[Membership], *, source: Cluster, target: Cluster, kind: str, actor: Any
 ) -> None:
     """Move memberships from ``source`` to ``target`` for a curator: pinned, logged, both stories curated.
 
@@ -503,11 +507,11 @@ def _curator_reassign(
     """
     verb = "split from" if kind == ClusteringEvent.Kind.SPLIT else "moved from"
     for membership in memberships:
-        membership.story = target
-        membership.reason = StoryMembership.Reason.CURATOR
+        membership.cluster = target
+        membership.reason = Membership.Reason.CURATOR
         membership.detail = f"{verb} story {source.pk} by a curator"
         membership.is_pinned = True
-        membership.save(update_fields=["story", "reason", "detail", "is_pinned"])
+        membership.save(update_fields=["cluster", "reason", "detail", "is_pinned"])
     ClusteringEvent.objects.create(
         kind=kind,
         is_automatic=False,
@@ -527,22 +531,19 @@ def _curator_reassign(
             story.delete()
 
 
-def story_split(*, article_ids: Iterable[int], actor: Any) -> Story:
+def cluster_split(*, article_ids: Iterable[int], actor: Any) -> Cluster:
     """A curator moves these articles (of one story) into a new story; both are curated and the articles pinned."""
     article_ids = list(article_ids)
     with transaction.atomic():
         _window_lock(
-            *Story.objects.filter(memberships__article_id__in=article_ids).values_list("last_published_at", flat=True)
+            *Cluster.objects.filter(memberships__article_id__in=article_ids).values_list("last_published_at", flat=True)
         )
-        memberships = list(
-            StoryMembership.objects.select_for_update().filter(article_id__in=article_ids).order_by("pk")
-        )
-        if not memberships or len({membership.story_id for membership in memberships}) != 1:
+        memberships = list(Membership.objects.select_for_update().filter(article_id__in=article_ids).order_by("pk"))
+        if not memberships or len({membership.cluster_id for membership in memberships}) != 1:
             raise ValueError("Split takes articles of one story.")
-        source = Story.objects.get(pk=memberships[0].story_id)
+        source = Cluster.objects.get(pk=memberships[0].cluster_id)
         first = memberships[0].article
-        new = Story.objects.create(
-            title=first.title,
+        new = Cluster.objects.create(
             first_published_at=first.sort_time,
             last_published_at=first.sort_time,
             is_curated=True,
@@ -551,32 +552,32 @@ def story_split(*, article_ids: Iterable[int], actor: Any) -> Story:
     return new
 
 
-def membership_move(*, article_id: int, story_id: int, actor: Any) -> StoryMembership:
+def membership_move(*, article_id: int, story_id: int, actor: Any) -> Membership:
     """A curator moves an article to another story; it is pinned there and both stories are curated."""
     with transaction.atomic():
         _window_lock(
-            *Story.objects.filter(Q(pk=story_id) | Q(memberships__article_id=article_id)).values_list(
+            *Cluster.objects.filter(Q(pk=story_id) | Q(memberships__article_id=article_id)).values_list(
                 "last_published_at", flat=True
             )
         )
-        membership = StoryMembership.objects.select_for_update().get(article_id=article_id)
-        source = Story.objects.get(pk=membership.story_id)
-        target = Story.objects.get(pk=story_id)
+        membership = Membership.objects.select_for_update().get(article_id=article_id)
+        source = Cluster.objects.get(pk=membership.cluster_id)
+        target = Cluster.objects.get(pk=story_id)
         _curator_reassign([membership], source=source, target=target, kind=ClusteringEvent.Kind.MOVE, actor=actor)
     return membership
 
 
-def membership_pin(*, article_id: int, pinned: bool, actor: Any) -> StoryMembership:
+def membership_pin(*, article_id: int, pinned: bool, actor: Any) -> Membership:
     """A curator pins an article in its story (the automatic split never moves it), or unpins it."""
     with transaction.atomic():
-        membership = StoryMembership.objects.select_for_update().get(article_id=article_id)
+        membership = Membership.objects.select_for_update().get(article_id=article_id)
         membership.is_pinned = pinned
         membership.save(update_fields=["is_pinned"])
         ClusteringEvent.objects.create(
             kind=ClusteringEvent.Kind.PIN if pinned else ClusteringEvent.Kind.UNPIN,
             is_automatic=False,
             actor=actor,
-            story_id_value=membership.story_id,
+            story_id_value=membership.cluster_id,
             article_ids=[article_id],
             detail="pinned by a curator" if pinned else "unpinned by a curator",
         )

@@ -5,8 +5,8 @@ the join threshold; otherwise it starts a story. The pair model is a logistic
 regression over a few similarities between the article and the story (lead, body,
 shared named entities, a TF-IDF cosine of titles and leads), with a time decay on top, as
 in Miranda et al. (2018), "Multilingual clustering of streaming news". The weights ship in
-``stories/clustering_model.json`` and the term document counts in ``clustering_df.json``;
-``stories/MODEL_CARD.md`` says what they were fitted on and what each feature gained.
+``clustering/clustering_model.json`` and the term document counts in ``clustering_df.json``;
+``clustering/MODEL_CARD.md`` says what they were fitted on and what each feature gained.
 
 Two rules the scores cannot overrule:
 - an outlet covers a story once: a second article of an outlet already in the story
@@ -76,10 +76,14 @@ class ArticleSignal:
 
 @dataclass
 class StorySignal:
-    """What the clusterer knows of a story: centroids, entity counts, outlets, span."""
+    """What the clusterer knows of a story: centroids, entity counts, outlets, span.
 
-    lead: Vector
-    body: Vector
+    The centroids are the unit vectors of the sums of the members' vectors, the one formula
+    for a story's centroid: exact whatever order the members came in or left.
+    """
+
+    lead_sum: Vector
+    body_sum: Vector
     entity_counts: Counter[str]
     outlet_ids: set[int]
     first: datetime
@@ -94,8 +98,8 @@ class StorySignal:
     @classmethod
     def of_article(cls, article: ArticleSignal, *, key: Any = None) -> StorySignal:
         return cls(
-            lead=article.lead,
-            body=article.body,
+            lead_sum=np.array(article.lead, dtype=np.float32),
+            body_sum=np.array(article.body, dtype=np.float32),
             entity_counts=Counter(article.entities),
             outlet_ids={article.outlet_id},
             first=article.moment,
@@ -106,9 +110,17 @@ class StorySignal:
             outlet_leads={article.outlet_id: [article.lead]},
         )
 
+    @property
+    def lead(self) -> Vector:
+        return unit(self.lead_sum)
+
+    @property
+    def body(self) -> Vector:
+        return unit(self.body_sum)
+
     def add(self, article: ArticleSignal) -> None:
-        self.lead = _mean_add(self.lead, self.size, article.lead)
-        self.body = _mean_add(self.body, self.size, article.body)
+        self.lead_sum = self.lead_sum + article.lead
+        self.body_sum = self.body_sum + article.body
         self.entity_counts.update(article.entities)
         self.term_sums.update(article.terms)
         self.outlet_ids.add(article.outlet_id)
@@ -116,27 +128,6 @@ class StorySignal:
         self.first = min(self.first, article.moment)
         self.last = max(self.last, article.moment)
         self.size += 1
-
-    def absorb(self, other: StorySignal) -> None:
-        total = self.size + other.size
-        self.lead = unit(self.lead * self.size + other.lead * other.size)
-        self.body = unit(self.body * self.size + other.body * other.size)
-        self.entity_counts.update(other.entity_counts)
-        self.term_sums.update(other.term_sums)
-        self.outlet_ids |= other.outlet_ids
-        for outlet_id, leads in other.outlet_leads.items():
-            self.outlet_leads.setdefault(outlet_id, []).extend(leads)
-        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
-        self.size = total
-
-
-def _mean_add(centroid: Vector, count: int, vector: Vector) -> Vector:
-    return unit(centroid * count + vector) if count else unit(vector)
-
-
-def centroid_add(centroid: Vector, count: int, vector: Vector) -> Vector:
-    """The unit mean after adding ``vector`` to a centroid of ``count`` members."""
-    return _mean_add(centroid, count, vector)
 
 
 def body_vector(sentence_matrix: np.ndarray[Any, Any], lead: Vector) -> Vector:
@@ -492,8 +483,8 @@ def story_confidence(members: Sequence[ArticleSignal], model: PairModel) -> floa
     weakest = 1.0
     for member in members:
         rest = StorySignal(
-            lead=unit(lead_sum - member.lead),
-            body=unit(body_sum - member.body),
+            lead_sum=lead_sum - member.lead,
+            body_sum=body_sum - member.body,
             entity_counts=counts - Counter(member.entities),
             term_sums=_minus(term_sums, member.terms),
             outlet_ids=set(),
