@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import connection
@@ -13,9 +12,30 @@ from django.db.models import Case, F, FilteredRelation, IntegerField, Max, Prefe
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from sources.models import Article, Side
+from sources.models import Article, Side, side_of_lean
 from stories.models import Story, StoryQuestion, StoryViewpoint
-from stories.timeline import Timeline, timeline_build
+from stories.pages import (
+    ArticleFrame,
+    ArticleTags,
+    Citation,
+    Claim,
+    ClaimSide,
+    Coverage,
+    EntityCount,
+    FaqEntry,
+    FaqQuote,
+    FrameShare,
+    OutletBrief,
+    OverviewSentence,
+    RatingsSnapshot,
+    SideColumn,
+    SnapshotRating,
+    StoryArticle,
+    StoryPage,
+    Viewpoint,
+    ViewpointSentence,
+)
+from stories.timeline import timeline_build
 
 FAQ_SIZE = 8
 # The cluster's columns that only the clusterer reads: no page or endpoint loads them.
@@ -60,7 +80,7 @@ def _story_page_version_rows(story_id: int, min_asks: int) -> QuerySet[Story]:
 
 
 @functools.lru_cache(maxsize=8)
-def _story_page_version_sql(vendor: str, min_asks: int) -> tuple[str, tuple[Any, ...], int]:
+def _story_page_version_sql(vendor: str, min_asks: int) -> tuple[str, tuple[object, ...], int]:
     """The query's SQL, compiled once: on a cached page, compiling it cost more than running it."""
     sql, params = _story_page_version_rows(_ANY_STORY_ID, min_asks).query.sql_with_params()
     return sql, tuple(params), list(params).index(_ANY_STORY_ID)
@@ -129,29 +149,6 @@ def story_detail_queryset() -> QuerySet[Story]:
     )
 
 
-@dataclass
-class SideColumn:
-    side: str
-    label: str
-    viewpoint: StoryViewpoint | None
-    articles: list[Article] = field(default_factory=list)
-
-
-@dataclass
-class StoryPage:
-    story: Story
-    columns: list[SideColumn]
-    articles: list[Article]
-    unrated_articles: list[Article]
-    citation_numbers: dict[int, int]
-    overview: list[dict[str, Any]]
-    claims: list[dict[str, Any]] = field(default_factory=list)
-    timeline: Timeline | None = None
-    side_filter: str = ""
-    listed_articles: list[tuple[int, Article]] = field(default_factory=list)
-    faq: list[StoryQuestion] = field(default_factory=list)
-
-
 def story_faq_get(*, story_id: int) -> list[StoryQuestion]:
     """The story's FAQ: questions asked at least NEWSROOM_FAQ_MIN_ASKS times whose answers were supported."""
     return list(
@@ -161,95 +158,273 @@ def story_faq_get(*, story_id: int) -> list[StoryQuestion]:
     )
 
 
-def _faq_numbered(faq: list[StoryQuestion], numbers: dict[int, int]) -> list[StoryQuestion]:
-    """The FAQ's stored quotes numbered as the articles are now: an article may have joined since,
-    or left the story (its quote is then dropped)."""
-    for entry in faq:
-        quotes = entry.answer.get("quotes", []) if isinstance(entry.answer, dict) else []
-        entry.quotes_numbered = [  # type: ignore[attr-defined]
-            {**quote, "number": numbers[quote["article_id"]]} for quote in quotes if quote.get("article_id") in numbers
-        ]
-    return [entry for entry in faq if entry.quotes_numbered]  # type: ignore[attr-defined]
+def story_coverage(story: Story) -> Coverage:
+    """The story's coverage as its last refresh counted it: original articles by side, the rest apart."""
+    return Coverage.of_counts(story.coverage_by_side(), unrated=story.unrated_count, syndicated=story.syndicated_count)
 
 
-def _claims_numbered(claims: list[dict[str, Any]], numbers: dict[int, int]) -> list[dict[str, Any]]:
-    """Each claim with, per side, the (number, id, wording) of the articles that stated it; its sides; its kind."""
-    numbered = []
-    for claim in claims:
-        quotes = claim.get("quotes", {})
-        cells = {
-            side: sorted(
-                (numbers[pk], pk, quotes.get(str(pk), ""))
-                for pk in claim.get("sides", {}).get(side, [])
-                if pk in numbers
-            )
-            for side in Side.values
-        }
-        covering = [side for side in Side.values if cells[side]]
-        if not covering:
+# --- The story page, from the stored JSON to typed values ---------------------------------------
+# The JSON columns were written by story_refresh and the Ask log; older rows may lack a key, so
+# each reader takes what is there and skips what is not of the expected type.
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ints(value: object) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(number for item in value if (number := _int_or_none(item)) is not None)
+
+
+def _objects(value: object) -> list[dict[str, object]]:
+    """The JSON objects in a stored list (anything else in it is skipped)."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]
+
+
+def _object(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def _date_or_none(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _ratings_snapshot(story: Story) -> RatingsSnapshot:
+    outlets = []
+    for key, entry in _object(story.ratings_snapshot).items():
+        if not key.isdigit() or not isinstance(entry, dict):
             continue
-        kind = "all" if len(covering) == len(Side.values) else ("some" if len(covering) > 1 else "one")
-        numbered.append(
-            {
-                "text": claim["text"],
-                "cells": [(side, cells[side]) for side in Side.values],
-                "covering": covering,
-                "kind": kind,
-            }
-        )
-    return numbered
-
-
-def story_page_get(*, story_id: int, side: str = "", faq: list[StoryQuestion] | None = None) -> StoryPage:
-    """Everything the story page shows, in a fixed number of queries whatever the number of articles.
-
-    ``side`` narrows the article list to one side (or "unrated"); the citation numbers stay those
-    of the full list so [n] means the same article everywhere on the page.
-    """
-    story = get_object_or_404(story_detail_queryset(), pk=story_id)
-    articles = list(story_articles(story))
-    viewpoints = {viewpoint.side: viewpoint for viewpoint in story.viewpoints.all()}
-    # Citations are numbered by the article's position in the story's list.
-    numbers = {article.pk: position for position, article in enumerate(articles, start=1)}
-    columns = []
-    for column_side, label in Side.choices:
-        columns.append(
-            SideColumn(
-                side=column_side,
-                label=label,
-                viewpoint=viewpoints.get(column_side),
-                articles=[article for article in articles if article.outlet.side == column_side],
+        outlets.append(
+            SnapshotRating(
+                outlet_id=int(key),
+                lean=_text(entry.get("lean")),
+                rating_id=_int_or_none(entry.get("rating_id")),
+                rated_by=_text(entry.get("rated_by")),
+                rated_at=_date_or_none(entry.get("rated_at")),
+                rule=_text(entry.get("rule")),
             )
         )
-    overview = [
-        {**sentence, "numbers": sorted((numbers[pk], pk) for pk in sentence.get("citations", []) if pk in numbers)}
-        for sentence in story.overview
-    ]
-    for column in columns:
-        if column.viewpoint:
-            column.viewpoint.summary_numbered = [  # type: ignore[attr-defined]
-                {**sentence, "number": numbers.get(sentence["article"])} for sentence in column.viewpoint.summary
-            ]
-    numbered_articles = list(enumerate(articles, start=1))
-    if side == "unrated":
-        listed = [(number, article) for number, article in numbered_articles if article.outlet.side is None]
-    elif side in Side.values:
-        listed = [(number, article) for number, article in numbered_articles if article.outlet.side == side]
-    else:
-        side, listed = "", numbered_articles
+    outlets.sort(key=lambda rating: rating.outlet_id)
+    return RatingsSnapshot(as_of=story.ratings_as_of, rules=story.ratings_rules, outlets=tuple(outlets))
+
+
+def _article(article: Article, *, number: int, side: str | None) -> StoryArticle:
+    outlet = article.outlet
+    analysis = getattr(article, "analysis", None)
+    tags = None
+    if analysis is not None:
+        tags = ArticleTags(
+            frames=tuple(
+                ArticleFrame(frame=_text(frame.get("frame")), evidence=tuple(frame["evidence"]))
+                for frame in analysis.frames_with_evidence
+            ),
+            tone_label=analysis.tone_label,
+            loaded_highlights=tuple(tuple(parts) for parts in analysis.loaded_highlights),
+        )
+    return StoryArticle(
+        id=article.pk,
+        number=number,
+        title=article.title,
+        canonical_url=article.canonical_url,
+        outlet=OutletBrief(
+            id=outlet.pk,
+            name=outlet.name,
+            slug=outlet.slug,
+            lean=outlet.lean,
+            side=outlet.side,
+            factuality=outlet.factuality,
+            factuality_label=outlet.get_factuality_display(),
+        ),
+        side=side,
+        published_at=article.published_at,
+        sort_time=article.sort_time,
+        syndicated_from_id=article.syndicated_from_id,
+        analysis=tags,
+    )
+
+
+def _articles(story: Story, ratings: RatingsSnapshot) -> tuple[StoryArticle, ...]:
+    """The story's articles in time order, each numbered, on the side the ratings snapshot gives its outlet.
+
+    An outlet the snapshot does not know (its article joined after the refresh, or the story was
+    last refreshed before snapshots were kept) counts for its current side until the next refresh.
+    """
+    sides_then = {rating.outlet_id: side_of_lean(rating.lean) for rating in ratings.outlets}
+    return tuple(
+        _article(article, number=number, side=sides_then.get(article.outlet_id, article.outlet.side))
+        for number, article in enumerate(story_articles(story), start=1)
+    )
+
+
+def _outlet_coverage(articles: tuple[StoryArticle, ...]) -> Coverage:
+    """Outlets with original reporting in the story, by the side their articles count for."""
+    outlets: dict[str | None, set[int]] = {}
+    for article in articles:
+        if not article.is_syndicated:
+            outlets.setdefault(article.side, set()).add(article.outlet.id)
+    counts = {side: len(outlets.get(side, ())) for side in Side.values}
+    return Coverage.of_counts(counts, unrated=len(outlets.get(None, ())))
+
+
+def _viewpoint(viewpoint: StoryViewpoint, numbers: Mapping[int, int]) -> Viewpoint:
+    summary = []
+    for sentence in _objects(viewpoint.summary):
+        article_id = _int_or_none(sentence.get("article"))
+        number = numbers.get(article_id) if article_id is not None else None
+        summary.append(ViewpointSentence(text=_text(sentence.get("text")), article_id=article_id, number=number))
+    return Viewpoint(
+        side=viewpoint.side,
+        label=viewpoint.get_side_display(),
+        article_count=viewpoint.article_count,
+        outlet_count=viewpoint.outlet_count,
+        is_available=viewpoint.is_available,
+        unavailable_reason=viewpoint.unavailable_reason,
+        unavailable_explanation=viewpoint.unavailable_explanation,
+        summary=tuple(summary),
+        frames=tuple(
+            FrameShare(
+                frame=_text(frame.get("frame")),
+                share=_number(frame.get("share")),
+                distinctive=bool(frame.get("distinctive")),
+            )
+            for frame in _objects(viewpoint.frames)
+        ),
+        tone=viewpoint.tone,
+        entities=tuple(
+            EntityCount(text=_text(entity.get("text")), count=_int_or_none(entity.get("count")) or 0)
+            for entity in _objects(viewpoint.entities)
+        ),
+    )
+
+
+def _overview(story: Story, numbers: Mapping[int, int]) -> tuple[OverviewSentence, ...]:
+    return tuple(
+        OverviewSentence(
+            text=_text(sentence.get("text")),
+            article_id=_int_or_none(sentence.get("article")),
+            citations=tuple(Citation(article_id=pk, number=numbers.get(pk)) for pk in _ints(sentence.get("citations"))),
+            is_generated=bool(sentence.get("is_generated")),
+            source=_text(sentence.get("source")),
+        )
+        for sentence in _objects(story.overview)
+    )
+
+
+def _claims(story: Story, numbers: Mapping[int, int]) -> tuple[Claim, ...]:
+    """Each claim with, per side, the articles that stated it, their numbers and their own wording."""
+    claims = []
+    for claim in _objects(story.claims):
+        by_side, quotes = _object(claim.get("sides")), _object(claim.get("quotes"))
+        sides = tuple(
+            ClaimSide(
+                side=side,
+                label=label,
+                citations=tuple(
+                    Citation(
+                        article_id=pk,
+                        number=numbers.get(pk),
+                        quote=_text_or_none(quotes.get(str(pk))),
+                    )
+                    for pk in _ints(by_side.get(side))
+                ),
+            )
+            for side, label in Side.choices
+        )
+        claims.append(Claim(text=_text(claim.get("text")), article_id=_int_or_none(claim.get("article")), sides=sides))
+    return tuple(claims)
+
+
+def _faq(faq: Sequence[StoryQuestion], numbers: Mapping[int, int]) -> tuple[FaqEntry, ...]:
+    """The FAQ's stored quotes numbered as the articles are now: an article may have joined since,
+    or left the story (its quote is then dropped, and an entry left without quotes too)."""
+    entries = []
+    for question in faq:
+        quotes = tuple(
+            FaqQuote(
+                text=_text(quote.get("text")),
+                article_id=article_id,
+                number=numbers[article_id],
+                outlet=_text(quote.get("outlet")),
+            )
+            for quote in _objects(_object(question.answer).get("quotes"))
+            if (article_id := _int_or_none(quote.get("article_id"))) is not None and article_id in numbers
+        )
+        if quotes:
+            entries.append(FaqEntry(question=question.question, quotes=quotes))
+    return tuple(entries)
+
+
+def story_page_build(story: Story, *, side: str = "", faq: Sequence[StoryQuestion] = ()) -> StoryPage:
+    """The page of a story read through story_detail_queryset, with one more query (its articles).
+
+    What the story page and the API's story detail show, built here only. ``side`` narrows the
+    article list to one side (or "unrated"); the citation numbers stay those of the full list so
+    [n] means the same article everywhere on the page.
+    """
+    ratings = _ratings_snapshot(story)
+    articles = _articles(story, ratings)
+    numbers = {article.id: article.number for article in articles}
+    viewpoints = tuple(_viewpoint(viewpoint, numbers) for viewpoint in story.viewpoints.all())
+    by_side = {viewpoint.side: viewpoint for viewpoint in viewpoints}
+    columns = tuple(
+        SideColumn(
+            side=column_side,
+            label=label,
+            viewpoint=by_side.get(column_side),
+            articles=tuple(article for article in articles if article.side == column_side),
+        )
+        for column_side, label in Side.choices
+    )
     return StoryPage(
-        story=story,
+        id=story.pk,
+        title=story.title,
+        summary=story.summary,
+        url=story.get_absolute_url(),
+        first_published_at=story.first_published_at,
+        last_published_at=story.last_published_at,
+        article_count=story.article_count,
+        outlet_count=story.outlet_count,
+        refreshed_at=story.refreshed_at,
+        confidence=story.cluster.confidence,
+        reclustered_at=story.cluster.reclustered_at,
+        coverage=story_coverage(story),
+        outlet_coverage=_outlet_coverage(articles),
+        ratings=ratings,
+        viewpoints=viewpoints,
         columns=columns,
+        overview=_overview(story, numbers),
+        claims=_claims(story, numbers),
         articles=articles,
-        unrated_articles=[article for article in articles if article.outlet.side is None],
-        citation_numbers=numbers,
-        overview=overview,
-        claims=_claims_numbered(story.claims, numbers),
         # Wire copies count for no side, here as in the coverage bar.
         timeline=timeline_build(
-            [(article.sort_time, article.outlet.side) for article in articles if not article.is_syndicated]
+            [(article.sort_time, article.side) for article in articles if not article.is_syndicated]
         ),
-        side_filter=side,
-        listed_articles=listed,
-        faq=_faq_numbered(story_faq_get(story_id=story.pk) if faq is None else faq, numbers),
+        faq=_faq(faq, numbers),
+        side_filter=side if side in (*Side.values, "unrated") else "",
     )
+
+
+def story_page_get(*, story_id: int, side: str = "") -> StoryPage:
+    """Everything the story page shows, in a fixed number of queries whatever the number of articles:
+    the story, its viewpoints, its articles, its FAQ. Raises Http404 for an unknown story."""
+    story = get_object_or_404(story_detail_queryset(), pk=story_id)
+    return story_page_build(story, side=side, faq=story_faq_get(story_id=story.pk))

@@ -7,7 +7,7 @@ escaped by Django's autoescaping and no front-end code is needed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sources.models import Side
@@ -23,7 +23,7 @@ SIDE_LABELS = dict(Side.choices)
 SIDE_OFFSET = {Side.LEFT: -2.0, Side.CENTER: 0.0, Side.RIGHT: 2.0}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tick:
     x: float
     y: float
@@ -31,7 +31,7 @@ class Tick:
     anchor: str = "middle"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class SideLine:
     """One side's cumulative article count as a step line, and the point where it first covered the story."""
 
@@ -44,13 +44,13 @@ class SideLine:
     first_y: float = 0.0
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Timeline:
     width: int
     height: int
-    lines: list[SideLine]
-    x_ticks: list[Tick] = field(default_factory=list)
-    y_ticks: list[Tick] = field(default_factory=list)
+    lines: tuple[SideLine, ...]
+    x_ticks: tuple[Tick, ...] = ()
+    y_ticks: tuple[Tick, ...] = ()
     plot_left: float = MARGIN_LEFT
     plot_right: float = WIDTH - MARGIN_RIGHT
     plot_top: float = MARGIN_TOP
@@ -68,63 +68,76 @@ def timeline_build(points: Sequence[tuple[datetime, str | None]]) -> Timeline:
     Articles of no side (unrated outlets) are left out of the lines; the caller lists them apart.
     """
     rated = sorted((moment, side) for moment, side in points if side in SIDE_LABELS)
-    lines = []
-    for side, label in Side.choices:
-        times = [moment for moment, point_side in rated if point_side == side]
-        lines.append(SideLine(side=side, label=label, count=len(times), first_at=times[0] if times else None))
-    timeline = Timeline(width=WIDTH, height=HEIGHT, lines=lines)
+    times_by_side = {side: [moment for moment, point_side in rated if point_side == side] for side in Side.values}
     if not rated:
-        timeline.description = "No article from a rated outlet yet."
-        return timeline
+        lines = tuple(SideLine(side=side, label=label, count=0, first_at=None) for side, label in Side.choices)
+        return Timeline(width=WIDTH, height=HEIGHT, lines=lines, description="No article from a rated outlet yet.")
 
+    plot_left, plot_right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
+    plot_top, plot_bottom = MARGIN_TOP, HEIGHT - MARGIN_BOTTOM
     start, end = rated[0][0], rated[-1][0]
     span = max((end - start).total_seconds(), 1.0)
-    most = max(line.count for line in lines)
-    plot_width = timeline.plot_right - timeline.plot_left
-    plot_height = timeline.plot_bottom - timeline.plot_top
+    most = max(len(times) for times in times_by_side.values())
+    plot_width = plot_right - plot_left
+    plot_height = plot_bottom - plot_top
 
     def x_of(moment: datetime) -> float:
-        return round(timeline.plot_left + plot_width * (moment - start).total_seconds() / span, 1)
+        return round(plot_left + plot_width * (moment - start).total_seconds() / span, 1)
 
     def y_of(count: int) -> float:
-        return round(timeline.plot_bottom - plot_height * count / most, 1)
+        return round(plot_bottom - plot_height * count / most, 1)
 
-    for line in lines:
-        times = [moment for moment, point_side in rated if point_side == line.side]
+    def line_of(side: str, label: str) -> SideLine:
+        times = times_by_side[side]
         if not times:
-            continue
-        offset = SIDE_OFFSET.get(line.side, 0.0)
+            return SideLine(side=side, label=label, count=0, first_at=None)
+        offset = SIDE_OFFSET.get(side, 0.0)
         # A step line: flat until the next article, then one higher; carried on to the end.
         coordinates: list[tuple[float, float]] = []
         for count, moment in enumerate(times, start=1):
             coordinates.append((x_of(moment), y_of(count - 1) + offset))
             coordinates.append((x_of(moment), y_of(count) + offset))
-        if coordinates[-1][0] < timeline.plot_right:
-            coordinates.append((timeline.plot_right, y_of(len(times)) + offset))
-        line.points = " ".join(f"{x:g},{y:g}" for x, y in coordinates)
-        line.first_x, line.first_y = x_of(times[0]), y_of(1) + offset
+        if coordinates[-1][0] < plot_right:
+            coordinates.append((plot_right, y_of(len(times)) + offset))
+        return SideLine(
+            side=side,
+            label=label,
+            count=len(times),
+            first_at=times[0],
+            points=" ".join(f"{x:g},{y:g}" for x, y in coordinates),
+            first_x=x_of(times[0]),
+            first_y=y_of(1) + offset,
+        )
 
+    lines = tuple(line_of(side, label) for side, label in Side.choices)
     same_day = start.date() == end.date()
     label_format = "%H:%M" if same_day else "%-d %b %H:%M"
     steps = 4
-    timeline.x_ticks = [
+    x_ticks = tuple(
         Tick(
-            x=round(timeline.plot_left + plot_width * step / steps, 1),
-            y=timeline.plot_bottom + 16,
+            x=round(plot_left + plot_width * step / steps, 1),
+            y=plot_bottom + 16,
             label=(start + (end - start) * step / steps).strftime(label_format),
             # The end labels stay inside the drawing.
             anchor="start" if step == 0 else ("end" if step == steps else "middle"),
         )
         for step in range(steps + 1)
-    ]
+    )
     y_values = sorted({0, most} | ({most // 2} if most >= 4 else set()))
-    timeline.y_ticks = [Tick(x=timeline.plot_left - 6, y=y_of(value), label=str(value)) for value in y_values]
+    y_ticks = tuple(Tick(x=plot_left - 6, y=y_of(value), label=str(value)) for value in y_values)
     firsts = [f"{line.label} first on {line.first_at:%-d %b %H:%M}" for line in lines if line.first_at]
-    timeline.description = (
+    description = (
         f"Articles over time by side, {start:%-d %b %H:%M} to {end:%-d %b %H:%M} UTC: "
         + "; ".join(f"{line.label} {line.count}" for line in lines)
         + ". "
         + "; ".join(firsts)
         + "."
     )
-    return timeline
+    return Timeline(
+        width=WIDTH,
+        height=HEIGHT,
+        lines=lines,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        description=description,
+    )

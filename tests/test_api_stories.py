@@ -12,7 +12,8 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 
 from clustering.services import cluster_assign
-from sources.models import Article, Outlet
+from sources.models import Article, Lean, Outlet
+from sources.ratings import outlet_rating_add
 from stories.models import Story
 from stories.services import story_refresh
 from tests.conftest import STORY_TIME, analysed_article_make, story_row_make, unit_vector
@@ -269,3 +270,29 @@ def test_the_detail_lists_claims_by_side_with_their_articles(client: Client, far
     # Shared facts come before one-sided ones.
     widths = [len(claim["reported_by"]) for claim in claims]
     assert widths == sorted(widths, reverse=True)
+
+
+def test_the_detail_shows_the_coverage_of_its_last_refresh_until_the_next(
+    client: Client, story: Story, right_outlet: Outlet
+) -> None:
+    # The rating's recompute is queued on commit, which the test's transaction never reaches:
+    # the story is as its last refresh computed it, under the ratings snapshot it took.
+    outlet_rating_add(outlet=right_outlet, lean=Lean.LEFT, rated_by="Internal review")
+
+    body = client.get(f"{URL}{story.pk}/").json()
+
+    one_each = {"left": 1, "center": 1, "right": 1, "unrated": 0}
+    assert body["coverage_by_articles"]["counts"] == one_each
+    assert body["coverage_by_outlets"]["counts"] == one_each
+    right_article = next(article for article in body["articles"] if article["outlet"]["id"] == right_outlet.pk)
+    assert right_article["side"] == "right"  # where the coverage counts it
+    assert right_article["outlet"]["lean"] == Lean.LEFT  # the outlet as it is now
+    snapshot = {entry["outlet"]: entry["lean"] for entry in body["ratings_snapshot"]["outlets"]}
+    assert snapshot[right_outlet.pk] == Lean.LEAN_RIGHT
+
+    story_refresh(story_id=story.pk)
+    body = client.get(f"{URL}{story.pk}/").json()
+
+    moved = {"left": 2, "center": 1, "right": 0, "unrated": 0}
+    assert body["coverage_by_articles"]["counts"] == body["coverage_by_outlets"]["counts"] == moved
+    assert [article["side"] for article in body["articles"]] == ["left", "center", "left"]

@@ -18,6 +18,7 @@ from django.utils.html import escape
 
 from analysis.models import ArticleAnalysis
 from sources.models import Article, Lean, Outlet
+from sources.ratings import outlet_rating_add
 from stories.models import Story, StoryViewpoint
 from stories.services import story_refresh
 from stories.templatetags.stories import quoted
@@ -237,6 +238,24 @@ def test_it_shows_a_story_page_in_the_same_queries_whatever_its_size(
 
     assert response.content.decode().count('<li id="article-') == count
     assert again.content == response.content
+
+
+def test_its_columns_place_each_article_where_the_coverage_bar_counts_it(
+    client: Client, story: Story, right_outlet: Outlet
+) -> None:
+    # A new rating not yet recomputed (its task runs on commit): the page stays with the snapshot.
+    outlet_rating_add(outlet=right_outlet, lean=Lean.LEFT, rated_by="Internal review")
+
+    html = client.get(f"/stories/{story.pk}/").content.decode()
+
+    assert "1 left · 1 center · 1 right" in html
+    right = section(html, "side side-right")
+    assert '<span class="count">1</span>' in right
+    assert escape("Transit agency's spending forces fare rise") in right
+    assert f'<a href="/stories/{story.pk}/?side=right#articles">Right 1</a>' in html
+    assert re.findall(r'<li id="article-\d+" value="\d+" data-side="(\w+)"', html) == ["left", "center", "right"]
+    rows = re.findall(r'<tr class="line-row-(\w+)">.*?<td>(\d+)</td>', section(html, "timeline"))
+    assert rows == [("left", "1"), ("center", "1"), ("right", "1")]
 
 
 # --- The optional generated overview ------------------------------------------------

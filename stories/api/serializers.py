@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -7,23 +8,58 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sources.api.serializers import OutletBriefSerializer
-from sources.models import Article
+from sources.models import Article, Side
+from stories import selectors
 from stories.models import Story, StoryViewpoint
+from stories.pages import (
+    Claim,
+    Coverage,
+    EntityCount,
+    FrameShare,
+    OverviewSentence,
+    RatingsSnapshot,
+    SnapshotRating,
+    StoryArticle,
+    StoryPage,
+    Viewpoint,
+    ViewpointSentence,
+)
+
+# A field of a side: its value type is the serializer's to choose.
+SideField = serializers.Field[Any, Any, Any, Any]
 
 
-class CoverageSerializer(serializers.Serializer[Story]):
-    left = serializers.IntegerField(source="left_count")
-    center = serializers.IntegerField(source="center_count")
-    right = serializers.IntegerField(source="right_count")
-    unrated = serializers.IntegerField(source="unrated_count")
+class PercentField(serializers.FloatField):
+    """A share in percent, to one decimal."""
+
+    def to_representation(self, value: float) -> float:
+        return round(float(value), 1)
+
+
+class BySideSerializer(serializers.Serializer[object]):
+    """An object with one field per side, Side's values in page order, then the declared fields.
+
+    The sides come from the data's vocabulary, not from this module: a serializer names none.
+    """
+
+    def side_field(self, side: str) -> SideField:
+        raise NotImplementedError
+
+    def get_fields(self) -> dict[str, SideField]:
+        return {**{side: self.side_field(side) for side in Side.values}, **super().get_fields()}
+
+
+class CoverageSerializer(BySideSerializer):
+    """Articles by side as the story's last refresh counted them; unrated outlets and wire copies apart."""
+
+    unrated = serializers.IntegerField()
     syndicated = serializers.IntegerField(
-        source="syndicated_count", help_text="Wire copies republished by outlets in the story, counted in no side."
+        help_text="Wire copies republished by outlets in the story, counted in no side."
     )
-    shares = serializers.SerializerMethodField(help_text="Percent of rated articles by side.")
+    shares = serializers.DictField(child=PercentField(), read_only=True, help_text="Percent of rated articles by side.")
 
-    @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
-    def get_shares(self, story: Story) -> dict[str, float]:
-        return {side: round(share, 1) for side, share in story.coverage_shares().items()}
+    def side_field(self, side: str) -> SideField:
+        return serializers.IntegerField(source=f"counts.{side}")
 
 
 class ArticleAnalysisSerializer(serializers.Serializer[Any]):
@@ -86,37 +122,56 @@ class ArticleSerializer(serializers.ModelSerializer[Article]):
         return ArticleAnalysisSerializer(analysis).data if analysis else None
 
 
-class StoryArticleSerializer(serializers.ModelSerializer[Article]):
+class StoryArticleSerializer(serializers.Serializer[StoryArticle]):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField()
+    canonical_url = serializers.URLField()
     outlet = OutletBriefSerializer(read_only=True)
-    side = serializers.CharField(source="outlet.side", read_only=True, allow_null=True)
+    side = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The side the article counts for in the story's coverage (its outlet's in ratings_snapshot).",
+    )
+    published_at = serializers.DateTimeField(allow_null=True)
+    syndicated_from = serializers.IntegerField(
+        source="syndicated_from_id", allow_null=True, help_text="The original this article is a wire copy of, if any."
+    )
 
-    class Meta:
-        model = Article
-        fields = ["id", "title", "canonical_url", "outlet", "side", "published_at", "syndicated_from"]
+
+class ViewpointSentenceSerializer(serializers.Serializer[ViewpointSentence]):
+    text = serializers.CharField()
+    article = serializers.IntegerField(source="article_id", allow_null=True)
 
 
-class ViewpointSerializer(serializers.ModelSerializer[StoryViewpoint]):
+class FrameShareSerializer(serializers.Serializer[FrameShare]):
+    frame = serializers.CharField()
+    share = serializers.FloatField(help_text="The share of this side's analysed articles that use the frame.")
+    distinctive = serializers.BooleanField(
+        help_text="Its share here is at least 0.25 above its share in the other sides' articles."
+    )
+
+
+class EntityCountSerializer(serializers.Serializer[EntityCount]):
+    text = serializers.CharField()
+    count = serializers.IntegerField(help_text="This side's articles that name it.")
+
+
+class ViewpointSerializer(serializers.Serializer[Viewpoint]):
+    side = serializers.ChoiceField(choices=Side.choices)
+    article_count = serializers.IntegerField()
+    outlet_count = serializers.IntegerField()
+    is_available = serializers.BooleanField()
+    unavailable_reason = serializers.ChoiceField(choices=StoryViewpoint.Unavailable.choices, allow_blank=True)
     unavailable_explanation = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = StoryViewpoint
-        fields = [
-            "side",
-            "article_count",
-            "outlet_count",
-            "is_available",
-            "unavailable_reason",
-            "unavailable_explanation",
-            "summary",
-            "frames",
-            "tone",
-            "entities",
-        ]
+    summary = ViewpointSentenceSerializer(many=True, help_text="Representative sentences.")
+    frames = FrameShareSerializer(many=True, help_text="Most used first.")
+    tone = serializers.FloatField(allow_null=True)
+    entities = EntityCountSerializer(many=True, help_text="Most emphasised first.")
 
 
 class StoryListSerializer(serializers.ModelSerializer[Story]):
     id = serializers.IntegerField(source="pk", read_only=True)
-    coverage = CoverageSerializer(source="*", read_only=True)
+    coverage = serializers.SerializerMethodField()
     # The clusterer's figures, read from the story's cluster.
     confidence = serializers.FloatField(
         source="cluster.confidence",
@@ -147,34 +202,47 @@ class StoryListSerializer(serializers.ModelSerializer[Story]):
             "url",
         ]
 
+    @extend_schema_field(CoverageSerializer)
+    def get_coverage(self, story: Story) -> Mapping[str, object]:
+        return CoverageSerializer(selectors.story_coverage(story)).data
 
-class SideCountsSerializer(serializers.Serializer[Any]):
-    left = serializers.IntegerField()
-    center = serializers.IntegerField()
-    right = serializers.IntegerField()
+
+class SideCountsSerializer(BySideSerializer):
+    """Counts by side, and the unrated apart."""
+
     unrated = serializers.IntegerField()
 
-
-class SideSharesSerializer(serializers.Serializer[Any]):
-    left = serializers.FloatField()
-    center = serializers.FloatField()
-    right = serializers.FloatField()
+    def side_field(self, side: str) -> SideField:
+        return serializers.IntegerField(source=f"counts.{side}")
 
 
-class CoverageBreakdownSerializer(serializers.Serializer[Any]):
-    counts = SideCountsSerializer(help_text="By side, and unrated apart (outlets with no lean rating).")
+class SideSharesSerializer(BySideSerializer):
+    """Percent of the rated total by side."""
+
+    def side_field(self, side: str) -> SideField:
+        return PercentField(source=f"shares.{side}")
+
+
+class CoverageBreakdownSerializer(serializers.Serializer[Coverage]):
+    counts = SideCountsSerializer(source="*", help_text="By side, and unrated apart (outlets with no lean rating).")
     rated = serializers.IntegerField(help_text="The rated total: left + center + right.")
-    shares = SideSharesSerializer(help_text="Percent of the rated total by side (0 everywhere when none is rated).")
+    shares = SideSharesSerializer(
+        source="*", help_text="Percent of the rated total by side (0 everywhere when none is rated)."
+    )
 
 
-class OverviewSentenceSerializer(serializers.Serializer[Any]):
+class OverviewSentenceSerializer(serializers.Serializer[OverviewSentence]):
     text = serializers.CharField()
-    article = serializers.IntegerField(allow_null=True, help_text="The article the sentence is taken from.")
-    citations = serializers.ListField(child=serializers.IntegerField(), help_text="Articles that say the same.")
+    article = serializers.IntegerField(
+        source="article_id", allow_null=True, help_text="The article the sentence is taken from."
+    )
+    citations = serializers.ListField(
+        source="cited_article_ids", child=serializers.IntegerField(), help_text="Articles that say the same."
+    )
 
 
-class SnapshotRatingSerializer(serializers.Serializer[Any]):
-    outlet = serializers.IntegerField()
+class SnapshotRatingSerializer(serializers.Serializer[SnapshotRating]):
+    outlet = serializers.IntegerField(source="outlet_id")
     lean = serializers.CharField(help_text="The outlet's effective lean then; empty when it was unrated.")
     rating_id = serializers.IntegerField(
         allow_null=True, help_text="The rating behind it (/api/v1/outlets/{id}/ratings/)."
@@ -184,22 +252,25 @@ class SnapshotRatingSerializer(serializers.Serializer[Any]):
     rule = serializers.CharField(allow_blank=True, help_text="The lean policy rule that chose the rating.")
 
 
-class RatingsSnapshotSerializer(serializers.Serializer[Any]):
+class RatingsSnapshotSerializer(serializers.Serializer[RatingsSnapshot]):
     as_of = serializers.DateTimeField(allow_null=True, help_text="When the coverage was computed.")
     rules = serializers.CharField(allow_blank=True)
     outlets = SnapshotRatingSerializer(many=True)
 
 
-class ClaimSidesSerializer(serializers.Serializer[Any]):
-    left = serializers.ListField(child=serializers.IntegerField())
-    center = serializers.ListField(child=serializers.IntegerField())
-    right = serializers.ListField(child=serializers.IntegerField())
+class ClaimSidesSerializer(BySideSerializer):
+    """A claim's articles by side."""
+
+    def side_field(self, side: str) -> SideField:
+        return serializers.ListField(child=serializers.IntegerField(), source=f"articles_by_side.{side}")
 
 
-class ClaimSerializer(serializers.Serializer[Any]):
+class ClaimSerializer(serializers.Serializer[Claim]):
     text = serializers.CharField(help_text="The wording that stands for the claim, quoted from one article.")
-    article = serializers.IntegerField(help_text="The article that wording is quoted from.")
-    sides = ClaimSidesSerializer(help_text="By side, the articles that stated it; an empty list: that side did not.")
+    article = serializers.IntegerField(source="article_id", help_text="The article that wording is quoted from.")
+    sides = ClaimSidesSerializer(
+        source="*", help_text="By side, the articles that stated it; an empty list: that side did not."
+    )
     reported_by = serializers.ListField(child=serializers.CharField(), help_text="The sides that reported it.")
     quotes = serializers.DictField(
         child=serializers.CharField(), help_text="Each citing article's own sentence, by article id."
@@ -233,106 +304,46 @@ class AskAnswerSerializer(serializers.Serializer[Any]):
     quotes = AskQuoteSerializer(many=True)
 
 
-def breakdown(counts: dict[str, int]) -> dict[str, Any]:
-    rated = counts["left"] + counts["center"] + counts["right"]
-    shares = {side: round(100.0 * counts[side] / rated, 1) if rated else 0.0 for side in ("left", "center", "right")}
-    return {"counts": counts, "rated": rated, "shares": shares}
+class StoryDetailSerializer(serializers.Serializer[StoryPage]):
+    """A story: the list's fields, then its coverage by articles and by outlets, overview, claims, the ratings
+    snapshot the coverage was computed with, viewpoints and articles; all as of its last refresh."""
 
-
-class StoryDetailSerializer(StoryListSerializer):
-    """Needs ``context["articles"]``: the story's articles with their outlets (stories.selectors.story_articles)."""
-
-    coverage_by_articles = serializers.SerializerMethodField(
-        help_text="Original articles by the side of their outlet; wire copies are in coverage.syndicated only."
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField()
+    summary = serializers.CharField(help_text="One line, taken from the most central article sentence.")
+    first_published_at = serializers.DateTimeField()
+    last_published_at = serializers.DateTimeField()
+    article_count = serializers.IntegerField()
+    outlet_count = serializers.IntegerField()
+    coverage = CoverageSerializer(read_only=True)
+    refreshed_at = serializers.DateTimeField(allow_null=True)
+    confidence = serializers.FloatField(
+        help_text="The pair model's probability that the weakest member belongs with the others."
     )
-    coverage_by_outlets = serializers.SerializerMethodField(
-        help_text="Outlets with original reporting in the story, by side."
+    reclustered_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the clusterer last checked its membership (assign, merge or split)."
     )
-    overview = serializers.SerializerMethodField(help_text="Cited sentences summing up the story.")
-    claims = serializers.SerializerMethodField(
-        help_text="What each side reported: facts first stated by all sides, then two, then one side alone."
+    url = serializers.CharField(read_only=True)
+    coverage_by_articles = CoverageBreakdownSerializer(
+        source="coverage",
+        read_only=True,
+        help_text="Original articles by the side of their outlet; wire copies are in coverage.syndicated only.",
     )
-    ratings_snapshot = serializers.SerializerMethodField(
-        help_text="The outlet ratings the coverage was computed with, so the bar can be explained later."
+    coverage_by_outlets = CoverageBreakdownSerializer(
+        source="outlet_coverage",
+        read_only=True,
+        help_text="Outlets with original reporting in the story, by the side ratings_snapshot gives them.",
+    )
+    overview = OverviewSentenceSerializer(many=True, read_only=True, help_text="Cited sentences summing up the story.")
+    claims = ClaimSerializer(
+        many=True,
+        read_only=True,
+        help_text="What each side reported: facts first stated by all sides, then two, then one side alone.",
+    )
+    ratings_snapshot = RatingsSnapshotSerializer(
+        source="ratings",
+        read_only=True,
+        help_text="The outlet ratings the coverage was computed with, so the bar can be explained later.",
     )
     viewpoints = ViewpointSerializer(many=True, read_only=True)
-    articles = serializers.SerializerMethodField()
-
-    class Meta(StoryListSerializer.Meta):
-        fields = [
-            *StoryListSerializer.Meta.fields,
-            "coverage_by_articles",
-            "coverage_by_outlets",
-            "overview",
-            "claims",
-            "ratings_snapshot",
-            "viewpoints",
-            "articles",
-        ]
-
-    @extend_schema_field(ClaimSerializer(many=True))
-    def get_claims(self, story: Story) -> list[dict[str, Any]]:
-        claims = []
-        for claim in story.claims:
-            sides = {side: list(claim.get("sides", {}).get(side, [])) for side in ("left", "center", "right")}
-            claims.append(
-                {
-                    "text": str(claim.get("text", "")),
-                    "article": claim.get("article"),
-                    "sides": sides,
-                    "reported_by": [side for side, articles in sides.items() if articles],
-                    "quotes": {str(key): str(value) for key, value in claim.get("quotes", {}).items()},
-                }
-            )
-        return claims
-
-    @extend_schema_field(RatingsSnapshotSerializer)
-    def get_ratings_snapshot(self, story: Story) -> dict[str, Any]:
-        outlets = [
-            {
-                "outlet": int(outlet_id),
-                "lean": entry.get("lean", ""),
-                "rating_id": entry.get("rating_id"),
-                "rated_by": entry.get("rated_by", ""),
-                "rated_at": entry.get("rated_at"),
-                "rule": entry.get("rule", ""),
-            }
-            for outlet_id, entry in sorted(story.ratings_snapshot.items(), key=lambda item: int(item[0]))
-        ]
-        return {"as_of": story.ratings_as_of, "rules": story.ratings_rules, "outlets": outlets}
-
-    @extend_schema_field(CoverageBreakdownSerializer)
-    def get_coverage_by_articles(self, story: Story) -> dict[str, Any]:
-        return breakdown(
-            {
-                "left": story.left_count,
-                "center": story.center_count,
-                "right": story.right_count,
-                "unrated": story.unrated_count,
-            }
-        )
-
-    @extend_schema_field(CoverageBreakdownSerializer)
-    def get_coverage_by_outlets(self, story: Story) -> dict[str, Any]:
-        outlets: dict[str, set[int]] = {"left": set(), "center": set(), "right": set(), "unrated": set()}
-        for article in self.context.get("articles", []):
-            if article.syndicated_from_id is None:
-                outlets[article.outlet.side or "unrated"].add(article.outlet_id)
-        return breakdown({side: len(ids) for side, ids in outlets.items()})
-
-    @extend_schema_field(OverviewSentenceSerializer(many=True))
-    def get_overview(self, story: Story) -> list[dict[str, Any]]:
-        return [
-            {
-                "text": str(sentence.get("text", "")),
-                "article": sentence.get("article"),
-                "citations": list(sentence.get("citations", [])),
-            }
-            for sentence in story.overview
-            if isinstance(sentence, dict)
-        ]
-
-    @extend_schema_field(StoryArticleSerializer(many=True))
-    def get_articles(self, story: Story) -> list[dict[str, Any]]:
-        articles = self.context.get("articles", [])
-        return StoryArticleSerializer(articles, many=True).data  # type: ignore[return-value]
+    articles = StoryArticleSerializer(many=True, read_only=True)

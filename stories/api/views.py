@@ -52,7 +52,7 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
             return selectors.story_detail_queryset()
         return selectors.story_list()
 
-    def get_serializer_class(self) -> type[StoryListSerializer]:
+    def get_serializer_class(self) -> type[StoryListSerializer | StoryDetailSerializer]:
         return StoryDetailSerializer if self.action == "retrieve" else StoryListSerializer
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -78,9 +78,8 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
         key = f"story-api:{story_id}:{version}"
         data = cache.get(key)
         if data is None:
-            story = self.get_object()
-            serializer = self.get_serializer(story, context={"articles": list(selectors.story_articles(story))})
-            data = serializer.data
+            page = selectors.story_page_build(self.get_object())
+            data = StoryDetailSerializer(page, context=self.get_serializer_context()).data
             cache.set(key, data, STORY_PAGE_SECONDS)
         response = Response(data)
         validators_set(response, etag=etag, last_modified=last_modified)

@@ -5,8 +5,17 @@ import re
 from django import template
 
 from sources.models import Lean
+from stories.models import Story
+from stories.pages import Coverage
+from stories.selectors import story_coverage
 
 register = template.Library()
+
+
+@register.filter
+def coverage(story: Story) -> Coverage:
+    """A listed story's coverage, for its card's coverage bar (a story page carries its own)."""
+    return story_coverage(story)
 
 
 @register.filter
