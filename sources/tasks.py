@@ -8,11 +8,6 @@ from sources import services
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
-def feed_poll_task(feed_id: int) -> list[int]:
-    return services.feed_poll(feed_id=feed_id)
-
-
-@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
 def article_fetch_task(article_id: int) -> int | None:
     """Returns the id of the article to analyse next (the canonical one), or None if fetching failed."""
     article = services.article_fetch(article_id=article_id)

@@ -117,26 +117,9 @@ class StorySignal:
         self.last = max(self.last, article.moment)
         self.size += 1
 
-    def absorb(self, other: StorySignal) -> None:
-        total = self.size + other.size
-        self.lead = unit(self.lead * self.size + other.lead * other.size)
-        self.body = unit(self.body * self.size + other.body * other.size)
-        self.entity_counts.update(other.entity_counts)
-        self.term_sums.update(other.term_sums)
-        self.outlet_ids |= other.outlet_ids
-        for outlet_id, leads in other.outlet_leads.items():
-            self.outlet_leads.setdefault(outlet_id, []).extend(leads)
-        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
-        self.size = total
-
 
 def _mean_add(centroid: Vector, count: int, vector: Vector) -> Vector:
     return unit(centroid * count + vector) if count else unit(vector)
-
-
-def centroid_add(centroid: Vector, count: int, vector: Vector) -> Vector:
-    """The unit mean after adding ``vector`` to a centroid of ``count`` members."""
-    return _mean_add(centroid, count, vector)
 
 
 def body_vector(sentence_matrix: np.ndarray[Any, Any], lead: Vector) -> Vector:
@@ -436,15 +419,6 @@ def decide(article: ArticleSignal, candidates: Sequence[StorySignal], model: Pai
                 index=index, similarity=float(article.lead @ story.lead), probability=probability, reason=reason
             )
     return best or Decision(index=None, similarity=1.0, probability=best_probability, reason=Reason.STARTED)
-
-
-def best_match(vector: Vector, centroids: list[Vector], *, threshold: float) -> tuple[int, float] | None:
-    """The plain clusterer: the most similar centroid at or above ``threshold`` (the baseline)."""
-    if not centroids:
-        return None
-    similarities = np.vstack(centroids) @ vector
-    index = int(np.argmax(similarities))
-    return (index, float(similarities[index])) if similarities[index] >= threshold else None
 
 
 def can_merge(first: StorySignal, second: StorySignal, model: PairModel | None = None) -> bool:
