@@ -98,8 +98,9 @@ def test_it_ships_small_weights_over_the_fourteen_frames() -> None:
     assert (WEIGHTS_PATH.parent / "MODEL_CARD.md").exists()
 
 
-def blend_model() -> FramingModel:
-    """The two-frame embedding model, plus a lexical model that reads "prison" as Crime and "tax" as Economic."""
+def lexical_model() -> FramingModel:
+    """The two-frame embedding model, plus a lexical model that reads "prison" as Crime and "tax" as Economic,
+    stacked: each frame's logit is the sum of its two models' logits, plus one."""
     model = two_frame_model()
     vocabulary = ["court", "prison", "tax", "the"]
     coef = np.zeros((len(FRAMES), len(vocabulary)), dtype=np.float32)
@@ -111,7 +112,8 @@ def blend_model() -> FramingModel:
         coef=coef,
         intercept=np.full(len(FRAMES), -3.0, dtype=np.float32),
     )
-    model.blend = 0.5
+    model.stack = np.ones((len(FRAMES), 2), dtype=np.float32)
+    model.stack_intercept = np.ones(len(FRAMES), dtype=np.float32)
     model.thresholds = np.full(len(FRAMES), 0.4, dtype=np.float32)
     return model
 
@@ -132,7 +134,7 @@ def test_it_tags_frames_that_only_the_words_carry_with_the_sentences_that_say_th
     sentences = ["The weather was mild.", "He was sent to prison.", "The crowd left.", "Prison, said the judge."]
     matrix = np.vstack([axis(4), axis(4), axis(5), axis(4)])
 
-    tags = blend_model().tag(matrix, sentences, "A quiet day")
+    tags = lexical_model().tag(matrix, sentences, "A quiet day")
 
     crime = {tag.frame: tag for tag in tags}["Crime_and_punishment"]
     assert crime.sentences == [1, 3]
@@ -140,7 +142,7 @@ def test_it_tags_frames_that_only_the_words_carry_with_the_sentences_that_say_th
 
 
 def test_it_needs_the_text_of_articles_when_the_model_reads_words() -> None:
-    model = blend_model()
+    model = lexical_model()
     features = article_features(np.vstack([axis(4)]))
 
     with pytest.raises(ValueError, match="headline and sentences"):
@@ -151,13 +153,13 @@ def test_it_needs_the_text_of_articles_when_the_model_reads_words() -> None:
 
 
 def test_it_keeps_the_lexical_model_and_a_new_version_through_a_file(tmp_path: Path) -> None:
-    model = blend_model()
+    model = lexical_model()
     model.save(tmp_path / "framing.npz")
 
     loaded = FramingModel.load(tmp_path / "framing.npz")
 
     assert loaded.version == model.version
-    assert loaded.version.startswith("blend-")
+    assert loaded.version.startswith("stack-")
     assert loaded.version != two_frame_model().version
     assert loaded.lexical is not None
     assert loaded.lexical.vocabulary == model.lexical.vocabulary
@@ -168,16 +170,8 @@ def test_it_keeps_the_lexical_model_and_a_new_version_through_a_file(tmp_path: P
         assert "lexical_coef" in data  # arrays only: it loads without pickles
 
 
-def stack_model() -> FramingModel:
-    """The blend model's two parts, stacked: each frame's logit is the sum of its two models' logits, plus one."""
-    model = blend_model()
-    model.stack = np.ones((len(FRAMES), 2), dtype=np.float32)
-    model.stack_intercept = np.ones(len(FRAMES), dtype=np.float32)
-    return model
-
-
 def test_it_stacks_the_two_models_per_frame_with_exact_sentence_shares(tmp_path: Path) -> None:
-    model = stack_model()
+    model = lexical_model()
     sentences = ["The weather was mild.", "He was sent to prison.", "The crowd left.", "Prison, said the judge."]
     matrix = np.vstack([axis(4), axis(4), axis(5), axis(4)])
     segments = ["A quiet day", *sentences]
@@ -193,8 +187,27 @@ def test_it_stacks_the_two_models_per_frame_with_exact_sentence_shares(tmp_path:
     loaded = FramingModel.load(tmp_path / "framing.npz")
     assert loaded.version == model.version
     assert loaded.version.startswith("stack-")
-    assert loaded.version != blend_model().version
     assert np.allclose(loaded.probabilities(article_features(matrix), [segments]), probabilities, atol=1e-3)
+
+
+def test_it_loads_weights_that_name_the_retired_blend_at_its_default_and_refuses_a_real_blend(tmp_path: Path) -> None:
+    """Files of format 2 carried a blend of the two models' probabilities; the shipped file carries it at 1.0 (none)."""
+    model = lexical_model()
+    model.save(tmp_path / "framing.npz")
+    with np.load(tmp_path / "framing.npz", allow_pickle=False) as data:
+        arrays = dict(data)
+
+    np.savez(tmp_path / "named.npz", **arrays, blend=np.array(1.0, dtype=np.float32))
+    named = FramingModel.load(tmp_path / "named.npz")
+    np.savez(tmp_path / "blended.npz", **arrays, blend=np.array(0.5, dtype=np.float32))
+    unstacked = {key: value for key, value in arrays.items() if not key.startswith("stack")}
+    np.savez(tmp_path / "unstacked.npz", **unstacked, blend=np.array(1.0, dtype=np.float32))
+
+    assert named.version == model.version
+    with pytest.raises(ValueError, match="blended"):
+        FramingModel.load(tmp_path / "blended.npz")
+    with pytest.raises(ValueError, match="without its stack"):
+        FramingModel.load(tmp_path / "unstacked.npz")
 
 
 def test_it_computes_the_same_tf_idf_rows_as_scikit_learn() -> None:
