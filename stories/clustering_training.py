@@ -146,15 +146,12 @@ def replay(
     *,
     window_days: float = 3.0,
     second_pass: bool = True,
-    merge_log: list[tuple[np.ndarray, float, list[int], list[int]]] | None = None,
 ) -> list[int]:
     """The story index of each article after the online clusterer and its second pass, as the pipeline runs them.
 
     Mirrors ``stories.assignment``: batches of ``REPLAY_BATCH`` in publication order, the candidates
     the stories active within the window, shortlisted on lead similarity; then the split and merge
-    pass over the stories the batch touched. ``merge_log``, if given, receives each story pair
-    the merge pass weighs: the features of ``story_pair_features`` (every one of
-    ``FEATURE_NAMES``), the gap in days, and the two stories' members (positions).
+    pass over the stories the batch touched.
     """
     from stories import clustering
 
@@ -242,25 +239,13 @@ def replay(
             for index in clustering.shortlist(probe, leads, size=clustering.MERGE_SHORTLIST):
                 other = others[index]
                 candidate = stories[other]
-                if not clustering.can_merge(story, candidate, model):
+                if not clustering.can_merge(story, candidate):
                     continue
-                if merge_log is not None:
-                    merge_log.append(
-                        (
-                            clustering.story_pair_features(story, candidate, clustering.FEATURE_NAMES),
-                            clustering.spans_gap_days(story, candidate),
-                            list(members[key]),
-                            list(members[other]),
-                        )
-                    )
-                if model.merge_linkage == "average":
-                    probability = clustering.linkage_probability(
-                        [signals[position] for position in members[key]],
-                        [signals[position] for position in members[other]],
-                        model,
-                    )
-                else:
-                    probability = model.merge_probability_of(story, candidate)
+                probability = clustering.linkage_probability(
+                    [signals[position] for position in members[key]],
+                    [signals[position] for position in members[other]],
+                    model,
+                )
                 # The most probable one that clears the threshold, as ``_merge_converged`` takes.
                 if probability >= model.merge_probability and (
                     best is None or (probability, -other) > (best[0], -best[1])
@@ -345,33 +330,6 @@ def training_pairs(signals: Sequence[Any], gold: Sequence[str], names: Sequence[
     return np.array(rows), np.array(gaps), np.array(labels, dtype=bool)
 
 
-def merge_pairs(
-    streams: Sequence[Sequence[LabelledArticle]], signals: Sequence[Sequence[Any]], model: Any, names: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature rows of the story pairs the merge pass weighs, replaying ``model`` with no merges.
-
-    A pair is positive when the two stories' most common gold stories are one. Returns the
-    features (``names``), the gaps in days between the stories' spans, and the labels.
-    """
-    from stories import clustering
-
-    columns = [clustering.FEATURE_NAMES.index(name) for name in names]
-    rows, gaps, labels = [], [], []
-    for stream, stream_signals in zip(streams, signals, strict=True):
-        log: list[tuple[np.ndarray, float, list[int], list[int]]] = []
-        replay(stream_signals, model_with(model, merge_probability=float("inf")), merge_log=log)
-        golds = [article.gold for article in stream]
-        for features, gap, first, second in log:
-            rows.append(features[columns])
-            gaps.append(gap)
-            labels.append(_majority(golds, first) == _majority(golds, second))
-    return np.array(rows).reshape(-1, len(names)), np.array(gaps), np.array(labels, dtype=bool)
-
-
-def _majority(golds: Sequence[str], positions: Sequence[int]) -> str:
-    return Counter(golds[position] for position in positions).most_common(1)[0][0]
-
-
 def logistic_fit(
     rows: np.ndarray, labels: np.ndarray, *, regularisation: float = 10.0, offset: np.ndarray | None = None
 ) -> tuple[list[float], float]:
@@ -428,15 +386,6 @@ def model_dict(model: Any, *, provenance: str) -> dict[str, Any]:
         "merge_probability": model.merge_probability,
         "split_probability": model.split_probability,
         "decay_days": model.decay_days,
-        **({"merge_linkage": model.merge_linkage} if model.merge_linkage != "centroid" else {}),
-        **(
-            {
-                "merge_features": list(model.merge_features),
-                "merge_weights": list(model.merge_weights),
-                "merge_intercept": model.merge_intercept,
-            }
-            if model.merge_weights
-            else {}
-        ),
+        "merge_linkage": model.merge_linkage,
         "provenance": provenance,
     }

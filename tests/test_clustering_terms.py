@@ -69,6 +69,32 @@ def test_it_loads_a_model_over_a_subset_of_the_features_and_refuses_unknown_ones
         clustering.PairModel.from_dict({**data, "weights": [1.0]})
 
 
+def test_it_loads_a_model_that_names_retired_options_at_their_default_and_refuses_them_otherwise() -> None:
+    """Earlier models could turn off one report per outlet (to measure it), fit the merge pass its own
+    regression, or merge by centroids; a file may still name those options at what is now the only behaviour."""
+    data = {
+        "features": ["lead", "terms"],
+        "weights": [10.0, 5.0],
+        "intercept": -8.0,
+        "join_probability": 0.5,
+        "merge_probability": 0.1,
+        "split_probability": 0.02,
+        "decay_days": 1.0,
+    }
+    named = {**data, "one_report_per_outlet": True, "merge_features": [], "merge_weights": [], "merge_intercept": 0.0}
+
+    assert clustering.PairModel.from_dict(named) == clustering.PairModel.from_dict(data)
+    assert clustering.PairModel.from_dict(data).merge_linkage == "average"
+    for retired, message in [
+        ({"one_report_per_outlet": False}, "one_report_per_outlet"),
+        ({"merge_features": ["lead"], "merge_weights": [1.0]}, "Merge features"),
+        ({"merge_linkage": "centroid"}, "linkage"),
+        ({"features": ["lead", "rare_entities"]}, "among"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            clustering.PairModel.from_dict({**data, **retired})
+
+
 def test_it_keeps_a_story_s_term_sums_as_members_join_and_leave() -> None:
     moment = datetime(2026, 11, 15, tzinfo=UTC)
     members = [
@@ -199,50 +225,6 @@ def test_it_rebuilds_a_story_s_terms_from_its_members_once_per_version(
     assignment.term_sums.entries.clear()
     assert held == pytest.approx(assignment.term_sums.of(story))
     assert held["imogen"] > sums["imogen"]
-
-
-def test_it_fits_the_merge_pass_its_own_regression_over_story_pairs() -> None:
-    articles = labelled(6)
-    signals = signals_with_own_weights(articles)
-    # A join threshold nothing clears: every article starts a story, and only the merge pass can join them.
-    strict = clustering.PairModel(
-        features=("lead", "terms"),
-        weights=(10.0, 5.0),
-        intercept=-8.0,
-        join_probability=1.0,
-        merge_probability=1.0,
-        split_probability=0.02,
-        decay_days=1.0,
-    )
-
-    rows, gaps, labels = training.merge_pairs([articles], [signals], strict, ("lead", "entities"))
-    fitted, intercept = training.logistic_fit(rows, labels, offset=-gaps)
-    merging = training.model_with(
-        strict, merge_features=("lead", "entities"), merge_weights=tuple(fitted), merge_intercept=intercept
-    )
-    unmerged, _ = training.scores_of(articles, training.replay(signals, strict))
-    merged, _ = training.scores_of(
-        articles, training.replay(signals, training.model_with(merging, merge_probability=0.5))
-    )
-
-    assert rows.shape == (len(labels), 2)
-    assert labels.any()
-    assert not labels.all()
-    assert fitted[1] > 0  # a shared place speaks for one story
-    assert merged.recall > unmerged.recall
-    assert merged.precision == pytest.approx(1.0)
-    # The regression travels with the model; a model without one weighs story pairs with its pair weights.
-    loaded = clustering.PairModel.from_dict(training.model_dict(merging, provenance="test"))
-    first, second = clustering.StorySignal.of_article(signals[0]), clustering.StorySignal.of_article(signals[1])
-    assert loaded.merge_probability_of(first, second) == pytest.approx(merging.merge_probability_of(first, second))
-    assert strict.merge_probability_of(first, second) == pytest.approx(
-        strict.probability(
-            clustering.story_pair_features(first, second, strict.features), clustering.spans_gap_days(first, second)
-        )
-    )
-    assert "merge_weights" not in training.model_dict(strict, provenance="test")
-    with pytest.raises(ValueError, match="Merge features"):
-        clustering.PairModel.from_dict({**training.model_dict(merging, provenance=""), "merge_weights": [1.0]})
 
 
 def test_it_groups_articles_that_join_nothing_by_average_linkage_in_the_second_pass() -> None:

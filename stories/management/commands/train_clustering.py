@@ -14,9 +14,8 @@ from stories import clustering
 from stories import clustering_training as training
 
 JOIN_GRID = tuple(round(value, 2) for value in np.arange(0.05, 0.96, 0.05))
-MERGE_GRID = tuple(round(value, 2) for value in np.arange(0.3, 0.96, 0.05))
-# Average linkage: undated articles may join only the nearest stories (or none: 1.0), the merge pass
-# grouping the rest.
+# The merge pass (average linkage): undated articles may join only the nearest stories (or none: 1.0),
+# the merge pass grouping the rest.
 LINKAGE_JOIN_GRID = (0.8, 0.9, 1.0)
 LINKAGE_MERGE_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
 
@@ -30,7 +29,8 @@ def coefficients_line(names: Sequence[str], weights: Sequence[float], intercept:
 class Command(BaseCommand):
     help = (
         "Fit the clustering pair model (logistic regression on article-to-story pairs) on corpus JSONL files "
-        "with gold_story, choose the join threshold by replaying the online clusterer on them, and write the "
+        "with gold_story, choose the join thresholds (and, with it, the merge pass's) by replaying the online "
+        "clusterer on them, and write the "
         "model JSON; --evaluate replays held-out files offline. The articles go through the pipeline's "
         "analyser once and are cached (--cache-dir)."
     )
@@ -56,20 +56,6 @@ class Command(BaseCommand):
             type=float,
             default=0.95,
             help="The join threshold maximises BCubed F1 among those keeping this precision (if any does).",
-        )
-        parser.add_argument(
-            "--merge-features",
-            default="",
-            help="Fit the merge pass its own regression over story pairs with these features (comma-separated), "
-            "and choose its threshold by replay; default: the pass reuses the pair weights at 0.9.",
-        )
-        parser.add_argument(
-            "--merge-linkage",
-            choices=("centroid", "average"),
-            default="centroid",
-            help="How the merge pass weighs two stories: their centroids, or average linkage (the mean pair "
-            "probability of their members), in which case the undated join threshold and the merge threshold "
-            "are chosen together by replay.",
         )
         parser.add_argument("--decay-days", type=float, default=1.0, help="The logit falls by 1 per this many days.")
         parser.add_argument("--evaluate", action="append", default=[], help="A held-out file to replay (repeatable).")
@@ -111,8 +97,6 @@ class Command(BaseCommand):
             weights = clustering.TermWeights(documents=table["documents"], counts=table["counts"])
             # The pair features read the shipped table: a new one there takes effect now.
             clustering.term_weights.cache_clear()
-            if Path(options["df_out"]).resolve() != clustering.DF_PATH.resolve():
-                self.stderr.write("The rare_entities feature reads the shipped table, not --df-out.")
             self.stdout.write(f"Wrote {len(table['counts'])} term counts to {options['df_out']}.")
         else:
             weights = clustering.term_weights()
@@ -169,12 +153,8 @@ class Command(BaseCommand):
             join_probability=chosen["dated"][0],
             join_probability_undated=chosen["undated"][0] if "undated" in chosen else None,
         )
-
-        merge_names = tuple(name.strip() for name in options["merge_features"].split(",") if name.strip())
-        if merge_names:
-            model = self._merge_fit(model, merge_names, streams, signals, options)
-        if options["merge_linkage"] == "average":
-            model, chosen["undated"] = self._linkage_thresholds(model, streams, signals, options["min_precision"])
+        # The merge pass groups what the joins left apart: its threshold and the undated join threshold, together.
+        model, chosen["undated"] = self._linkage_thresholds(model, streams, signals, options["min_precision"])
 
         evaluations = []
         for path in options["evaluate"]:
@@ -195,20 +175,9 @@ class Command(BaseCommand):
                     for kind, values in chosen.items()
                 )
                 + f", undated ones keeping precision {options['min_precision']}"
-                + (
-                    f"; merge pass: logistic regression over story pairs ({', '.join(merge_names)}), threshold "
-                    f"{model.merge_probability:.2f} by replay keeping precision {options['min_precision']}"
-                    if merge_names
-                    else ""
-                )
-                + (
-                    f"; merge pass by average linkage at {model.merge_probability:.2f}, the undated join threshold "
-                    f"{model.join_probability_undated:.2f} chosen with it by replay keeping precision "
-                    f"{options['min_precision']}"
-                    if model.merge_linkage == "average"
-                    else ""
-                )
-                + ". Written by manage.py train_clustering."
+                + f"; merge pass by average linkage at {model.merge_probability:.2f}, the undated join threshold "
+                f"{model.join_probability_undated:.2f} chosen with it by replay keeping precision "
+                f"{options['min_precision']}. Written by manage.py train_clustering."
             ),
         )
         text = json.dumps(data, indent=2) + "\n"
@@ -217,51 +186,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Wrote {options['out']}.")
         else:
             self.stdout.write(text)
-
-    def _merge_fit(
-        self,
-        model: clustering.PairModel,
-        names: tuple[str, ...],
-        streams: list[Any],
-        signals: list[Any],
-        options: dict[str, Any],
-    ) -> clustering.PairModel:
-        """The merge pass's regression over the story pairs it weighs, and its threshold by replay."""
-        unknown = [name for name in names if name not in clustering.FEATURE_NAMES]
-        if unknown:
-            raise CommandError(f"Unknown merge features {unknown}: choose among {', '.join(clustering.FEATURE_NAMES)}")
-        rows, gaps, labels = training.merge_pairs(streams, signals, model, names)
-        if not labels.any() or labels.all():
-            raise CommandError("The merge pass met no positive and negative story pairs to fit on.")
-        weights, intercept = training.logistic_fit(
-            rows, labels, regularisation=options["regularisation"], offset=-gaps / options["decay_days"]
-        )
-        self.stdout.write(
-            f"Merge regression on {len(labels)} story pairs ({int(labels.sum())} positive): "
-            + coefficients_line(names, weights, intercept)
-        )
-        fitted = training.model_with(
-            model, merge_features=names, merge_weights=tuple(weights), merge_intercept=intercept
-        )
-        best: tuple[Any, float] | None = None
-        for threshold in (*MERGE_GRID, float("inf")):
-            candidate = training.model_with(fitted, merge_probability=threshold)
-            scored = [
-                training.scores_of(stream, training.replay(stream_signals, candidate))[0]
-                for stream, stream_signals in zip(streams, signals, strict=True)
-            ]
-            precision = float(np.mean([score.precision for score in scored]))
-            f1 = float(np.mean([score.f1 for score in scored]))
-            self.stdout.write(f"  merge {threshold:.2f}: BCubed P {precision:.4f} F1 {f1:.4f}")
-            key = (precision >= options["min_precision"], f1)
-            if best is None or key > best[0]:
-                best = (key, threshold)
-        assert best is not None
-        if best[1] == float("inf"):
-            self.stdout.write("No merge threshold gains on the training data: the merge pass keeps the pair weights.")
-            return model
-        self.stdout.write(f"Merge threshold {best[1]:.2f}.")
-        return training.model_with(fitted, merge_probability=best[1])
 
     def _linkage_thresholds(
         self, model: clustering.PairModel, streams: list[Any], signals: list[Any], floor: float
@@ -275,7 +199,6 @@ class Command(BaseCommand):
             for merge in LINKAGE_MERGE_GRID:
                 candidate = training.model_with(
                     model,
-                    merge_linkage="average",
                     join_probability=join,
                     join_probability_undated=None,
                     merge_probability=merge,
@@ -294,9 +217,7 @@ class Command(BaseCommand):
             f"Average linkage: undated join threshold {best[1]:.2f}, merge threshold {best[2]:.2f} "
             f"(training BCubed F1 {best[0][1]:.4f})"
         )
-        fitted = training.model_with(
-            model, merge_linkage="average", join_probability_undated=best[1], merge_probability=best[2]
-        )
+        fitted = training.model_with(model, join_probability_undated=best[1], merge_probability=best[2])
         return fitted, (best[1], best[3], best[0][1])
 
     def _threshold(
