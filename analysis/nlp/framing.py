@@ -11,7 +11,7 @@ models' logits of that frame):
 Each frame has its own decision threshold, chosen by cross-validation on the
 training data (jointly, for micro-F1 + macro-F1); an article that passes none gets
 its most probable frame. The weights are a small ``.npz`` (arrays only, no pickles)
-shipped in ``weights/`` with a model card; ``manage.py train_framing`` writes a new one.
+shipped in ``weights/`` with a model card; ``python -m lab.train_framing`` writes a new one.
 
 Both models are linear in quantities that add up over sentences (the mean of the
 sentence vectors; the term counts), and so is their stack, so each sentence's share
@@ -285,7 +285,9 @@ class FramingModel:
         with np.load(path, allow_pickle=False) as data:
             # Older files carry the blend weight; at 1.0 (the default, and every stacked model's) it did nothing.
             if "blend" in data and float(data["blend"]) != RETIRED_BLEND:
-                raise ValueError(f"{path}: a blended framing model, no longer supported: retrain it (train_framing)")
+                raise ValueError(
+                    f"{path}: a blended framing model, no longer supported: retrain it (lab.train_framing)"
+                )
             if "lexical_vocabulary" in data and "stack" not in data:
                 raise ValueError(f"{path}: a lexical model without its stack, no longer supported: retrain it")
             lexical = None

@@ -1,17 +1,32 @@
-"""Fit the clustering pair model on labelled corpus files and write it (and its term table) as JSON."""
+"""Fit the clustering pair model on labelled corpus files and write it (and its term table) as JSON.
+
+    .venv/bin/python -m lab.train_clustering FILE.jsonl ... [--limit N] [--features lead,body,...]
+        [--df-out PATH] [--out PATH] [--evaluate FILE.jsonl ...] [--cache-dir DIR]
+
+The pair model is a logistic regression on article-to-story pairs of corpus files with
+``gold_story``; the join thresholds, and the undated join and merge thresholds of the merge
+pass (average linkage) together, are chosen by replaying the online clusterer on them.
+``--evaluate`` replays held-out files offline. The articles go through the pipeline's
+analyser once and are cached (``--cache-dir``).
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import OutputWrapper
 
+from lab import clustering_training as training
+from lab.clustering_training import LabelledArticle
+from lab.environment import django_setup
 from stories import clustering
-from stories import clustering_training as training
+from stories.clustering import PairModel
 
 JOIN_GRID = tuple(round(value, 2) for value in np.arange(0.05, 0.96, 0.05))
 # The merge pass (average linkage): undated articles may join only the nearest stories (or none: 1.0),
@@ -26,53 +41,61 @@ def coefficients_line(names: Sequence[str], weights: Sequence[float], intercept:
     )
 
 
-class Command(BaseCommand):
-    help = (
-        "Fit the clustering pair model (logistic regression on article-to-story pairs) on corpus JSONL files "
-        "with gold_story, choose the join thresholds (and, with it, the merge pass's) by replaying the online "
-        "clusterer on them, and write the "
-        "model JSON; --evaluate replays held-out files offline. The articles go through the pipeline's "
-        "analyser once and are cached (--cache-dir)."
+def arguments_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lab.train_clustering", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("paths", nargs="+", help="Training corpus JSONL files (rows with gold_story).")
+    parser.add_argument("--limit", type=int, default=0, help="Only the first N rows of each training file.")
+    parser.add_argument(
+        "--features",
+        default=",".join(clustering.FEATURE_NAMES),
+        help=f"Comma-separated pair features, among {', '.join(clustering.FEATURE_NAMES)}.",
+    )
+    parser.add_argument("--regularisation", type=float, default=10.0, help="The inverse regularisation C.")
+    parser.add_argument(
+        "--stream-stories",
+        type=int,
+        default=307,
+        help="Undated training files are replayed in streams of this many gold stories (the density of "
+        "a day of news, or of the NeuS val file).",
+    )
+    parser.add_argument(
+        "--min-precision",
+        type=float,
+        default=0.95,
+        help="The join threshold maximises BCubed F1 among those keeping this precision (if any does).",
+    )
+    parser.add_argument("--decay-days", type=float, default=1.0, help="The logit falls by 1 per this many days.")
+    parser.add_argument("--evaluate", action="append", default=[], help="A held-out file to replay (repeatable).")
+    parser.add_argument("--out", default="", help="Where to write the model JSON (default: print it).")
+    parser.add_argument(
+        "--df-out",
+        default="",
+        help="Where to write the term document counts from the training files (needed by the terms feature; "
+        "default: use the shipped table).",
+    )
+    parser.add_argument("--cache-dir", default="var/cluster_cache", help="Where analysed corpora are cached.")
+    return parser
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", help="Training corpus JSONL files (rows with gold_story).")
-        parser.add_argument("--limit", type=int, default=0, help="Only the first N rows of each training file.")
-        parser.add_argument(
-            "--features",
-            default=",".join(clustering.FEATURE_NAMES),
-            help=f"Comma-separated pair features, among {', '.join(clustering.FEATURE_NAMES)}.",
-        )
-        parser.add_argument("--regularisation", type=float, default=10.0, help="The inverse regularisation C.")
-        parser.add_argument(
-            "--stream-stories",
-            type=int,
-            default=307,
-            help="Undated training files are replayed in streams of this many gold stories (the density of "
-            "a day of news, or of the NeuS val file).",
-        )
-        parser.add_argument(
-            "--min-precision",
-            type=float,
-            default=0.95,
-            help="The join threshold maximises BCubed F1 among those keeping this precision (if any does).",
-        )
-        parser.add_argument("--decay-days", type=float, default=1.0, help="The logit falls by 1 per this many days.")
-        parser.add_argument("--evaluate", action="append", default=[], help="A held-out file to replay (repeatable).")
-        parser.add_argument("--out", default="", help="Where to write the model JSON (default: print it).")
-        parser.add_argument(
-            "--df-out",
-            default="",
-            help="Where to write the term document counts from the training files (needed by the terms feature; "
-            "default: use the shipped table).",
-        )
-        parser.add_argument("--cache-dir", default="var/cluster_cache", help="Where analysed corpora are cached.")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+class TrainingError(Exception):
+    """What stops a training run: a file that cannot be read, a feature that does not exist."""
+
+
+class Training:
+    """One run: its output streams, and the steps that print as they go."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
+        # Django's wrapper ends each write with a newline, as a management command's streams do.
+        self.stdout = OutputWrapper(stdout)
+        self.stderr = OutputWrapper(stderr)
+
+    def run(self, options: dict[str, Any]) -> None:
         names = tuple(name.strip() for name in options["features"].split(",") if name.strip())
         unknown = [name for name in names if name not in clustering.FEATURE_NAMES]
         if unknown or not names:
-            raise CommandError(f"Unknown features {unknown}: choose among {', '.join(clustering.FEATURE_NAMES)}")
+            raise TrainingError(f"Unknown features {unknown}: choose among {', '.join(clustering.FEATURE_NAMES)}")
         cache_dir = Path(options["cache_dir"]) if options["cache_dir"] else None
         corpora = [self._load(Path(path), cache_dir, options["limit"]) for path in options["paths"]]
         articles = [article for corpus in corpora for article in corpus]
@@ -124,7 +147,7 @@ class Command(BaseCommand):
             f"Fitted on {len(label)} pairs ({int(label.sum())} positive): "
             + coefficients_line(names, fitted_weights, intercept)
         )
-        model = clustering.PairModel(
+        model = PairModel(
             features=names,
             weights=tuple(fitted_weights),
             intercept=intercept,
@@ -177,7 +200,7 @@ class Command(BaseCommand):
                 + f", undated ones keeping precision {options['min_precision']}"
                 + f"; merge pass by average linkage at {model.merge_probability:.2f}, the undated join threshold "
                 f"{model.join_probability_undated:.2f} chosen with it by replay keeping precision "
-                f"{options['min_precision']}. Written by manage.py train_clustering."
+                f"{options['min_precision']}. Written by python -m lab.train_clustering."
             ),
         )
         text = json.dumps(data, indent=2) + "\n"
@@ -188,8 +211,8 @@ class Command(BaseCommand):
             self.stdout.write(text)
 
     def _linkage_thresholds(
-        self, model: clustering.PairModel, streams: list[Any], signals: list[Any], floor: float
-    ) -> tuple[clustering.PairModel, tuple[float, float, float]]:
+        self, model: PairModel, streams: list[Any], signals: list[Any], floor: float
+    ) -> tuple[PairModel, tuple[float, float, float]]:
         """The undated join and the merge thresholds, together, for average linkage: the best mean BCubed F1
         over the undated streams (all, if none is) among those keeping ``floor`` precision."""
         dated = {index for index, stream in enumerate(streams) if stream[0].published_at is not None}
@@ -221,7 +244,7 @@ class Command(BaseCommand):
         return fitted, (best[1], best[3], best[0][1])
 
     def _threshold(
-        self, model: clustering.PairModel, streams: list[Any], signals: list[Any], floor: float
+        self, model: PairModel, streams: list[Any], signals: list[Any], floor: float
     ) -> tuple[float, float, float]:
         """The join threshold of the best mean BCubed F1 over the streams among those keeping ``floor`` precision."""
         best: tuple[Any, float, float, float] | None = None
@@ -240,8 +263,22 @@ class Command(BaseCommand):
         assert best is not None
         return best[1], best[2], best[3]
 
-    def _load(self, path: Path, cache_dir: Path | None, limit: int) -> list[training.LabelledArticle]:
+    def _load(self, path: Path, cache_dir: Path | None, limit: int) -> list[LabelledArticle]:
         try:
             return training.features_load(path, cache_dir=cache_dir, limit=limit)
         except (OSError, ValueError) as error:
-            raise CommandError(f"Cannot read {path}: {error}") from error
+            raise TrainingError(f"Cannot read {path}: {error}") from error
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> None:
+    django_setup()
+    parser = arguments_parser()
+    options = vars(parser.parse_args(argv))
+    try:
+        Training(stdout, stderr).run(options)
+    except TrainingError as error:
+        parser.error(str(error))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """End-to-end pipeline throughput through a real Celery worker on PostgreSQL and Redis.
 
-    .venv/bin/python bench/pipeline.py [--corpus FILE.jsonl] [--limit 300] [--workers split|single]
+    .venv/bin/python lab/bench/pipeline.py [--corpus FILE.jsonl] [--limit 300] [--workers split|single]
 
 Imports the corpus into a fresh PostgreSQL database with the broker switched on, so the
 workers started here analyse and cluster every article. ``--workers split`` (the default)
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DATABASE = os.environ.get("NEWSROOM_BENCH_DATABASE", "newsroom_bench_pipeline")
 CORPUS_PATH = Path("shared", "data", "stories", "allsides_roundups_dev.jsonl")

@@ -1,6 +1,6 @@
 """Story assignment at scale: articles per second and milliseconds per assignment, on PostgreSQL.
 
-    .venv/bin/python bench/clustering.py --sizes 1000,200000 --assign 300
+    .venv/bin/python lab/bench/clustering.py --sizes 1000,200000 --assign 300
 
 For each size it builds a PostgreSQL database (``newsroom_bench_clustering_<size>``)
 holding that many analysed articles already in stories, arriving at the same rate
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 DIMENSIONS = 384
