@@ -86,10 +86,9 @@ class TrainingError(Exception):
 class Training:
     """One run: its output streams, and the steps that print as they go."""
 
-    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
+    def __init__(self, stdout: TextIO) -> None:
         # Django's wrapper ends each write with a newline, as a management command's streams do.
         self.stdout = OutputWrapper(stdout)
-        self.stderr = OutputWrapper(stderr)
 
     def run(self, options: dict[str, Any]) -> None:
         names = tuple(name.strip() for name in options["features"].split(",") if name.strip())
@@ -270,12 +269,12 @@ class Training:
             raise TrainingError(f"Cannot read {path}: {error}") from error
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> None:
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout) -> None:
     django_setup()
     parser = arguments_parser()
     options = vars(parser.parse_args(argv))
     try:
-        Training(stdout, stderr).run(options)
+        Training(stdout).run(options)
     except TrainingError as error:
         parser.error(str(error))
 

@@ -3,15 +3,20 @@ offline replay of the clusterer that chooses the thresholds."""
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from lab import clustering_training as training
+from lab import train_clustering
 from stories import clustering
 from tests.conftest import unit_vector
+from tests.test_clustering_evaluate import CORPUS
 
 
 def signals_with_own_weights(articles: list[training.LabelledArticle]) -> list[clustering.ArticleSignal]:
@@ -118,3 +123,28 @@ def test_it_groups_articles_that_join_nothing_by_average_linkage_in_the_second_p
     assert clustering.PairModel.from_dict(training.model_dict(model, provenance="")).merge_linkage == "average"
     with pytest.raises(ValueError, match="linkage"):
         clustering.PairModel.from_dict({**training.model_dict(model, provenance=""), "merge_linkage": "single"})
+
+
+@pytest.mark.models
+def test_it_trains_a_model_from_the_command_line_that_the_product_loads(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [
+        {"url": f"https://{domain}/{index}", "outlet": domain, "title": title, "text": text, "gold_story": story}
+        | {"published_at": f"2026-11-16T{8 + index:02d}:00:00+00:00"}
+        for index, (domain, story, title, text) in enumerate(CORPUS)
+    ]
+    corpus.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    out = io.StringIO()
+
+    arguments = [str(corpus), "--out", str(tmp_path / "model.json"), "--df-out", str(tmp_path / "df.json")]
+    arguments += ["--cache-dir", str(tmp_path / "cache"), "--evaluate", str(corpus)]
+
+    train_clustering.main(arguments, stdout=out)
+
+    printed = out.getvalue()
+    model = clustering.model_load(str(tmp_path / "model.json"))
+    assert "6 training articles in 2 stories." in printed
+    assert "Held out (offline replay) corpus.jsonl: BCubed precision 1.0000  recall 1.0000  F1 1.0000" in printed
+    assert model.features == clustering.FEATURE_NAMES
+    assert model.merge_linkage == "average"
+    assert json.loads((tmp_path / "df.json").read_text(encoding="utf-8"))["documents"] == 6
