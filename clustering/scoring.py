@@ -33,7 +33,7 @@ import numpy as np
 Vector = np.ndarray[Any, np.dtype[np.float32]]
 
 # Every feature a pair model may use; a model names the ones it was fitted on, in its order.
-FEATURE_NAMES = ("lead", "body", "entities", "terms", "rare_entities")
+FEATURE_NAMES = ("lead", "body", "entities", "terms")
 # Two articles of one outlet this alike are one report and its update, not two reports.
 UPDATE_SIMILARITY = 0.85
 # The entities an article is summarised by: its most salient ones.
@@ -142,35 +142,12 @@ def entity_overlap(entities: frozenset[str], counts: Counter[str], size: int) ->
     return sum(min(counts.get(entity, 0), size) / size for entity in entities) / len(entities)
 
 
-def rare_entity_overlap(
-    entities: frozenset[str], counts: Counter[str], size: int, weights: TermWeights | None = None
-) -> float:
-    """``entity_overlap`` with each entity weighted by the rarity of its rarest word (its IDF)."""
-    if not entities or not counts:
-        return 0.0
-    weights = weights or term_weights()
-    rarity = {entity: max((weights.idf(token) for token in tokens(entity)), default=0.0) for entity in entities}
-    total = sum(rarity.values())
-    if not total:
-        return 0.0
-    return sum(rarity[entity] * min(counts.get(entity, 0), size) / size for entity in entities) / total
-
-
 def gap_days(moment: datetime, first: datetime, last: datetime) -> float:
     """Days between a moment and a time span (0 inside it)."""
     if moment < first:
         return (first - moment).total_seconds() / SECONDS_PER_DAY
     if moment > last:
         return (moment - last).total_seconds() / SECONDS_PER_DAY
-    return 0.0
-
-
-def spans_gap_days(first: StorySignal, second: StorySignal) -> float:
-    """Days between two stories' spans (0 where they overlap)."""
-    if first.last < second.first:
-        return (second.first - first.last).total_seconds() / SECONDS_PER_DAY
-    if second.last < first.first:
-        return (first.first - second.last).total_seconds() / SECONDS_PER_DAY
     return 0.0
 
 
@@ -230,14 +207,6 @@ def term_cosine(terms: dict[str, float], sums: Counter[str] | dict[str, float]) 
     return sum(weight * sums.get(term, 0.0) for term, weight in terms.items()) / norm if norm else 0.0
 
 
-def _sums_cosine(first: Counter[str], second: Counter[str]) -> float:
-    norm = math.sqrt(sum(w * w for w in first.values())) * math.sqrt(sum(w * w for w in second.values()))
-    if not norm:
-        return 0.0
-    small, large = (first, second) if len(first) <= len(second) else (second, first)
-    return sum(weight * large.get(term, 0.0) for term, weight in small.items()) / norm
-
-
 def pair_features(
     article: ArticleSignal, story: StorySignal, names: Sequence[str] = FEATURE_NAMES[:3]
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -246,34 +215,6 @@ def pair_features(
         "body": lambda: float(article.body @ story.body),
         "entities": lambda: entity_overlap(article.entities, story.entity_counts, story.size),
         "terms": lambda: term_cosine(article.terms, story.term_sums),
-        "rare_entities": lambda: rare_entity_overlap(article.entities, story.entity_counts, story.size),
-    }
-    return np.array([values[name]() for name in names])
-
-
-def story_pair_features(
-    first: StorySignal, second: StorySignal, names: Sequence[str] = FEATURE_NAMES[:3]
-) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """The pair features of two stories, symmetrical: for the merge pass."""
-
-    def overlap() -> float:
-        return (
-            entity_overlap(frozenset(first.entity_counts), second.entity_counts, second.size)
-            + entity_overlap(frozenset(second.entity_counts), first.entity_counts, first.size)
-        ) / 2
-
-    values = {
-        "lead": lambda: float(first.lead @ second.lead),
-        "body": lambda: float(first.body @ second.body),
-        "entities": overlap,
-        "terms": lambda: _sums_cosine(first.term_sums, second.term_sums),
-        "rare_entities": lambda: (
-            (
-                rare_entity_overlap(frozenset(first.entity_counts), second.entity_counts, second.size)
-                + rare_entity_overlap(frozenset(second.entity_counts), first.entity_counts, first.size)
-            )
-            / 2
-        ),
     }
     return np.array([values[name]() for name in names])
 
@@ -288,21 +229,14 @@ class PairModel:
     merge_probability: float
     split_probability: float
     decay_days: float
-    # The rule that an outlet reports a story once (updates aside); off only to measure what it gains.
-    one_report_per_outlet: bool = True
     provenance: str = ""
     features: tuple[str, ...] = FEATURE_NAMES[:3]
     # The join threshold for an article without a publication date, where time cannot tell two
     # events on one subject apart: set higher, for precision. None: ``join_probability``.
     join_probability_undated: float | None = None
-    # The merge pass's own logistic regression over story pairs (``story_pair_features``): two
-    # stories' centroids are not an article and a story. Empty: the pass reuses the pair weights.
-    merge_features: tuple[str, ...] = ()
-    merge_weights: tuple[float, ...] = ()
-    merge_intercept: float = 0.0
-    # How the merge pass weighs two stories: "centroid" (the stories' centroids, by the merge or the
-    # pair weights) or "average" (the mean pair probability of their members, average linkage).
-    merge_linkage: str = "centroid"
+    # How the merge pass weighs two stories: "average" (the mean pair probability of their members,
+    # average linkage: ``linkage_probability``), the one linkage there is; the model file names it.
+    merge_linkage: str = "average"
 
     def threshold(self, article: ArticleSignal) -> float:
         if article.dated or self.join_probability_undated is None:
@@ -313,27 +247,20 @@ class PairModel:
         logit = float(np.dot(self.weights, features)) + self.intercept - gap / self.decay_days
         return float(1.0 / (1.0 + np.exp(-logit)))
 
-    def merge_probability_of(self, first: StorySignal, second: StorySignal) -> float:
-        """The probability that two stories are one, by the merge weights (the pair weights if none)."""
-        gap = spans_gap_days(first, second)
-        if not self.merge_weights:
-            return self.probability(story_pair_features(first, second, self.features), gap)
-        features = story_pair_features(first, second, self.merge_features)
-        logit = float(np.dot(self.merge_weights, features)) + self.merge_intercept - gap / self.decay_days
-        return float(1.0 / (1.0 + np.exp(-logit)))
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PairModel:
         features = tuple(data["features"])
         unknown = [name for name in features if name not in FEATURE_NAMES]
         if unknown or len(features) != len(data["weights"]):
             raise ValueError(f"Model features {list(features)} must be among {FEATURE_NAMES}, one weight each")
-        if data.get("merge_linkage", "centroid") not in MERGE_LINKAGES:
+        if data.get("merge_linkage", "average") not in MERGE_LINKAGES:
             raise ValueError(f"Merge linkage {data['merge_linkage']!r} must be one of {MERGE_LINKAGES}")
-        merge_features = tuple(data.get("merge_features") or ())
-        merge_weights = tuple(float(weight) for weight in data.get("merge_weights") or ())
-        if [name for name in merge_features if name not in FEATURE_NAMES] or len(merge_features) != len(merge_weights):
-            raise ValueError(f"Merge features {list(merge_features)} must be among {FEATURE_NAMES}, one weight each")
+        # Options of earlier models that only measured what a rule gained, or that no shipped model
+        # used: a file may still name them at the value that is now the only behaviour.
+        if data.get("one_report_per_outlet", True) is not True:
+            raise ValueError("one_report_per_outlet must be true: an outlet reports a story once")
+        if data.get("merge_features") or data.get("merge_weights"):
+            raise ValueError("Merge features and weights are no longer supported: the merge pass uses the pair weights")
         return cls(
             features=features,
             weights=tuple(float(weight) for weight in data["weights"]),
@@ -345,16 +272,12 @@ class PairModel:
             merge_probability=float(data["merge_probability"]),
             split_probability=float(data["split_probability"]),
             decay_days=float(data["decay_days"]),
-            one_report_per_outlet=bool(data.get("one_report_per_outlet", True)),
             provenance=str(data.get("provenance", "")),
-            merge_features=merge_features,
-            merge_weights=merge_weights,
-            merge_intercept=float(data.get("merge_intercept", 0.0)),
-            merge_linkage=str(data.get("merge_linkage", "centroid")),
+            merge_linkage=str(data.get("merge_linkage", "average")),
         )
 
 
-MERGE_LINKAGES = ("centroid", "average")
+MERGE_LINKAGES = ("average",)
 MODEL_PATH = Path(__file__).with_name("clustering_model.json")
 
 
@@ -417,7 +340,7 @@ def decide(article: ArticleSignal, candidates: Sequence[StorySignal], model: Pai
         features = pair_features(article, story, model.features)
         probability = model.probability(features, gap_days(article.moment, story.first, story.last))
         reason = Reason.JOINED
-        if model.one_report_per_outlet and article.outlet_id in story.outlet_ids:
+        if article.outlet_id in story.outlet_ids:
             if not is_update(article, story):
                 continue
             reason = Reason.UPDATE
@@ -429,18 +352,9 @@ def decide(article: ArticleSignal, candidates: Sequence[StorySignal], model: Pai
     return best or Decision(index=None, similarity=1.0, probability=best_probability, reason=Reason.STARTED)
 
 
-def best_match(vector: Vector, centroids: list[Vector], *, threshold: float) -> tuple[int, float] | None:
-    """The plain clusterer: the most similar centroid at or above ``threshold`` (the baseline)."""
-    if not centroids:
-        return None
-    similarities = np.vstack(centroids) @ vector
-    index = int(np.argmax(similarities))
-    return (index, float(similarities[index])) if similarities[index] >= threshold else None
-
-
-def can_merge(first: StorySignal, second: StorySignal, model: PairModel | None = None) -> bool:
+def can_merge(first: StorySignal, second: StorySignal) -> bool:
     """Two stories can merge only if no outlet covers both (one report per outlet per story)."""
-    return (model is not None and not model.one_report_per_outlet) or not (first.outlet_ids & second.outlet_ids)
+    return not (first.outlet_ids & second.outlet_ids)
 
 
 # Members of each story that average linkage reads: the first ones, so a large story costs no more.

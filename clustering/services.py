@@ -381,9 +381,10 @@ def clusters_recluster(*, story_ids: Iterable[int]) -> list[int]:
 
     A member whose probability of belonging to the rest of its story fell below the split
     threshold is placed again as if it were new (never back into that story). A story whose
-    centroids converged with another active story's, with no outlet in both, is merged into
-    the larger. Pinned members and curated stories are left alone. Every change is logged
-    as a ``ClusteringEvent``. Returns the ids of the stories that still exist and changed.
+    members are alike on average with those of one of its nearest active stories (average
+    linkage), with no outlet in both, is merged into the larger. Pinned members and curated
+    stories are left alone. Every change is logged as a ``ClusteringEvent``. Returns the ids of
+    the stories that still exist and changed.
     """
     model = pair_model()
     touched: set[int] = set()
@@ -449,19 +450,16 @@ def _merge_converged(story: Cluster, model: PairModel) -> set[int]:
         return set()
     probe = ArticleSignal(lead=signal.lead, body=signal.body, entities=frozenset(), outlet_id=-1, moment=signal.last)
     keys = [ids[index] for index in scoring.shortlist(probe, leads, size=scoring.MERGE_SHORTLIST)]
-    members = _member_signals(story.pk) if model.merge_linkage == "average" else []
+    members = _member_signals(story.pk)
     # The most probable of the shortlisted stories, if it clears the merge threshold.
     best: tuple[float, Cluster] | None = None
     for other in Cluster.objects.filter(pk__in=keys, is_curated=False).only(*STORY_SIGNAL_FIELDS):
         other_signal = _story_signal(other)
-        if not scoring.can_merge(signal, other_signal, model):
+        if not scoring.can_merge(signal, other_signal):
             continue
         if Membership.objects.filter(cluster__in=[story, other], is_pinned=True).exists():
             continue  # A curator pinned an article in one of them: that story stays as it is.
-        if model.merge_linkage == "average":
-            probability = scoring.linkage_probability(members, _member_signals(other.pk), model)
-        else:
-            probability = model.merge_probability_of(signal, other_signal)
+        probability = scoring.linkage_probability(members, _member_signals(other.pk), model)
         if probability >= model.merge_probability and (
             best is None or (probability, -other.pk) > (best[0], -best[1].pk)
         ):
@@ -470,8 +468,7 @@ def _merge_converged(story: Cluster, model: PairModel) -> set[int]:
         return set()
     probability, other = best
     into, away = (story, other) if story.article_count >= other.article_count else (other, story)
-    how = "members alike (average linkage" if model.merge_linkage == "average" else "centroids converged ("
-    _merge(into=into, away=away, probability=probability, detail=f"{how} {probability:.2f})")
+    _merge(into=into, away=away, probability=probability, detail=f"members alike (average linkage {probability:.2f})")
     return {into.pk}
 
 

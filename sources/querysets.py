@@ -47,15 +47,9 @@ class FeedQuerySet(models.QuerySet["Feed"]):
 
 
 class ArticleQuerySet(models.QuerySet["Article"]):
-    def in_state(self, state: str) -> ArticleQuerySet:
-        return self.filter(state=state)
-
     def stuck(self, older_than: datetime) -> ArticleQuerySet:
         """Articles whose next pipeline step has not happened since ``older_than``."""
         return self.filter(state__in=["discovered", "fetched", "analysed"], state_changed_at__lt=older_than)
-
-    def for_outlet(self, outlet: Outlet) -> ArticleQuerySet:
-        return self.filter(outlet=outlet)
 
     def originals(self) -> ArticleQuerySet:
         """Articles that are not a near-copy of an earlier one: what counts toward a side's coverage."""

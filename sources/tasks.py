@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from sources import articles, feeds
-
-
-@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
-def feed_poll_task(feed_id: int) -> list[int]:
-    return feeds.feed_poll(feed_id=feed_id)
+from sources import articles
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)

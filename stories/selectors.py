@@ -54,15 +54,6 @@ def story_version_format(times: tuple[datetime | None, datetime | None]) -> str:
     return "-".join(str(moment.timestamp()) if moment else "0" for moment in times)
 
 
-def story_version(*, story_id: int) -> str:
-    """What a cached rendering of the story is keyed on: it changes whenever the story's page data does.
-
-    Every write to a story's page data (refresh, re-clustering, curator actions) goes through
-    story_refresh or the clusterer, which set these times. Raises Http404 for an unknown story.
-    """
-    return story_version_format(story_version_times(story_id=story_id))
-
-
 # No row has this id: it marks where the story's id goes in the compiled SQL below.
 _ANY_STORY_ID = -(2**62)
 

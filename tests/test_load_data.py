@@ -1,4 +1,4 @@
-"""The synthetic data set of the load benchmark (bench/pages.py), and the cache key of the story page."""
+"""The synthetic data set of the load benchmark (lab/bench/pages.py), and the cache key of the story page."""
 
 from __future__ import annotations
 

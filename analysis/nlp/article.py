@@ -33,7 +33,7 @@ MIN_SENTENCE_WORDS = 4
 # The encoder's batches are cut by padded size, not by count: texts sorted by length, each batch
 # as many as fit ENCODER_BATCH_TOKENS once padded to its longest (at most ENCODER_MAX_BATCH).
 # A batch of 32 texts drawn from one article batch's few hundred pads short sentences up to a
-# long lead: bench/pipeline.py measured 30% more tokens, and CPU time, than the same texts
+# long lead: lab/bench/pipeline.py measured 30% more tokens, and CPU time, than the same texts
 # encoded in one call. Budgeted batches pad little; the vectors are the same (within 1e-6).
 ENCODER_BATCH_TOKENS = 768
 ENCODER_MAX_BATCH = 128

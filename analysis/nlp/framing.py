@@ -1,7 +1,7 @@
 """Framing over the 14 generic policy frames (Boydstun et al., Policy Frames Codebook).
 
 Two linear models per frame, stacked (each frame's logit a weighted sum of the two
-models' logits of that frame; older weights blend their probabilities):
+models' logits of that frame):
 
 - an *embedding* logistic regression over the mean of the article's unit sentence
   vectors (the same MiniLM vectors the analysis stores);
@@ -11,7 +11,7 @@ models' logits of that frame; older weights blend their probabilities):
 Each frame has its own decision threshold, chosen by cross-validation on the
 training data (jointly, for micro-F1 + macro-F1); an article that passes none gets
 its most probable frame. The weights are a small ``.npz`` (arrays only, no pickles)
-shipped in ``weights/`` with a model card; ``manage.py train_framing`` writes a new one.
+shipped in ``weights/`` with a model card; ``python -m lab.train_framing`` writes a new one.
 
 Both models are linear in quantities that add up over sentences (the mean of the
 sentence vectors; the term counts), and so is their stack, so each sentence's share
@@ -51,9 +51,11 @@ FRAMES = [
 ]
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "framing.npz"
 EVIDENCE_SENTENCES = 3
-FORMAT = 3  # of the weights file: 2 added the lexical model and the blend, 3 the per-frame stack
+FORMAT = 3  # of the weights file: 2 added the lexical model (and a blend, since retired), 3 the per-frame stack
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
+# The weight of a blend of the two models' probabilities that format-2 files carried (1.0: none).
+RETIRED_BLEND = 1.0
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
@@ -136,13 +138,12 @@ def _sigmoid(logits: Matrix) -> Matrix:
 
 @dataclass
 class FramingModel:
-    """An embedding and a lexical model per frame, combined, with a threshold per frame.
+    """An embedding and a lexical model per frame, stacked, with a threshold per frame.
 
-    With ``stack`` (frames x 2: each frame's weights of its embedding and lexical logits,
-    ``stack_intercept`` beside), a frame's logit is a weighted sum of the two models' logits
-    of that frame, the weights learnt per frame on out-of-fold logits. Without it (older
-    weights), ``blend`` is the embedding model's share of a blend of the two probabilities.
-    A model without a lexical part (``lexical`` None) is the embedding model alone.
+    ``stack`` (frames x 2: each frame's weights of its embedding and lexical logits,
+    ``stack_intercept`` beside): a frame's logit is a weighted sum of the two models' logits
+    of that frame, the weights learnt per frame on out-of-fold logits. A model without a
+    lexical part (``lexical`` None) is the embedding model alone; one with it needs its stack.
     """
 
     frames: list[str]
@@ -152,7 +153,6 @@ class FramingModel:
     intercept: Matrix  # frames
     thresholds: Matrix  # frames
     lexical: LexicalModel | None = None
-    blend: float = 1.0
     stack: Matrix | None = None  # frames x 2
     stack_intercept: Matrix | None = None  # frames
     meta: dict[str, str] = field(default_factory=dict)
@@ -166,16 +166,22 @@ class FramingModel:
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         kind = "linear"
         if self.lexical is not None:
-            kind = "blend"
+            kind = "stack"
+            stack, stack_intercept = self._stack()
             digest.update("\n".join(self.lexical.vocabulary).encode())
             digest.update(np.ascontiguousarray(self.lexical.coef, dtype=np.float16).tobytes())
-            for array in (self.lexical.idf, self.lexical.intercept, np.array([self.blend])):
+            # The 1.0 is the retired blend weight, still hashed so that a model keeps the version its
+            # analyses recorded (a changed version re-tags every article).
+            for array in (self.lexical.idf, self.lexical.intercept, np.array([RETIRED_BLEND])):
                 digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
-            if self.stack is not None and self.stack_intercept is not None:
-                kind = "stack"
-                for array in (self.stack, self.stack_intercept):
-                    digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+            for array in (stack, stack_intercept):
+                digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         return f"{kind}-{self.meta.get('name', 'framing')}-{digest.hexdigest()[:8]}"
+
+    def _stack(self) -> tuple[Matrix, Matrix]:
+        if self.stack is None or self.stack_intercept is None:
+            raise ValueError("a framing model with a lexical part needs its per-frame stack")
+        return self.stack, self.stack_intercept
 
     def embedding_logits(self, features: Matrix) -> Matrix:
         features = np.atleast_2d(np.asarray(features, dtype=np.float32))
@@ -185,11 +191,8 @@ class FramingModel:
         """Combined per-frame probabilities from each model's logits (rows: articles)."""
         if self.lexical is None or lexical_logits is None:
             return _sigmoid(embedding_logits)
-        if self.stack is not None and self.stack_intercept is not None:
-            return _sigmoid(
-                embedding_logits * self.stack[:, 0] + lexical_logits * self.stack[:, 1] + self.stack_intercept
-            )
-        return self.blend * _sigmoid(embedding_logits) + (1.0 - self.blend) * _sigmoid(lexical_logits)
+        stack, stack_intercept = self._stack()
+        return _sigmoid(embedding_logits * stack[:, 0] + lexical_logits * stack[:, 1] + stack_intercept)
 
     def probabilities(self, features: Matrix, segments: Sequence[Sequence[str]] | None = None) -> Matrix:
         """Per-frame probabilities of articles: their pooled vectors and (for the lexical model) their segments.
@@ -231,14 +234,10 @@ class FramingModel:
             segments = [title, *sentences]
             lexical_logits = self.lexical.logits(segments)
             lexical_shares = self.lexical.contributions(segments)[1:]  # the headline is not a sentence
-            if len(lexical_shares) == len(matrix) and self.stack is not None:
+            if len(lexical_shares) == len(matrix):
                 # The stacked logit is a weighted sum of the two logits: so are the sentences' shares of it.
-                contributions = contributions * self.stack[:, 0] + lexical_shares * self.stack[:, 1]
-            elif len(lexical_shares) == len(matrix):
-                # Each model's shares weighed by how much its logit moves the blended probability.
-                embedding_slope = self.blend * _sigmoid(embedding_logits) * (1 - _sigmoid(embedding_logits))
-                lexical_slope = (1 - self.blend) * _sigmoid(lexical_logits) * (1 - _sigmoid(lexical_logits))
-                contributions = contributions * embedding_slope + lexical_shares * lexical_slope
+                stack, _intercept = self._stack()
+                contributions = contributions * stack[:, 0] + lexical_shares * stack[:, 1]
         probabilities = self.combine(embedding_logits[None, :], None if lexical_logits is None else lexical_logits)[0]
         decided = self.decide(probabilities)[0]
         tags = []
@@ -265,7 +264,6 @@ class FramingModel:
             "coef": self.coef.astype(np.float16),
             "intercept": self.intercept.astype(np.float32),
             "thresholds": self.thresholds.astype(np.float32),
-            "blend": np.array(self.blend, dtype=np.float32),
             "meta_keys": np.array(list(self.meta)),
             "meta_values": np.array(list(self.meta.values())),
         }
@@ -276,11 +274,8 @@ class FramingModel:
                 "lexical_coef": self.lexical.coef.astype(np.float16),
                 "lexical_intercept": self.lexical.intercept.astype(np.float32),
             }
-            if self.stack is not None and self.stack_intercept is not None:
-                arrays |= {
-                    "stack": self.stack.astype(np.float32),
-                    "stack_intercept": self.stack_intercept.astype(np.float32),
-                }
+            stack, stack_intercept = self._stack()
+            arrays |= {"stack": stack.astype(np.float32), "stack_intercept": stack_intercept.astype(np.float32)}
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             np.savez_compressed(handle, **arrays)
@@ -288,6 +283,13 @@ class FramingModel:
     @classmethod
     def load(cls, path: Path) -> FramingModel:
         with np.load(path, allow_pickle=False) as data:
+            # Older files carry the blend weight; at 1.0 (the default, and every stacked model's) it did nothing.
+            if "blend" in data and float(data["blend"]) != RETIRED_BLEND:
+                raise ValueError(
+                    f"{path}: a blended framing model, no longer supported: retrain it (lab.train_framing)"
+                )
+            if "lexical_vocabulary" in data and "stack" not in data:
+                raise ValueError(f"{path}: a lexical model without its stack, no longer supported: retrain it")
             lexical = None
             if "lexical_vocabulary" in data:
                 lexical = LexicalModel(
@@ -304,7 +306,6 @@ class FramingModel:
                 intercept=data["intercept"].astype(np.float32),
                 thresholds=data["thresholds"].astype(np.float32),
                 lexical=lexical,
-                blend=float(data["blend"]) if "blend" in data else 1.0,
                 stack=data["stack"].astype(np.float32) if "stack" in data else None,
                 stack_intercept=data["stack_intercept"].astype(np.float32) if "stack_intercept" in data else None,
                 meta=dict(zip(map(str, data["meta_keys"]), map(str, data["meta_values"]), strict=True)),

@@ -75,12 +75,6 @@ def sentence_tones(sentences: Sequence[str]) -> list[float]:
     return [analyzer().polarity_scores(sentence)["compound"] for sentence in sentences]
 
 
-def tone_of(sentences: Sequence[str]) -> float:
-    """Mean compound score of the sentences, from -1 (negative) to 1 (positive)."""
-    scores = sentence_tones(sentences)
-    return sum(scores) / len(scores) if scores else 0.0
-
-
 def loaded_words(sentence: str) -> list[str]:
     """The loaded or subjective words of a sentence, lowercase, in order, outside quotations."""
     lexicon = analyzer().lexicon

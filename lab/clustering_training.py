@@ -1,7 +1,7 @@
 """Fitting the clustering pair model on labelled corpora, and replaying the online clusterer offline.
 
 The articles are analysed by the real analyser once and cached (``features_load``), so the
-fit and the threshold search replay the clusterer of ``stories.clustering`` over the same
+fit and the threshold search replay the clusterer of ``scoring.scoring`` over the same
 signals the pipeline computes, in seconds instead of minutes. ``gold_*`` keys are read
 only as labels: never as a feature.
 """
@@ -63,7 +63,7 @@ def features_load(path: Path, *, cache_dir: Path | None = None, limit: int = 0) 
     """The corpus's articles analysed by the pipeline's analyser; cached by file content and model versions."""
     from analysis.nlp.article import ArticleText
     from analysis.services import analyser
-    from stories import clustering
+    from clustering import scoring
 
     rows = corpus_read(path)[: limit or None]
     engine = analyser()
@@ -83,7 +83,7 @@ def features_load(path: Path, *, cache_dir: Path | None = None, limit: int = 0) 
             )
             for _row, feature in zip(batch, analysed, strict=True):
                 leads_list.append(feature.embedding.astype(np.float32))
-                bodies_list.append(clustering.body_vector(feature.sentence_matrix, feature.embedding))
+                bodies_list.append(scoring.body_vector(feature.sentence_matrix, feature.embedding))
                 extra.append(
                     {
                         "lead_text": " ".join(feature.sentences[:3]),
@@ -99,7 +99,7 @@ def features_load(path: Path, *, cache_dir: Path | None = None, limit: int = 0) 
             url=row["url"],
             outlet=row.get("outlet", ""),
             title=row.get("title", ""),
-            lead_text=str(row.get("text", ""))[: clustering.LEAD_CHARS],
+            lead_text=str(row.get("text", ""))[: scoring.LEAD_CHARS],
             published_at=_when(row.get("published_at")),
             lead=leads[index],
             body=bodies[index],
@@ -120,20 +120,20 @@ def signals_of(articles: Sequence[LabelledArticle], terms: Any = None) -> list[A
     """The clusterer's signal of each article; undated ones a second apart, as an import makes them."""
     from datetime import timedelta
 
-    from stories import clustering
+    from clustering import scoring
 
     outlets: dict[str, int] = {}
     signals = []
     for index, article in enumerate(articles):
         outlet_id = outlets.setdefault(article.outlet or f"unnamed {index}", len(outlets) + 1)
         signals.append(
-            clustering.ArticleSignal(
+            scoring.ArticleSignal(
                 lead=article.lead,
                 body=article.body,
-                entities=clustering.entities_of({"text": text} for text in article.entities),
+                entities=scoring.entities_of({"text": text} for text in article.entities),
                 outlet_id=outlet_id,
                 moment=article.published_at or UNDATED_START + timedelta(seconds=index),
-                terms=clustering.terms_of(clustering.terms_text(article.title, article.lead_text), terms),
+                terms=scoring.terms_of(scoring.terms_text(article.title, article.lead_text), terms),
                 dated=article.published_at is not None,
             )
         )
@@ -146,22 +146,19 @@ def replay(
     *,
     window_days: float = 3.0,
     second_pass: bool = True,
-    merge_log: list[tuple[np.ndarray, float, list[int], list[int]]] | None = None,
 ) -> list[int]:
     """The story index of each article after the online clusterer and its second pass, as the pipeline runs them.
 
-    Mirrors ``stories.assignment``: batches of ``REPLAY_BATCH`` in publication order, the candidates
+    Mirrors ``scoring.services``: batches of ``REPLAY_BATCH`` in publication order, the candidates
     the stories active within the window, shortlisted on lead similarity; then the split and merge
-    pass over the stories the batch touched. ``merge_log``, if given, receives each story pair
-    the merge pass weighs: the features of ``story_pair_features`` (every one of
-    ``FEATURE_NAMES``), the gap in days, and the two stories' members (positions).
+    pass over the stories the batch touched.
     """
-    from stories import clustering
+    from clustering import scoring
 
     stories: dict[int, Any] = {}
     members: dict[int, list[int]] = {}
     where: list[int] = [-1] * len(signals)
-    window = window_days * clustering.SECONDS_PER_DAY
+    window = window_days * scoring.SECONDS_PER_DAY
     next_key = 0
 
     def place(position: int, exclude: int | None = None) -> int:
@@ -176,13 +173,13 @@ def replay(
         ]
         if keys:
             leads = np.vstack([stories[key].lead for key in keys])
-            keys = [keys[index] for index in clustering.shortlist(signal, leads)]
+            keys = [keys[index] for index in scoring.shortlist(signal, leads)]
         candidates = [stories[key] for key in keys]
-        decision = clustering.decide(signal, candidates, model)
+        decision = scoring.decide(signal, candidates, model)
         if decision.index is None:
             key = next_key
             next_key += 1
-            stories[key] = clustering.StorySignal.of_article(signal, key=key)
+            stories[key] = scoring.StorySignal.of_article(signal, key=key)
             members[key] = [position]
         else:
             key = keys[decision.index]
@@ -192,7 +189,7 @@ def replay(
         return key
 
     def rebuild(key: int) -> None:
-        built = clustering.StorySignal.of_article(signals[members[key][0]], key=key)
+        built = scoring.StorySignal.of_article(signals[members[key][0]], key=key)
         for position in members[key][1:]:
             built.add(signals[position])
         stories[key] = built
@@ -210,13 +207,13 @@ def replay(
             if len(members[key]) >= 3:
                 for position in list(members[key]):
                     rest_positions = [other for other in members[key] if other != position]
-                    rest = clustering.StorySignal.of_article(signals[rest_positions[0]])
+                    rest = scoring.StorySignal.of_article(signals[rest_positions[0]])
                     for other in rest_positions[1:]:
                         rest.add(signals[other])
                     signal = signals[position]
                     probability = model.probability(
-                        clustering.pair_features(signal, rest, model.features),
-                        clustering.gap_days(signal.moment, rest.first, rest.last),
+                        scoring.pair_features(signal, rest, model.features),
+                        scoring.gap_days(signal.moment, rest.first, rest.last),
                     )
                     if probability < model.split_probability:
                         members[key] = rest_positions
@@ -234,33 +231,21 @@ def replay(
             ]
             if not others:
                 continue
-            probe = clustering.ArticleSignal(
+            probe = scoring.ArticleSignal(
                 lead=story.lead, body=story.body, entities=frozenset(), outlet_id=-1, moment=story.last
             )
             leads = np.vstack([stories[other].lead for other in others])
             best: tuple[float, int] | None = None
-            for index in clustering.shortlist(probe, leads, size=clustering.MERGE_SHORTLIST):
+            for index in scoring.shortlist(probe, leads, size=scoring.MERGE_SHORTLIST):
                 other = others[index]
                 candidate = stories[other]
-                if not clustering.can_merge(story, candidate, model):
+                if not scoring.can_merge(story, candidate):
                     continue
-                if merge_log is not None:
-                    merge_log.append(
-                        (
-                            clustering.story_pair_features(story, candidate, clustering.FEATURE_NAMES),
-                            clustering.spans_gap_days(story, candidate),
-                            list(members[key]),
-                            list(members[other]),
-                        )
-                    )
-                if model.merge_linkage == "average":
-                    probability = clustering.linkage_probability(
-                        [signals[position] for position in members[key]],
-                        [signals[position] for position in members[other]],
-                        model,
-                    )
-                else:
-                    probability = model.merge_probability_of(story, candidate)
+                probability = scoring.linkage_probability(
+                    [signals[position] for position in members[key]],
+                    [signals[position] for position in members[other]],
+                    model,
+                )
                 # The most probable one that clears the threshold, as ``_merge_converged`` takes.
                 if probability >= model.merge_probability and (
                     best is None or (probability, -other) > (best[0], -best[1])
@@ -298,11 +283,11 @@ def df_table(texts: Sequence[tuple[str, str]]) -> dict[str, Any]:
     Terms in at least ``DF_MIN_COUNT`` documents, the ``DF_MAX_TERMS`` most common: counts of
     common words only, no text of any article.
     """
-    from stories import clustering
+    from clustering import scoring
 
     counts: Counter[str] = Counter()
     for title, text in texts:
-        counts.update({token for token in clustering.tokens(clustering.terms_text(title, text)) if len(token) > 1})
+        counts.update({token for token in scoring.tokens(scoring.terms_text(title, text)) if len(token) > 1})
     kept = [(term, count) for term, count in counts.most_common(DF_MAX_TERMS) if count >= DF_MIN_COUNT]
     return {"documents": len(texts), "counts": dict(sorted(kept))}
 
@@ -314,11 +299,11 @@ def training_pairs(signals: Sequence[Any], gold: Sequence[str], names: Sequence[
     ``SHORTLIST`` nearest lead centroids in the window (negatives), as the clusterer would.
     Returns the features, the gaps in days, and the labels.
     """
-    from stories import clustering
+    from clustering import scoring
 
     stories: dict[str, Any] = {}
     rows, gaps, labels = [], [], []
-    window = window_days * clustering.SECONDS_PER_DAY
+    window = window_days * scoring.SECONDS_PER_DAY
     order = sorted(range(len(signals)), key=lambda position: (signals[position].moment, position))
     for position in order:
         signal, label = signals[position], gold[position]
@@ -330,46 +315,19 @@ def training_pairs(signals: Sequence[Any], gold: Sequence[str], names: Sequence[
         ]
         if keys:
             leads = np.vstack([stories[key].lead for key in keys])
-            keys = [keys[index] for index in clustering.shortlist(signal, leads)]
+            keys = [keys[index] for index in scoring.shortlist(signal, leads)]
         if label in stories and label not in keys:
             keys.append(label)
         for key in keys:
             story = stories[key]
-            rows.append(clustering.pair_features(signal, story, names))
-            gaps.append(clustering.gap_days(signal.moment, story.first, story.last))
+            rows.append(scoring.pair_features(signal, story, names))
+            gaps.append(scoring.gap_days(signal.moment, story.first, story.last))
             labels.append(key == label)
         if label in stories:
             stories[label].add(signal)
         else:
-            stories[label] = clustering.StorySignal.of_article(signal, key=label)
+            stories[label] = scoring.StorySignal.of_article(signal, key=label)
     return np.array(rows), np.array(gaps), np.array(labels, dtype=bool)
-
-
-def merge_pairs(
-    streams: Sequence[Sequence[LabelledArticle]], signals: Sequence[Sequence[Any]], model: Any, names: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature rows of the story pairs the merge pass weighs, replaying ``model`` with no merges.
-
-    A pair is positive when the two stories' most common gold stories are one. Returns the
-    features (``names``), the gaps in days between the stories' spans, and the labels.
-    """
-    from stories import clustering
-
-    columns = [clustering.FEATURE_NAMES.index(name) for name in names]
-    rows, gaps, labels = [], [], []
-    for stream, stream_signals in zip(streams, signals, strict=True):
-        log: list[tuple[np.ndarray, float, list[int], list[int]]] = []
-        replay(stream_signals, model_with(model, merge_probability=float("inf")), merge_log=log)
-        golds = [article.gold for article in stream]
-        for features, gap, first, second in log:
-            rows.append(features[columns])
-            gaps.append(gap)
-            labels.append(_majority(golds, first) == _majority(golds, second))
-    return np.array(rows).reshape(-1, len(names)), np.array(gaps), np.array(labels, dtype=bool)
-
-
-def _majority(golds: Sequence[str], positions: Sequence[int]) -> str:
-    return Counter(golds[position] for position in positions).most_common(1)[0][0]
 
 
 def logistic_fit(
@@ -428,15 +386,6 @@ def model_dict(model: Any, *, provenance: str) -> dict[str, Any]:
         "merge_probability": model.merge_probability,
         "split_probability": model.split_probability,
         "decay_days": model.decay_days,
-        **({"merge_linkage": model.merge_linkage} if model.merge_linkage != "centroid" else {}),
-        **(
-            {
-                "merge_features": list(model.merge_features),
-                "merge_weights": list(model.merge_weights),
-                "merge_intercept": model.merge_intercept,
-            }
-            if model.merge_weights
-            else {}
-        ),
+        "merge_linkage": model.merge_linkage,
         "provenance": provenance,
     }

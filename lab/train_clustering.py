@@ -1,22 +1,36 @@
-"""Fit the clustering pair model on labelled corpus files and write it (and its term table) as JSON."""
+"""Fit the clustering pair model on labelled corpus files and write it (and its term table) as JSON.
+
+    .venv/bin/python -m lab.train_clustering FILE.jsonl ... [--limit N] [--features lead,body,...]
+        [--df-out PATH] [--out PATH] [--evaluate FILE.jsonl ...] [--cache-dir DIR]
+
+The pair model is a logistic regression on article-to-story pairs of corpus files with
+``gold_story``; the join thresholds, and the undated join and merge thresholds of the merge
+pass (average linkage) together, are chosen by replaying the online clusterer on them.
+``--evaluate`` replays held-out files offline. The articles go through the pipeline's
+analyser once and are cached (``--cache-dir``).
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import OutputWrapper
 
-from stories import clustering
-from stories import clustering_training as training
+from clustering import scoring
+from clustering.scoring import PairModel
+from lab import clustering_training as training
+from lab.clustering_training import LabelledArticle
+from lab.environment import django_setup
 
 JOIN_GRID = tuple(round(value, 2) for value in np.arange(0.05, 0.96, 0.05))
-MERGE_GRID = tuple(round(value, 2) for value in np.arange(0.3, 0.96, 0.05))
-# Average linkage: undated articles may join only the nearest stories (or none: 1.0), the merge pass
-# grouping the rest.
+# The merge pass (average linkage): undated articles may join only the nearest stories (or none: 1.0),
+# the merge pass grouping the rest.
 LINKAGE_JOIN_GRID = (0.8, 0.9, 1.0)
 LINKAGE_MERGE_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
 
@@ -27,66 +41,60 @@ def coefficients_line(names: Sequence[str], weights: Sequence[float], intercept:
     )
 
 
-class Command(BaseCommand):
-    help = (
-        "Fit the clustering pair model (logistic regression on article-to-story pairs) on corpus JSONL files "
-        "with gold_story, choose the join threshold by replaying the online clusterer on them, and write the "
-        "model JSON; --evaluate replays held-out files offline. The articles go through the pipeline's "
-        "analyser once and are cached (--cache-dir)."
+def arguments_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lab.train_clustering", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("paths", nargs="+", help="Training corpus JSONL files (rows with gold_story).")
+    parser.add_argument("--limit", type=int, default=0, help="Only the first N rows of each training file.")
+    parser.add_argument(
+        "--features",
+        default=",".join(scoring.FEATURE_NAMES),
+        help=f"Comma-separated pair features, among {', '.join(scoring.FEATURE_NAMES)}.",
+    )
+    parser.add_argument("--regularisation", type=float, default=10.0, help="The inverse regularisation C.")
+    parser.add_argument(
+        "--stream-stories",
+        type=int,
+        default=307,
+        help="Undated training files are replayed in streams of this many gold stories (the density of "
+        "a day of news, or of the NeuS val file).",
+    )
+    parser.add_argument(
+        "--min-precision",
+        type=float,
+        default=0.95,
+        help="The join threshold maximises BCubed F1 among those keeping this precision (if any does).",
+    )
+    parser.add_argument("--decay-days", type=float, default=1.0, help="The logit falls by 1 per this many days.")
+    parser.add_argument("--evaluate", action="append", default=[], help="A held-out file to replay (repeatable).")
+    parser.add_argument("--out", default="", help="Where to write the model JSON (default: print it).")
+    parser.add_argument(
+        "--df-out",
+        default="",
+        help="Where to write the term document counts from the training files (needed by the terms feature; "
+        "default: use the shipped table).",
+    )
+    parser.add_argument("--cache-dir", default="var/cluster_cache", help="Where analysed corpora are cached.")
+    return parser
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", help="Training corpus JSONL files (rows with gold_story).")
-        parser.add_argument("--limit", type=int, default=0, help="Only the first N rows of each training file.")
-        parser.add_argument(
-            "--features",
-            default=",".join(clustering.FEATURE_NAMES),
-            help=f"Comma-separated pair features, among {', '.join(clustering.FEATURE_NAMES)}.",
-        )
-        parser.add_argument("--regularisation", type=float, default=10.0, help="The inverse regularisation C.")
-        parser.add_argument(
-            "--stream-stories",
-            type=int,
-            default=307,
-            help="Undated training files are replayed in streams of this many gold stories (the density of "
-            "a day of news, or of the NeuS val file).",
-        )
-        parser.add_argument(
-            "--min-precision",
-            type=float,
-            default=0.95,
-            help="The join threshold maximises BCubed F1 among those keeping this precision (if any does).",
-        )
-        parser.add_argument(
-            "--merge-features",
-            default="",
-            help="Fit the merge pass its own regression over story pairs with these features (comma-separated), "
-            "and choose its threshold by replay; default: the pass reuses the pair weights at 0.9.",
-        )
-        parser.add_argument(
-            "--merge-linkage",
-            choices=("centroid", "average"),
-            default="centroid",
-            help="How the merge pass weighs two stories: their centroids, or average linkage (the mean pair "
-            "probability of their members), in which case the undated join threshold and the merge threshold "
-            "are chosen together by replay.",
-        )
-        parser.add_argument("--decay-days", type=float, default=1.0, help="The logit falls by 1 per this many days.")
-        parser.add_argument("--evaluate", action="append", default=[], help="A held-out file to replay (repeatable).")
-        parser.add_argument("--out", default="", help="Where to write the model JSON (default: print it).")
-        parser.add_argument(
-            "--df-out",
-            default="",
-            help="Where to write the term document counts from the training files (needed by the terms feature; "
-            "default: use the shipped table).",
-        )
-        parser.add_argument("--cache-dir", default="var/cluster_cache", help="Where analysed corpora are cached.")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+class TrainingError(Exception):
+    """What stops a training run: a file that cannot be read, a feature that does not exist."""
+
+
+class Training:
+    """One run: its output streams, and the steps that print as they go."""
+
+    def __init__(self, stdout: TextIO) -> None:
+        # Django's wrapper ends each write with a newline, as a management command's streams do.
+        self.stdout = OutputWrapper(stdout)
+
+    def run(self, options: dict[str, Any]) -> None:
         names = tuple(name.strip() for name in options["features"].split(",") if name.strip())
-        unknown = [name for name in names if name not in clustering.FEATURE_NAMES]
+        unknown = [name for name in names if name not in scoring.FEATURE_NAMES]
         if unknown or not names:
-            raise CommandError(f"Unknown features {unknown}: choose among {', '.join(clustering.FEATURE_NAMES)}")
+            raise TrainingError(f"Unknown features {unknown}: choose among {', '.join(scoring.FEATURE_NAMES)}")
         cache_dir = Path(options["cache_dir"]) if options["cache_dir"] else None
         corpora = [self._load(Path(path), cache_dir, options["limit"]) for path in options["paths"]]
         articles = [article for corpus in corpora for article in corpus]
@@ -103,19 +111,17 @@ class Command(BaseCommand):
             )
             table["provenance"] = (
                 "Document counts of the words of titles and leads (first "
-                f"{clustering.LEAD_CHARS} characters) of the training files "
+                f"{scoring.LEAD_CHARS} characters) of the training files "
                 f"{', '.join(Path(path).name for path in options['paths'])}; words in at least "
                 f"{training.DF_MIN_COUNT} articles, {training.DF_MAX_TERMS} at most. Counts only."
             )
             Path(options["df_out"]).write_text(json.dumps(table, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
-            weights = clustering.TermWeights(documents=table["documents"], counts=table["counts"])
+            weights = scoring.TermWeights(documents=table["documents"], counts=table["counts"])
             # The pair features read the shipped table: a new one there takes effect now.
-            clustering.term_weights.cache_clear()
-            if Path(options["df_out"]).resolve() != clustering.DF_PATH.resolve():
-                self.stderr.write("The rare_entities feature reads the shipped table, not --df-out.")
+            scoring.term_weights.cache_clear()
             self.stdout.write(f"Wrote {len(table['counts'])} term counts to {options['df_out']}.")
         else:
-            weights = clustering.term_weights()
+            weights = scoring.term_weights()
 
         streams = [
             stream
@@ -140,7 +146,7 @@ class Command(BaseCommand):
             f"Fitted on {len(label)} pairs ({int(label.sum())} positive): "
             + coefficients_line(names, fitted_weights, intercept)
         )
-        model = clustering.PairModel(
+        model = PairModel(
             features=names,
             weights=tuple(fitted_weights),
             intercept=intercept,
@@ -169,12 +175,8 @@ class Command(BaseCommand):
             join_probability=chosen["dated"][0],
             join_probability_undated=chosen["undated"][0] if "undated" in chosen else None,
         )
-
-        merge_names = tuple(name.strip() for name in options["merge_features"].split(",") if name.strip())
-        if merge_names:
-            model = self._merge_fit(model, merge_names, streams, signals, options)
-        if options["merge_linkage"] == "average":
-            model, chosen["undated"] = self._linkage_thresholds(model, streams, signals, options["min_precision"])
+        # The merge pass groups what the joins left apart: its threshold and the undated join threshold, together.
+        model, chosen["undated"] = self._linkage_thresholds(model, streams, signals, options["min_precision"])
 
         evaluations = []
         for path in options["evaluate"]:
@@ -195,20 +197,9 @@ class Command(BaseCommand):
                     for kind, values in chosen.items()
                 )
                 + f", undated ones keeping precision {options['min_precision']}"
-                + (
-                    f"; merge pass: logistic regression over story pairs ({', '.join(merge_names)}), threshold "
-                    f"{model.merge_probability:.2f} by replay keeping precision {options['min_precision']}"
-                    if merge_names
-                    else ""
-                )
-                + (
-                    f"; merge pass by average linkage at {model.merge_probability:.2f}, the undated join threshold "
-                    f"{model.join_probability_undated:.2f} chosen with it by replay keeping precision "
-                    f"{options['min_precision']}"
-                    if model.merge_linkage == "average"
-                    else ""
-                )
-                + ". Written by manage.py train_clustering."
+                + f"; merge pass by average linkage at {model.merge_probability:.2f}, the undated join threshold "
+                f"{model.join_probability_undated:.2f} chosen with it by replay keeping precision "
+                f"{options['min_precision']}. Written by python -m lab.train_clustering."
             ),
         )
         text = json.dumps(data, indent=2) + "\n"
@@ -218,54 +209,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(text)
 
-    def _merge_fit(
-        self,
-        model: clustering.PairModel,
-        names: tuple[str, ...],
-        streams: list[Any],
-        signals: list[Any],
-        options: dict[str, Any],
-    ) -> clustering.PairModel:
-        """The merge pass's regression over the story pairs it weighs, and its threshold by replay."""
-        unknown = [name for name in names if name not in clustering.FEATURE_NAMES]
-        if unknown:
-            raise CommandError(f"Unknown merge features {unknown}: choose among {', '.join(clustering.FEATURE_NAMES)}")
-        rows, gaps, labels = training.merge_pairs(streams, signals, model, names)
-        if not labels.any() or labels.all():
-            raise CommandError("The merge pass met no positive and negative story pairs to fit on.")
-        weights, intercept = training.logistic_fit(
-            rows, labels, regularisation=options["regularisation"], offset=-gaps / options["decay_days"]
-        )
-        self.stdout.write(
-            f"Merge regression on {len(labels)} story pairs ({int(labels.sum())} positive): "
-            + coefficients_line(names, weights, intercept)
-        )
-        fitted = training.model_with(
-            model, merge_features=names, merge_weights=tuple(weights), merge_intercept=intercept
-        )
-        best: tuple[Any, float] | None = None
-        for threshold in (*MERGE_GRID, float("inf")):
-            candidate = training.model_with(fitted, merge_probability=threshold)
-            scored = [
-                training.scores_of(stream, training.replay(stream_signals, candidate))[0]
-                for stream, stream_signals in zip(streams, signals, strict=True)
-            ]
-            precision = float(np.mean([score.precision for score in scored]))
-            f1 = float(np.mean([score.f1 for score in scored]))
-            self.stdout.write(f"  merge {threshold:.2f}: BCubed P {precision:.4f} F1 {f1:.4f}")
-            key = (precision >= options["min_precision"], f1)
-            if best is None or key > best[0]:
-                best = (key, threshold)
-        assert best is not None
-        if best[1] == float("inf"):
-            self.stdout.write("No merge threshold gains on the training data: the merge pass keeps the pair weights.")
-            return model
-        self.stdout.write(f"Merge threshold {best[1]:.2f}.")
-        return training.model_with(fitted, merge_probability=best[1])
-
     def _linkage_thresholds(
-        self, model: clustering.PairModel, streams: list[Any], signals: list[Any], floor: float
-    ) -> tuple[clustering.PairModel, tuple[float, float, float]]:
+        self, model: PairModel, streams: list[Any], signals: list[Any], floor: float
+    ) -> tuple[PairModel, tuple[float, float, float]]:
         """The undated join and the merge thresholds, together, for average linkage: the best mean BCubed F1
         over the undated streams (all, if none is) among those keeping ``floor`` precision."""
         dated = {index for index, stream in enumerate(streams) if stream[0].published_at is not None}
@@ -275,7 +221,6 @@ class Command(BaseCommand):
             for merge in LINKAGE_MERGE_GRID:
                 candidate = training.model_with(
                     model,
-                    merge_linkage="average",
                     join_probability=join,
                     join_probability_undated=None,
                     merge_probability=merge,
@@ -294,13 +239,11 @@ class Command(BaseCommand):
             f"Average linkage: undated join threshold {best[1]:.2f}, merge threshold {best[2]:.2f} "
             f"(training BCubed F1 {best[0][1]:.4f})"
         )
-        fitted = training.model_with(
-            model, merge_linkage="average", join_probability_undated=best[1], merge_probability=best[2]
-        )
+        fitted = training.model_with(model, join_probability_undated=best[1], merge_probability=best[2])
         return fitted, (best[1], best[3], best[0][1])
 
     def _threshold(
-        self, model: clustering.PairModel, streams: list[Any], signals: list[Any], floor: float
+        self, model: PairModel, streams: list[Any], signals: list[Any], floor: float
     ) -> tuple[float, float, float]:
         """The join threshold of the best mean BCubed F1 over the streams among those keeping ``floor`` precision."""
         best: tuple[Any, float, float, float] | None = None
@@ -319,8 +262,22 @@ class Command(BaseCommand):
         assert best is not None
         return best[1], best[2], best[3]
 
-    def _load(self, path: Path, cache_dir: Path | None, limit: int) -> list[training.LabelledArticle]:
+    def _load(self, path: Path, cache_dir: Path | None, limit: int) -> list[LabelledArticle]:
         try:
             return training.features_load(path, cache_dir=cache_dir, limit=limit)
         except (OSError, ValueError) as error:
-            raise CommandError(f"Cannot read {path}: {error}") from error
+            raise TrainingError(f"Cannot read {path}: {error}") from error
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout) -> None:
+    django_setup()
+    parser = arguments_parser()
+    options = vars(parser.parse_args(argv))
+    try:
+        Training(stdout).run(options)
+    except TrainingError as error:
+        parser.error(str(error))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,18 +1,20 @@
-"""Training and evaluating the framing classifier (scikit-learn; only the training commands import this).
+"""Training the framing classifier (scikit-learn): what ``python -m lab.train_framing`` runs.
 
 Protocol, so that a cross-validated score is an honest estimate: every choice
 learnt from labels (feature standardisation, the lexical vocabulary, the
 regularisation strengths, the per-frame stack of the two models, each frame's
 decision threshold) is made inside the training folds, by an inner cross-validation
 over the training part only; the held-out fold is scored once.
+
+The building blocks (one logistic regression per frame, each model's held-out logits, the
+stack, the thresholds) are public so that the benchmarks in ``lab/bench/`` score other models
+under the same protocol.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
 
+from analysis.evaluation import Scores, scores
 from analysis.nlp.framing import FRAMES, FramingModel, LexicalModel, idf_of, segment_terms
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
@@ -36,49 +39,7 @@ MAX_TERMS = 20_000
 MIN_DOCUMENTS = 2  # a term in fewer training articles than this is left out of the vocabulary
 
 
-@dataclass(frozen=True)
-class LabelledArticle:
-    title: str
-    text: str
-    frames: list[str]
-
-
-@dataclass(frozen=True)
-class Scores:
-    micro_f1: float
-    macro_f1: float
-    per_frame: dict[str, float]
-
-
-def labelled_read(path: Path) -> Iterator[LabelledArticle]:
-    """Articles of a JSONL file with ``title``, ``text`` and ``gold_frames`` (names from FRAMES)."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            frames = record.get("gold_frames")
-            if not isinstance(frames, list) or not all(frame in FRAMES for frame in frames):
-                raise ValueError(f"line {number}: gold_frames must be a list of frames from the codebook")
-            yield LabelledArticle(
-                title=str(record.get("title") or ""), text=str(record.get("text") or ""), frames=frames
-            )
-
-
-def labels_matrix(articles: list[LabelledArticle], frames: list[str] = FRAMES) -> Matrix:
-    return np.array([[frame in article.frames for frame in frames] for article in articles], dtype=bool)
-
-
-def scores(gold: Matrix, predicted: Matrix, frames: list[str] = FRAMES) -> Scores:
-    per_frame = f1_score(gold, predicted, average=None, zero_division=0)
-    return Scores(
-        micro_f1=float(f1_score(gold, predicted, average="micro", zero_division=0)),
-        macro_f1=float(f1_score(gold, predicted, average="macro", zero_division=0)),
-        per_frame={frame: float(value) for frame, value in zip(frames, per_frame, strict=True)},
-    )
-
-
-def _objective(labels: Matrix, decided: Matrix) -> float:
+def f1_objective(labels: Matrix, decided: Matrix) -> float:
     """micro-F1 + macro-F1 (what the inner choices maximise), in numpy: it is computed thousands of times."""
     true_positive = (labels & decided).sum(axis=0)
     errors = (labels ^ decided).sum(axis=0)  # false positives and false negatives
@@ -95,7 +56,9 @@ def _standardise(features: Matrix) -> tuple[Matrix, Matrix]:
     return features.mean(axis=0), features.std(axis=0) + 1e-6
 
 
-def _fit(features: Matrix | sparse.csr_matrix, labels: Matrix, regularisation: float) -> tuple[Matrix, Matrix]:
+def frames_logistic_fit(
+    features: Matrix | sparse.csr_matrix, labels: Matrix, regularisation: float
+) -> tuple[Matrix, Matrix]:
     """Coefficients and intercepts of one balanced logistic regression per frame.
 
     Balanced class weights, so that the rare frames (a few dozen articles) are not
@@ -118,13 +81,14 @@ def _fit(features: Matrix | sparse.csr_matrix, labels: Matrix, regularisation: f
     return coef, intercept
 
 
-def _sigmoid(logits: Matrix) -> Matrix:
+def sigmoid(logits: Matrix) -> Matrix:
     return 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
 
 
-def _embedding_logits(train_features: Matrix, labels: Matrix, regularisation: float, test_features: Matrix) -> Matrix:
+def embedding_logits(train_features: Matrix, labels: Matrix, regularisation: float, test_features: Matrix) -> Matrix:
+    """The embedding model fitted on the training rows (pooled vectors): its per-frame logits of the test rows."""
     mean, scale = _standardise(train_features)
-    coef, intercept = _fit((train_features - mean) / scale, labels, regularisation)
+    coef, intercept = frames_logistic_fit((train_features - mean) / scale, labels, regularisation)
     return ((test_features - mean) / scale) @ coef.T + intercept
 
 
@@ -165,12 +129,13 @@ def _lexical_fit(
         intercept=np.zeros(frames, dtype=np.float32),
     )
     rows = lexical_matrix(model, segments)
-    coef, intercept = _fit(rows, labels, regularisation)
+    coef, intercept = frames_logistic_fit(rows, labels, regularisation)
     model.coef, model.intercept = coef.astype(np.float32), intercept.astype(np.float32)
     return model, rows
 
 
-def _lexical_logits(train_segments: Segments, labels: Matrix, regularisation: float, test_segments: Segments) -> Matrix:
+def lexical_logits(train_segments: Segments, labels: Matrix, regularisation: float, test_segments: Segments) -> Matrix:
+    """The lexical model fitted on the training articles (segments): its per-frame logits of the test articles."""
     model, _rows = _lexical_fit(train_segments, labels, regularisation, labels.shape[1])
     return np.asarray(lexical_matrix(model, test_segments) @ model.coef.T) + model.intercept
 
@@ -178,7 +143,8 @@ def _lexical_logits(train_segments: Segments, labels: Matrix, regularisation: fl
 # --- choices made by inner cross-validation
 
 
-def _decide(probabilities: Matrix, thresholds: Matrix) -> Matrix:
+def frames_decide(probabilities: Matrix, thresholds: Matrix) -> Matrix:
+    """Frames at or above their threshold; an article with none gets its most probable frame (as ``FramingModel``)."""
     decided = probabilities >= thresholds
     empty = ~decided.any(axis=1)
     decided[empty, probabilities[empty].argmax(axis=1)] = True
@@ -200,19 +166,19 @@ def frame_thresholds(probabilities: Matrix, labels: Matrix) -> Matrix:
             f1_score(labels[:, index], probabilities[:, index] >= value, zero_division=0) for value in THRESHOLD_GRID
         ]
         thresholds[index] = float(THRESHOLD_GRID[int(np.argmax(f1s))])
-    best = _objective(labels, _decide(probabilities, thresholds))
+    best = f1_objective(labels, frames_decide(probabilities, thresholds))
     for _round in range(THRESHOLD_ROUNDS):
         for index in range(labels.shape[1]):
             for value in THRESHOLD_GRID:
                 trial = thresholds.copy()
                 trial[index] = value
-                objective = _objective(labels, _decide(probabilities, trial))
+                objective = f1_objective(labels, frames_decide(probabilities, trial))
                 if objective > best + 1e-9:
                     best, thresholds = objective, trial
     return thresholds
 
 
-def _stack_fit(logits: Matrix, labels: Matrix, regularisation: float) -> tuple[Matrix, Matrix]:
+def stack_fit(logits: Matrix, labels: Matrix, regularisation: float) -> tuple[Matrix, Matrix]:
     """Per frame, a balanced logistic regression on that frame's logits from each model.
 
     ``logits`` is articles x (models · frames): each model's logits side by side (the shipped
@@ -237,12 +203,13 @@ def _stack_fit(logits: Matrix, labels: Matrix, regularisation: float) -> tuple[M
     return weights, intercept
 
 
-def _stack_apply(logits: Matrix, weights: Matrix, intercept: Matrix) -> Matrix:
+def stack_apply(logits: Matrix, weights: Matrix, intercept: Matrix) -> Matrix:
+    """The stacked per-frame probabilities of models' logits side by side (as ``stack_fit`` takes them)."""
     frames = len(intercept)
     combined = sum(
         logits[:, model * frames : (model + 1) * frames] * weights[:, model] for model in range(weights.shape[1])
     )
-    return _sigmoid(combined + intercept)
+    return sigmoid(combined + intercept)
 
 
 @dataclass(frozen=True)
@@ -257,13 +224,11 @@ class Recipe:
     stack_logits: Matrix | None = None  # the out-of-fold logits the stack is fitted on (articles x 2 · frames)
 
 
-def _slices(rows: int, seed: int) -> list[tuple[Matrix, Matrix]]:
+def _inner_folds(rows: int, seed: int) -> list[tuple[Matrix, Matrix]]:
     return list(KFold(INNER_FOLDS, shuffle=True, random_state=seed).split(np.zeros(rows)))
 
 
-def framing_recipe(
-    features: Matrix, segments: Segments | None, labels: Matrix, *, seed: int = 0, frames: list[str] = FRAMES
-) -> Recipe:
+def framing_recipe(features: Matrix, segments: Segments | None, labels: Matrix, *, seed: int = 0) -> Recipe:
     """Regularisations, stack and thresholds that score best (micro-F1 + macro-F1) on out-of-fold predictions.
 
     Only the rows given are used: called on the training folds of an outer
@@ -271,7 +236,7 @@ def framing_recipe(
     models' out-of-fold logits; its own out-of-fold probabilities (the same inner folds)
     choose its regularisation and the thresholds.
     """
-    folds = _slices(len(features), seed)
+    folds = _inner_folds(len(features), seed)
 
     def out_of_fold(logits_of: Any) -> Matrix:
         logits = np.zeros(labels.shape, dtype=np.float64)
@@ -281,7 +246,7 @@ def framing_recipe(
 
     embedding = {
         regularisation: out_of_fold(
-            lambda train, held_out, c=regularisation: _embedding_logits(
+            lambda train, held_out, c=regularisation: embedding_logits(
                 features[train], labels[train], c, features[held_out]
             )
         )
@@ -291,7 +256,7 @@ def framing_recipe(
     if segments is not None:
         lexical = {
             regularisation: out_of_fold(
-                lambda train, held_out, c=regularisation: _lexical_logits(
+                lambda train, held_out, c=regularisation: lexical_logits(
                     [segments[row] for row in train], labels[train], c, [segments[row] for row in held_out]
                 )
             )
@@ -302,20 +267,20 @@ def framing_recipe(
     def consider(probabilities: Matrix, **choice: Any) -> None:
         nonlocal best
         thresholds = frame_thresholds(probabilities, labels)
-        objective = _objective(labels, _decide(probabilities, thresholds))
+        objective = f1_objective(labels, frames_decide(probabilities, thresholds))
         if best is None or objective > best.objective:
             best = Recipe(thresholds=thresholds, objective=objective, **choice)
 
-    for embedding_c, embedding_logits in embedding.items():
+    for embedding_c, embedding_out_of_fold in embedding.items():
         if not lexical:
-            consider(_sigmoid(embedding_logits), embedding_c=embedding_c, lexical_c=None, stack_c=None)
-        for lexical_c, lexical_logits in lexical.items():
-            stack_logits = np.hstack([embedding_logits, lexical_logits])
+            consider(sigmoid(embedding_out_of_fold), embedding_c=embedding_c, lexical_c=None, stack_c=None)
+        for lexical_c, lexical_out_of_fold in lexical.items():
+            stack_logits = np.hstack([embedding_out_of_fold, lexical_out_of_fold])
             for stack_c in STACK_C_GRID:
                 probabilities = np.zeros(labels.shape, dtype=np.float64)
                 for train, held_out in folds:
-                    weights, intercept = _stack_fit(stack_logits[train], labels[train], stack_c)
-                    probabilities[held_out] = _stack_apply(stack_logits[held_out], weights, intercept)
+                    weights, intercept = stack_fit(stack_logits[train], labels[train], stack_c)
+                    probabilities[held_out] = stack_apply(stack_logits[held_out], weights, intercept)
                 consider(
                     probabilities,
                     embedding_c=embedding_c,
@@ -341,9 +306,9 @@ def framing_fit(
     Without ``segments`` (the articles' headlines and sentences) it is the embedding model alone.
     """
     features = np.asarray(features, dtype=np.float64)
-    recipe = framing_recipe(features, segments, labels, seed=seed, frames=frames)
+    recipe = framing_recipe(features, segments, labels, seed=seed)
     mean, scale = _standardise(features)
-    coef, intercept = _fit((features - mean) / scale, labels, recipe.embedding_c)
+    coef, intercept = frames_logistic_fit((features - mean) / scale, labels, recipe.embedding_c)
     lexical = None
     stack = stack_intercept = None
     chosen = {"C": str(recipe.embedding_c)}
@@ -351,7 +316,7 @@ def framing_fit(
         lexical, _rows = _lexical_fit(segments, labels, recipe.lexical_c, len(frames))
         assert recipe.stack_logits is not None
         assert recipe.stack_c is not None
-        stack, stack_intercept = _stack_fit(recipe.stack_logits, labels, recipe.stack_c)
+        stack, stack_intercept = stack_fit(recipe.stack_logits, labels, recipe.stack_c)
         chosen |= {"lexical_C": str(recipe.lexical_c), "stack_C": str(recipe.stack_c)}
     return FramingModel(
         frames=list(frames),

@@ -1,6 +1,6 @@
 """End-to-end pipeline throughput through a real Celery worker on PostgreSQL and Redis.
 
-    .venv/bin/python bench/pipeline.py [--corpus FILE.jsonl] [--limit 300] [--workers split|single]
+    .venv/bin/python lab/bench/pipeline.py [--corpus FILE.jsonl] [--limit 300] [--workers split|single]
 
 Imports the corpus into a fresh PostgreSQL database with the broker switched on, so the
 workers started here analyse and cluster every article. ``--workers split`` (the default)
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DATABASE = os.environ.get("NEWSROOM_BENCH_DATABASE", "newsroom_bench_pipeline")
 CORPUS_PATH = Path("shared", "data", "stories", "allsides_roundups_dev.jsonl")
@@ -152,9 +152,9 @@ def main() -> None:
     import django
 
     django.setup()
+    from clustering.models import Membership
     from newsroom.celery import app
     from sources.models import Article
-    from stories.models import StoryMembership
 
     try:
         for _ in range(300):  # a worker loads its models before it answers
@@ -188,9 +188,9 @@ def main() -> None:
             if any(worker.poll() is not None for worker in workers.values()) or now - last_progress > 300:
                 sys.exit(f"stalled: {len(seen)} of {total} articles reached a story page; see the workers' log above")
             for article_id, joined, refreshed in (
-                StoryMembership.objects.filter(story__refreshed_at__isnull=False)
+                Membership.objects.filter(cluster__story__refreshed_at__isnull=False)
                 .exclude(article_id__in=list(seen))
-                .values_list("article_id", "joined_at", "story__refreshed_at")
+                .values_list("article_id", "joined_at", "cluster__story__refreshed_at")
             ):
                 if refreshed >= joined:
                     seen[article_id] = now

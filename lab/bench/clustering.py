@@ -1,11 +1,11 @@
 """Story assignment at scale: articles per second and milliseconds per assignment, on PostgreSQL.
 
-    .venv/bin/python bench/clustering.py --sizes 1000,200000 --assign 300
+    .venv/bin/python lab/bench/clustering.py --sizes 1000,200000 --assign 300
 
 For each size it builds a PostgreSQL database (``newsroom_bench_clustering_<size>``)
 holding that many analysed articles already in stories, arriving at the same rate
 (``--per-day`` articles a day, three to a story: the default fills one window with 1,000) so that only the length of the
-history differs between sizes. Then it times ``story_assign`` on ``--assign`` new
+history differs between sizes. Then it times ``cluster_assign`` on ``--assign`` new
 articles at the end of that history (half join an existing story, half start one)
 and prints articles per second (assignment and the second pass over the story it touched)
 and the p50/p90/p99 milliseconds of one assignment, then of its second pass,
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 DIMENSIONS = 384
@@ -51,8 +51,8 @@ def near(generator: np.random.Generator, centre: np.ndarray, noise: float = 0.35
 def load(size: int, per_day: int, generator: np.random.Generator) -> np.ndarray:
     """``size`` analysed articles in stories of three, ending at NOW; returns the recent story centres."""
     from analysis.models import ArticleAnalysis
+    from clustering.models import Cluster, Membership
     from sources.models import Article, Outlet, OutletDomain
-    from stories.models import Story, StoryMembership
 
     outlets = Outlet.objects.bulk_create(Outlet(name=f"Outlet {index}", slug=f"outlet-{index}") for index in range(90))
     OutletDomain.objects.bulk_create(
@@ -68,17 +68,16 @@ def load(size: int, per_day: int, generator: np.random.Generator) -> np.ndarray:
         moments = [
             NOW - timedelta(seconds=(stories_total - start - offset) * seconds_per_story) for offset in range(count)
         ]
-        stories = Story.objects.bulk_create(
-            Story(
-                title=f"Story {start + offset}",
-                centroid=centres[offset].tobytes(),
-                body_centroid=centres[offset].tobytes(),
+        stories = Cluster.objects.bulk_create(
+            Cluster(
+                # Three members near the centre: their sum points the same way.
+                lead_sum=(3 * centres[offset]).tobytes(),
+                body_sum=(3 * centres[offset]).tobytes(),
                 entity_counts={f"entity {start + offset}": 3},
                 outlet_ids=[outlets[(3 * (start + offset) + side) % 90].pk for side in range(3)],
                 first_published_at=moments[offset],
                 last_published_at=moments[offset],
                 article_count=3,
-                outlet_count=3,
             )
             for offset in range(count)
         )
@@ -109,9 +108,9 @@ def load(size: int, per_day: int, generator: np.random.Generator) -> np.ndarray:
                     entities=[{"text": f"entity {index // 3 + start}", "label": "ORG", "count": 1}],
                 )
             )
-            memberships.append(StoryMembership(story=story, article=article, similarity=0.8, reason="joined"))
+            memberships.append(Membership(cluster=story, article=article, similarity=0.8, reason="joined"))
         ArticleAnalysis.objects.bulk_create(analyses)
-        StoryMembership.objects.bulk_create(memberships)
+        Membership.objects.bulk_create(memberships)
         recent_centres = centres
     return recent_centres
 
@@ -163,27 +162,26 @@ def bench(size: int, assign: int, per_day: int, database: str = "") -> None:
         cursor.execute("ANALYZE")
     print(f"{size:>7} articles loaded in {time.perf_counter() - started:.0f} s", flush=True)
 
+    from clustering.models import Cluster
+    from clustering.services import _window, cluster_assign, clusters_recluster
     from sources.models import Article
-    from stories.assignment import _window, stories_recluster
-    from stories.models import Story
-    from stories.services import story_assign
 
     ids = new_articles(assign, centres, generator)
-    active = Story.objects.active_around(NOW, window=_window()).count()
+    active = Cluster.objects.active_around(NOW, window=_window()).count()
     timings, second_pass = [], []
     started = time.perf_counter()
     for article_id in ids:
         tick = time.perf_counter()
-        story_id = story_assign(article_id=article_id)
+        story_id = cluster_assign(article_id=article_id)
         middle = time.perf_counter()
         # The second pass (split drifted members, merge converged stories) over the story it touched,
         # as the pipeline runs it after each batch: undated articles reach their story only here.
         if story_id:
-            stories_recluster(story_ids=[story_id])
+            clusters_recluster(story_ids=[story_id])
         timings.append(1000 * (middle - tick))
         second_pass.append(1000 * (time.perf_counter() - middle))
     elapsed = time.perf_counter() - started
-    joined = Article.objects.filter(pk__in=ids, membership__story__article_count__gt=1).count()
+    joined = Article.objects.filter(pk__in=ids, membership__cluster__article_count__gt=1).count()
     quantiles = statistics.quantiles(timings, n=100)
     print(
         f"{size:>7} articles in the database, {active} stories in the active window: "

@@ -1,6 +1,6 @@
 """The analysis stage against its ceiling, the raw sentence encoder, on the same texts.
 
-    .venv/bin/python bench/analysis.py [--corpus FILE.jsonl] [--articles 200] [--batch-size 16]
+    .venv/bin/python lab/bench/analysis.py [--corpus FILE.jsonl] [--articles 200] [--batch-size 16]
 
 Loads the models once (timed apart), then on the same articles prints:
 - the raw encoder's throughput: every text the analysis encodes (leads and sentences),
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings.local")
 

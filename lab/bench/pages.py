@@ -1,6 +1,6 @@
 """Pages and API under load: requests per second and p50/p99 latency beside a trivial view.
 
-    .venv/bin/python bench/pages.py --sizes 10000,100000
+    .venv/bin/python lab/bench/pages.py --sizes 10000,100000
 
 For each size it builds (or reuses) a PostgreSQL database holding that many synthetic
 articles in a tenth as many stories (``manage.py generate_load_data``), serves it with
@@ -29,7 +29,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 POSTGRES = "postgres://postgres@127.0.0.1:5432"

@@ -1,6 +1,6 @@
 """Other evidence for the framing classifier, each scored under the shipped model's protocol.
 
-    .venv/bin/python bench/framing_alternatives.py FILE.jsonl [--only mil,char,...]
+    .venv/bin/python lab/bench/framing_alternatives.py FILE.jsonl [--only mil,char,...]
         [--unlabelled CORPUS.jsonl ...] [--cache DIR]
 
 What the framing model card's "session 4" rows come from. Each variant is a set of
@@ -9,7 +9,7 @@ logits over the 14 frames; the models are stacked per frame (as the shipped mode
 stacks its two) and thresholds chosen jointly, all inside an inner 4-fold
 cross-validation of each outer training fold, so that every printed score is a nested
 5-fold estimate (outer folds ``KFold(5, shuffle=True, random_state=seed)``, as
-``train_framing --cv 5``). The embedding model's C is fixed at 0.003 and the lexical
+``lab.train_framing --cv 5``). The embedding model's C is fixed at 0.003 and the lexical
 model's at 10, so read the rows against the printed reference row, not the command's.
 
 Variants (``--only``; default all but ``finetune`` and ``self``):
@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings.local")
 
@@ -140,7 +140,7 @@ def sentence_vectors(articles: list[Any], cache: Path | None) -> tuple[list[Matr
                     [data["vectors"][offsets[row] : offsets[row + 1]] for row in range(len(articles))],
                     [texts[segment_offsets[row] : segment_offsets[row + 1]] for row in range(len(articles))],
                 )
-    from analysis.management.commands.evaluate_framing import sentence_matrices_compute
+    from analysis.evaluation import sentence_matrices_compute
 
     matrices, segments = sentence_matrices_compute(articles)
     if cache is not None:
@@ -157,7 +157,7 @@ def sentence_vectors(articles: list[Any], cache: Path | None) -> tuple[list[Matr
 
 class Bench:
     def __init__(self, matrices: list[Matrix], segments: list[list[str]], articles: list[Any]) -> None:
-        from analysis.nlp.framing_training import labels_matrix
+        from analysis.evaluation import labels_matrix
 
         self.matrices = matrices
         self.segments = segments
@@ -168,27 +168,27 @@ class Bench:
     # --- the models
 
     def embedding(self, train: Rows, held_out: Rows, c: float = 0.003) -> Matrix:
-        from analysis.nlp.framing_training import _embedding_logits
+        from lab.framing_training import embedding_logits
 
-        return _embedding_logits(self.mean[train], self.labels[train], c, self.mean[held_out])
+        return embedding_logits(self.mean[train], self.labels[train], c, self.mean[held_out])
 
     def lexical(self, train: Rows, held_out: Rows, c: float = 10.0, whole_text: bool = False) -> Matrix:
-        from analysis.nlp.framing_training import _lexical_logits
+        from lab.framing_training import lexical_logits
 
         source = self.full_texts if whole_text else self.segments
-        return _lexical_logits([source[row] for row in train], self.labels[train], c, [source[row] for row in held_out])
+        return lexical_logits([source[row] for row in train], self.labels[train], c, [source[row] for row in held_out])
 
     def characters(self, train: Rows, held_out: Rows, c: float = 10.0) -> Matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        from analysis.nlp.framing_training import _fit
+        from lab.framing_training import frames_logistic_fit
 
         documents = [" ".join(article) for article in self.segments]
         vectoriser = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, max_features=50_000
         )
         rows = vectoriser.fit_transform([documents[row] for row in train])
-        coef, intercept = _fit(rows, self.labels[train], c)
+        coef, intercept = frames_logistic_fit(rows, self.labels[train], c)
         return np.asarray(vectoriser.transform([documents[row] for row in held_out]) @ coef.T) + intercept
 
     def sentence_pooled(self, train: Rows, held_out: Rows, sharpness: float = 2.0, decay: float = 1e-3) -> Matrix:
@@ -274,13 +274,13 @@ class Bench:
         """Stack weights and thresholds for ``models``, chosen on inner out-of-fold logits of ``rows`` only."""
         from sklearn.model_selection import KFold
 
-        from analysis.nlp.framing_training import (
+        from lab.framing_training import (
             STACK_C_GRID,
-            _decide,
-            _objective,
-            _stack_apply,
-            _stack_fit,
+            f1_objective,
             frame_thresholds,
+            frames_decide,
+            stack_apply,
+            stack_fit,
         )
 
         frames = self.labels.shape[1]
@@ -294,27 +294,28 @@ class Bench:
         for regularisation in STACK_C_GRID:
             probabilities = np.zeros(labels.shape)
             for train, held_out in folds:
-                weights, intercept = _stack_fit(logits[train], labels[train], regularisation)
-                probabilities[held_out] = _stack_apply(logits[held_out], weights, intercept)
+                weights, intercept = stack_fit(logits[train], labels[train], regularisation)
+                probabilities[held_out] = stack_apply(logits[held_out], weights, intercept)
             thresholds = frame_thresholds(probabilities, labels)
-            objective = _objective(labels, _decide(probabilities, thresholds))
+            objective = f1_objective(labels, frames_decide(probabilities, thresholds))
             if best is None or objective > best[0]:
                 best = (objective, regularisation, thresholds)
         assert best is not None
-        weights, intercept = _stack_fit(logits, labels, best[1])
+        weights, intercept = stack_fit(logits, labels, best[1])
         return weights, intercept, best[2]
 
     def score(self, name: str, models: list[Model], seed: int) -> None:
         from sklearn.model_selection import KFold
 
-        from analysis.nlp.framing_training import _decide, _stack_apply, scores
+        from analysis.evaluation import scores
+        from lab.framing_training import frames_decide, stack_apply
 
         started = time.perf_counter()
         predicted = np.zeros_like(self.labels)
         for train, held_out in KFold(5, shuffle=True, random_state=seed).split(self.mean):
             weights, intercept, thresholds = self.recipe(train, models, seed)
             logits = np.hstack([model(train, held_out) for model in models])
-            predicted[held_out] = _decide(_stack_apply(logits, weights, intercept), thresholds)
+            predicted[held_out] = frames_decide(stack_apply(logits, weights, intercept), thresholds)
         result = scores(self.labels, predicted)
         print(
             f"{name:<58} micro-F1 {result.micro_f1:.3f}  macro-F1 {result.macro_f1:.3f}"
@@ -334,8 +335,9 @@ def fine_tune_one_fold(bench: Bench, seed: int, epochs: int = 3, rate: float = 3
     import torch
     from sklearn.model_selection import KFold
 
-    from analysis.nlp.framing_training import _decide, _embedding_logits, _sigmoid, scores
+    from analysis.evaluation import scores
     from analysis.nlp.models import sentence_encoder
+    from lab.framing_training import embedding_logits, frames_decide, sigmoid
 
     encoder = sentence_encoder()
     transformer, tokenizer = encoder[0].auto_model, encoder.tokenizer
@@ -411,10 +413,10 @@ def fine_tune_one_fold(bench: Bench, seed: int, epochs: int = 3, rate: float = 3
         print(f"  epoch {epoch + 1}: {time.perf_counter() - started:.0f} s", flush=True)
     layer.eval()
     for name, chosen_layer in (("frozen encoder", frozen), ("last layer fine-tuned", layer)):
-        logits = _embedding_logits(
+        logits = embedding_logits(
             article_means(chosen_layer, train), bench.labels[train], 0.003, article_means(chosen_layer, held_out)
         )
-        predicted = _decide(_sigmoid(logits), np.full(bench.labels.shape[1], 0.5))
+        predicted = frames_decide(sigmoid(logits), np.full(bench.labels.shape[1], 0.5))
         result = scores(bench.labels[held_out], predicted)
         print(
             f"{'one fold, threshold 0.5: ' + name:<58} micro-F1 {result.micro_f1:.3f}  macro-F1 {result.macro_f1:.3f}"
@@ -440,7 +442,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    from analysis.nlp.framing_training import LabelledArticle, labelled_read
+    from analysis.evaluation import LabelledArticle, labelled_read
 
     articles = list(labelled_read(arguments.path))
     cache = arguments.cache / f"{arguments.path.stem}.npz" if arguments.cache else None

@@ -1,6 +1,6 @@
 """Ingestion throughput: N feeds of M articles each, served on 127.0.0.1, polled and fetched.
 
-    .venv/bin/python bench/ingest.py [--feeds 50] [--articles 40] [--database sqlite|postgres]
+    .venv/bin/python lab/bench/ingest.py [--feeds 50] [--articles 40] [--database sqlite|postgres]
 
 A child process serves N outlets, each on its own port (so each is its own host for the
 politeness limits), with an RSS feed of M article pages of generated prose; one article in ten
@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORDS = [
     "council",
     "budget",
