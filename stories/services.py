@@ -12,7 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
+from analysis.nlp.claims import SentencePool, claim_groups, overview_rows
 from analysis.nlp.entities import Mention, actors_resolve, surface_clean
+from analysis.nlp.summarise import Matrix as Vector
 from analysis.nlp.summarise import sentences_select, unit
 from clustering.models import Cluster
 from sources.models import Article, Outlet, OutletRating, Side
@@ -44,74 +46,37 @@ class _Member:
         self.matrix = self.analysis.sentence_matrix if self.analysis and self.sentences else None
 
 
-def _sentence_pool(members: list[_Member]) -> tuple[np.ndarray[Any, Any], list[tuple[_Member, int]]]:
-    rows, owners = [], []
-    for member in members:
-        if member.matrix is None:
-            continue
-        rows.append(member.matrix)
-        owners.extend((member, index) for index in range(len(member.sentences)))
-    if not rows:
-        return np.zeros((0, 0), dtype=np.float32), []
-    return np.vstack(rows), owners
-
-
-def _overview(members: list[_Member], centroid: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
-    """Central, non-redundant sentences, preferring facts more than one side reported; each cited."""
-    matrix, owners = _sentence_pool(members)
-    if not owners:
-        return []
-    similarity = matrix @ matrix.T
-    sides = np.array([owner.side or "" for owner, _ in owners])
-    articles = np.array([owner.article.pk for owner, _ in owners])
-    corroborating = (similarity >= SAME_FACT_SIMILARITY) & (articles[None, :] != articles[:, None])
-    other_sides = np.array(
-        [len({side for side in sides[corroborating[row]] if side and side != sides[row]}) for row in range(len(owners))]
+def _sentence_pool(members: list[_Member]) -> tuple[SentencePool, list[tuple[_Member, int]]]:
+    """The members' sentences as one pool, and for each row the member and the sentence's index."""
+    with_sentences = [member for member in members if member.matrix is not None]
+    pool = SentencePool.of(
+        [
+            (member.matrix, member.article.pk, member.side or "")
+            for member in with_sentences
+            if member.matrix is not None
+        ]
     )
-    chosen = sentences_select(matrix, centroid, count=OVERVIEW_SENTENCES, bonus=0.05 * other_sides)
+    owners = [(member, index) for member in with_sentences for index in range(len(member.sentences))]
+    return pool, owners
+
+
+def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
+    """Central, non-redundant sentences, preferring facts more than one side reported; each cited."""
+    pool, owners = _sentence_pool(members)
     overview = []
-    for row in chosen:
+    for row, cited in overview_rows(
+        pool, centroid, count=OVERVIEW_SENTENCES, same_fact=SAME_FACT_SIMILARITY, select=sentences_select
+    ):
         owner, index = owners[row]
-        cited = [owner.article.pk, *sorted({int(pk) for pk in articles[corroborating[row]]} - {owner.article.pk})]
         overview.append({"text": owner.sentences[index], "article": owner.article.pk, "citations": cited})
     return overview
 
 
-def _claims(members: list[_Member], centroid: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
-    """The facts of the story, each with the articles of each side that stated it.
+def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
+    """The facts of the story, each with the articles of each side that stated it (``claim_groups``)."""
+    pool, owners = _sentence_pool([member for member in members if member.side])
 
-    Sentences of different articles at or above SAME_FACT_SIMILARITY state the same fact; a
-    claim takes at most one sentence per article. Claims stated by more sides come first,
-    then by more articles, then by centrality; after the shared ones, a few central sentences
-    that only one side's articles carry.
-    """
-    matrix, owners = _sentence_pool([member for member in members if member.side])
-    if not owners:
-        return []
-    similarity = matrix @ matrix.T
-    articles = np.array([owner.article.pk for owner, _ in owners])
-    same_fact = (similarity >= SAME_FACT_SIMILARITY) & (articles[None, :] != articles[:, None])
-    centrality = matrix @ centroid
-    used = np.zeros(len(owners), dtype=bool)
-    groups: list[list[int]] = []
-    # Seeds in order of how many articles back them up, then how central they are.
-    support = np.array([len(set(articles[same_fact[row]])) for row in range(len(owners))])
-    for seed in sorted(range(len(owners)), key=lambda row: (-support[row], -centrality[row])):
-        if used[seed]:
-            continue
-        group, seen = [seed], {articles[seed]}
-        for row in np.argsort(-similarity[seed]):
-            if same_fact[seed, row] and not used[row] and articles[row] not in seen:
-                group.append(int(row))
-                seen.add(articles[row])
-        used[group] = True
-        # Sentences close to a claim already taken are the same fact again, not a new one.
-        used |= (similarity[group] >= SAME_FACT_SIMILARITY).any(axis=0)
-        groups.append(group)
-
-    def claim(group: list[int]) -> dict[str, Any]:
-        # The wording nearest the group's other sentences stands for it.
-        text_row = max(group, key=lambda row: float(similarity[row, group].sum()))
+    def claim(text_row: int, group: list[int]) -> dict[str, Any]:
         owner, index = owners[text_row]
         sides: dict[str, list[int]] = {side: [] for side in Side.values}
         for row in group:
@@ -123,19 +88,15 @@ def _claims(members: list[_Member], centroid: np.ndarray[Any, Any]) -> list[dict
             "quotes": {str(owners[row][0].article.pk): owners[row][0].sentences[owners[row][1]] for row in group},
         }
 
-    def rank(group: list[int]) -> tuple[int, int, float]:
-        sides = {owners[row][0].side for row in group}
-        return (-len(sides), -len(group), -float(centrality[group].max()))
-
-    shared = sorted((group for group in groups if len(group) > 1), key=rank)[:CLAIMS_SHARED]
-    claims = [claim(group) for group in shared]
-    single_by_side: dict[str, list[list[int]]] = defaultdict(list)
-    for group in sorted((group for group in groups if len(group) == 1), key=rank):
-        side = str(owners[group[0]][0].side)
-        if len(single_by_side[side]) < CLAIMS_ONE_SIDED_PER_SIDE:
-            single_by_side[side].append(group)
-    claims.extend(claim(group) for side in Side.values for group in single_by_side[side])
-    return claims
+    groups = claim_groups(
+        pool,
+        centroid,
+        same_fact=SAME_FACT_SIMILARITY,
+        shared=CLAIMS_SHARED,
+        one_sided_per_side=CLAIMS_ONE_SIDED_PER_SIDE,
+        sides=Side.values,
+    )
+    return [claim(text_row, group) for text_row, group in groups]
 
 
 def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> dict[str, Any]:
@@ -144,8 +105,8 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
         return {"summary": [], "frames": [], "tone": None, "entities": []}
     vectors = np.vstack([member.analysis.vector for member in analysed if member.analysis])
     side_centroid = unit(vectors.mean(axis=0))
-    matrix, owners = _sentence_pool(analysed)
-    chosen = sentences_select(matrix, side_centroid, count=VIEWPOINT_SENTENCES) if owners else []
+    pool, owners = _sentence_pool(analysed)
+    chosen = sentences_select(pool.matrix, side_centroid, count=VIEWPOINT_SENTENCES) if owners else []
     summary = [
         {"text": owners[row][0].sentences[owners[row][1]], "article": owners[row][0].article.pk} for row in chosen
     ]
