@@ -264,7 +264,7 @@ def replay(
 
 
 def scores_of(articles: Sequence[LabelledArticle], where: Sequence[int]) -> tuple[Any, Any]:
-    from stories import evaluation
+    from clustering import evaluation
 
     predicted = {article.url: key for article, key in zip(articles, where, strict=True)}
     gold = {article.url: article.gold for article in articles}

@@ -121,14 +121,14 @@ def test_it_rebuilds_a_story_s_terms_from_its_members_once_per_version(
 ) -> None:
     settings.NEWSROOM_CLUSTER_MODEL_PATH = ""  # the shipped model
     from clustering import services as clusterer
-    from stories.models import Story
+    from clustering.models import Cluster
     from tests.conftest import analysed_article_make
 
     event = unit_vector(7)
     first = analysed_article_make(outlet=left_outlet, title="Imogen floods Port Alder", vector=event)
     story_id = clusterer.cluster_assign(article_id=first.pk)
     clusterer.term_sums.entries.clear()
-    story = Story.objects.get(pk=story_id)
+    story = Cluster.objects.get(pk=story_id)
 
     with django_assert_num_queries(1):
         sums = clusterer.term_sums.of(story)
