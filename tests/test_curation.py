@@ -541,7 +541,7 @@ def test_it_recomputes_coverage_on_a_worker_after_a_rating_change(
     assert (story.left_count, story.center_count, story.right_count) == (1, 2, 0)
     assert story.ratings_snapshot[str(right_outlet.pk)]["rated_by"] == "Internal review"
     log = worker_log.read_text()
-    for task in ("stories_refresh_for_outlets", "story_coverage_refresh"):
+    for task in ("stories_refresh_for_outlets_task", "story_refresh_task"):
         assert re.search(rf"{task}\[[^\]]+\] succeeded", log), f"{task} did not run on the worker"
 
 
