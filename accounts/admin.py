@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -44,6 +45,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
             return
+        assert isinstance(request.user, User)  # the admin lets in only signed-in staff
         token, key = api_token_create(
             user=form.cleaned_data["user"],
             name=form.cleaned_data["name"],

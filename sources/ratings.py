@@ -26,7 +26,7 @@ from datetime import date
 from typing import TextIO
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
@@ -155,7 +155,7 @@ def outlet_rating_add(
     factuality: str = "",
     rated_at: date | None = None,
     note: str = "",
-    entered_by: AbstractBaseUser | None = None,
+    entered_by: User | None = None,
     scheme: str = "",
     score: float | None = None,
 ) -> OutletRating:
@@ -366,7 +366,7 @@ def format_of(path: str, *, explicit: str = "") -> str:
 
 
 def ratings_import(
-    *, lines: Iterable[str], fmt: str, dry_run: bool = False, entered_by: AbstractBaseUser | None = None
+    *, lines: Iterable[str], fmt: str, dry_run: bool = False, entered_by: User | None = None
 ) -> RatingsImportReport:
     """Import ratings all-or-nothing: every line is checked first, and a file with any bad line
     changes nothing. Good files are appended in one transaction through ``outlet_rating_add``
