@@ -39,8 +39,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         # Adding: choose the user, name and scopes. Afterwards a token is never edited, only revoked.
         return [] if obj is None else self.readonly_fields
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
-        return ["user", "name", "scopes"] if obj is None else self.readonly_fields
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
+        return ("user", "name", "scopes") if obj is None else tuple(self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
