@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TextIO
+from typing import TextIO, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -256,6 +256,18 @@ EXPORT_FIELDS = [
 ]
 
 
+class _RatingFields(TypedDict):
+    """What makes an imported rating the same as one in the history (all but its date)."""
+
+    outlet: Outlet
+    scheme: str
+    lean: str
+    score: float | None
+    factuality: str
+    rated_by: str
+    note: str
+
+
 @dataclass(frozen=True)
 class RatingRow:
     line: int
@@ -397,7 +409,7 @@ def ratings_import(
             outcome = report.outlets.get(row.outlet.pk)
             if outcome is None:
                 outcome = report.outlets[row.outlet.pk] = OutletOutcome(row.outlet, lean_before=row.outlet.lean)
-            given = {
+            given: _RatingFields = {
                 "outlet": row.outlet,
                 "scheme": row.scheme,
                 "lean": row.lean,
