@@ -31,6 +31,7 @@ run: demo
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DATABASE_URL= $(BIN)/mypy sources analysis clustering stories newsroom accounts
 	DJANGO_SETTINGS_MODULE=newsroom.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint

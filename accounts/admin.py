@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -38,12 +39,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
         # Adding: choose the user, name and scopes. Afterwards a token is never edited, only revoked.
         return [] if obj is None else self.readonly_fields
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
-        return ["user", "name", "scopes"] if obj is None else self.readonly_fields
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
+        return ("user", "name", "scopes") if obj is None else tuple(self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
             return
+        assert isinstance(request.user, User)  # the admin lets in only signed-in staff
         token, key = api_token_create(
             user=form.cleaned_data["user"],
             name=form.cleaned_data["name"],

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.models import PREFIX_LENGTH, ApiToken, Scope, token_hash
 
 
 def api_token_create(
-    *, user: AbstractBaseUser, name: str, scopes: list[str], created_by: AbstractBaseUser | None = None
+    *, user: User, name: str, scopes: list[str], created_by: User | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its key: the only time the key exists in the clear."""
     unknown = sorted(set(scopes) - set(Scope.values))

@@ -40,7 +40,8 @@ class ApiRateThrottle(SimpleRateThrottle):
             self.scope = "user"
         else:
             self.scope = "anon"
-        self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # The stub types the rates as numbers; DRF's are strings ("60/minute"), as SimpleRateThrottle.rate says.
+        self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[assignment]
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.rate is None:
             return True

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import ApiTokenCreateForm
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
 
@@ -17,7 +18,7 @@ NEW_KEY_SESSION = "accounts:new-token-key"
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ApiTokenCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         _token, key = api_token_create(
@@ -36,7 +37,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     # Only one's own tokens: another user's id is a 404, not a hint that it exists.
     api_token_revoke(token=get_object_or_404(ApiToken, pk=pk, user=request.user))
     return redirect("accounts:tokens")

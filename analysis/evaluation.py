@@ -11,13 +11,16 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analysis.nlp.article import ArticleText
 from analysis.nlp.framing import FRAMES, article_features
 from analysis.services import analyser
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
 
@@ -77,7 +80,7 @@ def scores(gold: Matrix, predicted: Matrix, frames: list[str] = FRAMES) -> Score
     )
 
 
-def scores_write(stream: TextIO, name: str, result: Scores, *, per_frame: bool = False) -> None:
+def scores_write(stream: SupportsWrite[str], name: str, result: Scores, *, per_frame: bool = False) -> None:
     stream.write(f"{name}: micro-F1 {result.micro_f1:.3f}  macro-F1 {result.macro_f1:.3f}\n")
     if per_frame:
         for frame, value in result.per_frame.items():

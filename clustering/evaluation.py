@@ -10,8 +10,12 @@ import contextlib
 from collections import Counter
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import connection
+
+# The items clustered (article URLs, ids): any hashable type, the same in the prediction and the gold.
+Item = TypeVar("Item", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -28,12 +32,12 @@ def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def _completed(predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]) -> dict[Hashable, Hashable]:
+def _completed(predicted: Mapping[Item, Hashable], gold: Mapping[Item, Hashable]) -> dict[Item, Hashable]:
     """The prediction over every gold item; an unclustered item is a story of its own."""
     return {item: predicted.get(item, ("unclustered", item)) for item in gold}
 
 
-def bcubed(predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]) -> Scores:
+def bcubed(predicted: Mapping[Item, Hashable], gold: Mapping[Item, Hashable]) -> Scores:
     """BCubed (Bagga and Baldwin 1998; Amigó et al. 2009) over the items of ``gold``."""
     if not gold:
         return Scores(0.0, 0.0, 0.0)
@@ -46,7 +50,7 @@ def bcubed(predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hasha
     return Scores(precision, recall, _f1(precision, recall))
 
 
-def pairwise(predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]) -> Scores:
+def pairwise(predicted: Mapping[Item, Hashable], gold: Mapping[Item, Hashable]) -> Scores:
     """Precision and recall over the pairs of items put in one cluster."""
     completed = _completed(predicted, gold)
 

@@ -413,6 +413,5 @@ def story_confidence(members: Sequence[ArticleSignal], model: PairModel) -> floa
 
 def _minus(sums: Counter[str], terms: dict[str, float]) -> Counter[str]:
     rest = Counter(sums)
-    for term, weight in terms.items():
-        rest[term] -= weight
+    rest.subtract(terms)
     return rest

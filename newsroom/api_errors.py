@@ -40,8 +40,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = error_body(code="invalid", message=_fields_message(fields), fields=fields)
     elif isinstance(exc, exceptions.APIException):
         response.data = error_body(code=_first_code(exc.get_codes()), message=str(exc.detail))
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            response.data["error"]["retry_after"] = int(exc.wait + 0.999)
+        # Throttled sets wait in __init__; the stub does not declare it.
+        wait: float | None = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+        if wait is not None:
+            response.data["error"]["retry_after"] = int(wait + 0.999)
     else:  # Http404 and PermissionDenied from Django, which DRF turned into its own
         code = "not_found" if response.status_code == status.HTTP_404_NOT_FOUND else "permission_denied"
         response.data = error_body(code=code, message=str(response.data.get("detail", "")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -24,7 +25,7 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-pk"
     invalid_cursor_message = "Not a cursor from this list: use the next or previous link of a response."
 
-    def get_page_size(self, request: Request) -> int:
+    def get_page_size(self, request: Request) -> int | None:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
@@ -40,7 +41,9 @@ class CursorPagination(pagination.CursorPagination):
         except exceptions.NotFound as error:
             raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from error
 
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any] | None:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: Any = None
+    ) -> list[Any] | None:
         try:
             return super().paginate_queryset(queryset, request, view)
         except (DjangoValidationError, ValueError, TypeError, OverflowError) as error:

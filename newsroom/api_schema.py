@@ -13,7 +13,8 @@ from rest_framework import serializers
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="A stable, machine-readable name: invalid, not_found, throttled, ...")
     message = serializers.CharField(help_text="What went wrong, for a person.")
-    fields = serializers.DictField(
+    # The serializer's metaclass moves declared fields off the class, so this does not hide Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.JSONField(),
         help_text="Messages by request field or query parameter (a list of strings, or nested by item).",
     )

@@ -147,11 +147,11 @@ def articles_reanalyse_enqueue(
     if article_ids is not None:
         for start in range(0, len(article_ids), REANALYSE_BATCH_SIZE):
             batch = article_ids[start : start + REANALYSE_BATCH_SIZE]
-            transaction.on_commit(lambda batch=batch: articles_reanalyse_task.delay(batch, force, then))
+            transaction.on_commit(functools.partial(articles_reanalyse_task.delay, batch, force, then))
         return
     since_text = since.isoformat() if since else None
 
-    def start() -> None:
+    def reanalyse() -> None:
         if not analyses_reanalyse_from_task.app.conf.task_always_eager:
             analyses_reanalyse_from_task.delay(since_text, 0, force, REANALYSE_BATCH_SIZE, then)
             return
@@ -163,7 +163,7 @@ def articles_reanalyse_enqueue(
             ).get()
 
     # Not deferred to a commit: the run reads committed analyses as it goes, nothing of the caller's.
-    start()
+    reanalyse()
 
 
 def outlets_rating_changed(*, outlet_ids: list[int]) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
@@ -90,6 +91,7 @@ class OutletAdmin(admin.ModelAdmin):
                 continue
             if not request.user.has_perm("sources.add_outletrating"):
                 raise PermissionDenied("Only curators can add ratings.")
+            assert isinstance(request.user, User)  # the admin lets in only signed-in staff
             rating = ratings.outlet_rating_add(
                 outlet=form.instance,
                 scheme=data.get("scheme", ""),
@@ -147,6 +149,7 @@ class OutletRatingAdmin(admin.ModelAdmin):
             except UnicodeDecodeError:
                 form.add_error("file", "The file is not UTF-8 text.")
             else:
+                assert isinstance(request.user, User)  # the admin lets in only signed-in staff
                 report = ratings.ratings_import(
                     lines=text.split("\n"),
                     fmt=ratings.format_of(upload.name, explicit=form.cleaned_data["format"]),
@@ -166,6 +169,7 @@ class OutletRatingAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/sources/outletrating/import.html", context)
 
     def save_model(self, request: HttpRequest, obj: OutletRating, form: Any, change: bool) -> None:
+        assert isinstance(request.user, User)  # the admin lets in only signed-in staff
         rating = ratings.outlet_rating_add(
             outlet=obj.outlet,
             scheme=obj.scheme,

@@ -190,6 +190,7 @@ def article_fetch(*, article_id: int) -> Article | None:
         article_fail(article_id=article_id, error=f"Could not extract the page: {type(error).__name__}: {error}")
         article.refresh_from_db()
         return article
+    assert not isinstance(extracted, dict)  # a dict only with as_dict=True
     text = (extracted.text if extracted else "") or ""
     title = article.title or (extracted.title if extracted else "") or ""
     canonical_url = canonical_url_of(extracted.url) if extracted and extracted.url else article.canonical_url

@@ -4,7 +4,7 @@ the history through the rating writes). Each write runs in one transaction."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -49,7 +49,7 @@ def outlet_for_article(*, domain: str, name: str = "") -> Outlet:
         return Outlet.objects.for_domain(domain).get()
 
 
-def outlet_import(*, row: OutletRow, entered_by: AbstractBaseUser | None = None) -> tuple[Outlet, bool]:
+def outlet_import(*, row: OutletRow, entered_by: User | None = None) -> tuple[Outlet, bool]:
     """Create or update an outlet from an import row; a new lean is appended to its rating history."""
     with transaction.atomic():
         outlet = Outlet.objects.for_domain(row.domain).first() if row.domain else None

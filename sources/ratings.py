@@ -23,10 +23,10 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TextIO
+from typing import TextIO, TypedDict
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
@@ -155,7 +155,7 @@ def outlet_rating_add(
     factuality: str = "",
     rated_at: date | None = None,
     note: str = "",
-    entered_by: AbstractBaseUser | None = None,
+    entered_by: User | None = None,
     scheme: str = "",
     score: float | None = None,
 ) -> OutletRating:
@@ -254,6 +254,18 @@ EXPORT_FIELDS = [
     "entered_by",
     "created_at",
 ]
+
+
+class _RatingFields(TypedDict):
+    """What makes an imported rating the same as one in the history (all but its date)."""
+
+    outlet: Outlet
+    scheme: str
+    lean: str
+    score: float | None
+    factuality: str
+    rated_by: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -366,7 +378,7 @@ def format_of(path: str, *, explicit: str = "") -> str:
 
 
 def ratings_import(
-    *, lines: Iterable[str], fmt: str, dry_run: bool = False, entered_by: AbstractBaseUser | None = None
+    *, lines: Iterable[str], fmt: str, dry_run: bool = False, entered_by: User | None = None
 ) -> RatingsImportReport:
     """Import ratings all-or-nothing: every line is checked first, and a file with any bad line
     changes nothing. Good files are appended in one transaction through ``outlet_rating_add``
@@ -397,7 +409,7 @@ def ratings_import(
             outcome = report.outlets.get(row.outlet.pk)
             if outcome is None:
                 outcome = report.outlets[row.outlet.pk] = OutletOutcome(row.outlet, lean_before=row.outlet.lean)
-            given = {
+            given: _RatingFields = {
                 "outlet": row.outlet,
                 "scheme": row.scheme,
                 "lean": row.lean,

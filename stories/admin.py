@@ -38,7 +38,7 @@ class TargetStoryForm(ActionForm):
 class StoryViewpointInline(admin.TabularInline):
     model = StoryViewpoint
     extra = 0
-    fields = ["side", "article_count", "outlet_count", "is_available", "unavailable_reason", "tone"]
+    fields = ("side", "article_count", "outlet_count", "is_available", "unavailable_reason", "tone")
     readonly_fields = fields
     can_delete = False
 
@@ -191,7 +191,7 @@ class ReportNoteForm(ActionForm):
 
 class ReportEventInline(admin.TabularInline):
     model = ReportEvent
-    fields = ["at", "action", "actor", "note"]
+    fields = ("at", "action", "actor", "note")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -239,7 +239,7 @@ class ContentReportAdmin(admin.ModelAdmin):
     search_fields = ["story_title", "quoted_text", "message", "reporter_email"]
     list_select_related = ["story"]
     date_hierarchy = "created_at"
-    fields = [
+    fields = (
         "story",
         "story_title",
         "target",
@@ -250,7 +250,7 @@ class ContentReportAdmin(admin.ModelAdmin):
         "status",
         "created_at",
         "closed_at",
-    ]
+    )
     readonly_fields = fields
     inlines = [ReportEventInline]
     action_form = ReportNoteForm
@@ -264,9 +264,10 @@ class ContentReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="Story")
     def story_link(self, report: ContentReport) -> str:
-        if report.story_id is None:
+        story = report.story  # selected with the report; None without a query when there is no story
+        if story is None:
             return format_html("{} <em>(story merged or removed)</em>", report.story_title)
-        return format_html('<a href="{}">{}</a>', report.story.get_absolute_url(), report.story_title)
+        return format_html('<a href="{}">{}</a>', story.get_absolute_url(), report.story_title)
 
     @admin.display(description="Quoted text")
     def short_quote(self, report: ContentReport) -> str:

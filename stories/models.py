@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +9,11 @@ from django.utils import timezone
 
 from sources.models import Side
 from stories.querysets import StoryQuerySet
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
+
+    from clustering.models import Membership
 
 
 class Story(models.Model):
@@ -67,7 +72,7 @@ class Story(models.Model):
         return self.cluster_id
 
     @property
-    def memberships(self) -> models.Manager[Any]:
+    def memberships(self) -> RelatedManager[Membership]:
         """The articles of the story's cluster with why each joined (the clusterer writes them)."""
         return self.cluster.memberships
 

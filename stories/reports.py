@@ -6,7 +6,7 @@ same transaction, so the audit trail cannot miss a step.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,9 +40,7 @@ def content_report_create(
     return report
 
 
-def _close(
-    *, report_id: int, status: str, action: str, actor: AbstractBaseUser | AnonymousUser | None, note: str
-) -> ContentReport:
+def _close(*, report_id: int, status: str, action: str, actor: User | AnonymousUser | None, note: str) -> ContentReport:
     with transaction.atomic():
         # Locked so two curators closing one report at once record one decision, not two.
         report = ContentReport.objects.select_for_update().get(pk=report_id)
@@ -60,9 +58,7 @@ def _close(
     return report
 
 
-def content_report_resolve(
-    *, report_id: int, actor: AbstractBaseUser | AnonymousUser | None, note: str = ""
-) -> ContentReport:
+def content_report_resolve(*, report_id: int, actor: User | AnonymousUser | None, note: str = "") -> ContentReport:
     """The report was right and the content was dealt with. Raises ReportClosedError if not open."""
     return _close(
         report_id=report_id,
@@ -73,9 +69,7 @@ def content_report_resolve(
     )
 
 
-def content_report_dismiss(
-    *, report_id: int, actor: AbstractBaseUser | AnonymousUser | None, note: str = ""
-) -> ContentReport:
+def content_report_dismiss(*, report_id: int, actor: User | AnonymousUser | None, note: str = "") -> ContentReport:
     """The content stands. Raises ReportClosedError if not open."""
     return _close(
         report_id=report_id,

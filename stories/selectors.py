@@ -58,7 +58,9 @@ def story_version_format(times: tuple[datetime | None, datetime | None]) -> str:
 _ANY_STORY_ID = -(2**62)
 
 
-def _story_page_version_rows(story_id: int, min_asks: int) -> QuerySet[Story]:
+def _story_page_version_rows(
+    story_id: int, min_asks: int
+) -> QuerySet[Story, tuple[datetime | None, datetime, int | None]]:
     return (
         Story.objects.listed()
         .filter(pk=story_id)
@@ -71,7 +73,7 @@ def _story_page_version_rows(story_id: int, min_asks: int) -> QuerySet[Story]:
 
 
 @functools.lru_cache(maxsize=8)
-def _story_page_version_sql(vendor: str, min_asks: int) -> tuple[str, tuple[object, ...], int]:
+def _story_page_version_sql(vendor: str, min_asks: int) -> tuple[str, tuple[int, ...], int]:
     """The query's SQL, compiled once: on a cached page, compiling it cost more than running it."""
     sql, params = _story_page_version_rows(_ANY_STORY_ID, min_asks).query.sql_with_params()
     return sql, tuple(params), list(params).index(_ANY_STORY_ID)

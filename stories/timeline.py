@@ -20,7 +20,7 @@ MARGIN_TOP = 16
 MARGIN_BOTTOM = 40
 SIDE_LABELS = dict(Side.choices)
 # Lines of sides with the same count would hide each other: each side is drawn a little apart.
-SIDE_OFFSET = {Side.LEFT: -2.0, Side.CENTER: 0.0, Side.RIGHT: 2.0}
+SIDE_OFFSET: dict[str, float] = {Side.LEFT: -2.0, Side.CENTER: 0.0, Side.RIGHT: 2.0}
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ def blindspot_list(request: HttpRequest) -> HttpResponse:
     side = request.GET.get("side", "")
     sides = [(value, label) for value, label in Side.choices if value in BLINDSPOT_SIDES]
     if side and side not in BLINDSPOT_SIDES:
-        context = {"error": f"Unknown side “{side}”: choose left or right.", "sides": sides}
+        context: dict[str, object] = {"error": f"Unknown side “{side}”: choose left or right.", "sides": sides}
         return render(request, "stories/blindspot.html", context, status=400)
     # Cached like the home page: keyed on the stories' version, which any refresh changes, so a
     # story's counts (and so the feed) are never stale; the rule comes from settings.
@@ -129,9 +129,13 @@ def search(request: HttpRequest) -> HttpResponse:
     try:
         query = browse.search_query_clean(raw)
     except browse.SearchQueryError as error:
-        context = {"query": raw[: browse.SEARCH_MAX_CHARS], "error": str(error), "max_chars": browse.SEARCH_MAX_CHARS}
+        context: dict[str, Any] = {
+            "query": raw[: browse.SEARCH_MAX_CHARS],
+            "error": str(error),
+            "max_chars": browse.SEARCH_MAX_CHARS,
+        }
         return render(request, "stories/search.html", context, status=400)
-    context: dict[str, Any] = {"query": query, "max_chars": browse.SEARCH_MAX_CHARS}
+    context = {"query": query, "max_chars": browse.SEARCH_MAX_CHARS}
     if query:
         context["results"] = browse.search(query=query, page=request.GET.get("page", 1))
     return render(request, "stories/search.html", context)

@@ -95,7 +95,9 @@ class Analyser:
 
     def encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """Unit vectors of the texts, in order, encoded in batches of bounded padded size."""
-        vectors = np.zeros((len(texts), self.encoder.get_embedding_dimension()), dtype=np.float32)
+        dimension = self.encoder.get_embedding_dimension()
+        assert dimension is not None  # None only for an encoder without a pooling or dense layer
+        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
         if not texts:
             return vectors
         lengths = [

@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
+from rest_framework import generics, mixins
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -43,16 +44,17 @@ def validators_set(response: HttpResponse | Response, *, etag: str, last_modifie
     patch_vary_headers(response, ["Accept"])
 
 
-class ContentETagRetrieveMixin:
+class ContentETagRetrieveMixin(mixins.RetrieveModelMixin, generics.GenericAPIView[Any]):
     """``retrieve`` with an ETag taken from the response's data, for objects without a version to read.
 
     The data is still built (a few indexed queries), but an unchanged object costs the client no
     transfer; the validators travel on the 200 too.
     """
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:
-        instance = self.get_object()  # type: ignore[attr-defined]
-        data = self.get_serializer(instance).data  # type: ignore[attr-defined]
+    # DRF sends whatever HttpResponse a handler returns (here a 304); the stub's retrieve says a Response.
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:  # type: ignore[override]
+        instance = self.get_object()
+        data = self.get_serializer(instance).data
         etag = entity_tag(request, version=json.dumps(data, sort_keys=True, default=str))
         cached = not_modified(request, etag=etag)
         if cached is not None:

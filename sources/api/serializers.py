@@ -6,7 +6,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sources.models import SCHEME_PATTERN, Factuality, Lean, Outlet, OutletRating
+from sources.models import SCHEME_PATTERN, Factuality, Lean, Outlet, OutletDomain, OutletRating
 
 
 class OutletRatingSerializer(serializers.ModelSerializer[OutletRating]):
@@ -43,7 +43,7 @@ class OutletRatingInputSerializer(serializers.Serializer[Any]):
 
 
 class OutletSerializer(serializers.ModelSerializer[Outlet]):
-    domains = serializers.SlugRelatedField(many=True, read_only=True, slug_field="domain")
+    domains = serializers.SlugRelatedField[OutletDomain](many=True, read_only=True, slug_field="domain")
     side = serializers.CharField(read_only=True, allow_null=True)
     current_rating = serializers.SerializerMethodField()
 

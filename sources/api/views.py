@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -66,6 +67,7 @@ class OutletViewSet(ContentETagRetrieveMixin, viewsets.ReadOnlyModelViewSet[Outl
             return Response(OutletRatingSerializer(history, many=True).data)
         given = OutletRatingInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        assert isinstance(request.user, User)  # a POST needs a token with ratings:write (ReadOpenWriteScoped)
         try:
             rating = outlet_rating_add(outlet=outlet, entered_by=request.user, **given.validated_data)
         except DjangoValidationError as error:

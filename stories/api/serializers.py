@@ -32,7 +32,8 @@ SideField = serializers.Field[Any, Any, Any, Any]
 class PercentField(serializers.FloatField):
     """A share in percent, to one decimal."""
 
-    def to_representation(self, value: float) -> float:
+    # FloatField represents a float (DRF returns float(value)); the stub says a str.
+    def to_representation(self, value: float) -> float:  # type: ignore[override]
         return round(float(value), 1)
 
 

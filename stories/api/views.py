@@ -11,6 +11,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from accounts.permissions import QueryOpen
 from sources.api.conditional import ContentETagRetrieveMixin, entity_tag, not_modified, validators_set
@@ -52,7 +53,8 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
             return selectors.story_detail_queryset()
         return selectors.story_list()
 
-    def get_serializer_class(self) -> type[StoryListSerializer | StoryDetailSerializer]:
+    # Not BaseSerializer[Story]: the detail serializer reads the StoryPage that the selector builds.
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return StoryDetailSerializer if self.action == "retrieve" else StoryListSerializer
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -65,7 +67,8 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
             cache.set(key, data, STORY_PAGE_SECONDS)
         return Response(data)
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:
+    # A 304 is a plain HttpResponse, which DRF sends as it is; the stub's retrieve says a Response.
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:  # type: ignore[override]
         story_id = int(kwargs["pk"])
         times = selectors.story_version_times(story_id=story_id)
         version = selectors.story_version_format(times)

@@ -241,7 +241,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {min(start + 1000, stories)} stories, {article_number} articles")
         self.stdout.write(
             f"Generated {stories} stories and {article_number} articles in {time.perf_counter() - started:.0f} s; "
-            f"the story with {big_story} articles is {Story.objects.order_by('pk').first().pk}."
+            f"the story with {big_story} articles is {Story.objects.earliest('pk').pk}."
         )
 
 
