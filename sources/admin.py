@@ -235,6 +235,7 @@ class FeedAdmin(admin.ModelAdmin):
         "last_unconditional_at",
         "consecutive_failures",
         "last_error",
+        "skipped_entries",
         "disabled_at",
     ]
     autocomplete_fields = ["outlet"]

@@ -68,6 +68,12 @@ def language_of(text: str) -> str:
 # --- Writes -----------------------------------------------------------------
 
 
+def text_clean(value: str) -> str:
+    """Text as the database can keep it: no NUL (PostgreSQL refuses it in text) and no lone
+    surrogate (no UTF-8 encoding has one); the rest exactly as sent."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def article_discover(
     *,
     outlet: Outlet,
@@ -83,6 +89,7 @@ def article_discover(
     An article that arrives with its text is ready for analysis (state ``fetched``);
     one without text waits to be fetched. Returns the article and whether it is new.
     """
+    title, text = text_clean(title), text_clean(text)
     canonical_url = canonical_url_of(url)
     existing = Article.objects.filter(canonical_url=canonical_url).first()
     if existing is not None:

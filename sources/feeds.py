@@ -6,21 +6,26 @@ from __future__ import annotations
 import calendar
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from django.conf import settings
+from django.db import DataError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from sources.articles import article_discover
+from sources.articles import article_discover, canonical_url_of
 from sources.fetching import FetchError, fetch
 from sources.models import Feed
 
 logger = logging.getLogger(__name__)
 
 FEED_CONTENT_TYPES = ("application/", "text/xml", "text/plain", "text/html")
+# The longest URL an article keeps (Article.url, Article.canonical_url).
+URL_MAX_LENGTH = 2000
 
 
 # --- Parsing ----------------------------------------------------------------
@@ -50,7 +55,7 @@ def _json_feed_entries(content: bytes) -> list[FeedEntry]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        link = item.get("url") or item.get("id") or ""
+        link = item.get("url") or _id_as_link(item.get("id"))
         title = item.get("title") or ""
         published = item.get("date_published") or item.get("date_modified") or ""
         published_at = None
@@ -60,7 +65,8 @@ def _json_feed_entries(content: bytes) -> list[FeedEntry]:
             except ValueError:
                 published_at = None
             if published_at is not None and timezone.is_naive(published_at):
-                published_at = timezone.make_aware(published_at, UTC)
+                published_at = published_at.replace(tzinfo=UTC)
+            published_at = _in_utc(published_at)
         if isinstance(link, str) and isinstance(title, str):
             entries.append(FeedEntry(link=link.strip(), title=title, published_at=published_at))
     return entries
@@ -83,7 +89,7 @@ def feed_entries_parse(content: bytes, *, headers: dict[str, str]) -> list[FeedE
         raise FetchError("Not a readable feed: no RSS, Atom or JSON feed in the response.")
     return [
         FeedEntry(
-            link=str(entry.get("link") or entry.get("id") or "").strip(),
+            link=str(entry.get("link") or _id_as_link(entry.get("id"))).strip(),
             title=str(entry.get("title", "")),
             published_at=_entry_published_at(entry),
         )
@@ -95,7 +101,42 @@ def _entry_published_at(entry: feedparser.FeedParserDict) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    try:
+        return _in_utc(datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC))
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _id_as_link(identifier: object) -> str:
+    """An entry's id stands for its link only when it is an absolute web URL: ids are names, and
+    a relative one ("3") is not a path on the feed's site."""
+    if not isinstance(identifier, str):
+        return ""
+    return identifier if identifier.strip().lower().startswith(("http://", "https://")) else ""
+
+
+def _in_utc(moment: datetime | None) -> datetime | None:
+    """The moment in UTC; None for one that UTC cannot hold (year 9999 at UTC-14, year 1 at UTC+14):
+    a date out of range is treated as missing, not as a reason to drop the entry."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def entry_link(link: str, *, base: str) -> str | None:
+    """The entry's absolute http(s) URL, resolved against the feed's URL; None when it has none.
+    ValueError for a malformed one (an unclosed IPv6 bracket, say)."""
+    if not link:
+        return None
+    absolute = urljoin(base, link)
+    scheme = urlsplit(absolute).scheme.lower()
+    if scheme not in ("http", "https"):
+        return None
+    # Any case of the scheme is the same scheme (RFC 3986); the rest is kept as sent.
+    return scheme + absolute[len(scheme) :]
 
 
 # --- Polling ----------------------------------------------------------------
@@ -142,12 +183,32 @@ def feed_poll(*, feed_id: int) -> list[int]:
         return []
 
     new_ids: list[int] = []
+    # Each entry on its own: a bad one is skipped and counted, the rest of the feed goes on.
+    skipped: Counter[str] = Counter()
     for entry in entries:
-        if not entry.link.startswith(("http://", "https://")) or len(entry.link) > 2000:
+        try:
+            link = entry_link(entry.link, base=feed.url)
+            # Its canonical form too: percent-encoding a non-ASCII link can push it over the limit.
+            too_long = link is not None and max(len(link), len(canonical_url_of(link))) > URL_MAX_LENGTH
+        except ValueError:
+            skipped["malformed link"] += 1
             continue
-        article, created = article_discover(
-            outlet=feed.outlet, url=entry.link, title=entry.title, published_at=entry.published_at, feed=feed
-        )
+        if link is None:
+            skipped["no http(s) link"] += 1
+            continue
+        if too_long:
+            skipped[f"link longer than {URL_MAX_LENGTH} characters"] += 1
+            continue
+        try:
+            with transaction.atomic():
+                article, created = article_discover(
+                    outlet=feed.outlet, url=link, title=entry.title, published_at=entry.published_at, feed=feed
+                )
+        except (DataError, ValueError, OverflowError) as error:
+            # What the database or the URL parser refused (a canonical URL over the limit, say).
+            logger.warning("Feed %s: skipped the entry %r: %s", feed.url, link[:200], error)
+            skipped[f"refused: {type(error).__name__}"] += 1
+            continue
         if created:
             new_ids.append(article.pk)
     # A 304 need only repeat some validators (RFC 9110 requires ETag, not Last-Modified): keep
@@ -162,6 +223,7 @@ def feed_poll(*, feed_id: int) -> list[int]:
         is_verified=True,
         consecutive_failures=0,
         last_error="",
+        skipped_entries=dict(skipped),
         next_poll_at=now + interval,
     )
     return new_ids

@@ -236,6 +236,9 @@ class Feed(models.Model):
     last_unconditional_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    skipped_entries = models.JSONField(
+        default=dict, blank=True, help_text="Entries the last poll skipped, counted by reason."
+    )
     # Set when the feed was switched off after NEWSROOM_FEED_DISABLE_AFTER_FAILURES failures in a row;
     # a curator re-enables it (the admin action), which clears it.
     disabled_at = models.DateTimeField(null=True, blank=True)
