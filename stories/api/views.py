@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -58,9 +60,12 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
         return StoryDetailSerializer if self.action == "retrieve" else StoryListSerializer
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # The page's data, not its rendering, is cached: any renderer can serve it. The absolute
-        # URL is part of the key since the page's next/previous links are absolute.
-        key = f"story-list:{selectors.stories_version()}:{request.build_absolute_uri()[:600]}"
+        # The page's data, not its rendering, is cached: any renderer can serve it. The key is a
+        # hash of the whole request: the absolute URL (the page's next/previous links are absolute)
+        # with its query in a canonical order, so no two queries share an entry however long.
+        query = urlencode(sorted(request.query_params.lists()), doseq=True)
+        request_key = hashlib.sha256(f"{request.build_absolute_uri(request.path)}?{query}".encode()).hexdigest()
+        key = f"story-list:{selectors.stories_version()}:{request_key}"
         data = cache.get(key)
         if data is None:
             data = super().list(request, *args, **kwargs).data
