@@ -240,7 +240,8 @@ def uses_full_text_search() -> bool:
 
 
 def search_query_clean(raw: str) -> str:
-    query = " ".join(raw.split())
+    # A NUL separates words like a space does (PostgreSQL refuses it in any text it is given).
+    query = " ".join(raw.replace("\x00", " ").split())
     if len(query) > SEARCH_MAX_CHARS:
         raise SearchQueryError(f"Search for at most {SEARCH_MAX_CHARS} characters; yours has {len(query)}.")
     return query

@@ -184,6 +184,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "newsroom.api_pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "newsroom.api_errors.exception_handler",
+    # DRF's three, with JSON nested past the decoder's depth answered as a 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "newsroom.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

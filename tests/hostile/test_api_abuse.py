@@ -21,3 +21,19 @@ def test_the_same_query_in_another_order_is_the_same_cached_list(client: Client,
     second = client.get("/api/v1/stories/?blindspot=left&min_outlets=1").json()
 
     assert first == second
+
+
+def test_json_nested_past_the_decoder_s_depth_is_a_bad_request(client: Client, story: Story) -> None:
+    body = '{"question": ' + "[" * 50_000 + "]" * 50_000 + "}"
+
+    response = client.post(f"/api/v1/stories/{story.pk}/ask/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "JSON parse error - nested too deeply."
+
+
+def test_a_nul_in_a_search_separates_words(client: Client, story: Story) -> None:
+    for query in ("\x00", "fare\x00hike"):
+        response = client.get("/search/", {"q": query})
+        assert response.status_code == 200, query
+    assert "fare hike" in client.get("/search/", {"q": "fare\x00hike"}).content.decode()
