@@ -14,12 +14,12 @@ import py3langid
 import trafilatura
 from courlan import normalize_url
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from htmldate import find_date
 
 from sources.fetching import FetchError, fetch
-from sources.importing import CorpusRow
+from sources.importing import CorpusRow, RowError
 from sources.models import Article, Feed, Outlet
 from sources.outlets import outlet_for_article
 from sources.syndication import article_syndication_link
@@ -66,6 +66,22 @@ def language_of(text: str) -> str:
 
 
 # --- Writes -----------------------------------------------------------------
+
+
+# What a row's checks, the database, the URL parser or the date arithmetic may refuse in one
+# article's data (a malformed URL, a date out of range, a value over a column's length): the
+# caller rejects that article with the reason and goes on with the others.
+REFUSED = (RowError, DataError, ValueError, OverflowError)
+
+
+def refusal(error: Exception) -> str:
+    """One line saying why an article was refused."""
+    if isinstance(error, RowError):
+        return str(error)
+    first_line = (str(error).splitlines() or [""])[0][:200]
+    if isinstance(error, DataError):
+        return f"refused by the database: {first_line}"
+    return f"{type(error).__name__}: {first_line}"
 
 
 def text_clean(value: str) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sources.articles import article_import
-from sources.importing import RowError, corpus_row_parse
+from django.db import transaction
+
+from sources.articles import REFUSED, article_import, refusal
+from sources.importing import corpus_row_parse
 
 
 @dataclass
@@ -37,12 +39,13 @@ def articles_push(*, records: list[object]) -> PushReport:
             report.items.append(PushedItem(index=index, status="rejected", reason="expected a JSON object"))
             continue
         try:
-            row = corpus_row_parse(record)
-        except RowError as error:
+            # Each item in a savepoint of its own: one the database refuses rolls back alone.
+            with transaction.atomic():
+                article, created = article_import(row=corpus_row_parse(record))
+        except REFUSED as error:
             url = record.get("url") if isinstance(record.get("url"), str) else ""
-            report.items.append(PushedItem(index=index, status="rejected", url=str(url), reason=str(error)))
+            report.items.append(PushedItem(index=index, status="rejected", url=str(url), reason=refusal(error)))
             continue
-        article, created = article_import(row=row)
         report.items.append(
             PushedItem(
                 index=index,

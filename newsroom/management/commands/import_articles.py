@@ -7,12 +7,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from analysis.services import analyser
 from newsroom import pipeline
-from sources.articles import article_import
+from sources.articles import REFUSED, article_import, refusal
 from sources.importing import ImportReport, Rejected, RowError, corpus_row_parse, read_records
 from sources.models import Article
+
+
+def _undecodable(record: dict[str, object]) -> bool:
+    """Whether a row's text held bytes that are not UTF-8 (read as lone surrogates)."""
+    return any(
+        isinstance(value, str) and any("\udc80" <= char <= "\udcff" for char in value) for value in record.values()
+    )
 
 
 class Command(BaseCommand):
@@ -30,9 +38,10 @@ class Command(BaseCommand):
             lines = sys.stdin.read().split("\n")
         else:
             try:
-                lines = Path(path).read_text(encoding="utf-8").split("\n")
+                raw_lines = Path(path).read_bytes().split(b"\n")
             except OSError as error:
                 raise CommandError(f"Cannot read {path}: {error}") from error
+            lines = [line.decode("utf-8", "surrogateescape") for line in raw_lines]
         report = ImportReport()
         new_ids: list[int] = []
         queued = 0  # how many of new_ids are already on their way to the workers
@@ -40,9 +49,13 @@ class Command(BaseCommand):
             try:
                 if isinstance(record, RowError):
                     raise record
-                article, created = article_import(row=corpus_row_parse(record))
-            except RowError as error:
-                report.rejected.append(Rejected(line=line, reason=str(error)))
+                if _undecodable(record):
+                    raise RowError("not UTF-8 text")
+                # Each row in a savepoint of its own: one the database refuses rolls back alone.
+                with transaction.atomic():
+                    article, created = article_import(row=corpus_row_parse(record))
+            except REFUSED as error:
+                report.rejected.append(Rejected(line=line, reason=refusal(error)))
                 continue
             if created:
                 report.created += 1
