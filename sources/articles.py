@@ -47,6 +47,18 @@ def domain_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower().removeprefix("www.")
 
 
+def _on_domain(host: str, domain: str) -> bool:
+    return bool(domain) and (host == domain or host.endswith("." + domain))
+
+
+def _canonical_is_own(canonical_url: str, article: Article, fetched_url: str) -> bool:
+    """Whether a page's canonical URL is on its outlet's domains or the site it was fetched from."""
+    host = domain_of(canonical_url)
+    own = {domain_of(article.url), domain_of(fetched_url)}
+    own |= {domain.removeprefix("www.") for domain in article.outlet.domains.values_list("domain", flat=True)}
+    return any(_on_domain(host, domain) for domain in own)
+
+
 def content_hash_of(text: str) -> str:
     normalised = " ".join(text.lower().split())
     return hashlib.sha256(normalised.encode()).hexdigest() if normalised else ""
@@ -218,6 +230,17 @@ def article_fetch(*, article_id: int) -> Article | None:
     title = article.title or (extracted.title if extracted else "") or ""
     canonical_url = canonical_url_of(extracted.url) if extracted and extracted.url else article.canonical_url
     if len(canonical_url) > 2000 or not canonical_url.startswith(("http://", "https://")):
+        canonical_url = article.canonical_url
+    elif canonical_url != article.canonical_url and not _canonical_is_own(canonical_url, article, result.url):
+        # A page may not claim another site's URL: it would take that article's place (its own
+        # coverage then "already known" and dropped). The fetched URL stands.
+        logger.warning(
+            "Article %s: ignored the canonical URL %s, on no domain of outlet %s nor of %s",
+            article_id,
+            canonical_url[:300],
+            article.outlet_id,
+            result.url[:300],
+        )
         canonical_url = article.canonical_url
     title_only = len(text) < settings.NEWSROOM_MIN_TEXT_CHARS
     language = article.language or (language_of(text) if not title_only else "")
