@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DataError, transaction
 from django.utils import timezone
@@ -165,7 +166,9 @@ def feed_poll(*, feed_id: int) -> list[int]:
             allowed_content_types=FEED_CONTENT_TYPES,
         )
         entries = [] if result.not_modified else feed_entries_parse(result.content, headers=result.headers)
-    except FetchError as error:
+    except (FetchError, SoftTimeLimitExceeded) as caught:
+        # The task's soft time limit is a failure like any other: recorded, backed off, not lost.
+        error = caught if isinstance(caught, FetchError) else FetchError("Polling took longer than its time limit.")
         failures = feed.consecutive_failures + 1
         disable = failures >= settings.NEWSROOM_FEED_DISABLE_AFTER_FAILURES
         Feed.objects.filter(pk=feed_id).update(

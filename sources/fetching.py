@@ -123,6 +123,10 @@ def fetch(
     With ``check_robots`` (article pages) each hop must also be allowed by its site's robots.txt.
     """
     timeout = httpx.Timeout(settings.NEWSROOM_FETCH_TIMEOUT_SECONDS)
+    # The timeout above bounds each read; this bounds the whole fetch, redirects included, so a
+    # server that sends a byte every few seconds cannot hold a worker for minutes.
+    limit: float = settings.NEWSROOM_FETCH_DEADLINE_SECONDS
+    deadline = time.monotonic() + limit
     max_bytes: int = settings.NEWSROOM_FETCH_MAX_BYTES
     # Only the encodings _Inflater decodes: br or zstd would be inflated by httpx, whole, out of our control.
     headers = {"User-Agent": settings.NEWSROOM_USER_AGENT, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
@@ -134,6 +138,8 @@ def fetch(
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context()) as client:
         current = url
         for _hop in range(settings.NEWSROOM_FETCH_MAX_REDIRECTS + 1):
+            if time.monotonic() > deadline:
+                raise FetchError(f"Gave up on {url}: not done after {limit:g} s in all.")
             _check_public_address(current)
             if check_robots:
                 robots_allow(current)
@@ -165,6 +171,8 @@ def fetch(
                         body.extend(inflater.inflate(chunk, room=max_bytes - len(body) + 1) if inflater else chunk)
                         if len(body) > max_bytes:
                             raise FetchError(f"Response from {current} exceeds the limit of {max_bytes} bytes.")
+                        if time.monotonic() > deadline:
+                            raise FetchError(f"Gave up on {current}: not done after {limit:g} s in all.")
                     if inflater and not inflater.finished:
                         raise FetchError(
                             f"Could not decode the response from {current}: the compressed body is cut short."

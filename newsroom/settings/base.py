@@ -217,6 +217,8 @@ NEWSROOM_USER_AGENT = env.str(
     "NEWSROOM_USER_AGENT", default="NewsroomBot/0.1 (+https://github.com/newsroom; news coverage comparison)"
 )
 NEWSROOM_FETCH_TIMEOUT_SECONDS = env.float("NEWSROOM_FETCH_TIMEOUT_SECONDS", default=15.0)
+# The whole of one fetch, redirects and a slow body included (the timeout above is per read).
+NEWSROOM_FETCH_DEADLINE_SECONDS = env.float("NEWSROOM_FETCH_DEADLINE_SECONDS", default=60.0)
 NEWSROOM_FETCH_MAX_BYTES = env.int("NEWSROOM_FETCH_MAX_BYTES", default=10 * 1024 * 1024)
 NEWSROOM_FETCH_MAX_REDIRECTS = env.int("NEWSROOM_FETCH_MAX_REDIRECTS", default=5)
 NEWSROOM_FEED_POLL_MINUTES = env.int("NEWSROOM_FEED_POLL_MINUTES", default=30)
