@@ -250,7 +250,7 @@ class FeedAdmin(admin.ModelAdmin):
     def last_error_brief(self, feed: Feed) -> str:
         return feed.last_error[:120]
 
-    @admin.action(description="Re-enable the selected feeds and poll them now")
+    @admin.action(description="Re-enable the selected feeds and poll them now", permissions=["change"])
     def enable_feeds(self, request: HttpRequest, queryset: QuerySet[Feed]) -> None:
         updated = feeds.feed_enable(feed_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{updated} feed(s) re-enabled.")

@@ -107,7 +107,7 @@ class StoryAdmin(admin.ModelAdmin):
     def reclustered_at(self, story: Story) -> Any:
         return story.cluster.reclustered_at
 
-    @admin.action(description="Merge the selected stories into the target story (or the largest)")
+    @admin.action(description="Merge the selected stories into the target story (or the largest)", permissions=["change"])
     def merge_selected(self, request: HttpRequest, queryset: QuerySet[Story]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         target = request.POST.get("story") or ""
@@ -139,7 +139,7 @@ class MembershipAdmin(admin.ModelAdmin):
     def story(self, membership: Membership) -> Any:
         return getattr(membership.cluster, "story", None) or membership.cluster
 
-    @admin.action(description="Split the selected articles (of one story) into a new story")
+    @admin.action(description="Split the selected articles (of one story) into a new story", permissions=["change"])
     def split_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         source_ids = set(queryset.values_list("cluster_id", flat=True))
         try:
@@ -153,7 +153,7 @@ class MembershipAdmin(admin.ModelAdmin):
             services.story_refresh(story_id=story_id)
         self.message_user(request, f"Split into story {story.pk}.", messages.SUCCESS)
 
-    @admin.action(description="Move the selected articles to the target story")
+    @admin.action(description="Move the selected articles to the target story", permissions=["change"])
     def move_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         target = request.POST.get("story") or ""
         if not target.isdigit() or not Story.objects.filter(pk=int(target)).exists():
@@ -167,13 +167,13 @@ class MembershipAdmin(admin.ModelAdmin):
             services.story_refresh(story_id=story_id)
         self.message_user(request, f"Moved {len(touched) - 1 or 1} article(s) to story {target}.", messages.SUCCESS)
 
-    @admin.action(description="Pin the selected articles in their story")
+    @admin.action(description="Pin the selected articles in their story", permissions=["change"])
     def pin_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         for article_id in queryset.values_list("article_id", flat=True):
             clustering.membership_pin(article_id=article_id, pinned=True, actor=request.user)
         self.message_user(request, "Pinned.", messages.SUCCESS)
 
-    @admin.action(description="Unpin the selected articles")
+    @admin.action(description="Unpin the selected articles", permissions=["change"])
     def unpin_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         for article_id in queryset.values_list("article_id", flat=True):
             clustering.membership_pin(article_id=article_id, pinned=False, actor=request.user)
