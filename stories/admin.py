@@ -107,7 +107,9 @@ class StoryAdmin(admin.ModelAdmin):
     def reclustered_at(self, story: Story) -> Any:
         return story.cluster.reclustered_at
 
-    @admin.action(description="Merge the selected stories into the target story (or the largest)", permissions=["change"])
+    @admin.action(
+        description="Merge the selected stories into the target story (or the largest)", permissions=["change"]
+    )
     def merge_selected(self, request: HttpRequest, queryset: QuerySet[Story]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         target = request.POST.get("story") or ""
