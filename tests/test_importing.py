@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from pytest_django.fixtures import Settings
 
 from newsroom import pipeline
@@ -34,6 +35,8 @@ class EnqueueRecorder:
 class CommandRun:
     stdout: str
     stderr: str
+    # What the command failed with (its exit status is then 1): rows rejected, say.
+    error: str = ""
 
 
 @pytest.fixture
@@ -45,10 +48,15 @@ def enqueued(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> EnqueueReco
     return recorder
 
 
-def command_run(name: str, path: Path) -> CommandRun:
+def command_run(name: str, path: Path, *, rejects: bool = False) -> CommandRun:
+    """Run a command; with ``rejects`` it must end in the error that says rows were rejected."""
     stdout, stderr = StringIO(), StringIO()
-    call_command(name, str(path), stdout=stdout, stderr=stderr)
-    return CommandRun(stdout=stdout.getvalue(), stderr=stderr.getvalue())
+    if not rejects:
+        call_command(name, str(path), stdout=stdout, stderr=stderr)
+        return CommandRun(stdout=stdout.getvalue(), stderr=stderr.getvalue())
+    with pytest.raises(CommandError, match="rejected") as raised:
+        call_command(name, str(path), stdout=stdout, stderr=stderr)
+    return CommandRun(stdout=stdout.getvalue(), stderr=stderr.getvalue(), error=str(raised.value))
 
 
 def jsonl_write(path: Path, rows: list[dict[str, Any] | str]) -> Path:
@@ -92,8 +100,9 @@ def test_it_reports_bad_rows_with_their_line_numbers_and_keeps_the_good_ones(
         ],
     )
 
-    run = command_run("import_articles", path)
+    run = command_run("import_articles", path, rejects=True)
 
+    assert run.error == "5 row(s) rejected (listed above); the others were imported."
     rejected_lines = [line for line in run.stderr.splitlines() if line.startswith("Rejected")]
     assert rejected_lines == [
         rejected_lines[0],
@@ -199,8 +208,6 @@ def test_it_creates_nothing_when_the_same_file_is_imported_twice(
 
 
 def test_it_refuses_to_import_a_missing_file(db: None, tmp_path: Path, enqueued: EnqueueRecorder) -> None:
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="Cannot read"):
         command_run("import_articles", tmp_path / "nowhere.jsonl")
     assert enqueued.batches == []

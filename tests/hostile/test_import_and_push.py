@@ -35,7 +35,7 @@ def test_import_refuses_each_bad_row_with_its_line_and_keeps_the_rest(
     ]
     path.write_bytes(b"\n".join(rows) + b"\n")
 
-    run = command_run("import_articles", path)
+    run = command_run("import_articles", path, rejects=True)
 
     kept = set(Article.objects.values_list("title", flat=True))
     assert {"Council story good-one", "Council story good-two", "Waterboard"} <= kept

@@ -89,3 +89,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"{len(new_ids) - in_stories} could not be fetched or analysed: see their errors.")
         elif new_ids:
             self.stdout.write(f"Pipeline: {len(new_ids)} articles queued for the workers.")
+        if report.rejected:
+            # After the good rows are in: the exit status tells an operator's script that some were not.
+            raise CommandError(f"{len(report.rejected)} row(s) rejected (listed above); the others were imported.")
