@@ -3,7 +3,7 @@
 Every fetch has a timeout, a cap on the decoded body size (so a gzip bomb stops
 at the cap, not at the end of memory), a cap on redirects, and a check that the
 host is not on a private network (server-side request forgery) unless the host
-is allow-listed in ``NEWSROOM_FETCH_ALLOWED_HOSTS``; the tests' local servers are.
+is allow-listed in ``NEWSROOM_FETCH_ALLOWED_HOSTS`` with its port; the tests' local servers are.
 
 Every request to a host also takes a turn at that host (``host_turn``): at most
 ``NEWSROOM_HOST_CONCURRENCY`` requests at once and ``NEWSROOM_HOST_DELAY_SECONDS``
@@ -59,9 +59,41 @@ class FetchResult:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def _host_is_allowed(host: str) -> bool:
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def _allow_entry(entry: str) -> tuple[str, str]:
+    """``host``, ``host:port`` or ``host:*`` (an IPv6 address in brackets) as (host, port or "*").
+
+    A bare host allows only the scheme's default port: allowing one local server must not open
+    every service on that machine.
+    """
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, rest.removeprefix(":")
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host, port
+    return entry, ""
+
+
+def _host_is_allowed(url: str) -> bool:
     allowed: list[str] = getattr(settings, "NEWSROOM_FETCH_ALLOWED_HOSTS", [])
-    return host in allowed
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or _default_port(parts.scheme)
+    except ValueError:
+        return False
+    for entry in allowed:
+        allowed_host, allowed_port = _allow_entry(entry)
+        if allowed_host != host:
+            continue
+        if allowed_port == "*" or (allowed_port or str(_default_port(parts.scheme))) == str(port):
+            return True
+    return False
 
 
 def _check_public_address(url: str) -> None:
@@ -71,10 +103,14 @@ def _check_public_address(url: str) -> None:
     host = parts.hostname or ""
     if not host:
         raise FetchError(f"Refused {url!r}: no host name.")
-    if _host_is_allowed(host):
+    try:
+        port = parts.port or _default_port(parts.scheme)
+    except ValueError as error:
+        raise FetchError(f"Refused {url!r}: {error}.") from error
+    if _host_is_allowed(url):
         return
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(host, port)
     except socket.gaierror as error:
         raise FetchError(f"Could not resolve {host!r}: {error}.") from error
     for info in infos:
@@ -97,9 +133,8 @@ def _check_peer(response: httpx.Response, url: str) -> None:
     """Refuse a response from a non-public address although the name resolved to a public one at the
     check: its DNS answer changed in between (DNS rebinding). The request went out, but nothing it
     returns is read."""
-    host = urlsplit(url).hostname or ""
     stream = response.extensions.get("network_stream")
-    if stream is None or _host_is_allowed(host):
+    if stream is None or _host_is_allowed(url):
         return
     peer = stream.get_extra_info("server_addr")
     if not peer:

@@ -182,7 +182,7 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "newsroom.settings.local",
             "DATABASE_URL": url,
             "CELERY_BROKER_URL": "",
-            "NEWSROOM_FETCH_ALLOWED_HOSTS": "127.0.0.1",
+            "NEWSROOM_FETCH_ALLOWED_HOSTS": "127.0.0.1:*",
             "NEWSROOM_HOST_DELAY_SECONDS": str(args.host_delay),
             "NEWSROOM_POLITENESS_REDIS_URL": "",
             "LOG_LEVEL": "ERROR",
