@@ -94,6 +94,9 @@ class Queued:
     cluster: list[int] = field(default_factory=list)
     # Already in a story, failed or a duplicate: nothing left to do.
     done: list[int] = field(default_factory=list)
+    # Stored, but their chain could not be handed to the broker (filled when the transaction commits):
+    # the sweep queues them again once they have been stuck for a while.
+    unsent: list[int] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -116,12 +119,17 @@ def articles_process(article_ids: Iterable[int]) -> Queued:
                 queued.cluster.append(article_id)
             case _:
                 queued.done.append(article_id)
-    signatures = [article_chain(article_id) for article_id in queued.fetch]
-    signatures += [batch_chain(batch) for batch in _batches(queued.analyse)]
-    signatures += [cluster_chain(batch) for batch in _batches(queued.cluster)]
-    for signature in signatures:
-        transaction.on_commit(functools.partial(send, signature))
+    signatures = [(article_chain(article_id), [article_id]) for article_id in queued.fetch]
+    signatures += [(batch_chain(batch), batch) for batch in _batches(queued.analyse)]
+    signatures += [(cluster_chain(batch), batch) for batch in _batches(queued.cluster)]
+    for signature, ids in signatures:
+        transaction.on_commit(functools.partial(_send_recording, signature, ids, queued.unsent))
     return queued
+
+
+def _send_recording(signature: Signature, article_ids: list[int], unsent: list[int]) -> None:
+    if not send(signature):
+        unsent.extend(article_ids)
 
 
 def _batches(ids: list[int]) -> list[list[int]]:

@@ -8,15 +8,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from sources.models import Factuality, Lean
+
+# As the models' URL fields.
+URL_MAX_LENGTH = 2000
 
 
 class RowError(Exception):
@@ -64,16 +69,39 @@ class OutletRow:
     note: str
 
 
-def read_records(lines: Iterable[str], *, fmt: str) -> Iterator[tuple[int, dict[str, object] | RowError]]:
-    """Yield (line number, record or the error that made it unreadable) from JSONL or CSV.
+def lines_read(path: str) -> list[str]:
+    """The lines of a file, or of standard input for "-", split on "\\n" only (U+2028 and its kin
+    may stand raw inside a JSON string). Bytes that are not UTF-8 stay as lone surrogates, so that
+    ``read_records`` refuses their row, not the whole file. Raises OSError when it cannot be read."""
+    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    return raw.decode("utf-8", "surrogateescape").split("\n")
 
-    ``lines`` are split on "\\n" only: U+2028 and its kin may stand raw inside a JSON string.
-    """
+
+def _undecodable(record: dict[str, object]) -> bool:
+    """Whether a row's text held bytes that are not UTF-8 (read as lone surrogates)."""
+    return any(
+        isinstance(value, str) and any("\udc80" <= char <= "\udcff" for char in value) for value in record.values()
+    )
+
+
+def read_records(lines: Iterable[str], *, fmt: str) -> Iterator[tuple[int, dict[str, object] | RowError]]:
+    """Yield (line number, record or the error that made it unreadable) from JSONL or CSV."""
+    for number, record in _records(lines, fmt=fmt):
+        if isinstance(record, dict) and _undecodable(record):
+            yield number, RowError("not UTF-8 text")
+        else:
+            yield number, record
+
+
+def _records(lines: Iterable[str], *, fmt: str) -> Iterator[tuple[int, dict[str, object] | RowError]]:
     if fmt == "csv":
         reader = csv.DictReader(io.StringIO("".join(line if line.endswith("\n") else line + "\n" for line in lines)))
-        for record in reader:
-            # The header is line 1; DictReader's line_num counts physical lines read so far.
-            yield reader.line_num, {key: value for key, value in record.items() if key is not None}
+        try:
+            for record in reader:
+                # The header is line 1; DictReader's line_num counts physical lines read so far.
+                yield reader.line_num, {key: value for key, value in record.items() if key is not None}
+        except csv.Error as error:
+            yield reader.line_num, RowError(f"not valid CSV ({error}); the rows after it were not read")
         return
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -96,7 +124,8 @@ def text_field(record: dict[str, object], key: str, *, max_length: int | None = 
         return ""
     if not isinstance(value, str):
         raise RowError(f"{key!r} must be a string")
-    value = value.strip()
+    # NUL is no character a name or a text needs, and PostgreSQL refuses it.
+    value = value.replace("\x00", "").strip()
     if max_length is not None and len(value) > max_length:
         raise RowError(f"{key!r} is longer than {max_length} characters")
     return value
@@ -117,9 +146,16 @@ def date_field(record: dict[str, object], key: str) -> date | None:
 
 
 def _http_url(value: str, key: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RowError(f"{key!r} must be an http(s) URL, got {value!r}")
+    if len(value) > URL_MAX_LENGTH:
+        raise RowError(f"{key!r} is longer than {URL_MAX_LENGTH} characters")
+    try:
+        parts = urlsplit(value)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:
+        usable = False
+    if not usable:
+        raise RowError(f"{key!r} must be an http(s) URL, got {value[:200]!r}")
     return value
 
 

@@ -4,14 +4,21 @@ and the good ones are kept and processed."""
 from __future__ import annotations
 
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import pytest
+from celery.canvas import Signature, _chain
 from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
+from kombu.exceptions import OperationalError
+from pytest_django.fixtures import Settings
 
 from sources.models import Article, Outlet
-from tests.test_importing import command_run, corpus_row, enqueued  # noqa: F401 - the fixture
+from tests.test_importing import command_run, corpus_row, enqueued, jsonl_write  # noqa: F401 - the fixture
 from tests.test_push_api import partner, push, queued  # noqa: F401 - the fixtures
 
 FAR_FUTURE = "9999-12-31T23:59:59-14:00"
@@ -77,3 +84,63 @@ def test_push_refuses_each_bad_item_alone_and_keeps_the_good_ones(
     for item in response.json()["items"]:
         if item["status"] == "rejected":
             assert item["reason"], item
+
+
+def test_import_with_the_broker_down_says_nothing_was_queued_and_a_rerun_queues_it(
+    # Committed as the command commits, so the chains are offered to the broker as they would be.
+    tmp_path: Path,
+    transactional_db: None,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    path = jsonl_write(tmp_path / "corpus.jsonl", [corpus_row("one"), corpus_row("two")])
+
+    def broker_down(self: Signature, *args: object, **kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(_chain, "apply_async", broker_down)
+    stdout, stderr = StringIO(), StringIO()
+    with pytest.raises(CommandError, match=r"2 article\(s\) stored but not queued: the broker is unavailable"):
+        call_command("import_articles", str(path), stdout=stdout, stderr=stderr)
+
+    assert "queued for the workers" not in stdout.getvalue()
+    assert "2 articles stored but not queued" in stderr.getvalue()
+    assert Article.objects.filter(state=Article.State.FETCHED).count() == 2, "kept, waiting for the sweep"
+
+    # The broker is back: the same import finds them known and queues what they still lack.
+    sent: list[Signature] = []
+    monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: sent.append(self))
+    run = command_run("import_articles", path)
+
+    assert "Articles: 0 new, 2 already known, 0 rejected." in run.stdout
+    assert "Pipeline: 2 articles queued for the workers." in run.stdout
+    assert sorted(sent[0].tasks[0].args[0]) == sorted(Article.objects.values_list("pk", flat=True))
+
+
+def test_import_outlets_refuses_each_bad_row_with_its_line_and_keeps_the_rest(tmp_path: Path, db: None) -> None:
+    path = tmp_path / "outlets.csv"
+    long_feed = "https://example.org/" + "a" * 2100
+    path.write_bytes(
+        b"\n".join(
+            [
+                b"name,domain,lean,feeds",
+                b"Harbor Herald,harborherald.example,lean_left,https://harborherald.example/rss",
+                b"Bracket Post,bracketpost.example,center,http://[x/",
+                f"Long Feed Times,longfeed.example,center,{long_feed}".encode(),
+                b"Nul\x00 Gazette,nulgazette.example,right,",
+                b"Caf\xe9 Courier,cafecourier.example,left,",
+                b"Plains Post,plainspost.example,right,https://plainspost.example/feed",
+            ]
+        )
+        + b"\n"
+    )
+
+    run = command_run("import_outlets", path, rejects=True)
+
+    assert "Outlets: 3 created, 0 updated, 3 rejected." in run.stdout, run.stdout + run.stderr
+    assert "Rejected line 3: 'feeds' must be an http(s) URL, got 'http://[x/'" in run.stderr
+    assert "Rejected line 4: 'feeds' is longer than 2000 characters" in run.stderr
+    assert "Rejected line 6: not UTF-8 text" in run.stderr
+    assert set(Outlet.objects.values_list("name", flat=True)) == {"Harbor Herald", "Nul Gazette", "Plains Post"}
+    assert run.error == "3 row(s) rejected (listed above); the others were imported."

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -12,15 +10,8 @@ from django.db import transaction
 from analysis.services import analyser
 from newsroom import pipeline
 from sources.articles import REFUSED, article_import, refusal
-from sources.importing import ImportReport, Rejected, RowError, corpus_row_parse, read_records
+from sources.importing import ImportReport, Rejected, RowError, corpus_row_parse, lines_read, read_records
 from sources.models import Article
-
-
-def _undecodable(record: dict[str, object]) -> bool:
-    """Whether a row's text held bytes that are not UTF-8 (read as lone surrogates)."""
-    return any(
-        isinstance(value, str) and any("\udc80" <= char <= "\udcff" for char in value) for value in record.values()
-    )
 
 
 class Command(BaseCommand):
@@ -34,23 +25,19 @@ class Command(BaseCommand):
         parser.add_argument("path", help="A corpus JSONL file, or - for standard input.")
 
     def handle(self, *args: Any, path: str, **options: Any) -> None:
-        if path == "-":
-            lines = sys.stdin.read().split("\n")
-        else:
-            try:
-                raw_lines = Path(path).read_bytes().split(b"\n")
-            except OSError as error:
-                raise CommandError(f"Cannot read {path}: {error}") from error
-            lines = [line.decode("utf-8", "surrogateescape") for line in raw_lines]
+        try:
+            lines = lines_read(path)
+        except OSError as error:
+            raise CommandError(f"Cannot read {path}: {error}") from error
         report = ImportReport()
         new_ids: list[int] = []
-        queued = 0  # how many of new_ids are already on their way to the workers
+        queued = 0  # how many of new_ids are already handed to articles_process
+        sent: list[pipeline.Queued] = []
+        known_ids: list[int] = []
         for line, record in read_records(lines, fmt="jsonl"):
             try:
                 if isinstance(record, RowError):
                     raise record
-                if _undecodable(record):
-                    raise RowError("not UTF-8 text")
                 # Each row in a savepoint of its own: one the database refuses rolls back alone.
                 with transaction.atomic():
                     article, created = article_import(row=corpus_row_parse(record))
@@ -62,10 +49,13 @@ class Command(BaseCommand):
                 new_ids.append(article.pk)
                 if not settings.CELERY_TASK_ALWAYS_EAGER and len(new_ids) - queued >= pipeline.BATCH_SIZE:
                     # With workers, each full batch goes to them at once: they analyse while the rest imports.
-                    pipeline.articles_process(new_ids[queued:])
+                    sent.append(pipeline.articles_process(new_ids[queued:]))
                     queued = len(new_ids)
             else:
                 report.existing += 1
+                # Known, yet perhaps never queued (an earlier run with the broker down): the pipeline
+                # entry point queues what it still lacks and skips what is done.
+                known_ids.append(article.pk)
         for rejected in report.rejected:
             self.stderr.write(f"Rejected {rejected}")
         self.stdout.write(
@@ -77,7 +67,8 @@ class Command(BaseCommand):
             analyser()
             self.stdout.write(f"Models loaded in {time.perf_counter() - loading:.1f} s.")
         started = time.perf_counter()
-        pipeline.articles_process(new_ids[queued:])
+        sent.append(pipeline.articles_process(list(dict.fromkeys(new_ids[queued:] + known_ids))))
+        unsent = [article_id for batch in sent for article_id in batch.unsent]
         if settings.CELERY_TASK_ALWAYS_EAGER and new_ids:
             elapsed = time.perf_counter() - started
             in_stories = Article.objects.filter(pk__in=new_ids, state=Article.State.CLUSTERED).count()
@@ -87,8 +78,18 @@ class Command(BaseCommand):
             )
             if in_stories < len(new_ids):
                 self.stdout.write(f"{len(new_ids) - in_stories} could not be fetched or analysed: see their errors.")
-        elif new_ids:
-            self.stdout.write(f"Pipeline: {len(new_ids)} articles queued for the workers.")
+        elif unsent:
+            self.stderr.write(
+                f"Pipeline: {len(unsent)} articles stored but not queued: the broker is unavailable. They are "
+                "kept, and the periodic sweep queues them once the broker is back (or run this import again "
+                "then: known articles still waiting are queued)."
+            )
+        else:
+            waiting = sum(batch.count for batch in sent)
+            if waiting:
+                self.stdout.write(f"Pipeline: {waiting} articles queued for the workers.")
+        if unsent:
+            raise CommandError(f"{len(unsent)} article(s) stored but not queued: the broker is unavailable.")
         if report.rejected:
             # After the good rows are in: the exit status tells an operator's script that some were not.
             raise CommandError(f"{len(report.rejected)} row(s) rejected (listed above); the others were imported.")

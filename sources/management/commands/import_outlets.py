@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sources.importing import ImportReport, Rejected, RowError, outlet_row_parse, read_records
+from sources.articles import REFUSED, refusal
+from sources.importing import ImportReport, Rejected, RowError, lines_read, outlet_row_parse, read_records
 from sources.outlets import outlet_import
 
 
@@ -19,21 +18,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, path: str, format: str | None, **options: Any) -> None:
         fmt = format or ("csv" if path.endswith(".csv") else "jsonl")
-        if path == "-":
-            lines = sys.stdin.read().split("\n")
-        else:
-            try:
-                lines = Path(path).read_text(encoding="utf-8").split("\n")
-            except OSError as error:
-                raise CommandError(f"Cannot read {path}: {error}") from error
+        try:
+            lines = lines_read(path)
+        except OSError as error:
+            raise CommandError(f"Cannot read {path}: {error}") from error
         report = ImportReport()
         for line, record in read_records(lines, fmt=fmt):
             try:
                 if isinstance(record, RowError):
                     raise record
+                # outlet_import runs in a transaction of its own: a row the database refuses rolls back alone.
                 _outlet, created = outlet_import(row=outlet_row_parse(record))
-            except RowError as error:
-                report.rejected.append(Rejected(line=line, reason=str(error)))
+            except REFUSED as error:
+                report.rejected.append(Rejected(line=line, reason=refusal(error)))
                 continue
             if created:
                 report.created += 1
@@ -44,3 +41,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Outlets: {report.created} created, {report.existing} updated, {len(report.rejected)} rejected."
         )
+        if report.rejected:
+            # After the good rows are in: the exit status tells an operator's script that some were not.
+            raise CommandError(f"{len(report.rejected)} row(s) rejected (listed above); the others were imported.")
