@@ -22,6 +22,7 @@ from sources.models import Factuality, Lean
 
 # As the models' URL fields.
 URL_MAX_LENGTH = 2000
+HOST_MAX_LENGTH = 253
 
 
 class RowError(Exception):
@@ -156,6 +157,10 @@ def _http_url(value: str, key: str) -> str:
         usable = False
     if not usable:
         raise RowError(f"{key!r} must be an http(s) URL, got {value[:200]!r}")
+    host = parts.hostname or ""
+    if len(host) > HOST_MAX_LENGTH or any(len(label) > 63 for label in host.split(".")):
+        # No DNS name is longer; the host would also name an unknown outlet.
+        raise RowError(f"{key!r} has a host name longer than DNS allows ({len(host)} characters)")
     return value
 
 

@@ -43,7 +43,8 @@ def outlet_for_article(*, domain: str, name: str = "") -> Outlet:
                 OutletDomain.objects.get_or_create(domain=domain, defaults={"outlet": outlet})
             return outlet
     try:
-        return outlet_create(name=name or domain, domain=domain)
+        # A domain may be longer than a name may (253 against 200 characters).
+        return outlet_create(name=(name or domain)[:200], domain=domain)
     except IntegrityError:
         # Another worker created it between our read and our write.
         return Outlet.objects.for_domain(domain).get()

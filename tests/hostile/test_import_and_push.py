@@ -61,6 +61,7 @@ def test_push_refuses_each_bad_item_alone_and_keeps_the_good_ones(
     queued: dict[str, list[int]],  # noqa: F811
 ) -> None:
     good = {"url": "https://leftledger.example/good", "outlet_domain": "leftledger.example", "title": "Good"}
+    long_host = f"{'h' * 60}.{'i' * 60}.{'j' * 60}.{'k' * 20}.example"  # 211 characters, each label legal
     response = push(
         client,
         partner,
@@ -71,6 +72,8 @@ def test_push_refuses_each_bad_item_alone_and_keeps_the_good_ones(
                 {**good, "url": "https://leftledger.example/future", "published_at": FAR_FUTURE},
                 {**good, "url": "https://leftledger.example/past", "published_at": FAR_PAST},
                 {**good, "url": "https://leftledger.example/nul", "title": "Nul\u0000title", "text": "Te\u0000xt"},
+                {"url": f"https://{'h' * 60}.{'o' * 60}.{'s' * 60}.{'t' * 60}.{'x' * 55}.example/a", "title": "Long"},
+                {"url": f"https://{long_host}/long", "title": "Named by its host"},
             ]
         },
     )
@@ -81,6 +84,10 @@ def test_push_refuses_each_bad_item_alone_and_keeps_the_good_ones(
     assert statuses[1] == "rejected"
     assert Article.objects.filter(url="https://leftledger.example/good").exists()
     assert Article.objects.filter(title="Nultitle").exists()
+    assert statuses[5] == "rejected"
+    assert "longer than DNS allows" in response.json()["items"][5]["reason"]
+    assert statuses[6] == "created", response.json()["items"][6]
+    assert len(Article.objects.get(title="Named by its host").outlet.name) == 200, "the host, cut to the longest name"
     for item in response.json()["items"]:
         if item["status"] == "rejected":
             assert item["reason"], item
