@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.clients import client_address
 from accounts.permissions import request_token
 
 
@@ -60,6 +61,10 @@ class ApiRateThrottle(SimpleRateThrottle):
             return False
         self.cache.set(self.key, (start, count + 1), max(math.ceil(start + self.duration - self.now), 1))
         return True
+
+    def get_ident(self, request: Request) -> str:
+        """The client's address as the rest of the site reads it (behind trusted proxies only)."""
+        return client_address(request)
 
     def wait(self) -> float | None:
         return max(self.window_start + self.duration - self.now, 1.0)

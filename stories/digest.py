@@ -8,6 +8,7 @@ so the link in an old digest still works.
 from __future__ import annotations
 
 import logging
+import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -39,6 +40,10 @@ DIGEST_BLINDSPOTS = 3
 
 class DigestTokenError(ValueError):
     """A confirmation or unsubscribe link that is broken, forged, expired or no longer applies."""
+
+
+class DigestMailError(RuntimeError):
+    """The confirmation e-mail could not be handed to the mail server; nothing was recorded as sent."""
 
 
 def absolute_url(path: str) -> str:
@@ -102,16 +107,26 @@ def digest_subscribe(*, email: str) -> DigestSubscription:
         )
         if subscription.status == DigestSubscription.Status.PENDING and recently:
             return subscription
+        previous_status, previous_sent_at = subscription.status, subscription.confirmation_sent_at
         subscription.status = DigestSubscription.Status.PENDING
         subscription.confirmation_sent_at = now
         subscription.save(update_fields=["status", "confirmation_sent_at"])
     confirm = absolute_url(reverse("stories:digest-confirm", kwargs={"token": confirm_token(subscription)}))
-    _send(
-        subscription=subscription,
-        subject="Confirm your Newsroom daily digest",
-        template="digest_confirm",
-        context={"confirm_url": confirm, "valid_days": CONFIRM_MAX_AGE.days},
-    )
+    try:
+        _send(
+            subscription=subscription,
+            subject="Confirm your Newsroom daily digest",
+            template="digest_confirm",
+            context={"confirm_url": confirm, "valid_days": CONFIRM_MAX_AGE.days},
+        )
+    except (OSError, smtplib.SMTPException) as error:
+        # Not sent: undo the mark, so that trying again in a moment sends it instead of waiting out
+        # CONFIRMATION_RESEND_AFTER for a mail that never left.
+        logger.warning("Confirmation e-mail to subscription %s not sent: %s", subscription.pk, error)
+        DigestSubscription.objects.filter(pk=subscription.pk, confirmation_sent_at=now).update(
+            status=previous_status, confirmation_sent_at=previous_sent_at
+        )
+        raise DigestMailError(str(error)) from error
     return subscription
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts.clients import client_address, limit_allow
 from sources.models import Side
 from stories import browse, digest, reports, selectors
 from stories.ask import AskAnswer, story_ask
@@ -142,10 +143,31 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def digest_subscribe(request: HttpRequest) -> HttpResponse:
+    """Each confirmation is an e-mail to an address someone typed: limited per client (so the form
+    cannot flood strangers' inboxes) and per address (so no one inbox gets many)."""
     if request.method == "POST":
         form = DigestSubscribeForm(request.POST)
         if form.is_valid():
-            digest.digest_subscribe(email=form.cleaned_data["email"])
+            email = form.cleaned_data["email"].strip().lower()
+            if not limit_allow(
+                "digest-client", client_address(request), limit=settings.NEWSROOM_SUBSCRIBES_PER_HOUR, seconds=3600
+            ):
+                form.add_error(None, "Many addresses were sent from here in the last hour. Please try again later.")
+                return render(request, "stories/subscribe.html", {"form": form}, status=429)
+            # Past the per-address limit nothing is sent, and the page is the same as when it is:
+            # the form does not tell strangers what happened to an address.
+            if limit_allow(
+                "digest-address", email, limit=settings.NEWSROOM_CONFIRMATIONS_PER_ADDRESS_PER_DAY, seconds=86400
+            ):
+                try:
+                    digest.digest_subscribe(email=email)
+                except digest.DigestMailError:
+                    form.add_error(
+                        None,
+                        "We could not send the confirmation e-mail just now. Nothing was lost: "
+                        "please try again in a few minutes.",
+                    )
+                    return render(request, "stories/subscribe.html", {"form": form}, status=503)
             return redirect("stories:digest-sent")
         return render(request, "stories/subscribe.html", {"form": form}, status=400)
     return render(request, "stories/subscribe.html", {"form": DigestSubscribeForm()})
@@ -179,19 +201,10 @@ def digest_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _report_allowed(request: HttpRequest) -> bool:
-    """At most NEWSROOM_REPORTS_PER_HOUR reports an hour from one address, so the queue cannot be flooded.
-
-    Counted in the cache (shared between web workers when CACHE_URL names Redis); the window
-    is a fixed hour per address, which is enough for this and needs no cleanup.
-    """
-    key = f"content-reports:{request.META.get('REMOTE_ADDR', '')}"
-    cache.add(key, 0, 3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, 3600)
-        count = 1
-    return count <= settings.NEWSROOM_REPORTS_PER_HOUR
+    """At most NEWSROOM_REPORTS_PER_HOUR reports an hour from one client, so the queue cannot be flooded."""
+    return limit_allow(
+        "content-reports", client_address(request), limit=settings.NEWSROOM_REPORTS_PER_HOUR, seconds=3600
+    )
 
 
 def content_report(request: HttpRequest, pk: int) -> HttpResponse:

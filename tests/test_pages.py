@@ -12,6 +12,7 @@ from typing import Any
 from unittest.mock import patch
 
 import numpy as np
+import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.utils.html import escape
@@ -203,25 +204,99 @@ def django_setup_in_production(**environment: str) -> subprocess.CompletedProces
     )
 
 
+# What a production deployment sets: a strong key and a shared cache (no connection is made at start-up).
+STRONG_KEY = "k7Qe-" + "x9ZpL2vR" * 7
+SHARED_CACHE = "redis://127.0.0.1:6379/15"
+
+
 def test_it_refuses_to_start_in_production_without_a_secret_key() -> None:
     # Set but empty, so neither this shell's environment nor a local .env file can supply one.
-    result = django_setup_in_production(DJANGO_SECRET_KEY="", DJANGO_ALLOWED_HOSTS="news.example")
+    result = django_setup_in_production(
+        DJANGO_SECRET_KEY="", DJANGO_ALLOWED_HOSTS="news.example", CACHE_URL=SHARED_CACHE
+    )
 
     assert result.returncode != 0
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY must be set in production." in result.stderr
 
 
+@pytest.mark.parametrize("key", ["a-long-production-secret", "django-insecure-" + "abcdefgh" * 6, "ab" * 30])
+def test_it_refuses_to_start_in_production_with_a_weak_secret_key(key: str) -> None:
+    result = django_setup_in_production(
+        DJANGO_SECRET_KEY=key, DJANGO_ALLOWED_HOSTS="news.example", CACHE_URL=SHARED_CACHE
+    )
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is too weak for production" in result.stderr
+
+
 def test_it_refuses_to_start_in_production_without_allowed_hosts() -> None:
-    result = django_setup_in_production(DJANGO_SECRET_KEY="a-long-production-secret", DJANGO_ALLOWED_HOSTS="")
+    result = django_setup_in_production(DJANGO_SECRET_KEY=STRONG_KEY, DJANGO_ALLOWED_HOSTS="", CACHE_URL=SHARED_CACHE)
 
     assert result.returncode != 0
     assert "ImproperlyConfigured: DJANGO_ALLOWED_HOSTS must be set in production." in result.stderr
 
 
-def test_it_starts_in_production_with_a_secret_key_and_allowed_hosts() -> None:
+def test_it_refuses_to_start_in_production_with_a_cache_each_process_keeps_alone() -> None:
     result = django_setup_in_production(
-        DJANGO_SECRET_KEY="a-long-production-secret", DJANGO_ALLOWED_HOSTS="news.example"
+        DJANGO_SECRET_KEY=STRONG_KEY, DJANGO_ALLOWED_HOSTS="news.example", CACHE_URL="locmemcache://"
+    )
+
+    assert result.returncode != 0
+    assert "CACHE_URL must name a cache shared by every web process in production" in result.stderr
+
+
+def test_it_starts_in_production_with_a_secret_key_allowed_hosts_and_a_shared_cache() -> None:
+    result = django_setup_in_production(
+        DJANGO_SECRET_KEY=STRONG_KEY, DJANGO_ALLOWED_HOSTS="news.example", CACHE_URL=SHARED_CACHE
     )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_deployment_check_passes_with_the_production_settings() -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings.production",
+        "DJANGO_SECRET_KEY": STRONG_KEY,
+        "DJANGO_ALLOWED_HOSTS": "news.example",
+        "CACHE_URL": SHARED_CACHE,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_tls_terminating_proxy_may_turn_the_redirect_and_hsts_off() -> None:
+    env = {
+        "DJANGO_SECRET_KEY": STRONG_KEY,
+        "DJANGO_ALLOWED_HOSTS": "news.example",
+        "CACHE_URL": SHARED_CACHE,
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_HSTS_SECONDS": "0",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS)",
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "newsroom.settings.production", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.stdout.strip() == "False 0", result.stderr

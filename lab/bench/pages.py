@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -118,8 +119,13 @@ def measure(size: int, args: argparse.Namespace) -> None:
     env = {
         **os.environ,
         "DATABASE_URL": f"{POSTGRES}/{name}",
-        "DJANGO_SETTINGS_MODULE": "newsroom.settings.production",
-        "DJANGO_SECRET_KEY": "benchmark-only-secret",
+        # Production settings, except that production refuses a cache each process keeps alone.
+        "DJANGO_SETTINGS_MODULE": f"newsroom.settings.{'production' if args.cache == 'redis' else 'local'}",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        # Plain HTTP on the loopback: no redirect to HTTPS, no HSTS.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_HSTS_SECONDS": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_COOKIES": "false",
         "LOG_LEVEL": "WARNING",

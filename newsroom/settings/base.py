@@ -172,6 +172,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.ReadOpenWriteScoped"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ApiRateThrottle"],
+    # Read as accounts.clients.client_address reads it (ApiRateThrottle.get_ident calls that).
+    "NUM_PROXIES": env.int("NEWSROOM_TRUSTED_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("NEWSROOM_API_ANON_RATE", default="60/minute"),
         "user": env.str("NEWSROOM_API_USER_RATE", default="120/minute"),
@@ -299,6 +301,13 @@ NEWSROOM_DIGEST_STORIES = env.int("NEWSROOM_DIGEST_STORIES", default=5)
 NEWSROOM_DIGEST_HOUR_UTC = env.int("NEWSROOM_DIGEST_HOUR_UTC", default=6)
 # Readers' "report an issue" submissions accepted per client address per hour.
 NEWSROOM_REPORTS_PER_HOUR = env.int("NEWSROOM_REPORTS_PER_HOUR", default=20)
+# Digest sign-ups: addresses one client may submit an hour, and confirmation e-mails one address may get a day.
+NEWSROOM_SUBSCRIBES_PER_HOUR = env.int("NEWSROOM_SUBSCRIBES_PER_HOUR", default=10)
+NEWSROOM_CONFIRMATIONS_PER_ADDRESS_PER_DAY = env.int("NEWSROOM_CONFIRMATIONS_PER_ADDRESS_PER_DAY", default=3)
+# Proxies in front of the site that append to X-Forwarded-For (0: the header is ignored, since any
+# client can send it). The API throttle and the report and subscribe limits read the client's
+# address through them (accounts.clients.client_address).
+NEWSROOM_TRUSTED_PROXIES = env.int("NEWSROOM_TRUSTED_PROXIES", default=0)
 # The address the site is reached at: links in e-mails are made absolute with it.
 NEWSROOM_SITE_URL = env.str("NEWSROOM_SITE_URL", default="http://127.0.0.1:8000")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
