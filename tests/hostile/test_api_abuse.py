@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.test import Client
 
 from stories.models import Story
+from tests.test_push_api import partner, push  # noqa: F401 - the fixture
 
 
 def test_a_long_query_string_never_shares_a_cached_story_list_with_another(client: Client, story: Story) -> None:
@@ -37,3 +39,24 @@ def test_a_nul_in_a_search_separates_words(client: Client, story: Story) -> None
         response = client.get("/search/", {"q": query})
         assert response.status_code == 200, query
     assert "fare hike" in client.get("/search/", {"q": "fare\x00hike"}).content.decode()
+
+
+def test_an_oversized_body_gets_the_api_s_json_error(client: Client, story: Story) -> None:
+    body = '{"question": "' + "a" * 3_000_000 + '"}'
+
+    response = client.post(f"/api/v1/stories/{story.pk}/ask/", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_push_nested_past_the_decoder_s_depth_is_a_bad_request(
+    client: Client,
+    partner: User,  # noqa: F811 - the fixture imported above
+) -> None:
+    for body in ("[" * 100_000, '{"articles": ' + "[" * 100_000 + "]" * 100_000 + "}"):
+        response = push(client, partner, body)
+
+        assert response.status_code == 400
+        assert response.json()["error"]["message"] == "JSON parse error - nested too deeply."
