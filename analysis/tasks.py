@@ -45,12 +45,13 @@ def article_analyse_task(article_id: int | None) -> int | None:
     return None
 
 
-@shared_task(acks_late=True, time_limit=1200, soft_time_limit=1100)
+# Within the broker's visibility timeout (NEWSROOM_TASK_VISIBILITY_SECONDS): a batch of 32 takes seconds.
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
 def articles_analyse_task(article_ids: list[int]) -> list[int]:
     return services.articles_analyse(article_ids=article_ids)
 
 
-@shared_task(acks_late=True, time_limit=1200, soft_time_limit=1100)
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
 def articles_reanalyse_task(
     article_ids: list[int], force: bool = False, then: dict[str, Any] | None = None
 ) -> list[int]:
@@ -61,7 +62,7 @@ def articles_reanalyse_task(
     return rewritten
 
 
-@shared_task(bind=True, acks_late=True, time_limit=1200, soft_time_limit=1100)
+@shared_task(bind=True, acks_late=True, time_limit=600, soft_time_limit=540)
 def analyses_reanalyse_from_task(
     self: Task,
     since: str | None,

@@ -85,6 +85,24 @@ def send(signature: Signature) -> bool:
     return True
 
 
+PIPELINE_QUEUES = ("ingest", "analysis", "clustering")
+
+
+def messages_waiting() -> int | None:
+    """Messages waiting in the pipeline's queues (not those a worker holds); None without a broker
+    or when the broker cannot say."""
+    app = article_fetch_task.app
+    if app.conf.task_always_eager:
+        return None
+    try:
+        with app.connection_for_read() as connection:
+            channel = connection.default_channel
+            return sum(channel.queue_declare(queue=name, passive=True).message_count for name in PIPELINE_QUEUES)
+    except Exception:  # a queue never declared, the broker down: the caller goes on as if unknown
+        logger.info("Could not count the messages waiting in the pipeline's queues", exc_info=True)
+        return None
+
+
 @dataclass
 class Queued:
     """What ``articles_process`` queued, by the chain each article took."""

@@ -44,7 +44,8 @@ def stories_refresh_for_outlets_task(outlet_ids: list[int]) -> list[int]:
     return story_ids
 
 
-@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+# Within the broker's visibility timeout (NEWSROOM_TASK_VISIBILITY_SECONDS); a run cut short sends the rest next time.
+@shared_task(acks_late=True, time_limit=840, soft_time_limit=780)
 def digest_send_task() -> int:
     """The daily digest (Celery beat); safe to run twice a day: each reader is claimed once."""
     return digest.digest_send_daily()

@@ -121,7 +121,7 @@ def test_the_sweep_tries_a_failed_fetch_again_a_few_times(
 # --- With a real worker, killed mid-pipeline ----------------------------------------------------
 
 
-def worker_start(log: Path) -> subprocess.Popen[bytes]:
+def worker_start(log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
     from tests.test_worker import worker_database_url
 
     env = {
@@ -129,6 +129,7 @@ def worker_start(log: Path) -> subprocess.Popen[bytes]:
         "DJANGO_SETTINGS_MODULE": "newsroom.settings.test",
         "DATABASE_URL": worker_database_url(),
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        **extra_env,
     }
     command = [sys.executable, "-m", "celery", "-A", "newsroom", "worker", "-Q", ",".join(QUEUES)]
     command += ["--concurrency=1", "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -222,3 +223,84 @@ def test_a_worker_killed_mid_pipeline_loses_nothing_and_repeats_nothing(
     assert sorted(Story.objects.values_list("article_count", flat=True)) == [2, 3]
     bridge = Story.objects.get(cluster__memberships__article__title__startswith="Glenmoor Bridge closed")
     assert (bridge.left_count, bridge.center_count, bridge.right_count) == (1, 1, 0)
+
+
+@pytest.mark.models
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("_marks", [pytest.param(None, marks=needs_worker, id="killed-mid-batch")])
+def test_a_batch_whose_worker_was_killed_runs_again_without_the_sweep(
+    _marks: None, workers: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """Nothing purged this time: the broker itself hands the killed worker's message to the next
+    worker (at once on RabbitMQ; on Redis after the visibility timeout, short here)."""
+    from tests.conftest import outlet_make
+    from tests.fixtures.pipeline_corpus import PAGES
+
+    outlets = {
+        "left": outlet_make("Tessel Valley Voice", "lean_left", domain="voice.example"),
+        "center": outlet_make("County Record", "center", domain="record.example"),
+        "right": outlet_make("Harwick Herald", "right", domain="herald.example"),
+    }
+    ids = [
+        article_discover(
+            outlet=outlets[page.outlet],
+            url=f"https://{outlets[page.outlet].domains.get().domain}/{page.slug}",
+            title=page.title,
+            text="\n\n".join(page.paragraphs),
+            published_at=STORY_TIME,
+        )[0].pk
+        for page in PAGES
+    ]
+    assert set(Article.objects.values_list("state", flat=True)) == {Article.State.FETCHED}
+    first_log = tmp_path / "first.log"
+    first = worker_start(first_log, NEWSROOM_TASK_VISIBILITY_SECONDS="5")
+    workers.append(first)
+
+    tasks.pipeline.articles_process(ids)  # one batch: every article arrived with its text
+
+    # Kill it as soon as it has taken the batch (it is loading the models to analyse it).
+    deadline = time.monotonic() + 120
+    while "articles_analyse_task[" not in (first_log.read_text() if first_log.exists() else ""):
+        assert first.poll() is None, "the first worker exited"
+        assert time.monotonic() < deadline, "the worker never took the batch"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert ArticleAnalysis.objects.count() == 0, "killed too late: the batch had already been analysed"
+
+    second = worker_start(tmp_path / "second.log", NEWSROOM_TASK_VISIBILITY_SECONDS="5")
+    workers.append(second)
+    deadline = time.monotonic() + 300
+    while Article.objects.filter(state=Article.State.CLUSTERED).count() < len(PAGES):
+        assert second.poll() is None, "the second worker exited"
+        if time.monotonic() > deadline:
+            pytest.fail(f"the batch was not run again: {list(Article.objects.values_list('state', flat=True))}")
+        time.sleep(0.5)
+
+    assert ArticleAnalysis.objects.count() == len(PAGES)
+    assert Membership.objects.count() == len(PAGES)
+
+
+def test_the_sweep_leaves_a_backlog_alone(
+    left_outlet: Outlet,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    clock: time_machine.Coordinates,
+) -> None:
+    article, _created = article_discover(
+        outlet=left_outlet, url="https://leftledger.example/waiting", text="Imported with its text."
+    )
+    sent: list[Signature] = []
+    monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: sent.append(self))
+    clock.shift(7200)
+
+    monkeypatch.setattr(tasks.pipeline, "messages_waiting", lambda: 5000)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.articles_sweep() == 0, "5,000 messages wait: the article is in the backlog, not lost"
+    assert sent == []
+
+    monkeypatch.setattr(tasks.pipeline, "messages_waiting", lambda: 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.articles_sweep() == 1
+    assert [signature.tasks[0].args[0] for signature in sent] == [[article.pk]]

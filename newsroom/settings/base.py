@@ -143,6 +143,17 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message a killed worker had taken goes back to the queue: at once with RabbitMQ (the
+# connection closes), after this long with Redis. Longer than the hard time limit of every
+# pipeline task (600 s), so a task still running is never handed to a second worker; the tasks
+# that may run longer (the digest, a re-analysis pass) are safe to repeat.
+NEWSROOM_TASK_VISIBILITY_SECONDS = env.int("NEWSROOM_TASK_VISIBILITY_SECONDS", default=900)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": NEWSROOM_TASK_VISIBILITY_SECONDS,
+    # Look for abandoned messages about every 30 s instead of every 100 s.
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 3,
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
@@ -158,7 +169,7 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_BEAT_SCHEDULE = {
     "poll-due-feeds": {"task": "newsroom.tasks.feeds_poll_due", "schedule": 300.0},
-    "sweep-stuck-articles": {"task": "newsroom.tasks.articles_sweep", "schedule": 600.0},
+    "sweep-stuck-articles": {"task": "newsroom.tasks.articles_sweep", "schedule": 300.0},
 }
 
 # --- REST API -------------------------------------------------------------
@@ -273,8 +284,9 @@ NEWSROOM_SYNDICATION_THRESHOLD = env.float("NEWSROOM_SYNDICATION_THRESHOLD", def
 NEWSROOM_SYNDICATION_WINDOW_DAYS = env.float("NEWSROOM_SYNDICATION_WINDOW_DAYS", default=7.0)
 # Articles in one push request to /api/v1/articles/push/ at most.
 NEWSROOM_PUSH_MAX_ITEMS = env.int("NEWSROOM_PUSH_MAX_ITEMS", default=500)
-# An article whose next pipeline stage has not run for this long is queued again by the sweep.
-NEWSROOM_SWEEP_STUCK_AFTER_SECONDS = env.float("NEWSROOM_SWEEP_STUCK_AFTER_SECONDS", default=1800.0)
+# An article whose next pipeline stage has not run for this long is queued again by the sweep (a lost
+# message): after the broker's own redelivery (NEWSROOM_TASK_VISIBILITY_SECONDS) has had its chance.
+NEWSROOM_SWEEP_STUCK_AFTER_SECONDS = env.float("NEWSROOM_SWEEP_STUCK_AFTER_SECONDS", default=1200.0)
 # An article whose page could not be fetched is tried again by the sweep, up to this many attempts in all.
 NEWSROOM_ARTICLE_FETCH_ATTEMPTS = env.int("NEWSROOM_ARTICLE_FETCH_ATTEMPTS", default=3)
 
