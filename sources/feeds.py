@@ -82,10 +82,12 @@ def feed_entries_parse(content: bytes, *, headers: dict[str, str]) -> list[FeedE
         parsed = feedparser.parse(content, response_headers=headers)
     except Exception as error:  # feedparser is lenient, but a parser crash must not take the worker with it
         raise FetchError(f"Not a readable feed: {type(error).__name__}: {error}.") from error
-    if parsed.bozo and not parsed.entries:
+    # A feed with nothing in it yet still names its format and its channel: a quiet feed, not a
+    # failing one, even when the XML has a flaw (an undefined HTML entity in its title, say) that
+    # feedparser read past. An empty body or a page with no feed in it names neither.
+    channel_read = bool(parsed.get("version")) and bool(parsed.feed.get("title") or parsed.feed.get("link"))
+    if not parsed.entries and parsed.bozo and not channel_read:
         raise FetchError(f"Not a readable feed: {parsed.get('bozo_exception', 'unknown error')}.")
-    # feedparser reports an empty body or a page with no feed in it as a clean parse with no
-    # version; a feed with nothing in it yet still names its format.
     if not parsed.entries and not parsed.get("version"):
         raise FetchError("Not a readable feed: no RSS, Atom or JSON feed in the response.")
     return [

@@ -63,3 +63,28 @@ def test_it_keeps_the_good_entries_of_a_feed_and_counts_the_bad_ones_with_their_
         "malformed link": 1,
     }
     assert Article.objects.filter(feed=after).count() == 2, "the feed polled after it is read as usual"
+
+
+def test_a_quiet_feed_with_a_flawed_title_is_healthy_not_failing(
+    left_outlet: Outlet, local_server: LocalServer
+) -> None:
+    local_server.routes["/quiet.xml"] = Route(
+        body=b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet&nbsp;News</title>'
+        b"<link>https://leftledger.example/</link></channel></rss>",
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    local_server.routes["/page.html"] = Route(
+        body=b"<html><body><p>Not a feed</p></body></html>", headers={"Content-Type": "application/rss+xml"}
+    )
+    quiet = Feed.objects.create(outlet=left_outlet, url=local_server.url("/quiet.xml"))
+    page = Feed.objects.create(outlet=left_outlet, url=local_server.url("/page.html"))
+
+    for _poll in range(11):
+        assert feed_poll(feed_id=quiet.pk) == []
+    feed_poll(feed_id=page.pk)
+
+    quiet.refresh_from_db()
+    page.refresh_from_db()
+    assert (quiet.consecutive_failures, quiet.last_error, quiet.is_active) == (0, "", True)
+    assert page.consecutive_failures == 1
+    assert page.last_error.startswith("Not a readable feed")
