@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -20,7 +21,7 @@ from django.utils.text import Truncator
 
 from clustering import services as clustering
 from clustering.models import Membership
-from stories import reports, services
+from stories import faq, reports, services
 from stories.models import (
     ContentReport,
     DigestSubscription,
@@ -308,16 +309,103 @@ class DigestSubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "confirmation_sent_at", "confirmed_at", "unsubscribed_at", "last_sent_on"]
 
 
+class StoryQuestionForm(forms.ModelForm):
+    class Meta:
+        model = StoryQuestion
+        fields = ["published_question"]
+        widgets = {"published_question": forms.TextInput(attrs={"size": 80})}
+
+
 @admin.register(StoryQuestion)
 class StoryQuestionAdmin(admin.ModelAdmin):
-    """What readers asked, how often, and whether the coverage supported an answer (the FAQ's source)."""
+    """The moderation queue of readers' questions: nothing reaches a story's FAQ until a curator approves it.
 
-    list_display = ["question", "story", "count", "is_supported", "last_asked_at"]
-    list_filter = ["is_supported"]
-    search_fields = ["question", "story__title"]
+    A question whose wording is loaded or accusing is approved only under a neutral wording
+    (``published_question``); one the coverage does not answer with citations is never approved.
+    """
+
+    form = StoryQuestionForm
+    list_display = ["question", "wording_shown", "story", "count", "is_supported", "review", "last_asked_at"]
+    list_filter = ["review", "is_supported"]
+    search_fields = ["question", "published_question", "story__title"]
     list_select_related = ["story"]
-    readonly_fields = ["story", "question", "normalised", "count", "is_supported", "answer", "first_asked_at"]
-    ordering = ["-count", "-last_asked_at"]
+    fields = [
+        "story",
+        "question",
+        "published_question",
+        "count",
+        "is_supported",
+        "answer_quotes",
+        "review",
+        "reviewed_by",
+        "reviewed_at",
+        "first_asked_at",
+        "last_asked_at",
+    ]
+    readonly_fields = [
+        "story",
+        "question",
+        "count",
+        "is_supported",
+        "answer_quotes",
+        "review",
+        "reviewed_by",
+        "reviewed_at",
+        "first_asked_at",
+        "last_asked_at",
+    ]
+    ordering = ["review", "-count", "-last_asked_at"]
+    actions = ["approve_selected", "reject_selected"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="Shown as")
+    def wording_shown(self, question: StoryQuestion) -> str:
+        return question.published_question or "(as asked)"
+
+    @admin.display(description="Answer")
+    def answer_quotes(self, question: StoryQuestion) -> str:
+        quotes = [quote for quote in (question.answer or {}).get("quotes", []) if isinstance(quote, dict)]
+        if not quotes:
+            return str((question.answer or {}).get("refusal_reason", "")) or "-"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li>“{}” ({})</li>", ((quote.get("text", ""), quote.get("outlet", "")) for quote in quotes)
+            ),
+        )
+
+    def _review_selected(self, request: HttpRequest, queryset: QuerySet[StoryQuestion], *, approve: bool) -> None:
+        done = 0
+        for question in queryset:
+            try:
+                faq.story_question_review(question_id=question.pk, approve=approve, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"“{question.question}”: {' '.join(error.messages)}", messages.WARNING)
+            else:
+                done += 1
+        verb = "Approved" if approve else "Rejected"
+        self.message_user(request, f"{verb} {done} question(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected questions for the FAQ", permissions=["change"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[StoryQuestion]) -> None:
+        self._review_selected(request, queryset, approve=True)
+
+    @admin.action(description="Reject the selected questions (never in the FAQ)", permissions=["change"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[StoryQuestion]) -> None:
+        self._review_selected(request, queryset, approve=False)
+
+    def save_model(self, request: HttpRequest, obj: StoryQuestion, form: Any, change: bool) -> None:
+        """A new wording of an approved question is checked as an approval is, else the question goes back to the queue."""
+        if change and "published_question" in form.changed_data and obj.review == StoryQuestion.Review.APPROVED:
+            try:
+                faq.story_question_review(
+                    question_id=obj.pk, approve=True, actor=request.user, wording=obj.published_question
+                )
+            except ValidationError as error:
+                obj.review = StoryQuestion.Review.PENDING
+                obj.save(update_fields=["published_question", "review"])
+                self.message_user(request, f"Back in the queue: {' '.join(error.messages)}", messages.WARNING)
+            return
+        super().save_model(request, obj, form, change)

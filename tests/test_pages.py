@@ -92,7 +92,10 @@ def test_it_shows_why_a_side_without_coverage_has_no_analysis(
     for side in ("left", "center"):
         assert "Analysis unavailable" not in side_column(html, side)
     assert html.count("Analysis unavailable for this viewpoint") == 1
-    assert "Not covered by the right" in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    # The card counts the missing side; "blindspot" is said only under the one rule, in its words.
+    assert "1 left · 1 center · 0 right" in home
+    assert "Not covered by" not in home
 
 
 def test_it_lists_unrated_outlets_apart_from_the_sides(

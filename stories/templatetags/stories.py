@@ -7,6 +7,7 @@ from django import template
 from sources.models import Lean
 from stories.models import Story
 from stories.pages import Coverage
+from stories.querysets import BlindspotRule
 from stories.selectors import story_coverage
 
 register = template.Library()
@@ -16,6 +17,12 @@ register = template.Library()
 def coverage(story: Story) -> Coverage:
     """A listed story's coverage, for its card's coverage bar (a story page carries its own)."""
     return story_coverage(story)
+
+
+@register.simple_tag
+def blindspot_definition() -> str:
+    """The blindspot rule in words, for pages outside this app (the methodology page)."""
+    return BlindspotRule.current().definition
 
 
 @register.filter
