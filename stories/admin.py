@@ -397,7 +397,7 @@ class StoryQuestionAdmin(admin.ModelAdmin):
         self._review_selected(request, queryset, approve=False)
 
     def save_model(self, request: HttpRequest, obj: StoryQuestion, form: Any, change: bool) -> None:
-        """A new wording of an approved question is checked as an approval is, else the question goes back to the queue."""
+        """A new wording of an approved question is checked as an approval is; if it fails, back to the queue."""
         if change and "published_question" in form.changed_data and obj.review == StoryQuestion.Review.APPROVED:
             try:
                 faq.story_question_review(

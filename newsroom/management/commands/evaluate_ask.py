@@ -190,6 +190,5 @@ class Command(BaseCommand):
         if unanswerable:
             self.stdout.write(f"Unanswerable: {refused}/{unanswerable} = {refused / unanswerable:.3f} refused")
         for kind, counts in outcomes.items():
-            self.stdout.write(
-                f"{kind.capitalize()}: answered {counts['answered']}, refused {counts['refused']}, wrong {counts['wrong']}"
-            )
+            answered, refused_count, wrong = counts["answered"], counts["refused"], counts["wrong"]
+            self.stdout.write(f"{kind.capitalize()}: answered {answered}, refused {refused_count}, wrong {wrong}")
