@@ -8,6 +8,7 @@ become the story's FAQ.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -79,9 +80,16 @@ def question_clean(question: object) -> str:
     return cleaned
 
 
+# The web process loads the encoder in a background thread at start (newsroom.warmup): a question
+# asked meanwhile waits for that load instead of starting a second one.
+_ENCODER_LOAD = threading.Lock()
+
+
 def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
     """The question's unit vector from the same encoder the articles' sentences went through."""
-    vector = sentence_encoder(settings.NEWSROOM_EMBEDDING_MODEL).encode(
+    with _ENCODER_LOAD:
+        encoder = sentence_encoder(settings.NEWSROOM_EMBEDDING_MODEL)
+    vector = encoder.encode(
         [question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
     )
     return np.asarray(vector[0], dtype=np.float32)

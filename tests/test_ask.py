@@ -315,3 +315,25 @@ def test_it_says_when_the_coverage_does_not_answer_and_shows_related_facts_apart
     ).content.decode()
     assert '<p class="refusal">The coverage of this story does not answer that question.</p>' in html
     assert "Not an answer: what the coverage does say on this topic" in html
+
+
+def test_a_web_process_loads_the_encoder_when_it_starts(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    import importlib
+
+    import newsroom.warmup
+    import newsroom.wsgi
+
+    loaded: list[str] = []
+    monkeypatch.setattr(newsroom.warmup, "models_warm", lambda: loaded.append("encoder"))
+    started: list[Any] = []
+    real_start = newsroom.warmup.models_warm_start
+    monkeypatch.setattr(newsroom.warmup, "models_warm_start", lambda: started.append(real_start()))
+
+    settings.NEWSROOM_WARM_MODELS = True
+    importlib.reload(newsroom.wsgi)  # what runserver and gunicorn import to serve
+    started[0].join(5)
+    assert loaded == ["encoder"]
+
+    settings.NEWSROOM_WARM_MODELS = False
+    importlib.reload(newsroom.wsgi)
+    assert started[1] is None

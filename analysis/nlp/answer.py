@@ -135,7 +135,8 @@ def sentences_match(generated: Matrix, sources: Matrix, *, min_similarity: float
 ANSWER_TYPE_WORDS = frozenset(
     word_stem(word)
     for word in """
-    year years time date day month many much number amount long old percent percentage name named kind type
+    year years time date day month many much number amount long old big large small high tall far deep wide often
+    percent percentage name named kind type
     place city country reason cost price size first last main largest biggest
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )

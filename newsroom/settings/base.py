@@ -319,12 +319,12 @@ CELERY_TASK_ROUTES["stories.tasks.digest_send_task"] = {"queue": "ingest"}
 NEWSROOM_VIEWPOINT_MIN_ARTICLES = env.int("NEWSROOM_VIEWPOINT_MIN_ARTICLES", default=1)
 # Ask: a sentence supports an answer only at or above this cosine similarity to the question and
 # containing at least this share of the question's content words (calibrated with evaluate_ask, see README).
+# Load Ask's encoder when a web process starts (runserver, gunicorn), not in the first request.
+NEWSROOM_WARM_MODELS = env.bool("NEWSROOM_WARM_MODELS", default=True)
 NEWSROOM_ASK_MIN_SIMILARITY = env.float("NEWSROOM_ASK_MIN_SIMILARITY", default=0.4)
 NEWSROOM_ASK_MIN_COVERAGE = env.float("NEWSROOM_ASK_MIN_COVERAGE", default=0.5)
 NEWSROOM_ASK_QUOTES = env.int("NEWSROOM_ASK_QUOTES", default=3)
 NEWSROOM_ASK_MAX_CHARS = env.int("NEWSROOM_ASK_MAX_CHARS", default=300)
-# A supported question asked at least this many times is shown in the story's FAQ.
-NEWSROOM_FAQ_MIN_ASKS = env.int("NEWSROOM_FAQ_MIN_ASKS", default=3)
 # Optional: an OpenAI-compatible endpoint (base URL, e.g. http://127.0.0.1:8080/v1) that may rewrite
 # the overview; each generated sentence must match a source sentence at this cosine or be rejected.
 NEWSROOM_GENERATION_URL = env.str("NEWSROOM_GENERATION_URL", default="")
