@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links: send them to the icon.
+    path("favicon.ico", views.favicon, name="favicon"),
     # The unversioned root points at the current version's index of endpoints.
     path("api/", RedirectView.as_view(pattern_name="api-root", permanent=False)),
     path("api/v1/", include(router.urls)),

@@ -89,9 +89,7 @@ def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
     """The question's unit vector from the same encoder the articles' sentences went through."""
     with _ENCODER_LOAD:
         encoder = sentence_encoder(settings.NEWSROOM_EMBEDDING_MODEL)
-    vector = encoder.encode(
-        [question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    )
+    vector = encoder.encode([question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     return np.asarray(vector[0], dtype=np.float32)
 
 

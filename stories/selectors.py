@@ -11,6 +11,7 @@ from django.db.models import Case, F, FilteredRelation, IntegerField, Max, Prefe
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from clustering.models import ClusteringEvent
 from sources.models import Article, Side, side_of_lean
 from stories.faq import faq_generated
 from stories.models import Story, StoryQuestion, StoryViewpoint
@@ -102,6 +103,33 @@ def story_page_version(*, story_id: int) -> str:
         raise Http404("No such story.")
     faq_ids = ",".join(str(row[2]) for row in rows if row[2] is not None)
     return f"{rows[0][0]}-{rows[0][1]}:{faq_ids}"
+
+
+# A chain of merges longer than this is not followed (each step is one query).
+MERGE_CHAIN_LIMIT = 10
+
+
+def story_merged_into(*, story_id: int) -> int | None:
+    """The listed story that a story merged away now lives in, following later merges; None if none.
+
+    A merge deletes the merged cluster, and so its page: its old URL is sent on to where its
+    articles went, by the clustering log (the merge event names both stories).
+    """
+    current, seen = story_id, {story_id}
+    for _ in range(MERGE_CHAIN_LIMIT):
+        target = (
+            ClusteringEvent.objects.filter(kind=ClusteringEvent.Kind.MERGE, other_story_id_value=current)
+            .order_by("-created_at", "-id")
+            .values_list("story_id_value", flat=True)
+            .first()
+        )
+        if target is None or target in seen:
+            return None
+        if Story.objects.listed().filter(pk=target).exists():
+            return target
+        current = target
+        seen.add(target)
+    return None
 
 
 def stories_version() -> str:
