@@ -27,6 +27,7 @@ from stories.pages import (
     OverviewSentence,
     SideColumn,
     StoryArticle,
+    frame_label,
 )
 
 # Accusations a question can carry as if they were facts ("Why did corrupt X ...", "... took
@@ -168,8 +169,6 @@ def _who(
 
 
 def _emphasis(columns: Sequence[SideColumn], articles: Mapping[int, StoryArticle]) -> list[FaqQuote]:
-    from stories.templatetags.stories import frame_label
-
     quotes = []
     for column in columns:
         viewpoint = column.viewpoint

@@ -15,6 +15,12 @@ from datetime import date, datetime
 from sources.models import Side
 from stories.timeline import Timeline
 
+
+def frame_label(frame: str) -> str:
+    """A frame's name as readers see it: "Economic", "Fairness & equality"."""
+    return frame.replace("_", " ").replace(" and ", " & ")
+
+
 # The claims table groups a claim by how many sides reported it.
 CLAIM_KIND_ALL, CLAIM_KIND_SOME, CLAIM_KIND_ONE = "all", "some", "one"
 

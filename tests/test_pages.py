@@ -15,6 +15,7 @@ import numpy as np
 from django.core.cache import cache
 from django.test import Client
 from django.utils.html import escape
+from django.utils.text import slugify
 
 from clustering.services import cluster_assign
 from sources.models import Lean, Outlet
@@ -66,7 +67,7 @@ def test_it_shows_each_article_in_its_side_s_column_with_outlet_and_lean(client:
     for side, (outlet, lean_label, title) in expected.items():
         column = side_column(html, side)
         articles = column.split('<ul class="side-articles">')[1]
-        assert f"<strong>{outlet}</strong>" in articles
+        assert f'<a class="outlet" href="/outlets/{slugify(outlet)}/">{outlet}</a>' in articles
         assert f">{lean_label}</span>" in articles
         assert escape(title) in articles
         others = [name for other, (name, _lean, _title) in expected.items() if other != side]

@@ -99,7 +99,7 @@ def test_it_shows_the_claims_table_with_each_side_s_citations(client: Client, cl
     html = client.get(f"/stories/{claims_story.pk}/").content.decode()
 
     table = section(html, "claims")
-    groups = re.findall(r'<tr class="claims-group"><th scope="rowgroup" colspan="4">([^<]+)</th>', table)
+    groups = re.findall(r'<tr class="claims-group"><td colspan="4">([^<]+)</td>', table)
     assert groups[:3] == ["Reported by all sides", "Reported by two sides", "Reported by one side"]
     first_row = re.search(r'<tr class="claim claim-all">(.*?)</tr>', table, re.DOTALL)
     assert first_row

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from django import template
 
 from sources.models import Lean
+from stories import pages
 from stories.models import Story
 from stories.pages import ArticleFrame, Coverage
 from stories.querysets import BlindspotRule
@@ -68,7 +69,7 @@ def lean_label(lean: str) -> str:
 
 @register.filter
 def frame_label(frame: str) -> str:
-    return frame.replace("_", " ").replace(" and ", " & ")
+    return pages.frame_label(frame)
 
 
 @register.filter
