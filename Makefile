@@ -4,7 +4,7 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint demo serve worker beat clean
+.PHONY: run test lint demo serve worker beat clean axe
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,21 @@ lint: $(VENV)/.installed-test
 	DATABASE_URL= $(BIN)/mypy sources analysis clustering stories newsroom accounts
 	DJANGO_SETTINGS_MODULE=newsroom.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 
-test: lint
+# axe-core (MPL-2.0) for the browser tests' accessibility check, pinned by version and checksum.
+AXE_VERSION := 4.14.1
+AXE_SHA256 := e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
+AXE_DIR := var/axe-core
+
+$(AXE_DIR)/axe.min.js:
+	mkdir -p $(AXE_DIR)
+	cd $(AXE_DIR) && npm pack --silent axe-core@$(AXE_VERSION)
+	echo "$(AXE_SHA256)  $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz" | sha256sum -c -
+	tar -xzf $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz -C $(AXE_DIR) --strip-components=1 package/axe.min.js package/LICENSE
+	rm $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz
+
+axe: $(AXE_DIR)/axe.min.js
+
+test: lint $(AXE_DIR)/axe.min.js
 	$(BIN)/pytest
 
 worker: $(VENV)/.installed-base
