@@ -64,17 +64,38 @@ class StoryAdmin(admin.ModelAdmin):
     search_fields = ["title", "summary"]
     date_hierarchy = "last_published_at"
     ordering = ["-last_published_at", "-pk"]
-    readonly_fields = [
-        "cluster",
-        "confidence",
-        "is_curated",
+    # Everything but the wording is derived (story_refresh, the clusterer): shown, never edited here.
+    fields = [
+        "title",
+        "summary",
+        "grouping",
+        "counts",
+        "first_published_at",
+        "last_published_at",
+        "overview_sentences",
+        "claims_table",
+        "ratings_table",
         "members",
-        "overview",
         "created_at",
         "refreshed_at",
-        "reclustered_at",
+    ]
+    readonly_fields = [
+        "grouping",
+        "counts",
+        "first_published_at",
+        "last_published_at",
+        "overview_sentences",
+        "claims_table",
+        "ratings_table",
+        "members",
+        "created_at",
+        "refreshed_at",
     ]
     inlines = [StoryViewpointInline]
+
+    class Media:
+        css = {"all": ["newsroom/admin.css"]}
+
     action_form = TargetStoryForm
     actions = ["merge_selected"]
 
@@ -94,6 +115,95 @@ class StoryAdmin(admin.ModelAdmin):
                 )
                 for membership in rows
             ),
+        )
+
+    @admin.display(description="Grouping")
+    def grouping(self, story: Story) -> str:
+        cluster = story.cluster
+        dimensions = len(bytes(cluster.lead_sum)) // 4
+        return format_html(
+            "Confidence {} · {} · centroid: a {}-dimension vector over {} article(s){}",
+            f"{cluster.confidence:.2f}",
+            "curated (no automatic merge or split)" if cluster.is_curated else "automatic",
+            dimensions,
+            cluster.article_count,
+            f" · re-clustered {cluster.reclustered_at:%Y-%m-%d %H:%M} UTC" if cluster.reclustered_at else "",
+        )
+
+    @admin.display(description="Counts")
+    def counts(self, story: Story) -> str:
+        return (
+            f"{story.article_count} articles from {story.outlet_count} outlets: {story.left_count} left, "
+            f"{story.center_count} center, {story.right_count} right, {story.unrated_count} unrated, "
+            f"{story.syndicated_count} wire copies"
+        )
+
+    @admin.display(description="Overview")
+    def overview_sentences(self, story: Story) -> str:
+        sentences = (
+            [item for item in story.overview if isinstance(item, dict)] if isinstance(story.overview, list) else []
+        )
+        if not sentences:
+            return "-"
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{} <small>(articles {})</small></li>",
+                ((item.get("text", ""), item.get("citations", [])) for item in sentences),
+            ),
+        )
+
+    @admin.display(description="Claims")
+    def claims_table(self, story: Story) -> str:
+        claims = [item for item in story.claims if isinstance(item, dict)] if isinstance(story.claims, list) else []
+        if not claims:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    claim.get("text", ""),
+                    *(
+                        ", ".join(map(str, (claim.get("sides") or {}).get(side, []))) or "-"
+                        for side in ("left", "center", "right")
+                    ),
+                )
+                for claim in claims
+            ),
+        )
+        return format_html(
+            '<table class="story-claims"><thead><tr><th>Claim</th><th>Left</th><th>Center</th><th>Right</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Ratings the coverage was computed with")
+    def ratings_table(self, story: Story) -> str:
+        snapshot = story.ratings_snapshot if isinstance(story.ratings_snapshot, dict) else {}
+        if not snapshot:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    key,
+                    entry.get("lean") or "unrated",
+                    entry.get("rated_by", ""),
+                    entry.get("rated_at", ""),
+                    entry.get("rule", ""),
+                )
+                for key, entry in sorted(snapshot.items())
+                if isinstance(entry, dict)
+            ),
+        )
+        return format_html(
+            "<p>As of {}</p><table><thead><tr><th>Outlet id</th><th>Lean</th><th>Rated by</th><th>Rated at</th>"
+            "<th>Rule</th></tr></thead><tbody>{}</tbody></table>",
+            story.ratings_as_of or "-",
+            rows,
         )
 
     @admin.display(description="Clustering confidence")

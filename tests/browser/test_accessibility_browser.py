@@ -9,7 +9,6 @@ var/test-artifacts/ for a human to look at.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 from sources.models import Outlet
 from stories.models import Story
-from tests.browser.test_story_page_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM
+from tests.browser.chromium import CHROMEDRIVER, CHROMIUM, screenshot, viewport
 
 AXE = Path(__file__).resolve().parent.parent.parent / "var" / "axe-core" / "axe.min.js"
 
@@ -37,39 +36,6 @@ SEVERE = {"serious", "critical"}
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_script_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def viewport(driver: Any, width: int, height: int = 900) -> None:
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
-    )
-
-
 def axe_violations(driver: Any) -> list[dict[str, Any]]:
     driver.execute_script(AXE.read_text(encoding="utf-8"))
     result: list[dict[str, Any]] = driver.execute_async_script(
@@ -86,14 +52,6 @@ def axe_violations(driver: Any) -> list[dict[str, Any]]:
         RULES,
     )
     return result
-
-
-def screenshot(driver: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    width = driver.execute_script("return window.innerWidth")
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    viewport(driver, width, min(max(height, 600), 6000))
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
 @pytest.fixture
