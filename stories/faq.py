@@ -179,12 +179,12 @@ def _emphasis(columns: Sequence[SideColumn], articles: Mapping[int, StoryArticle
             continue
         article = _first((sentence.article_id,), articles)
         assert article is not None
-        frames = [frame.frame for frame in viewpoint.frames if frame.distinctive] or [
-            frame.frame for frame in viewpoint.frames[:1]
-        ]
+        distinctive = [frame.frame for frame in viewpoint.frames if frame.distinctive][:2]
         label = column.label
-        if frames:
-            label += ": more about " + " and ".join(frame_label(frame) for frame in frames[:2])
+        if distinctive:
+            label += ": more about " + " and ".join(frame_label(frame) for frame in distinctive) + " than other sides"
+        elif viewpoint.frames:
+            label += ": mostly " + frame_label(viewpoint.frames[0].frame)
         quotes.append(_quote(sentence.text, article, label=label))
     return quotes
 

@@ -16,7 +16,7 @@ import pytest
 
 from sources.models import Outlet
 from stories.models import Story
-from tests.browser.chromium import CHROMEDRIVER, CHROMIUM, screenshot, viewport
+from tests.browser.chromium import ARTIFACTS, CHROMEDRIVER, CHROMIUM, screenshot, viewport
 
 AXE = Path(__file__).resolve().parent.parent.parent / "var" / "axe-core" / "axe.min.js"
 
@@ -74,6 +74,9 @@ def pages(story: Story, left_outlet: Outlet) -> dict[str, str]:
 def test_the_main_pages_have_no_serious_accessibility_violations_at_both_widths(
     browser: Any, live_server: Any, pages: dict[str, str]
 ) -> None:
+    from selenium.webdriver.common.by import By
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     found: dict[str, list[dict[str, Any]]] = {}
     for width_name, width in WIDTHS.items():
         viewport(browser, width)
@@ -82,6 +85,11 @@ def test_the_main_pages_have_no_serious_accessibility_violations_at_both_widths(
             severe = [violation for violation in axe_violations(browser) if violation["impact"] in SEVERE]
             if severe:
                 found[f"{name} at {width} px"] = severe
+            if name == "story":
+                # The sections that suffered on a phone, one image each.
+                for section in ("claims", "timeline", "ask"):
+                    element = browser.find_element(By.ID, section)
+                    element.screenshot(str(ARTIFACTS / f"a11y-story-{section}-{width_name}.png"))
             screenshot(browser, f"a11y-{name}-{width_name}")
             viewport(browser, width)
 
