@@ -337,3 +337,36 @@ def test_a_web_process_loads_the_encoder_when_it_starts(monkeypatch: pytest.Monk
     settings.NEWSROOM_WARM_MODELS = False
     importlib.reload(newsroom.wsgi)
     assert started[1] is None
+
+
+def test_a_curator_approves_a_question_in_the_admin_queue_under_a_neutral_wording(
+    client: Client, fare_story: Story, django_user_model: Any
+) -> None:
+    from django.contrib.auth.models import Group
+
+    curator = django_user_model.objects.create_user("curator", "curator@newsroom.example", "pw", is_staff=True)
+    curator.groups.add(Group.objects.get(name="curator"))
+    loaded = "Did the corrupt transit board raise the bus fare to close the budget gap?"
+    client.post(f"/stories/{fare_story.pk}/ask/", {"question": loaded})
+    question = StoryQuestion.objects.get(story=fare_story)
+    client.force_login(curator)
+    queue = client.get("/admin/stories/storyquestion/")
+    assert queue.status_code == 200
+    assert loaded in queue.content.decode()
+
+    action = {"action": "approve_selected", "_selected_action": [question.pk]}
+    refused = client.post("/admin/stories/storyquestion/", action, follow=True).content.decode()
+    assert "Loaded or accusing words (corrupt)" in refused
+    question.refresh_from_db()
+    assert question.review == StoryQuestion.Review.PENDING
+
+    change = f"/admin/stories/storyquestion/{question.pk}/change/"
+    client.post(change, {"published_question": "Why did the transit board raise the fare?"})
+    client.post("/admin/stories/storyquestion/", action)
+
+    question.refresh_from_db()
+    assert (question.review, question.reviewed_by) == (StoryQuestion.Review.APPROVED, curator)
+    client.logout()
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+    assert "<dt>Why did the transit board raise the fare?</dt>" in html
+    assert "corrupt" not in html
