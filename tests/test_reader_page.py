@@ -109,3 +109,40 @@ def test_every_page_has_an_icon(client: Client, db: None) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"] == "/static/newsroom/favicon.svg"
+
+
+def test_the_api_docs_page_says_its_language_and_has_a_main_landmark(client: Client, db: None) -> None:
+    html = client.get("/api/docs/").content.decode()
+
+    assert '<html lang="en">' in html
+    assert '<main id="swagger-ui"></main>' in html
+
+
+def test_both_search_forms_are_labelled_landmarks(client: Client, db: None) -> None:
+    html = client.get("/search/?q=fare").content.decode()
+
+    assert html.count('role="search"') == 2
+    assert 'role="search" aria-label="Site"' in html
+    assert 'role="search" aria-label="Stories and articles"' in html
+
+
+def test_the_report_form_names_help_and_errors_by_the_ids_its_fields_point_to(client: Client, story: Story) -> None:
+    blank = client.get(f"/stories/{story.pk}/report/").content.decode()
+    assert 'aria-describedby="id_quoted_text_helptext"' in blank
+    assert 'id="id_quoted_text_helptext"' in blank
+
+    html = client.post(f"/stories/{story.pk}/report/", {"target": "overview"}).content.decode()
+
+    described = re.search(r'<select name="reason"[^>]*aria-describedby="([^"]+)"', html)
+    assert described
+    for element_id in described.group(1).split():
+        assert f'id="{element_id}"' in html
+    assert 'role="alert" tabindex="-1" data-focus>Please correct the fields marked below.</p>' in html
+
+
+def test_the_claims_table_has_row_headers_and_says_not_reported_in_text(client: Client, story: Story) -> None:
+    html = client.get(f"/stories/{story.pk}/").content.decode()
+
+    assert '<th scope="row" class="claim-text">' in html
+    assert 'aria-label="Not reported"' not in html
+    assert 'scope="rowgroup"' not in html
