@@ -145,3 +145,20 @@ def test_no_page_scrolls_sideways_at_320_px(browser: Any, live_server: Any, page
             )
 
     assert not wide, wide
+
+
+def test_ask_shows_progress_while_the_answer_comes(browser: Any, live_server: Any, story: Story) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/stories/{story.pk}/")
+    # Hold the request back (as a slow answer would) to see what the reader sees meanwhile.
+    browser.execute_script(
+        'document.querySelector("form.ask-form").addEventListener("submit", (event) => event.preventDefault());'
+    )
+    browser.find_element(By.ID, "ask-question").send_keys("When does the fare rise?")
+    browser.find_element(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+
+    progress = browser.find_element(By.ID, "ask-progress")
+    assert progress.text == "Looking for the answer in this story's articles…"
+    assert progress.get_attribute("role") == "status"
+    assert browser.find_element(By.CSS_SELECTOR, ".ask-form button[type=submit]").get_attribute("aria-busy") == "true"
