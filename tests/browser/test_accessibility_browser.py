@@ -162,3 +162,15 @@ def test_ask_shows_progress_while_the_answer_comes(browser: Any, live_server: An
     assert progress.text == "Looking for the answer in this story's articles…"
     assert progress.get_attribute("role") == "status"
     assert browser.find_element(By.CSS_SELECTOR, ".ask-form button[type=submit]").get_attribute("aria-busy") == "true"
+
+
+def test_after_asking_the_focus_is_on_the_answer(browser: Any, live_server: Any, story: Story) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/stories/{story.pk}/")
+    browser.find_element(By.ID, "ask-question").send_keys("What happened?")
+    browser.find_element(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+
+    browser.find_element(By.CSS_SELECTOR, ".answer")
+    assert browser.current_url.endswith("/ask/#ask")
+    assert browser.switch_to.active_element.get_attribute("id") == "answer"
