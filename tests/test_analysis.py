@@ -109,7 +109,7 @@ def test_it_shows_the_sentences_that_carry_a_frame_on_the_article_s_tag(client: 
 
     # In text a keyboard or touch reader can open, not only in a tooltip.
     assert "<summary>Why these frames</summary>" in row
-    assert "Fairness & equality: “Low-income riders will pay the most.”" in row
+    assert "Fairness &amp; equality: “Low-income riders will pay the most.”" in row
 
 
 def test_it_counts_one_actor_across_a_story_s_spellings(loaded_story: Story) -> None:
