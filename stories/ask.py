@@ -162,6 +162,9 @@ def _broad_answer(story: Story, question: str, owners: list[tuple[Any, int]]) ->
     present = set(by_article)
 
     def cited(ids: list[Any]) -> tuple[Any, int] | None:
+        """The first id's article (whose wording the sentence is) if still in the story, else the earliest."""
+        if ids and isinstance(ids[0], int) and ids[0] in present:
+            return by_article[ids[0]]
         known = [by_article[pk] for pk in ids if isinstance(pk, int) and pk in present]
         return min(known, key=lambda owner: owner[1]) if known else None
 
@@ -178,7 +181,7 @@ def _broad_answer(story: Story, question: str, owners: list[tuple[Any, int]]) ->
         if not isinstance(claim, dict) or not isinstance(claim.get("sides"), dict):
             continue
         sides = [ids for ids in claim["sides"].values() if isinstance(ids, list) and set(ids) & present]
-        owner = cited([pk for ids in sides for pk in ids])
+        owner = cited([claim.get("article"), *(pk for ids in sides for pk in ids)])
         if owner and claim.get("text"):
             by_sides.setdefault(len(sides), []).append(_quote(str(claim["text"]), owner))
     sections = [

@@ -94,9 +94,16 @@ def _quote(text: str, article: StoryArticle, *, label: str = "") -> FaqQuote:
 
 
 def _first(article_ids: Iterable[int | None], articles: Mapping[int, StoryArticle]) -> StoryArticle | None:
-    """The earliest cited article still in the story (the lowest number)."""
-    present = [articles[pk] for pk in article_ids if pk is not None and pk in articles]
-    return min(present, key=lambda article: article.number) if present else None
+    """The article a quoted sentence is credited to: the first id (whose wording it is) when it is
+    still in the story, else the earliest of the others that state the same."""
+    article_ids = tuple(article_ids)
+    ids = [pk for pk in article_ids if pk is not None and pk in articles]
+    if not ids:
+        return None
+    own = next(iter(article_ids), None)
+    if own is not None and own in articles:
+        return articles[own]
+    return min((articles[pk] for pk in ids), key=lambda article: article.number)
 
 
 def _what_happened(overview: Sequence[OverviewSentence], articles: Mapping[int, StoryArticle]) -> list[FaqQuote]:

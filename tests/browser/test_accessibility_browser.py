@@ -174,3 +174,5 @@ def test_after_asking_the_focus_is_on_the_answer(browser: Any, live_server: Any,
     browser.find_element(By.CSS_SELECTOR, ".answer")
     assert browser.current_url.endswith("/ask/#ask")
     assert browser.switch_to.active_element.get_attribute("id") == "answer"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.find_element(By.ID, "ask").screenshot(str(ARTIFACTS / "a11y-story-ask-broad-answer.png"))
