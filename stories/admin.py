@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -20,7 +21,7 @@ from django.utils.text import Truncator
 
 from clustering import services as clustering
 from clustering.models import Membership
-from stories import reports, services
+from stories import faq, reports, services
 from stories.models import (
     ContentReport,
     DigestSubscription,
@@ -63,17 +64,38 @@ class StoryAdmin(admin.ModelAdmin):
     search_fields = ["title", "summary"]
     date_hierarchy = "last_published_at"
     ordering = ["-last_published_at", "-pk"]
-    readonly_fields = [
-        "cluster",
-        "confidence",
-        "is_curated",
+    # Everything but the wording is derived (story_refresh, the clusterer): shown, never edited here.
+    fields = [
+        "title",
+        "summary",
+        "grouping",
+        "counts",
+        "first_published_at",
+        "last_published_at",
+        "overview_sentences",
+        "claims_table",
+        "ratings_table",
         "members",
-        "overview",
         "created_at",
         "refreshed_at",
-        "reclustered_at",
+    ]
+    readonly_fields = [
+        "grouping",
+        "counts",
+        "first_published_at",
+        "last_published_at",
+        "overview_sentences",
+        "claims_table",
+        "ratings_table",
+        "members",
+        "created_at",
+        "refreshed_at",
     ]
     inlines = [StoryViewpointInline]
+
+    class Media:
+        css = {"all": ["newsroom/admin.css"]}
+
     action_form = TargetStoryForm
     actions = ["merge_selected"]
 
@@ -93,6 +115,95 @@ class StoryAdmin(admin.ModelAdmin):
                 )
                 for membership in rows
             ),
+        )
+
+    @admin.display(description="Grouping")
+    def grouping(self, story: Story) -> str:
+        cluster = story.cluster
+        dimensions = len(bytes(cluster.lead_sum)) // 4
+        return format_html(
+            "Confidence {} · {} · centroid: a {}-dimension vector over {} article(s){}",
+            f"{cluster.confidence:.2f}",
+            "curated (no automatic merge or split)" if cluster.is_curated else "automatic",
+            dimensions,
+            cluster.article_count,
+            f" · re-clustered {cluster.reclustered_at:%Y-%m-%d %H:%M} UTC" if cluster.reclustered_at else "",
+        )
+
+    @admin.display(description="Counts")
+    def counts(self, story: Story) -> str:
+        return (
+            f"{story.article_count} articles from {story.outlet_count} outlets: {story.left_count} left, "
+            f"{story.center_count} center, {story.right_count} right, {story.unrated_count} unrated, "
+            f"{story.syndicated_count} wire copies"
+        )
+
+    @admin.display(description="Overview")
+    def overview_sentences(self, story: Story) -> str:
+        sentences = (
+            [item for item in story.overview if isinstance(item, dict)] if isinstance(story.overview, list) else []
+        )
+        if not sentences:
+            return "-"
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{} <small>(articles {})</small></li>",
+                ((item.get("text", ""), item.get("citations", [])) for item in sentences),
+            ),
+        )
+
+    @admin.display(description="Claims")
+    def claims_table(self, story: Story) -> str:
+        claims = [item for item in story.claims if isinstance(item, dict)] if isinstance(story.claims, list) else []
+        if not claims:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    claim.get("text", ""),
+                    *(
+                        ", ".join(map(str, (claim.get("sides") or {}).get(side, []))) or "-"
+                        for side in ("left", "center", "right")
+                    ),
+                )
+                for claim in claims
+            ),
+        )
+        return format_html(
+            '<table class="story-claims"><thead><tr><th>Claim</th><th>Left</th><th>Center</th><th>Right</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Ratings the coverage was computed with")
+    def ratings_table(self, story: Story) -> str:
+        snapshot = story.ratings_snapshot if isinstance(story.ratings_snapshot, dict) else {}
+        if not snapshot:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    key,
+                    entry.get("lean") or "unrated",
+                    entry.get("rated_by", ""),
+                    entry.get("rated_at", ""),
+                    entry.get("rule", ""),
+                )
+                for key, entry in sorted(snapshot.items())
+                if isinstance(entry, dict)
+            ),
+        )
+        return format_html(
+            "<p>As of {}</p><table><thead><tr><th>Outlet id</th><th>Lean</th><th>Rated by</th><th>Rated at</th>"
+            "<th>Rule</th></tr></thead><tbody>{}</tbody></table>",
+            story.ratings_as_of or "-",
+            rows,
         )
 
     @admin.display(description="Clustering confidence")
@@ -308,16 +419,103 @@ class DigestSubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "confirmation_sent_at", "confirmed_at", "unsubscribed_at", "last_sent_on"]
 
 
+class StoryQuestionForm(forms.ModelForm):
+    class Meta:
+        model = StoryQuestion
+        fields = ["published_question"]
+        widgets = {"published_question": forms.TextInput(attrs={"size": 80})}
+
+
 @admin.register(StoryQuestion)
 class StoryQuestionAdmin(admin.ModelAdmin):
-    """What readers asked, how often, and whether the coverage supported an answer (the FAQ's source)."""
+    """The moderation queue of readers' questions: nothing reaches a story's FAQ until a curator approves it.
 
-    list_display = ["question", "story", "count", "is_supported", "last_asked_at"]
-    list_filter = ["is_supported"]
-    search_fields = ["question", "story__title"]
+    A question whose wording is loaded or accusing is approved only under a neutral wording
+    (``published_question``); one the coverage does not answer with citations is never approved.
+    """
+
+    form = StoryQuestionForm
+    list_display = ["question", "wording_shown", "story", "count", "is_supported", "review", "last_asked_at"]
+    list_filter = ["review", "is_supported"]
+    search_fields = ["question", "published_question", "story__title"]
     list_select_related = ["story"]
-    readonly_fields = ["story", "question", "normalised", "count", "is_supported", "answer", "first_asked_at"]
-    ordering = ["-count", "-last_asked_at"]
+    fields = [
+        "story",
+        "question",
+        "published_question",
+        "count",
+        "is_supported",
+        "answer_quotes",
+        "review",
+        "reviewed_by",
+        "reviewed_at",
+        "first_asked_at",
+        "last_asked_at",
+    ]
+    readonly_fields = [
+        "story",
+        "question",
+        "count",
+        "is_supported",
+        "answer_quotes",
+        "review",
+        "reviewed_by",
+        "reviewed_at",
+        "first_asked_at",
+        "last_asked_at",
+    ]
+    ordering = ["review", "-count", "-last_asked_at"]
+    actions = ["approve_selected", "reject_selected"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="Shown as")
+    def wording_shown(self, question: StoryQuestion) -> str:
+        return question.published_question or "(as asked)"
+
+    @admin.display(description="Answer")
+    def answer_quotes(self, question: StoryQuestion) -> str:
+        quotes = [quote for quote in (question.answer or {}).get("quotes", []) if isinstance(quote, dict)]
+        if not quotes:
+            return str((question.answer or {}).get("refusal_reason", "")) or "-"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li>“{}” ({})</li>", ((quote.get("text", ""), quote.get("outlet", "")) for quote in quotes)
+            ),
+        )
+
+    def _review_selected(self, request: HttpRequest, queryset: QuerySet[StoryQuestion], *, approve: bool) -> None:
+        done = 0
+        for question in queryset:
+            try:
+                faq.story_question_review(question_id=question.pk, approve=approve, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"“{question.question}”: {' '.join(error.messages)}", messages.WARNING)
+            else:
+                done += 1
+        verb = "Approved" if approve else "Rejected"
+        self.message_user(request, f"{verb} {done} question(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected questions for the FAQ", permissions=["change"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[StoryQuestion]) -> None:
+        self._review_selected(request, queryset, approve=True)
+
+    @admin.action(description="Reject the selected questions (never in the FAQ)", permissions=["change"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[StoryQuestion]) -> None:
+        self._review_selected(request, queryset, approve=False)
+
+    def save_model(self, request: HttpRequest, obj: StoryQuestion, form: Any, change: bool) -> None:
+        """A new wording of an approved question is checked as an approval is; if it fails, back to the queue."""
+        if change and "published_question" in form.changed_data and obj.review == StoryQuestion.Review.APPROVED:
+            try:
+                faq.story_question_review(
+                    question_id=obj.pk, approve=True, actor=request.user, wording=obj.published_question
+                )
+            except ValidationError as error:
+                obj.review = StoryQuestion.Review.PENDING
+                obj.save(update_fields=["published_question", "review"])
+                self.message_user(request, f"Back in the queue: {' '.join(error.messages)}", messages.WARNING)
+            return
+        super().save_model(request, obj, form, change)

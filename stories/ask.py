@@ -8,6 +8,7 @@ become the story's FAQ.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
-from analysis.nlp.answer import passages_retrieve, question_normalise
+from analysis.nlp.answer import content_words, passages_retrieve, passages_unanswered, question_normalise
 from analysis.nlp.models import sentence_encoder
 from clustering.models import Membership
 from stories.models import Story, StoryQuestion
@@ -40,12 +41,25 @@ class Quote:
     score: float
 
 
+@dataclass(frozen=True)
+class AnswerSection:
+    """A short headed part of an answer to a broad question, each sentence quoted and cited."""
+
+    heading: str
+    quotes: list[Quote]
+
+
 @dataclass
 class AskAnswer:
     question: str
     is_supported: bool
     refusal_reason: str = ""
     quotes: list[Quote] = field(default_factory=list)
+    # A broad question ("What happened?") is answered with the story's overview, in headed sections;
+    # ``quotes`` then holds the same quotes in order.
+    sections: list[AnswerSection] = field(default_factory=list)
+    # When the coverage does not answer: what it does say on the question's topic, shown as not an answer.
+    related: list[Quote] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,11 +80,16 @@ def question_clean(question: object) -> str:
     return cleaned
 
 
+# The web process loads the encoder in a background thread at start (newsroom.warmup): a question
+# asked meanwhile waits for that load instead of starting a second one.
+_ENCODER_LOAD = threading.Lock()
+
+
 def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
     """The question's unit vector from the same encoder the articles' sentences went through."""
-    vector = sentence_encoder(settings.NEWSROOM_EMBEDDING_MODEL).encode(
-        [question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    )
+    with _ENCODER_LOAD:
+        encoder = sentence_encoder(settings.NEWSROOM_EMBEDDING_MODEL)
+    vector = encoder.encode([question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     return np.asarray(vector[0], dtype=np.float32)
 
 
@@ -111,35 +130,116 @@ def _story_sentences(story: Story) -> tuple[list[str], np.ndarray[Any, Any], lis
     return sentences, matrix, owners
 
 
+# Words a question can have and still ask about the whole story: "Why does it matter?", "Any background?".
+_BROAD_WORDS = content_words(
+    "matter matters important importance significance summary summarise summarize overview "
+    "background context main key point points gist explain basics about"
+)
+# The overview's parts in a broad answer, at most this many sentences each.
+BROAD_OVERVIEW, BROAD_CLAIMS = 3, 2
+
+
+def question_is_broad(question: str) -> bool:
+    """True when the question names nothing in particular: it asks what the story is."""
+    return content_words(question) <= _BROAD_WORDS
+
+
+def _quote(text: str, owner: tuple[Any, int], score: float = 0.0) -> Quote:
+    article, number = owner
+    return Quote(
+        text=text,
+        article_id=article.pk,
+        number=number,
+        outlet=article.outlet.name,
+        side=article.outlet.side,
+        score=score,
+    )
+
+
+def _broad_answer(story: Story, question: str, owners: list[tuple[Any, int]]) -> AskAnswer:
+    """The story's overview as the answer, in short headed sections of cited sentences (none generated)."""
+    by_article = {owner[0].pk: owner for owner in owners}
+    present = set(by_article)
+
+    def cited(ids: list[Any]) -> tuple[Any, int] | None:
+        """The first id's article (whose wording the sentence is) if still in the story, else the earliest."""
+        if ids and isinstance(ids[0], int) and ids[0] in present:
+            return by_article[ids[0]]
+        known = [by_article[pk] for pk in ids if isinstance(pk, int) and pk in present]
+        return min(known, key=lambda owner: owner[1]) if known else None
+
+    overview = []
+    for sentence in story.overview if isinstance(story.overview, list) else []:
+        if not isinstance(sentence, dict):
+            continue
+        owner = cited([sentence.get("article"), *(sentence.get("citations") or [])])
+        text = str(sentence.get("source") or "") if sentence.get("is_generated") else str(sentence.get("text") or "")
+        if owner and text:
+            overview.append(_quote(text, owner))
+    by_sides: dict[int, list[Quote]] = {}
+    for claim in story.claims if isinstance(story.claims, list) else []:
+        if not isinstance(claim, dict) or not isinstance(claim.get("sides"), dict):
+            continue
+        sides = [ids for ids in claim["sides"].values() if isinstance(ids, list) and set(ids) & present]
+        owner = cited([claim.get("article"), *(pk for ids in sides for pk in ids)])
+        if owner and claim.get("text"):
+            by_sides.setdefault(len(sides), []).append(_quote(str(claim["text"]), owner))
+    sections = [
+        AnswerSection(heading, quotes[:limit])
+        for heading, quotes, limit in (
+            ("What happened", overview, BROAD_OVERVIEW),
+            ("Reported by every side", by_sides.get(3, []), BROAD_CLAIMS),
+            ("Reported by one side only", by_sides.get(1, []), BROAD_CLAIMS),
+        )
+        if quotes
+    ]
+    if not overview:
+        return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL)
+    quotes = [quote for section in sections for quote in section.quotes]
+    return AskAnswer(question=question, is_supported=True, quotes=quotes, sections=sections)
+
+
 def story_answer(*, story: Story, question: str) -> AskAnswer:
-    """The answer to an already cleaned question, without logging it."""
+    """The answer to an already cleaned question, without logging it.
+
+    A broad question is answered with the overview. Otherwise the answer is the sentences that pass
+    the thresholds (see passages_retrieve). When none does, the answer is a refusal, with the
+    sentences on the question's topic that share some of its words as ``related``: what the coverage
+    does say, never presented as the answer.
+    """
     sentences, matrix, owners = _story_sentences(story)
     if not sentences:
         return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL)
+    if question_is_broad(question):
+        return _broad_answer(story, question, owners)
+    vector = question_encode(question)
     passages = passages_retrieve(
         question,
-        question_encode(question),
+        vector,
         sentences,
         matrix,
         min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
         min_coverage=settings.NEWSROOM_ASK_MIN_COVERAGE,
         count=settings.NEWSROOM_ASK_QUOTES,
     )
+    if passages and passages_unanswered(question, sentences):
+        passages_related, passages = passages, []
+    else:
+        passages_related = []
     if not passages:
-        return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL)
-    quotes = []
-    for passage in passages:
-        article, number = owners[passage.row]
-        quotes.append(
-            Quote(
-                text=sentences[passage.row],
-                article_id=article.pk,
-                number=number,
-                outlet=article.outlet.name,
-                side=article.outlet.side,
-                score=passage.score,
+        if not passages_related:
+            passages_related = passages_retrieve(
+                question,
+                vector,
+                sentences,
+                matrix,
+                min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
+                min_coverage=0.0,
+                count=settings.NEWSROOM_ASK_QUOTES,
             )
-        )
+        related = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in passages_related]
+        return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL, related=related)
+    quotes = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in passages]
     return AskAnswer(question=question, is_supported=True, quotes=quotes)
 
 
@@ -169,7 +269,7 @@ def story_ask(*, story_id: int, question: str) -> AskAnswer:
     calibrated thresholds; otherwise it is a refusal (is_supported False), never a guess.
     """
     cleaned = question_clean(question)
-    story = get_object_or_404(Story.objects.listed().only("pk"), pk=story_id)
+    story = get_object_or_404(Story.objects.listed().only("pk", "overview", "claims"), pk=story_id)
     answer = story_answer(story=story, question=cleaned)
     story_question_log(story=story, answer=answer)
     logger.info("Asked about story %s (supported: %s): %r", story_id, answer.is_supported, cleaned)

@@ -84,11 +84,7 @@ class BlindspotReason:
     @property
     def explanation(self) -> str:
         parts = ", ".join(f"{self.counts[side]} {side} ({self.shares[side]:.0f}%)" for side in SIDES)
-        return (
-            f"Of {self.rated} rated articles: {parts}. The left or the right is flagged when it has at most "
-            f"{self.rule.max_share * 100:.0f}% of the rated articles of a story with at least "
-            f"{self.rule.min_rated} of them."
-        )
+        return f"Of {self.rated} rated articles: {parts}. {self.rule.definition}"
 
 
 def blindspot_reason(story: Story, rule: BlindspotRule) -> BlindspotReason | None:

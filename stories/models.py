@@ -230,7 +230,16 @@ class ReportEvent(models.Model):
 
 
 class StoryQuestion(models.Model):
-    """A question readers asked about a story, counted once per normalised wording, with its last answer."""
+    """A question readers asked about a story, counted once per normalised wording, with its last answer.
+
+    Nothing readers type is published by itself: a question reaches the story's FAQ only once a
+    curator approves it (``review``), under a neutral wording when the one asked is loaded.
+    """
+
+    class Review(models.TextChoices):
+        PENDING = "pending", "Waiting for a curator"
+        APPROVED = "approved", "In the FAQ"
+        REJECTED = "rejected", "Not for the FAQ"
 
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="questions")
     question = models.CharField(max_length=300, help_text="The question as first asked.")
@@ -240,6 +249,17 @@ class StoryQuestion(models.Model):
     answer = models.JSONField(default=dict, help_text="The last answer: quotes with their citations, or a refusal.")
     first_asked_at = models.DateTimeField(default=timezone.now)
     last_asked_at = models.DateTimeField(default=timezone.now, db_index=True)
+    review = models.CharField(max_length=16, choices=Review.choices, default=Review.PENDING, db_index=True)
+    published_question = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The wording the FAQ shows, when the question as asked is loaded or unclear. "
+        "Empty: the question as asked.",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["story", "-count", "-last_asked_at"]
@@ -247,3 +267,8 @@ class StoryQuestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.story_id}: {self.question}"
+
+    @property
+    def wording(self) -> str:
+        """What the FAQ shows: the curator's wording, else the question as asked."""
+        return self.published_question or self.question

@@ -15,6 +15,12 @@ from datetime import date, datetime
 from sources.models import Side
 from stories.timeline import Timeline
 
+
+def frame_label(frame: str) -> str:
+    """A frame's name as readers see it: "Economic", "Fairness & equality"."""
+    return frame.replace("_", " ").replace(" and ", " & ")
+
+
 # The claims table groups a claim by how many sides reported it.
 CLAIM_KIND_ALL, CLAIM_KIND_SOME, CLAIM_KIND_ONE = "all", "some", "one"
 
@@ -285,12 +291,16 @@ class FaqQuote:
     article_id: int
     number: int
     outlet: str
+    # What the quote answers, for an answer in parts ("Left: more about economic", "First reported on ...").
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class FaqEntry:
     question: str
     quotes: tuple[FaqQuote, ...]
+    # Written from the story itself (stories.faq), not asked by a reader and approved by a curator.
+    is_generated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +346,14 @@ class StoryPage:
         if self.side_filter:
             return tuple(article for article in self.articles if article.side == self.side_filter)
         return self.articles
+
+    @property
+    def faq_generated(self) -> tuple[FaqEntry, ...]:
+        return tuple(entry for entry in self.faq if entry.is_generated)
+
+    @property
+    def faq_approved(self) -> tuple[FaqEntry, ...]:
+        return tuple(entry for entry in self.faq if not entry.is_generated)
 
     @property
     def shown_claims(self) -> tuple[Claim, ...]:

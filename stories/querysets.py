@@ -44,6 +44,15 @@ class BlindspotRule:
             min_rated=int(settings.NEWSROOM_BLINDSPOT_MIN_RATED),
         )
 
+    @property
+    def definition(self) -> str:
+        """The one wording of the rule, on every page that flags or explains a blindspot."""
+        return (
+            f"A story is a blindspot for the left or the right when that side has at most "
+            f"{self.max_share * 100:.0f}% of its articles from rated outlets, in a story with at least "
+            f"{self.min_rated} such articles. Wire copies and unrated outlets count for no side."
+        )
+
     def sides(self, story: SideCounts) -> list[str]:
         """The sides the story is a blindspot for, left before right (empty: not a blindspot)."""
         rated = sum(getattr(story, f"{side}_count") for side in SIDES)

@@ -6,13 +6,14 @@ import functools
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Case, F, FilteredRelation, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from clustering.models import ClusteringEvent
 from sources.models import Article, Side, side_of_lean
+from stories.faq import faq_generated
 from stories.models import Story, StoryQuestion, StoryViewpoint
 from stories.pages import (
     ArticleFrame,
@@ -58,14 +59,19 @@ def story_version_format(times: tuple[datetime | None, datetime | None]) -> str:
 _ANY_STORY_ID = -(2**62)
 
 
-def _story_page_version_rows(
-    story_id: int, min_asks: int
-) -> QuerySet[Story, tuple[datetime | None, datetime, int | None]]:
+# A reader's question is in the FAQ once a curator approved it and its answer cites.
+FAQ_APPROVED = Q(review=StoryQuestion.Review.APPROVED, is_supported=True)
+
+
+def _story_page_version_rows(story_id: int) -> QuerySet[Story, tuple[datetime | None, datetime, int | None]]:
     return (
         Story.objects.listed()
         .filter(pk=story_id)
         .alias(
-            faq=FilteredRelation("questions", condition=Q(questions__is_supported=True, questions__count__gte=min_asks))
+            faq=FilteredRelation(
+                "questions",
+                condition=Q(questions__review=StoryQuestion.Review.APPROVED, questions__is_supported=True),
+            )
         )
         .order_by("-faq__count", "-faq__last_asked_at", "faq__pk")
         .values_list("refreshed_at", "cluster__reclustered_at", "faq__pk")[:FAQ_SIZE]
@@ -73,9 +79,9 @@ def _story_page_version_rows(
 
 
 @functools.lru_cache(maxsize=8)
-def _story_page_version_sql(vendor: str, min_asks: int) -> tuple[str, tuple[int, ...], int]:
+def _story_page_version_sql(vendor: str) -> tuple[str, tuple[int, ...], int]:
     """The query's SQL, compiled once: on a cached page, compiling it cost more than running it."""
-    sql, params = _story_page_version_rows(_ANY_STORY_ID, min_asks).query.sql_with_params()
+    sql, params = _story_page_version_rows(_ANY_STORY_ID).query.sql_with_params()
     return sql, tuple(params), list(params).index(_ANY_STORY_ID)
 
 
@@ -89,7 +95,7 @@ def story_page_version(*, story_id: int) -> str:
     """
     if not 0 < story_id < 2**63:  # no row (the ORM says so itself; raw SQL would fail on overflow)
         raise Http404("No such story.")
-    sql, params, position = _story_page_version_sql(connection.vendor, settings.NEWSROOM_FAQ_MIN_ASKS)
+    sql, params, position = _story_page_version_sql(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params[:position], story_id, *params[position + 1 :]])
         rows = cursor.fetchall()
@@ -97,6 +103,33 @@ def story_page_version(*, story_id: int) -> str:
         raise Http404("No such story.")
     faq_ids = ",".join(str(row[2]) for row in rows if row[2] is not None)
     return f"{rows[0][0]}-{rows[0][1]}:{faq_ids}"
+
+
+# A chain of merges longer than this is not followed (each step is one query).
+MERGE_CHAIN_LIMIT = 10
+
+
+def story_merged_into(*, story_id: int) -> int | None:
+    """The listed story that a story merged away now lives in, following later merges; None if none.
+
+    A merge deletes the merged cluster, and so its page: its old URL is sent on to where its
+    articles went, by the clustering log (the merge event names both stories).
+    """
+    current, seen = story_id, {story_id}
+    for _ in range(MERGE_CHAIN_LIMIT):
+        target = (
+            ClusteringEvent.objects.filter(kind=ClusteringEvent.Kind.MERGE, other_story_id_value=current)
+            .order_by("-created_at", "-id")
+            .values_list("story_id_value", flat=True)
+            .first()
+        )
+        if target is None or target in seen:
+            return None
+        if Story.objects.listed().filter(pk=target).exists():
+            return target
+        current = target
+        seen.add(target)
+    return None
 
 
 def stories_version() -> str:
@@ -143,11 +176,11 @@ def story_detail_queryset() -> QuerySet[Story]:
 
 
 def story_faq_get(*, story_id: int) -> list[StoryQuestion]:
-    """The story's FAQ: questions asked at least NEWSROOM_FAQ_MIN_ASKS times whose answers were supported."""
+    """Readers' questions in the story's FAQ: those a curator approved, whose answers cite."""
     return list(
-        StoryQuestion.objects.filter(
-            story_id=story_id, is_supported=True, count__gte=settings.NEWSROOM_FAQ_MIN_ASKS
-        ).order_by("-count", "-last_asked_at", "pk")[:FAQ_SIZE]
+        StoryQuestion.objects.filter(FAQ_APPROVED, story_id=story_id).order_by("-count", "-last_asked_at", "pk")[
+            :FAQ_SIZE
+        ]
     )
 
 
@@ -362,7 +395,7 @@ def _faq(faq: Sequence[StoryQuestion], numbers: Mapping[int, int]) -> tuple[FaqE
             if (article_id := _int_or_none(quote.get("article_id"))) is not None and article_id in numbers
         )
         if quotes:
-            entries.append(FaqEntry(question=question.question, quotes=quotes))
+            entries.append(FaqEntry(question=question.wording, quotes=quotes))
     return tuple(entries)
 
 
@@ -377,6 +410,7 @@ def story_page_build(story: Story, *, side: str = "", faq: Sequence[StoryQuestio
     articles = _articles(story, ratings)
     numbers = {article.id: article.number for article in articles}
     viewpoints = tuple(_viewpoint(viewpoint, numbers) for viewpoint in story.viewpoints.all())
+    overview, claims = _overview(story, numbers), _claims(story, numbers)
     by_side = {viewpoint.side: viewpoint for viewpoint in viewpoints}
     columns = tuple(
         SideColumn(
@@ -404,14 +438,14 @@ def story_page_build(story: Story, *, side: str = "", faq: Sequence[StoryQuestio
         ratings=ratings,
         viewpoints=viewpoints,
         columns=columns,
-        overview=_overview(story, numbers),
-        claims=_claims(story, numbers),
+        overview=overview,
+        claims=claims,
         articles=articles,
         # Wire copies count for no side, here as in the coverage bar.
         timeline=timeline_build(
             [(article.sort_time, article.side) for article in articles if not article.is_syndicated]
         ),
-        faq=_faq(faq, numbers),
+        faq=faq_generated(overview=overview, columns=columns, claims=claims, articles=articles) + _faq(faq, numbers),
         side_filter=side if side in (*Side.values, "unrated") else "",
     )
 

@@ -20,7 +20,9 @@ MARGIN_TOP = 16
 MARGIN_BOTTOM = 40
 SIDE_LABELS = dict(Side.choices)
 # Lines of sides with the same count would hide each other: each side is drawn a little apart.
-SIDE_OFFSET: dict[str, float] = {Side.LEFT: -2.0, Side.CENTER: 0.0, Side.RIGHT: 2.0}
+SIDE_OFFSET: dict[str, float] = {Side.LEFT: -3.0, Side.CENTER: 0.0, Side.RIGHT: 3.0}
+# The y-axis labels every count up to this many, then about four steps.
+Y_LABELS_ALL_UP_TO = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class Tick:
     y: float
     label: str
     anchor: str = "middle"
+    # Left out on a narrow screen, where the labels would touch.
+    is_minor: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +124,13 @@ def timeline_build(points: Sequence[tuple[datetime, str | None]]) -> Timeline:
             label=(start + (end - start) * step / steps).strftime(label_format),
             # The end labels stay inside the drawing.
             anchor="start" if step == 0 else ("end" if step == steps else "middle"),
+            is_minor=step % 2 == 1,
         )
         for step in range(steps + 1)
     )
-    y_values = sorted({0, most} | ({most // 2} if most >= 4 else set()))
+    y_step = 1 if most <= Y_LABELS_ALL_UP_TO else -(-most // 4)
+    # A label too close under the top one would touch it.
+    y_values = sorted({value for value in range(0, most, y_step) if most - value >= y_step / 2} | {most})
     y_ticks = tuple(Tick(x=plot_left - 6, y=y_of(value), label=str(value)) for value in y_values)
     firsts = [f"{line.label} first on {line.first_at:%-d %b %H:%M}" for line in lines if line.first_at]
     description = (

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -69,7 +69,14 @@ def _side_filter(request: HttpRequest) -> str:
 
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # One query on a cached page: the story's version and its FAQ's question ids.
-    version = hashlib.sha1(selectors.story_page_version(story_id=pk).encode()).hexdigest()[:16]
+    try:
+        version = hashlib.sha1(selectors.story_page_version(story_id=pk).encode()).hexdigest()[:16]
+    except Http404:
+        merged_into = selectors.story_merged_into(story_id=pk) if 0 < pk < 2**63 else None
+        if merged_into is None:
+            raise
+        query = f"?{request.META['QUERY_STRING']}" if request.META.get("QUERY_STRING") else ""
+        return HttpResponsePermanentRedirect(reverse("stories:detail", kwargs={"pk": merged_into}) + query)
     side = _side_filter(request)
     key = f"story-page:{pk}:{version}:{side or 'all'}"
     html = rendered_get(key)

@@ -107,7 +107,9 @@ def test_it_shows_the_sentences_that_carry_a_frame_on_the_article_s_tag(client: 
     html = client.get(story.get_absolute_url()).content.decode()
     row = html.split('id="articles-heading"')[1]
 
-    assert 'title="Why: Low-income riders will pay the most."' in row
+    # In text a keyboard or touch reader can open, not only in a tooltip.
+    assert "<summary>Why these frames</summary>" in row
+    assert "Fairness &amp; equality: “Low-income riders will pay the most.”" in row
 
 
 def test_it_counts_one_actor_across_a_story_s_spellings(loaded_story: Story) -> None:

@@ -20,12 +20,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.test.utils import override_settings
 
 from analysis.models import ArticleAnalysis
 from analysis.nlp.answer import content_words, passages_retrieve, question_normalise
 from sources.models import Article, Outlet
 from stories.ask import REFUSAL, AskAnswer, question_encode, story_ask
+from stories.faq import story_question_review
 from stories.models import Story, StoryQuestion
 from tests.conftest import STORY_TIME, analysed_article_make, story_build, unit_vector
 
@@ -147,13 +147,17 @@ def test_it_shows_the_refusal_and_input_errors_on_the_page(client: Client, fare_
         '<p class="refusal">The coverage of this story does not answer that question.</p>' in refused.content.decode()
     )
     assert empty.status_code == 400
-    assert '<p class="ask-error" id="ask-error" role="alert">Please type a question.</p>' in empty.content.decode()
+    # The error takes the focus (the page's script), so a screen reader reads it at once.
+    assert (
+        '<p class="ask-error" id="ask-error" role="alert" tabindex="-1" data-focus>Please type a question.</p>'
+        in empty.content.decode()
+    )
+    assert 'aria-describedby="ask-help ask-error"' in empty.content.decode()
     assert client.get(f"/stories/{fare_story.pk}/ask/").status_code == 302
     assert client.post(f"/stories/{fare_story.pk + 1000}/ask/", {"question": "Why?"}).status_code == 404
 
 
-@override_settings(NEWSROOM_FAQ_MIN_ASKS=2)
-def test_it_logs_questions_and_shows_often_asked_supported_ones_as_the_faq(client: Client, fare_story: Story) -> None:
+def test_it_logs_questions_and_shows_only_the_ones_a_curator_approved(client: Client, fare_story: Story) -> None:
     client.get(f"/stories/{fare_story.pk}/")  # cached without a FAQ
     for question in ("When does the new fare take effect?", "when does the new fare  take effect"):
         client.post(f"/stories/{fare_story.pk}/ask/", {"question": question})
@@ -167,8 +171,14 @@ def test_it_logs_questions_and_shows_often_asked_supported_ones_as_the_faq(clien
         "who won the football match": (3, False),
         "how much will the monthly pass cost": (1, True),
     }
+    # Asked often, answered with citations: still not on the page until a curator approves it.
+    assert "faq-readers" not in client.get(f"/stories/{fare_story.pk}/").content.decode()
+
+    question = StoryQuestion.objects.get(normalised="when does the new fare take effect")
+    story_question_review(question_id=question.pk, approve=True, actor=None)
+
     html = client.get(f"/stories/{fare_story.pk}/").content.decode()
-    faq = re.search(r'<dl class="faq".*?</dl>', html, re.DOTALL)
+    faq = re.search(r'<dl class="faq faq-readers".*?</dl>', html, re.DOTALL)
     assert faq
     assert re.findall(r"<dt>(.*?)</dt>", faq.group(0)) == ["When does the new fare take effect?"]
     assert "January 4" in faq.group(0)
@@ -218,5 +228,145 @@ def test_it_measures_ask_on_a_question_file(fare_story: Story, tmp_path: Path) -
     assert "Unanswerable: 1/1 = 1.000 refused" in out.getvalue()
     assert not StoryQuestion.objects.exists()
     path.write_text(json.dumps({"story_title": "Fare story", "question": "Why?"}))
-    with pytest.raises(CommandError, match='a row needs an answer or "unanswerable": true'):
+    with pytest.raises(CommandError, match='a row needs an answer, or "unanswerable", "related_only" or "broad"'):
         call_command("evaluate_ask", str(path), stdout=out)
+
+
+# --- The FAQ: nothing a reader types is published by itself -------------------------------------
+
+
+def test_it_answers_questions_written_from_the_story_itself_each_with_citations(
+    client: Client, fare_story: Story
+) -> None:
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+
+    faq = re.search(r'<dl class="faq faq-generated".*?</dl>', html, re.DOTALL)
+    assert faq, "no FAQ written from the story"
+    questions = re.findall(r"<dt>(.*?)</dt>", faq.group(0))
+    assert questions[:2] == ["What happened?", "When did it happen?"]
+    for answer in re.findall(r"<dd>(.*?)</dd>", faq.group(0), re.DOTALL):
+        items = re.findall(r"<li>(.*?)</li>", answer, re.DOTALL)
+        assert items
+        assert all('<a class="cite" href="#article-' in item for item in items)
+    assert "First reported on" in faq.group(0)
+
+
+def test_a_loaded_question_is_never_published_as_asked(client: Client, fare_story: Story) -> None:
+    loaded = "Did the corrupt transit board raise the bus fare to close the budget gap?"
+    for _ in range(4):
+        client.post(f"/stories/{fare_story.pk}/ask/", {"question": loaded})
+    question = StoryQuestion.objects.get(story=fare_story)
+    assert question.count == 4
+    assert question.is_supported
+    assert loaded not in client.get(f"/stories/{fare_story.pk}/").content.decode()
+
+    with pytest.raises(ValidationError, match="corrupt"):
+        story_question_review(question_id=question.pk, approve=True, actor=None)
+    with pytest.raises(ValidationError, match="corrupt"):
+        story_question_review(question_id=question.pk, approve=True, actor=None, wording="Was the corrupt board paid?")
+    question.refresh_from_db()
+    assert question.review == StoryQuestion.Review.PENDING
+
+    story_question_review(
+        question_id=question.pk, approve=True, actor=None, wording="Why did the board raise the fare?"
+    )
+
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+    assert "<dt>Why did the board raise the fare?</dt>" in html
+    assert loaded not in html
+    assert "corrupt" not in html
+
+
+def test_a_question_the_coverage_does_not_answer_cannot_be_approved(client: Client, fare_story: Story) -> None:
+    client.post(f"/stories/{fare_story.pk}/ask/", {"question": "Who won the football match?"})
+    question = StoryQuestion.objects.get(story=fare_story)
+
+    with pytest.raises(ValidationError, match="does not answer it with citations"):
+        story_question_review(question_id=question.pk, approve=True, actor=None)
+
+    rejected = story_question_review(question_id=question.pk, approve=False, actor=None)
+    assert rejected.review == StoryQuestion.Review.REJECTED
+    assert "Who won the football match?" not in client.get(f"/stories/{fare_story.pk}/").content.decode()
+
+
+@pytest.mark.parametrize("question", ["What happened?", "What is this about?", "Why does it matter?"])
+def test_it_answers_a_broad_question_with_the_cited_overview_in_headed_sections(
+    client: Client, fare_story: Story, question: str
+) -> None:
+    answer = story_ask(story_id=fare_story.pk, question=question)
+
+    assert answer.is_supported
+    assert answer.sections[0].heading == "What happened"
+    assert all(quote.number >= 1 for section in answer.sections for quote in section.quotes)
+    html = client.post(f"/stories/{fare_story.pk}/ask/", {"question": question}).content.decode()
+    assert "<h4>What happened</h4>" in html
+
+
+def test_it_says_when_the_coverage_does_not_answer_and_shows_related_facts_apart(
+    client: Client, fare_story: Story
+) -> None:
+    answer = story_ask(story_id=fare_story.pk, question="Did the governor veto the fare increase?")
+
+    assert not answer.is_supported
+    assert answer.quotes == []
+    assert answer.related, "the fare sentences are on the topic"
+    html = client.post(
+        f"/stories/{fare_story.pk}/ask/", {"question": "Did the governor veto the fare increase?"}
+    ).content.decode()
+    assert '<p class="refusal">The coverage of this story does not answer that question.</p>' in html
+    assert "Not an answer: what the coverage does say on this topic" in html
+
+
+def test_a_web_process_loads_the_encoder_when_it_starts(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    import importlib
+
+    import newsroom.warmup
+    import newsroom.wsgi
+
+    loaded: list[str] = []
+    monkeypatch.setattr(newsroom.warmup, "models_warm", lambda: loaded.append("encoder"))
+    started: list[Any] = []
+    real_start = newsroom.warmup.models_warm_start
+    monkeypatch.setattr(newsroom.warmup, "models_warm_start", lambda: started.append(real_start()))
+
+    settings.NEWSROOM_WARM_MODELS = True
+    importlib.reload(newsroom.wsgi)  # what runserver and gunicorn import to serve
+    started[0].join(5)
+    assert loaded == ["encoder"]
+
+    settings.NEWSROOM_WARM_MODELS = False
+    importlib.reload(newsroom.wsgi)
+    assert started[1] is None
+
+
+def test_a_curator_approves_a_question_in_the_admin_queue_under_a_neutral_wording(
+    client: Client, fare_story: Story, django_user_model: Any
+) -> None:
+    from django.contrib.auth.models import Group
+
+    curator = django_user_model.objects.create_user("curator", "curator@newsroom.example", "pw", is_staff=True)
+    curator.groups.add(Group.objects.get(name="curator"))
+    loaded = "Did the corrupt transit board raise the bus fare to close the budget gap?"
+    client.post(f"/stories/{fare_story.pk}/ask/", {"question": loaded})
+    question = StoryQuestion.objects.get(story=fare_story)
+    client.force_login(curator)
+    queue = client.get("/admin/stories/storyquestion/")
+    assert queue.status_code == 200
+    assert loaded in queue.content.decode()
+
+    action = {"action": "approve_selected", "_selected_action": [question.pk]}
+    refused = client.post("/admin/stories/storyquestion/", action, follow=True).content.decode()
+    assert "Loaded or accusing words (corrupt)" in refused
+    question.refresh_from_db()
+    assert question.review == StoryQuestion.Review.PENDING
+
+    change = f"/admin/stories/storyquestion/{question.pk}/change/"
+    client.post(change, {"published_question": "Why did the transit board raise the fare?"})
+    client.post("/admin/stories/storyquestion/", action)
+
+    question.refresh_from_db()
+    assert (question.review, question.reviewed_by) == (StoryQuestion.Review.APPROVED, curator)
+    client.logout()
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+    assert "<dt>Why did the transit board raise the fare?</dt>" in html
+    assert "corrupt" not in html

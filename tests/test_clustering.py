@@ -424,9 +424,12 @@ def test_it_shows_the_clustering_confidence_and_when_the_story_was_reclustered(c
     detail = client.get(f"/api/v1/stories/{story.pk}/").json()
     listed = client.get("/api/v1/stories/").json()["results"][0]
 
-    assert "Clustering confidence" in page
-    assert f"{story.cluster.confidence:.2f}" in page
-    assert "re-clustered" in page
+    # In words at the top, with the figure and the time under "How this page was made".
+    made = page.split('id="how-made"')[1]
+    assert "The articles clearly report the same story." in made
+    assert f"a probability of {story.cluster.confidence:.2f} that it belongs" in made
+    assert "The grouping was last revised on" in made
+    assert "Clustering confidence" not in page
     assert detail["confidence"] == pytest.approx(story.cluster.confidence)
     assert detail["reclustered_at"] is not None
     assert listed["confidence"] == pytest.approx(story.cluster.confidence)

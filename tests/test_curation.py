@@ -215,9 +215,10 @@ def test_it_does_not_recompute_when_the_effective_lean_stays(
 def test_it_shows_on_the_story_page_which_ratings_coverage_was_computed_with(client: Client, story: Story) -> None:
     html = client.get(f"/stories/{story.pk}/").content.decode()
 
-    assert "Coverage computed with outlet ratings as of" in html
-    assert "(rule: latest)" in html
-    assert 'href="/methodology/"' in html
+    made = html.split('id="how-made"')[1]
+    assert "Each article counts for the side of its outlet's lean rating as of" in made
+    assert "the rule in force (latest) picks one" in made
+    assert 'href="/methodology/#ratings-heading"' in made
 
 
 # --- Import and export ----------------------------------------------------------------------

@@ -72,7 +72,7 @@ def test_it_flags_a_blindspot_on_the_home_page_and_says_why(client: Client, db: 
 
     assert "Blindspot for the right</a>" in html
     assert "Of 4 rated articles: 3 left (75%), 1 center (25%), 0 right (0%)." in html
-    assert "at most 20% of the rated articles of a story with at least 3 of them" in html
+    assert "when that side has at most 20% of its articles from rated outlets, in a story with at least 3" in html
 
 
 def test_it_serves_the_home_page_in_three_queries_whatever_the_number_of_stories(
@@ -100,7 +100,7 @@ def test_it_links_the_reader_pages_from_every_page_with_a_skip_link(client: Clie
     assert '<main id="main" tabindex="-1">' in html
     for path in ("/blindspot/", "/outlets/", "/digest/"):
         assert f'href="{path}"' in html
-    assert '<form class="site-search" role="search" action="/search/" method="get">' in html
+    assert '<form class="site-search" role="search" aria-label="Site" action="/search/" method="get">' in html
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
 
 
@@ -173,7 +173,7 @@ def test_it_lists_blindspots_with_counts_shares_and_the_threshold(client: Client
     assert response.status_code == 200
     assert titles_in_order(html) == ["Missed by the left", "Missed by the right"]
     assert "Blindspot for the left</a>: Of 4 rated articles: 0 left (0%), 2 center (50%), 2 right (50%)." in html
-    assert "The left or the right is flagged when it has at most 20% of a story" in html
+    assert "A story is a blindspot for the left or the right when that side has at most 20% of its articles" in html
     assert 'aria-label="Coverage: 3 left, 1 center, 0 right, 0 unrated"' in html
 
     only_right = client.get("/blindspot/?side=right").content.decode()

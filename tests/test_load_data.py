@@ -24,8 +24,8 @@ def test_the_load_data_fills_what_the_reader_pages_show(client: Client, db: None
     assert OutletRating.objects.count() == Outlet.objects.exclude(lean="").count() == 10
     html = client.get(f"/stories/{big.pk}/").content.decode()
     assert 'class="claims-table"' in html
-    assert 'class="faq"' in html
-    assert "Coverage computed with outlet ratings as of" in html
+    assert 'class="faq faq-readers"' in html
+    assert "How this page was made" in html
     assert "<mark>slammed</mark>" in html
     assert 'class="story-card"' in client.get("/blindspot/").content.decode()
     assert client.get("/outlets/load-outlet-0/").status_code == 200
@@ -38,6 +38,8 @@ def test_the_story_page_version_changes_with_the_faq_it_shows(story: Story) -> N
 
     assert selectors.story_page_version(story_id=story.pk) == before
     StoryQuestion.objects.filter(pk=question.pk).update(count=3, is_supported=True)
+    assert selectors.story_page_version(story_id=story.pk) == before  # not approved by a curator
+    StoryQuestion.objects.filter(pk=question.pk).update(review=StoryQuestion.Review.APPROVED)
     assert selectors.story_page_version(story_id=story.pk) == f"{before}{question.pk}"
     with pytest.raises(Http404):
         selectors.story_page_version(story_id=story.pk + 1000)

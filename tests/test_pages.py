@@ -16,6 +16,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.utils.html import escape
+from django.utils.text import slugify
 
 from clustering.services import cluster_assign
 from sources.models import Lean, Outlet
@@ -67,7 +68,7 @@ def test_it_shows_each_article_in_its_side_s_column_with_outlet_and_lean(client:
     for side, (outlet, lean_label, title) in expected.items():
         column = side_column(html, side)
         articles = column.split('<ul class="side-articles">')[1]
-        assert f"<strong>{outlet}</strong>" in articles
+        assert f'<a class="outlet" href="/outlets/{slugify(outlet)}/">{outlet}</a>' in articles
         assert f">{lean_label}</span>" in articles
         assert escape(title) in articles
         others = [name for other, (name, _lean, _title) in expected.items() if other != side]
@@ -93,7 +94,10 @@ def test_it_shows_why_a_side_without_coverage_has_no_analysis(
     for side in ("left", "center"):
         assert "Analysis unavailable" not in side_column(html, side)
     assert html.count("Analysis unavailable for this viewpoint") == 1
-    assert "Not covered by the right" in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    # The card counts the missing side; "blindspot" is said only under the one rule, in its words.
+    assert "1 left · 1 center · 0 right" in home
+    assert "Not covered by" not in home
 
 
 def test_it_lists_unrated_outlets_apart_from_the_sides(

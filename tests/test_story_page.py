@@ -99,7 +99,7 @@ def test_it_shows_the_claims_table_with_each_side_s_citations(client: Client, cl
     html = client.get(f"/stories/{claims_story.pk}/").content.decode()
 
     table = section(html, "claims")
-    groups = re.findall(r'<tr class="claims-group"><th scope="rowgroup" colspan="4">([^<]+)</th>', table)
+    groups = re.findall(r'<tr class="claims-group"><td colspan="4">([^<]+)</td>', table)
     assert groups[:3] == ["Reported by all sides", "Reported by two sides", "Reported by one side"]
     first_row = re.search(r'<tr class="claim claim-all">(.*?)</tr>', table, re.DOTALL)
     assert first_row
@@ -193,11 +193,16 @@ def test_it_builds_timeline_geometry_by_side() -> None:
     assert left.first_at == STORY_TIME
     assert center.first_at is None
     # Left starts at the plot's left edge and climbs to the top (the most articles of any side),
-    # drawn 2 pixels above the right's line so equal counts do not hide each other.
-    assert left.points.startswith(f"{timeline.plot_left:g},{timeline.plot_bottom - 2:g}")
-    assert left.points.endswith(f"{timeline.plot_right:g},{timeline.plot_top - 2:g}")
+    # drawn 3 pixels above the center's line (and 6 above the right's) so equal counts do not hide each other.
+    assert left.points.startswith(f"{timeline.plot_left:g},{timeline.plot_bottom - 3:g}")
+    assert left.points.endswith(f"{timeline.plot_right:g},{timeline.plot_top - 3:g}")
     assert right.first_x == timeline.plot_right
     assert [tick.anchor for tick in timeline.x_ticks] == ["start", "middle", "middle", "middle", "end"]
+    assert [tick.is_minor for tick in timeline.x_ticks] == [False, True, False, True, False]
+    # Every count is labelled on a short axis, not only 0 and the most.
+    assert [tick.label for tick in timeline.y_ticks] == ["0", "1", "2"]
+    many = timeline_build([(STORY_TIME + timedelta(minutes=minute), "left") for minute in range(17)])
+    assert [tick.label for tick in many.y_ticks] == ["0", "5", "10", "17"]
     assert center.points == ""
     assert "Left 2; Center 0; Right 1" in timeline.description
     assert timeline_build([]).is_empty

@@ -54,6 +54,18 @@ def content_words(text: str) -> set[str]:
     return {word_stem(word) for word in words if word and word not in STOP_WORDS}
 
 
+# Words that say what kind of answer is wanted, not what it is about: a story answers "What year ..."
+# without the word "year".
+ANSWER_TYPE_WORDS = frozenset(
+    word_stem(word)
+    for word in """
+    year years time date day month many much number amount long old big large small high tall far deep wide often
+    percent percentage name named kind type
+    place city country reason cost price size first last main largest biggest
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+
 @dataclass(frozen=True)
 class Passage:
     """A sentence that answers the question: its row in the pool, its cosine, the share of the
@@ -89,7 +101,9 @@ def passages_retrieve(
     """
     if not len(sentences) or matrix.size == 0:
         return []
-    asked = content_words(question)
+    # "How big is the budget gap?" is answered by "a $38 million budget gap": the words for the
+    # kind of answer wanted need not be in the sentence.
+    asked = (content_words(question) - ANSWER_TYPE_WORDS) or content_words(question)
     similarity = matrix @ question_vector
     candidates: list[Passage] = []
     for row in np.argsort(-similarity):
@@ -128,3 +142,22 @@ def sentences_match(generated: Matrix, sources: Matrix, *, min_similarity: float
     similarity = generated @ sources.T
     best = similarity.argmax(axis=1)
     return [int(source) if similarity[row, source] >= min_similarity else None for row, source in enumerate(best)]
+
+
+def passages_unanswered(question: str, pool: Sequence[str], *, max_missing: float = 0.2) -> bool:
+    """True when the sentences found share the question's topic but not what it asks.
+
+    "Has the federal government approved the disaster declaration?" shares "disaster declaration"
+    with "The governor requested a disaster declaration", yet nothing in the story says
+    "federal" or "approved": when at least ``max_missing`` of the question's content words occur
+    in no sentence of the story (``pool``), the coverage does not
+    answer the question as asked, however close its sentences are.
+    """
+    asked = content_words(question) - ANSWER_TYPE_WORDS
+    if len(asked) < 2:
+        return False
+    vocabulary: set[str] = set()
+    for sentence in pool:
+        vocabulary |= content_words(sentence)
+    missing = asked - vocabulary
+    return len(missing) / len(asked) >= max_missing

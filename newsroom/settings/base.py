@@ -167,6 +167,10 @@ CELERY_TASK_ROUTES = {
     "stories.tasks.*": {"queue": "clustering"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks: Celery would log every one of them ("Task ... succeeded") and kombu would
+    # warn that no broker host was given; neither is news to an operator running without a broker.
+    LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}, "kombu.connection": {"level": "ERROR"}}
 CELERY_BEAT_SCHEDULE = {
     "poll-due-feeds": {"task": "newsroom.tasks.feeds_poll_due", "schedule": 300.0},
     "sweep-stuck-articles": {"task": "newsroom.tasks.articles_sweep", "schedule": 300.0},
@@ -223,6 +227,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Deep links put a link inside each operation's toggle button: a control within a control,
+    # which keyboard and screen-reader users cannot reach apart (axe: nested-interactive).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
 }
 
 # --- Ingestion ------------------------------------------------------------
@@ -320,8 +327,9 @@ NEWSROOM_CONFIRMATIONS_PER_ADDRESS_PER_DAY = env.int("NEWSROOM_CONFIRMATIONS_PER
 # client can send it). The API throttle and the report and subscribe limits read the client's
 # address through them (accounts.clients.client_address).
 NEWSROOM_TRUSTED_PROXIES = env.int("NEWSROOM_TRUSTED_PROXIES", default=0)
-# The address the site is reached at: links in e-mails are made absolute with it.
-NEWSROOM_SITE_URL = env.str("NEWSROOM_SITE_URL", default="http://127.0.0.1:8000")
+# The address the site is reached at: links in e-mails are made absolute with it. Unset, it is the
+# address `make run` serves on (PORT, as the Makefile passes it to runserver).
+NEWSROOM_SITE_URL = env.str("NEWSROOM_SITE_URL", default="") or f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -340,12 +348,12 @@ CELERY_TASK_ROUTES["stories.tasks.digest_send_task"] = {"queue": "ingest"}
 NEWSROOM_VIEWPOINT_MIN_ARTICLES = env.int("NEWSROOM_VIEWPOINT_MIN_ARTICLES", default=1)
 # Ask: a sentence supports an answer only at or above this cosine similarity to the question and
 # containing at least this share of the question's content words (calibrated with evaluate_ask, see README).
+# Load Ask's encoder when a web process starts (runserver, gunicorn), not in the first request.
+NEWSROOM_WARM_MODELS = env.bool("NEWSROOM_WARM_MODELS", default=True)
 NEWSROOM_ASK_MIN_SIMILARITY = env.float("NEWSROOM_ASK_MIN_SIMILARITY", default=0.4)
 NEWSROOM_ASK_MIN_COVERAGE = env.float("NEWSROOM_ASK_MIN_COVERAGE", default=0.5)
 NEWSROOM_ASK_QUOTES = env.int("NEWSROOM_ASK_QUOTES", default=3)
 NEWSROOM_ASK_MAX_CHARS = env.int("NEWSROOM_ASK_MAX_CHARS", default=300)
-# A supported question asked at least this many times is shown in the story's FAQ.
-NEWSROOM_FAQ_MIN_ASKS = env.int("NEWSROOM_FAQ_MIN_ASKS", default=3)
 # Optional: an OpenAI-compatible endpoint (base URL, e.g. http://127.0.0.1:8080/v1) that may rewrite
 # the overview; each generated sentence must match a source sentence at this cosine or be rejected.
 NEWSROOM_GENERATION_URL = env.str("NEWSROOM_GENERATION_URL", default="")

@@ -25,3 +25,5 @@ NEWSROOM_HOST_CONCURRENCY = 8
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 NEWSROOM_SITE_URL = "http://testserver"
+# Tests load the encoder where they use it; a web process loads it at start (newsroom.wsgi).
+NEWSROOM_WARM_MODELS = False

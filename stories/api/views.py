@@ -7,12 +7,13 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
 
 from accounts.permissions import QueryOpen
@@ -75,7 +76,14 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
     # A 304 is a plain HttpResponse, which DRF sends as it is; the stub's retrieve says a Response.
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:  # type: ignore[override]
         story_id = int(kwargs["pk"])
-        times = selectors.story_version_times(story_id=story_id)
+        try:
+            times = selectors.story_version_times(story_id=story_id)
+        except Http404:
+            merged_into = selectors.story_merged_into(story_id=story_id) if 0 < story_id < 2**63 else None
+            if merged_into is None:
+                raise
+            url = reverse("story-detail", kwargs={"pk": merged_into}, request=request)
+            return HttpResponsePermanentRedirect(url)
         version = selectors.story_version_format(times)
         etag = entity_tag(request, version=f"story-{story_id}-{version}")
         last_modified = max((moment for moment in times if moment), default=None)

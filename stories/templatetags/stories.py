@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from django import template
 
 from sources.models import Lean
+from stories import pages
 from stories.models import Story
-from stories.pages import Coverage
+from stories.pages import ArticleFrame, Coverage
+from stories.querysets import BlindspotRule
 from stories.selectors import story_coverage
 
 register = template.Library()
@@ -18,6 +21,47 @@ def coverage(story: Story) -> Coverage:
     return story_coverage(story)
 
 
+@register.simple_tag
+def blindspot_definition() -> str:
+    """The blindspot rule in words, for pages outside this app (the methodology page)."""
+    return BlindspotRule.current().definition
+
+
+@register.simple_tag
+def models_in_use() -> dict[str, str]:
+    from sources.selectors import models_in_use as configured
+
+    return configured()
+
+
+@register.filter
+def tone_words(tone: float | None) -> str:
+    """A side's average tone in words, by the same cut-offs as an article's tone label."""
+    if tone is None:
+        return ""
+    if tone >= 0.15:
+        return "mostly positive"
+    if tone <= -0.15:
+        return "mostly negative"
+    return "mostly neutral"
+
+
+@register.filter
+def confidence_words(confidence: float) -> str:
+    """How sure the grouping is, in words: the pair model's probability for the story's least typical article."""
+    if confidence >= 0.8:
+        return "The articles clearly report the same story."
+    if confidence >= 0.5:
+        return "The articles most likely report the same story."
+    return "Some articles may belong to a related story: the grouping is less certain here."
+
+
+@register.filter
+def frames_with_evidence(frames: Sequence[ArticleFrame]) -> list[ArticleFrame]:
+    """The frames that carry the sentences they were tagged for, shown as text (not only in a tooltip)."""
+    return [frame for frame in frames if frame.evidence]
+
+
 @register.filter
 def lean_label(lean: str) -> str:
     return Lean(lean).label if lean in Lean.values else "Unrated"
@@ -25,7 +69,7 @@ def lean_label(lean: str) -> str:
 
 @register.filter
 def frame_label(frame: str) -> str:
-    return frame.replace("_", " ").replace(" and ", " & ")
+    return pages.frame_label(frame)
 
 
 @register.filter

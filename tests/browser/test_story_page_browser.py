@@ -112,6 +112,8 @@ def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server:
     citation = answer.find_element(By.CSS_SELECTOR, "a.cite")
     target = citation.get_attribute("href").split("#")[1]
     assert target.startswith("article-")
+    # The answer takes the focus, so a screen reader reads it without hunting for it.
+    assert browser.switch_to.active_element.get_attribute("id") == "answer"
     screenshot(browser, "story-ask-answer")
     citation.click()
     assert browser.current_url.endswith(f"#{target}")
@@ -123,6 +125,28 @@ def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server:
     find(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
     assert find(By.CSS_SELECTOR, ".answer .refusal").text == "The coverage of this story does not answer that question."
     screenshot(browser, "story-ask-refusal")
+
+    question = find(By.ID, "ask-question")
+    question.clear()
+    question.send_keys("What happened?")
+    find(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+    headings = [heading.text for heading in browser.find_elements(By.CSS_SELECTOR, ".answer h4")]
+    assert headings[0] == "What happened", headings
+    assert all(
+        item.find_elements(By.CSS_SELECTOR, "a.cite") for item in browser.find_elements(By.CSS_SELECTOR, ".answer li")
+    )
+    screenshot(browser, "story-ask-broad")
+
+    # On a phone: each claim above its three side cells, and timeline labels large enough to read.
+    browser.set_window_size(390, 900)
+    browser.get(f"{live_server.url}/stories/{demo_story.pk}/")
+    claim = find(By.CSS_SELECTOR, ".claims-table tr.claim")
+    text, cells = claim.find_element(By.CSS_SELECTOR, "th"), claim.find_elements(By.CSS_SELECTOR, "td")
+    assert all(cell.location["y"] >= text.location["y"] + text.size["height"] - 1 for cell in cells)
+    assert text.size["width"] >= 250, text.size
+    tick = find(By.CSS_SELECTOR, "svg.timeline-chart text.tick")
+    assert tick.size["height"] >= 9, tick.size
+    browser.set_window_size(1300, 2400)
 
     browser.get(f"{live_server.url}/stories/{demo_story.pk}/")
     find(By.CSS_SELECTOR, ".side-filter a[href$='?side=right#articles']").click()

@@ -1,10 +1,13 @@
 """Measure Ask's retrieval on a file of questions with the answers expected (or none).
 
 Each row names its story by ``story_title`` (exact, then contained, case-insensitive) or by
-``url`` (a member article), and carries ``question`` with either ``answer`` (a piece of text
-one of the returned sentences should contain) or ``"unanswerable": true``. It prints the share
-of answerable questions whose returned sentences contain the answer, and the share of
-unanswerable questions refused. Questions asked here are not logged: the FAQ stays the readers'.
+``url`` (a member article), and carries ``question`` with one of: ``answer`` (a piece of text
+one of the returned sentences should contain), ``"unanswerable": true`` (off the story's topic),
+``"related_only": true`` (on its topic, but the coverage does not answer it: it must be refused,
+its related facts shown apart) or ``"broad": true`` ("What happened?": answered with the cited
+overview). It prints the share of answerable questions whose returned sentences contain the
+answer and the share of the others refused, then each kind's answered / refused / wrong counts.
+Questions asked here are not logged.
 
 With ``--corpus`` (or ``--demo``) the articles are first imported into a throwaway database and
 run through the pipeline (as evaluate_clustering does), so the user's database is never touched;
@@ -38,6 +41,16 @@ class Case:
     url: str
     answer: str
     is_unanswerable: bool
+    is_related_only: bool = False
+    is_broad: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.is_broad:
+            return "broad"
+        if self.is_related_only:
+            return "related only"
+        return "unanswerable" if self.is_unanswerable else "answerable"
 
 
 def cases_read(path: Path) -> list[Case]:
@@ -58,8 +71,11 @@ def cases_read(path: Path) -> list[Case]:
         if not row.get("story_title") and not row.get("url"):
             raise CommandError(f"{path}:{number}: a row needs story_title or url to find its story.")
         is_unanswerable = bool(row.get("unanswerable"))
-        if not is_unanswerable and not str(row.get("answer", "")).strip():
-            raise CommandError(f'{path}:{number}: a row needs an answer or "unanswerable": true.')
+        is_related_only, is_broad = bool(row.get("related_only")), bool(row.get("broad"))
+        if not (is_unanswerable or is_related_only or is_broad) and not str(row.get("answer", "")).strip():
+            raise CommandError(
+                f'{path}:{number}: a row needs an answer, or "unanswerable", "related_only" or "broad": true.'
+            )
         cases.append(
             Case(
                 line=number,
@@ -67,7 +83,9 @@ def cases_read(path: Path) -> list[Case]:
                 story_title=str(row.get("story_title", "")),
                 url=str(row.get("url", "")),
                 answer=str(row.get("answer", "")),
-                is_unanswerable=is_unanswerable,
+                is_unanswerable=is_unanswerable or is_related_only,
+                is_related_only=is_related_only,
+                is_broad=is_broad,
             )
         )
     return cases
@@ -126,6 +144,7 @@ class Command(BaseCommand):
 
     def _evaluate(self, cases: list[Case], verbosity: int) -> None:
         answerable = found = unanswerable = refused = 0
+        outcomes: dict[str, dict[str, int]] = {}
         question_encode("Load the encoder before the clock starts.")
         started = time.perf_counter()
         for case in cases:
@@ -137,14 +156,21 @@ class Command(BaseCommand):
             except ValidationError as error:
                 raise CommandError(f"line {case.line}: {' '.join(error.messages)}") from error
             quoted = [quote.text for quote in answer.quotes]
-            if case.is_unanswerable:
+            if case.is_broad:
+                success = answer.is_supported and bool(answer.sections)
+                outcome = "answered" if success else ("wrong" if answer.is_supported else "refused")
+            elif case.is_unanswerable:
                 unanswerable += 1
                 success = not answer.is_supported
                 refused += success
+                outcome = "refused" if success else "wrong"
             else:
                 answerable += 1
                 success = any(_folded(case.answer) in _folded(text) for text in quoted)
                 found += success
+                outcome = "answered" if success else ("wrong" if answer.is_supported else "refused")
+            counts = outcomes.setdefault(case.kind, {"answered": 0, "refused": 0, "wrong": 0})
+            counts[outcome] += 1
             if verbosity >= 2 or not success:
                 mark = "ok  " if success else "MISS"
                 self.stdout.write(f"{mark} line {case.line}: {case.question}")
@@ -152,6 +178,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"       [{quote.number}] {quote.score:.3f} {quote.text[:150]}")
                 if not answer.quotes:
                     self.stdout.write("       (refused)")
+                for quote in answer.related:
+                    self.stdout.write(f"       not an answer: [{quote.number}] {quote.text[:150]}")
         elapsed = time.perf_counter() - started
         self.stdout.write(f"Asked {len(cases)} questions in {elapsed:.1f} s.")
         if answerable:
@@ -161,3 +189,6 @@ class Command(BaseCommand):
             )
         if unanswerable:
             self.stdout.write(f"Unanswerable: {refused}/{unanswerable} = {refused / unanswerable:.3f} refused")
+        for kind, counts in outcomes.items():
+            answered, refused_count, wrong = counts["answered"], counts["refused"], counts["wrong"]
+            self.stdout.write(f"{kind.capitalize()}: answered {answered}, refused {refused_count}, wrong {wrong}")

@@ -273,7 +273,7 @@ def claims_make(members: list[Article], rng: random.Random) -> list[dict[str, An
 
 
 def faq_make(story: Story, members: list[Article]) -> list[StoryQuestion]:
-    """The big story's FAQ: supported questions asked often enough to be shown, each quoting three articles."""
+    """The big story's readers' FAQ: supported questions a curator approved, each quoting three articles."""
     questions = []
     for index in range(FAQ_QUESTIONS):
         quotes = [
@@ -295,6 +295,7 @@ def faq_make(story: Story, members: list[Article]) -> list[StoryQuestion]:
                 normalised=question.lower().rstrip("?"),
                 count=10 - index,
                 is_supported=True,
+                review=StoryQuestion.Review.APPROVED,
                 answer={"question": question, "is_supported": True, "refusal_reason": "", "quotes": quotes},
             )
         )
