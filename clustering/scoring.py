@@ -237,6 +237,9 @@ class PairModel:
     # How the merge pass weighs two stories: "average" (the mean pair probability of their members,
     # average linkage: ``linkage_probability``), the one linkage there is; the model file names it.
     merge_linkage: str = "average"
+    # Stories the merge pass scores at least this probable, but below ``merge_probability``, are kept as
+    # near misses (``StoryPairCandidate``) for the pages' safety net and the curators. None: none kept.
+    near_miss_probability: float | None = None
 
     def threshold(self, article: ArticleSignal) -> float:
         if article.dated or self.join_probability_undated is None:
@@ -274,6 +277,9 @@ class PairModel:
             decay_days=float(data["decay_days"]),
             provenance=str(data.get("provenance", "")),
             merge_linkage=str(data.get("merge_linkage", "average")),
+            near_miss_probability=(
+                float(data["near_miss_probability"]) if data.get("near_miss_probability") is not None else None
+            ),
         )
 
 

@@ -1,7 +1,8 @@
 """Writes of the clustering stage: assigning articles to clusters, the merge and split pass,
 and the curator's merge, split, move and pin. The pure scoring lives in ``clustering.scoring``.
 
-This module is the only writer of ``Cluster``, ``Membership`` and ``ClusteringEvent``. A
+This module is the only writer of ``Cluster``, ``Membership``, ``ClusteringEvent`` and
+``StoryPairCandidate`` (the near misses of the merge pass, which curators review). A
 cluster's id is its story's (``stories.Cluster``), so "story" below means the cluster a reader
 sees as one story.
 
@@ -32,7 +33,7 @@ from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
 from clustering import scoring
-from clustering.models import Cluster, ClusteringEvent, Membership
+from clustering.models import Cluster, ClusteringEvent, Membership, StoryPairCandidate
 from clustering.scoring import ArticleSignal, PairModel, StorySignal
 from sources.models import Article
 
@@ -453,26 +454,89 @@ def _merge_converged(story: Cluster, model: PairModel) -> set[int]:
     members = _member_signals(story.pk)
     # The most probable of the shortlisted stories, if it clears the merge threshold.
     best: tuple[float, Cluster] | None = None
-    for other in Cluster.objects.filter(pk__in=keys, is_curated=False).only(*STORY_SIGNAL_FIELDS):
+    scored: list[tuple[float, Cluster]] = []
+    for other in Cluster.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS):
         other_signal = _story_signal(other)
         if not scoring.can_merge(signal, other_signal):
             continue
+        probability = scoring.linkage_probability(members, _member_signals(other.pk), model)
+        scored.append((probability, other))
+        if other.is_curated:
+            continue  # A curator decided that story: only a curator merges it (a near miss at most).
         if Membership.objects.filter(cluster__in=[story, other], is_pinned=True).exists():
             continue  # A curator pinned an article in one of them: that story stays as it is.
-        probability = scoring.linkage_probability(members, _member_signals(other.pk), model)
         if probability >= model.merge_probability and (
             best is None or (probability, -other.pk) > (best[0], -best[1].pk)
         ):
             best = (probability, other)
     if best is None:
-        return set()
+        # The partners' pages point back at this story (or stop to): the refresh that follows takes them too.
+        return _near_misses_record(story, scored, model)
     probability, other = best
     into, away = (story, other) if story.article_count >= other.article_count else (other, story)
     _merge(into=into, away=away, probability=probability, detail=f"members alike (average linkage {probability:.2f})")
     return {into.pk}
 
 
+def _near_misses_record(story: Cluster, scored: list[tuple[float, Cluster]], model: PairModel) -> set[int]:
+    """Keep the merge pass's near misses of a story: pairs scored below the merge threshold, above the floor.
+
+    A pair scored again takes its new probability, or is forgotten if it fell below the floor; a
+    pair a curator marked as not the same story stays dismissed and is never proposed again.
+    Returns the ids of the stories a pair with this one was opened or closed for.
+    """
+    floor = model.near_miss_probability
+    if floor is None:
+        return set()
+    now = timezone.now()
+    changed: set[int] = set()
+    for probability, other in scored:
+        low, high = sorted((story.pk, other.pk))
+        pair = StoryPairCandidate.objects.filter(story_id=low, other_id=high)
+        if pair.filter(status=StoryPairCandidate.Status.DISMISSED).exists():
+            continue
+        if not floor <= probability < model.merge_probability:
+            if pair.delete()[0]:
+                changed.add(other.pk)
+            continue
+        _candidate, created = StoryPairCandidate.objects.update_or_create(
+            story_id=low,
+            other_id=high,
+            defaults={
+                "probability": probability,
+                "scored_at": now,
+                "detail": (
+                    f"members alike on average ({probability:.2f}), below the automatic merge "
+                    f"({model.merge_probability:.2f})"
+                )[:300],
+            },
+        )
+        if created:
+            changed.add(other.pk)
+    return changed
+
+
 # --- The curator's decisions --------------------------------------------------
+
+
+def story_pair_merge(*, candidate_id: int, actor: Any) -> Cluster:
+    """A curator confirms a near miss: the two stories merge through the curator's merge (into the larger)."""
+    candidate = StoryPairCandidate.objects.select_related("story", "other").get(pk=candidate_id)
+    first, second = candidate.story, candidate.other
+    into, away = (first, second) if first.article_count >= second.article_count else (second, first)
+    # The merge deletes the story merged away, and the candidate with it.
+    return clusters_merge(into_id=into.pk, story_ids=[away.pk], actor=actor)
+
+
+def story_pair_dismiss(*, candidate_id: int, actor: Any) -> StoryPairCandidate:
+    """A curator says a near miss is not the same story: it is kept as dismissed, so never proposed again."""
+    with transaction.atomic():
+        candidate = StoryPairCandidate.objects.select_for_update().get(pk=candidate_id)
+        candidate.status = StoryPairCandidate.Status.DISMISSED
+        candidate.decided_by = actor
+        candidate.decided_at = timezone.now()
+        candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    return candidate
 
 
 def _curated(story: Cluster) -> None:

@@ -52,7 +52,12 @@ def corpus_read(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _when(value: Any) -> datetime | None:
+def json_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def moment_of(value: Any) -> datetime | None:
+    """A row's ``published_at`` as an aware datetime (UTC when the text names no zone), or None."""
     if not value:
         return None
     moment = datetime.fromisoformat(str(value))
@@ -100,7 +105,7 @@ def features_load(path: Path, *, cache_dir: Path | None = None, limit: int = 0) 
             outlet=row.get("outlet", ""),
             title=row.get("title", ""),
             lead_text=str(row.get("text", ""))[: scoring.LEAD_CHARS],
-            published_at=_when(row.get("published_at")),
+            published_at=moment_of(row.get("published_at")),
             lead=leads[index],
             body=bodies[index],
             entities=tuple(info["entities"]),
@@ -387,5 +392,6 @@ def model_dict(model: Any, *, provenance: str) -> dict[str, Any]:
         "split_probability": model.split_probability,
         "decay_days": model.decay_days,
         "merge_linkage": model.merge_linkage,
+        "near_miss_probability": model.near_miss_probability,
         "provenance": provenance,
     }
