@@ -111,9 +111,7 @@ def test_it_keeps_a_pair_the_merge_pass_scored_just_below_its_threshold(near_mis
     assert set(changed) == {first, second}
 
 
-def test_it_keeps_no_pair_below_the_floor(
-    near_miss: tuple[int, int, float], tmp_path: Path, settings: Any
-) -> None:
+def test_it_keeps_no_pair_below_the_floor(near_miss: tuple[int, int, float], tmp_path: Path, settings: Any) -> None:
     _first, second, probability = near_miss
     clusterer.clusters_recluster(story_ids=[second])
     model_write(tmp_path, settings, merge_probability=0.9, near_miss_probability=probability + 0.01)
@@ -148,7 +146,7 @@ def test_the_page_points_a_silent_side_at_the_story_that_nearly_joined_instead_o
 
     html = client.get(reverse("stories:detail", kwargs={"pk": first})).content.decode()
 
-    right_column = html.split("class=\"side side-right\"", 1)[1]
+    right_column = html.split('class="side side-right"', 1)[1]
     assert "Coverage from the right may be in a related story" in html
     assert f'href="{reverse("stories:detail", kwargs={"pk": second})}"' in right_column
     assert "Commuters pay more" in right_column
