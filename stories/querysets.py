@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, Value
@@ -57,11 +58,11 @@ class BlindspotRule:
         with this one (the page points there, issue 16) is not called a blindspot."""
         if side not in BLINDSPOT_SIDES:
             raise ValueError(f"Blindspots are judged for {' and '.join(BLINDSPOT_SIDES)}, not {side!r}.")
-        from stories.models import StoryViewpoint  # stories.models imports this module
-
+        # By name: stories.models imports this module.
+        viewpoints = apps.get_model("stories", "StoryViewpoint").objects
         rated = F("left_count") + F("center_count") + F("right_count")
         limit = ExpressionWrapper(rated * Value(self.max_share), output_field=FloatField())
-        elsewhere = StoryViewpoint.objects.filter(story=OuterRef("pk"), side=side, related_story__isnull=False)
+        elsewhere = viewpoints.filter(story=OuterRef("pk"), side=side, related_story__isnull=False)
         return Q(**{f"{side}_count__lte": limit}) & Q(rated_total__gte=self.min_rated) & Q(~Exists(elsewhere))
 
 
