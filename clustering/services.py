@@ -35,7 +35,7 @@ from analysis.models import ArticleAnalysis
 from clustering import scoring
 from clustering.models import Cluster, ClusteringEvent, Membership, StoryPairCandidate
 from clustering.scoring import ArticleSignal, PairModel, StorySignal
-from sources.models import Article
+from sources.models import Article, side_of_lean
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,8 @@ def _article_signal(article: Article, analysis: ArticleAnalysis) -> ArticleSigna
         moment=article.sort_time,
         terms=scoring.terms_of(scoring.terms_text(article.title, article.text)),
         dated=article.published_at is not None,
+        # The side only where the outlet was read with the article (the merge pass's members).
+        side=side_of_lean(article.outlet.lean) if Article.outlet.is_cached(article) else None,
     )
 
 
@@ -200,7 +202,7 @@ def _member_signals(story_id: int) -> list[ArticleSignal]:
     """The signals of a story's first members, as many as average linkage reads."""
     memberships = (
         Membership.objects.filter(cluster_id=story_id, article__analysis__isnull=False)
-        .select_related("article", "article__analysis")
+        .select_related("article", "article__analysis", "article__outlet")
         .order_by("joined_at", "pk")[: scoring.LINKAGE_MEMBERS]
     )
     return [_article_signal(membership.article, membership.article.analysis) for membership in memberships]
@@ -454,20 +456,20 @@ def _merge_converged(story: Cluster, model: PairModel) -> set[int]:
     members = _member_signals(story.pk)
     # The most probable of the shortlisted stories, if it clears the merge threshold.
     best: tuple[float, Cluster] | None = None
-    scored: list[tuple[float, Cluster]] = []
+    scored: list[tuple[float, float, Cluster]] = []
     for other in Cluster.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS):
         other_signal = _story_signal(other)
         if not scoring.can_merge(signal, other_signal):
             continue
-        probability = scoring.linkage_probability(members, _member_signals(other.pk), model)
-        scored.append((probability, other))
+        other_members = _member_signals(other.pk)
+        probability = scoring.linkage_probability(members, other_members, model)
+        threshold = model.merge_threshold(members, other_members)
+        scored.append((probability, threshold, other))
         if other.is_curated:
             continue  # A curator decided that story: only a curator merges it (a near miss at most).
         if Membership.objects.filter(cluster__in=[story, other], is_pinned=True).exists():
             continue  # A curator pinned an article in one of them: that story stays as it is.
-        if probability >= model.merge_probability and (
-            best is None or (probability, -other.pk) > (best[0], -best[1].pk)
-        ):
+        if probability >= threshold and (best is None or (probability, -other.pk) > (best[0], -best[1].pk)):
             best = (probability, other)
     if best is None:
         # The partners' pages point back at this story (or stop to): the refresh that follows takes them too.
@@ -478,7 +480,7 @@ def _merge_converged(story: Cluster, model: PairModel) -> set[int]:
     return {into.pk}
 
 
-def _near_misses_record(story: Cluster, scored: list[tuple[float, Cluster]], model: PairModel) -> set[int]:
+def _near_misses_record(story: Cluster, scored: list[tuple[float, float, Cluster]], model: PairModel) -> set[int]:
     """Keep the merge pass's near misses of a story: pairs scored below the merge threshold, above the floor.
 
     A pair scored again takes its new probability, or is forgotten if it fell below the floor; a
@@ -490,12 +492,12 @@ def _near_misses_record(story: Cluster, scored: list[tuple[float, Cluster]], mod
         return set()
     now = timezone.now()
     changed: set[int] = set()
-    for probability, other in scored:
+    for probability, threshold, other in scored:
         low, high = sorted((story.pk, other.pk))
         pair = StoryPairCandidate.objects.filter(story_id=low, other_id=high)
         if pair.filter(status=StoryPairCandidate.Status.DISMISSED).exists():
             continue
-        if not floor <= probability < model.merge_probability:
+        if not floor <= probability < threshold:
             if pair.delete()[0]:
                 changed.add(other.pk)
             continue
@@ -506,8 +508,7 @@ def _near_misses_record(story: Cluster, scored: list[tuple[float, Cluster]], mod
                 "probability": probability,
                 "scored_at": now,
                 "detail": (
-                    f"members alike on average ({probability:.2f}), below the automatic merge "
-                    f"({model.merge_probability:.2f})"
+                    f"members alike on average ({probability:.2f}), below the automatic merge ({threshold:.2f})"
                 )[:300],
             },
         )

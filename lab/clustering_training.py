@@ -121,8 +121,12 @@ REPLAY_BATCH = 32
 UNDATED_START = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def signals_of(articles: Sequence[LabelledArticle], terms: Any = None) -> list[Any]:
-    """The clusterer's signal of each article; undated ones a second apart, as an import makes them."""
+def signals_of(
+    articles: Sequence[LabelledArticle], terms: Any = None, sides: dict[str, str | None] | None = None
+) -> list[Any]:
+    """The clusterer's signal of each article; undated ones a second apart, as an import makes them.
+
+    ``sides`` maps an outlet name to its side (the leans of an outlets file): none known without it."""
     from datetime import timedelta
 
     from clustering import scoring
@@ -140,6 +144,7 @@ def signals_of(articles: Sequence[LabelledArticle], terms: Any = None) -> list[A
                 moment=article.published_at or UNDATED_START + timedelta(seconds=index),
                 terms=scoring.terms_of(scoring.terms_text(article.title, article.lead_text), terms),
                 dated=article.published_at is not None,
+                side=(sides or {}).get(article.outlet),
             )
         )
     return signals
@@ -251,10 +256,12 @@ def replay(
                     [signals[position] for position in members[other]],
                     model,
                 )
-                # The most probable one that clears the threshold, as ``_merge_converged`` takes.
-                if probability >= model.merge_probability and (
-                    best is None or (probability, -other) > (best[0], -best[1])
-                ):
+                # The most probable one that clears its threshold, as ``_merge_converged`` takes.
+                threshold = model.merge_threshold(
+                    [signals[position] for position in members[key]][: scoring.LINKAGE_MEMBERS],
+                    [signals[position] for position in members[other]][: scoring.LINKAGE_MEMBERS],
+                )
+                if probability >= threshold and (best is None or (probability, -other) > (best[0], -best[1])):
                     best = (probability, other)
             if best is None:
                 continue
@@ -393,5 +400,6 @@ def model_dict(model: Any, *, provenance: str) -> dict[str, Any]:
         "decay_days": model.decay_days,
         "merge_linkage": model.merge_linkage,
         "near_miss_probability": model.near_miss_probability,
+        "merge_probability_complementary": model.merge_probability_complementary,
         "provenance": provenance,
     }

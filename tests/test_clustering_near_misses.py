@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from sources.models import Article, Outlet
 from stories import browse
 from stories import services as story_services
 from stories.models import Story
-from tests.conftest import analysed_article_make, unit_vector
+from tests.conftest import STORY_TIME, analysed_article_make, unit_vector
 
 Vector = np.ndarray[Any, Any]
 VECTORS_MODEL = Path(__file__).with_name("fixtures") / "clustering_model_vectors.json"
@@ -254,3 +255,57 @@ def test_articles_handed_to_the_pipeline_get_the_safety_net_whatever_brought_the
     mixed = Article.objects.get(pk=articles[0].pk).membership.cluster_id
     right = Story.objects.get(pk=mixed).viewpoints.get(side="right")
     assert right.related_story_id == (pair.other_id if pair.story_id == mixed else pair.story_id)
+
+
+# --- The merge pass reconsiders stories whose sides complement each other ------------------------------
+
+
+def signal_of_side(side: str | None, seed: int) -> scoring.ArticleSignal:
+    return scoring.ArticleSignal(
+        lead=unit_vector(seed),
+        body=unit_vector(seed),
+        entities=frozenset(),
+        outlet_id=seed,
+        moment=STORY_TIME,
+        side=side,
+    )
+
+
+def test_stories_complement_each_other_when_each_has_a_side_and_none_is_in_both() -> None:
+    left, center, right, unrated = (
+        signal_of_side(side, seed) for seed, side in enumerate(("left", "center", "right", None))
+    )
+
+    assert scoring.complementary([left, center], [right])
+    assert not scoring.complementary([left, center], [center, right])
+    assert not scoring.complementary([left], [unrated])
+
+
+def test_the_merge_threshold_is_the_lower_one_only_for_complementary_stories() -> None:
+    model = scoring.model_load(str(VECTORS_MODEL))
+    lenient = replace(model, merge_probability=0.5, merge_probability_complementary=0.1)
+    left, right, other_left = signal_of_side("left", 1), signal_of_side("right", 2), signal_of_side("left", 3)
+
+    assert lenient.merge_threshold([left], [right]) == 0.1
+    assert lenient.merge_threshold([left], [other_left]) == 0.5
+    assert model.merge_threshold([left], [right]) == model.merge_probability
+
+
+def test_the_merge_pass_joins_the_missing_side_below_the_threshold_for_alike_stories(
+    near_miss: tuple[int, int, float], tmp_path: Path, settings: Any
+) -> None:
+    first, second, probability = near_miss
+    model_write(
+        tmp_path,
+        settings,
+        merge_probability=probability + 0.05,
+        merge_probability_complementary=probability - 0.005,
+        near_miss_probability=probability / 2,
+    )
+
+    clusterer.clusters_recluster(story_ids=[second])
+
+    assert Cluster.objects.count() == 1
+    event = ClusteringEvent.objects.get(kind=ClusteringEvent.Kind.MERGE)
+    assert {event.story_id_value, event.other_story_id_value} == {first, second}
+    assert not StoryPairCandidate.objects.exists()
