@@ -56,6 +56,18 @@ def json_line(row: dict[str, Any]) -> str:
     return json.dumps(row, ensure_ascii=False) + "\n"
 
 
+def outlet_sides(path: Path) -> dict[str, str | None]:
+    """{outlet name: side} from an outlets JSONL file (``name``, ``lean``), leans folded to three sides."""
+    from sources.models import side_of_lean
+
+    sides: dict[str, str | None] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            sides[str(record["name"])] = side_of_lean(str(record.get("lean", "")))
+    return sides
+
+
 def moment_of(value: Any) -> datetime | None:
     """A row's ``published_at`` as an aware datetime (UTC when the text names no zone), or None."""
     if not value:
@@ -281,6 +293,15 @@ def scores_of(articles: Sequence[LabelledArticle], where: Sequence[int]) -> tupl
     predicted = {article.url: key for article, key in zip(articles, where, strict=True)}
     gold = {article.url: article.gold for article in articles}
     return evaluation.bcubed(predicted, gold), evaluation.pairwise(predicted, gold)
+
+
+def side_errors_of(articles: Sequence[LabelledArticle], where: Sequence[int], sides: dict[str, str | None]) -> Any:
+    """False missing and false extra sides of a replay (``clustering.evaluation.side_errors``), by outlet name."""
+    from clustering import evaluation
+
+    predicted = {article.url: key for article, key in zip(articles, where, strict=True)}
+    gold = {article.url: article.gold for article in articles}
+    return evaluation.side_errors(predicted, gold, {article.url: sides.get(article.outlet) for article in articles})
 
 
 # --- Fitting -------------------------------------------------------------------------------

@@ -33,6 +33,10 @@ JOIN_GRID = tuple(round(value, 2) for value in np.arange(0.05, 0.96, 0.05))
 # the merge pass grouping the rest.
 LINKAGE_JOIN_GRID = (0.8, 0.9, 1.0)
 LINKAGE_MERGE_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
+# The merge threshold for stories whose sides complement each other, below the merge threshold (issue 16).
+COMPLEMENTARY_GRID = (0.005, 0.01, 0.02, 0.03)
+# The near-miss floor: this share of the complementary threshold (the page's safety net, not a merge).
+NEAR_MISS_SHARE = 0.5
 
 
 def coefficients_line(names: Sequence[str], weights: Sequence[float], intercept: float) -> str:
@@ -76,6 +80,12 @@ def arguments_parser() -> argparse.ArgumentParser:
         "default: use the shipped table).",
     )
     parser.add_argument("--cache-dir", default="var/cluster_cache", help="Where analysed corpora are cached.")
+    parser.add_argument(
+        "--outlets",
+        default="",
+        help="An outlets JSONL file (name, lean): the sides of the articles, for the merge threshold of "
+        "stories whose sides complement each other, chosen on the dated training streams.",
+    )
     return parser
 
 
@@ -128,7 +138,8 @@ class Training:
             for corpus in corpora
             for stream in training.streams_of(corpus, stories_per_stream=options["stream_stories"])
         ]
-        signals = [training.signals_of(stream, weights) for stream in streams]
+        sides = training.outlet_sides(Path(options["outlets"])) if options["outlets"] else {}
+        signals = [training.signals_of(stream, weights, sides) for stream in streams]
         rows, gaps, labels = [], [], []
         for stream, stream_signals in zip(streams, signals, strict=True):
             stream_rows, stream_gaps, stream_labels = training.training_pairs(
@@ -177,12 +188,22 @@ class Training:
         )
         # The merge pass groups what the joins left apart: its threshold and the undated join threshold, together.
         model, chosen["undated"] = self._linkage_thresholds(model, streams, signals, options["min_precision"])
+        if sides and dated:
+            model = self._complementary_threshold(
+                model, [streams[i] for i in dated], [signals[i] for i in dated], options["min_precision"]
+            )
 
         evaluations = []
         for path in options["evaluate"]:
             held_out = self._load(Path(path), cache_dir, 0)
-            bcubed, pair = training.scores_of(held_out, training.replay(training.signals_of(held_out, weights), model))
+            where = training.replay(training.signals_of(held_out, weights, sides), model)
+            bcubed, pair = training.scores_of(held_out, where)
             evaluations.append(f"{Path(path).name}: BCubed {bcubed}; pairwise F1 {pair.f1:.4f}")
+            if sides:
+                errors = training.side_errors_of(held_out, where, sides)
+                evaluations[-1] += (
+                    f"; false missing side {errors.missing_rate:.4f}, false extra side {errors.extra_rate:.4f}"
+                )
             self.stdout.write(f"Held out (offline replay) {evaluations[-1]}")
 
         data = training.model_dict(
@@ -241,6 +262,31 @@ class Training:
         )
         fitted = training.model_with(model, join_probability_undated=best[1], merge_probability=best[2])
         return fitted, (best[1], best[3], best[0][1])
+
+    def _complementary_threshold(
+        self, model: PairModel, streams: list[Any], signals: list[Any], floor: float
+    ) -> PairModel:
+        """The merge threshold for stories whose sides complement each other, and the near-miss floor under it:
+        the best mean BCubed F1 over the dated streams among those keeping ``floor`` precision."""
+        best: tuple[Any, float] | None = None
+        for threshold in (value for value in COMPLEMENTARY_GRID if value <= model.merge_probability):
+            candidate = training.model_with(model, merge_probability_complementary=threshold)
+            scored = [
+                training.scores_of(stream, training.replay(stream_signals, candidate))[0]
+                for stream, stream_signals in zip(streams, signals, strict=True)
+            ]
+            precision = float(np.mean([score.precision for score in scored]))
+            f1 = float(np.mean([score.f1 for score in scored]))
+            self.stdout.write(f"  complementary merge {threshold:.3f}: BCubed P {precision:.4f} F1 {f1:.4f}")
+            key = (precision >= floor, f1)
+            if best is None or key > best[0]:
+                best = (key, threshold)
+        if best is None:
+            return model
+        self.stdout.write(f"Complementary merge threshold {best[1]:.3f} (training BCubed F1 {best[0][1]:.4f})")
+        return training.model_with(
+            model, merge_probability_complementary=best[1], near_miss_probability=round(best[1] * NEAR_MISS_SHARE, 4)
+        )
 
     def _threshold(
         self, model: PairModel, streams: list[Any], signals: list[Any], floor: float
