@@ -162,6 +162,18 @@ def signals_of(
     return signals
 
 
+def jittered(signals: Sequence[Any], days: float, *, seed: int = 0) -> list[Any]:
+    """The signals with each time moved by up to ``days`` either way (uniform, seeded)."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    generator = np.random.default_rng(seed)
+    return [
+        replace(signal, moment=signal.moment + timedelta(days=float(generator.uniform(-days, days))))
+        for signal in signals
+    ]
+
+
 def replay(
     signals: Sequence[Any],
     model: Any,
@@ -421,6 +433,7 @@ def model_dict(model: Any, *, provenance: str) -> dict[str, Any]:
         "decay_days": model.decay_days,
         "merge_linkage": model.merge_linkage,
         "near_miss_probability": model.near_miss_probability,
+        "merge_probability_dated": model.merge_probability_dated,
         "merge_probability_complementary": model.merge_probability_complementary,
         "provenance": provenance,
     }

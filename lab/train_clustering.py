@@ -33,10 +33,11 @@ JOIN_GRID = tuple(round(value, 2) for value in np.arange(0.05, 0.96, 0.05))
 # the merge pass grouping the rest.
 LINKAGE_JOIN_GRID = (0.8, 0.9, 1.0)
 LINKAGE_MERGE_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
-# The merge threshold for stories whose sides complement each other, below the merge threshold (issue 16).
-COMPLEMENTARY_GRID = (0.005, 0.01, 0.02, 0.03)
+# The merge thresholds of dated stories, and of stories whose sides complement each other (issue 16).
+DATED_MERGE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4)
+COMPLEMENTARY_GRID = (0.005, 0.01, 0.02)
 # The near-miss floor: this share of the complementary threshold (the page's safety net, not a merge).
-NEAR_MISS_SHARE = 0.5
+NEAR_MISS_SHARE = 0.1
 
 
 def coefficients_line(names: Sequence[str], weights: Sequence[float], intercept: float) -> str:
@@ -80,6 +81,13 @@ def arguments_parser() -> argparse.ArgumentParser:
         "default: use the shipped table).",
     )
     parser.add_argument("--cache-dir", default="var/cluster_cache", help="Where analysed corpora are cached.")
+    parser.add_argument(
+        "--date-jitter-days",
+        type=float,
+        default=1.0,
+        help="The dated merge thresholds are also scored on a copy of each dated stream whose articles' times "
+        "move by up to this many days either way (seeded): one story's reports are rarely published at once.",
+    )
     parser.add_argument(
         "--outlets",
         default="",
@@ -189,9 +197,12 @@ class Training:
         # The merge pass groups what the joins left apart: its threshold and the undated join threshold, together.
         model, chosen["undated"] = self._linkage_thresholds(model, streams, signals, options["min_precision"])
         if sides and dated:
-            model = self._complementary_threshold(
-                model, [streams[i] for i in dated], [signals[i] for i in dated], options["min_precision"]
-            )
+            dated_streams = [streams[i] for i in dated]
+            dated_signals = [signals[i] for i in dated]
+            if options["date_jitter_days"]:
+                dated_streams += dated_streams
+                dated_signals += [training.jittered(stream, options["date_jitter_days"]) for stream in dated_signals]
+            model = self._complementary_threshold(model, dated_streams, dated_signals, options["min_precision"])
 
         evaluations = []
         for path in options["evaluate"]:
@@ -266,26 +277,37 @@ class Training:
     def _complementary_threshold(
         self, model: PairModel, streams: list[Any], signals: list[Any], floor: float
     ) -> PairModel:
-        """The merge threshold for stories whose sides complement each other, and the near-miss floor under it:
-        the best mean BCubed F1 over the dated streams among those keeping ``floor`` precision."""
-        best: tuple[Any, float] | None = None
-        for threshold in (value for value in COMPLEMENTARY_GRID if value <= model.merge_probability):
-            candidate = training.model_with(model, merge_probability_complementary=threshold)
-            scored = [
-                training.scores_of(stream, training.replay(stream_signals, candidate))[0]
-                for stream, stream_signals in zip(streams, signals, strict=True)
-            ]
-            precision = float(np.mean([score.precision for score in scored]))
-            f1 = float(np.mean([score.f1 for score in scored]))
-            self.stdout.write(f"  complementary merge {threshold:.3f}: BCubed P {precision:.4f} F1 {f1:.4f}")
-            key = (precision >= floor, f1)
-            if best is None or key > best[0]:
-                best = (key, threshold)
-        if best is None:
-            return model
-        self.stdout.write(f"Complementary merge threshold {best[1]:.3f} (training BCubed F1 {best[0][1]:.4f})")
+        """The merge thresholds of dated stories and of stories whose sides complement each other, together,
+        and the near-miss floor under the latter: the best mean BCubed F1 over the dated streams among
+        those keeping ``floor`` precision."""
+        best: tuple[Any, float, float] | None = None
+        for dated in DATED_MERGE_GRID:
+            for threshold in COMPLEMENTARY_GRID:
+                candidate = training.model_with(
+                    model, merge_probability_dated=dated, merge_probability_complementary=threshold
+                )
+                scored = [
+                    training.scores_of(stream, training.replay(stream_signals, candidate))[0]
+                    for stream, stream_signals in zip(streams, signals, strict=True)
+                ]
+                precision = float(np.mean([score.precision for score in scored]))
+                f1 = float(np.mean([score.f1 for score in scored]))
+                self.stdout.write(
+                    f"  dated merge {dated:.2f}, complementary merge {threshold:.3f}: "
+                    f"BCubed P {precision:.4f} F1 {f1:.4f}"
+                )
+                key = (precision >= floor, f1)
+                if best is None or key > best[0]:
+                    best = (key, dated, threshold)
+        assert best is not None
+        self.stdout.write(
+            f"Dated merge threshold {best[1]:.2f}, complementary {best[2]:.3f} (training BCubed F1 {best[0][1]:.4f})"
+        )
         return training.model_with(
-            model, merge_probability_complementary=best[1], near_miss_probability=round(best[1] * NEAR_MISS_SHARE, 4)
+            model,
+            merge_probability_dated=best[1],
+            merge_probability_complementary=best[2],
+            near_miss_probability=round(best[2] * NEAR_MISS_SHARE, 4),
         )
 
     def _threshold(

@@ -309,3 +309,12 @@ def test_the_merge_pass_joins_the_missing_side_below_the_threshold_for_alike_sto
     event = ClusteringEvent.objects.get(kind=ClusteringEvent.Kind.MERGE)
     assert {event.story_id_value, event.other_story_id_value} == {first, second}
     assert not StoryPairCandidate.objects.exists()
+
+
+def test_the_dated_merge_threshold_applies_only_when_every_member_is_dated() -> None:
+    model = replace(scoring.model_load(str(VECTORS_MODEL)), merge_probability=0.05, merge_probability_dated=0.2)
+    dated, other = signal_of_side(None, 1), signal_of_side(None, 2)
+    undated = replace(other, dated=False)
+
+    assert model.merge_threshold([dated], [other]) == 0.2
+    assert model.merge_threshold([dated], [undated]) == 0.05
