@@ -246,11 +246,16 @@ class PairModel:
     # that lacks the sides the other has is the split a reader notices most (a side shown as silent).
     # None: ``merge_probability`` for every pair.
     merge_probability_complementary: float | None = None
+    # The merge threshold for two stories of dated articles only, where time already keeps most events
+    # apart (as ``join_probability`` is for dated articles). None: ``merge_probability``.
+    merge_probability_dated: float | None = None
 
     def merge_threshold(self, first: Sequence[ArticleSignal], second: Sequence[ArticleSignal]) -> float:
         """The merge pass's threshold for two stories, given (some of) their members."""
         if self.merge_probability_complementary is not None and complementary(first, second):
             return self.merge_probability_complementary
+        if self.merge_probability_dated is not None and all(article.dated for article in (*first, *second)):
+            return self.merge_probability_dated
         return self.merge_probability
 
     def threshold(self, article: ArticleSignal) -> float:
@@ -291,6 +296,9 @@ class PairModel:
             merge_linkage=str(data.get("merge_linkage", "average")),
             near_miss_probability=(
                 float(data["near_miss_probability"]) if data.get("near_miss_probability") is not None else None
+            ),
+            merge_probability_dated=(
+                float(data["merge_probability_dated"]) if data.get("merge_probability_dated") is not None else None
             ),
             merge_probability_complementary=(
                 float(data["merge_probability_complementary"])
