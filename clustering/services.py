@@ -19,6 +19,7 @@ with its database lock (transaction_mode IMMEDIATE) already.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -464,11 +465,12 @@ def _merge_converged(story: Cluster, model: PairModel) -> set[int]:
         other_members = _member_signals(other.pk)
         probability = scoring.linkage_probability(members, other_members, model)
         threshold = model.merge_threshold(members, other_members)
+        if other.is_curated or Membership.objects.filter(cluster__in=[story, other], is_pinned=True).exists():
+            # A curator decided that story, or pinned an article in one of them: only a curator merges
+            # them, so a pair that would merge is a near miss for the curators to review.
+            scored.append((probability, math.inf, other))
+            continue
         scored.append((probability, threshold, other))
-        if other.is_curated:
-            continue  # A curator decided that story: only a curator merges it (a near miss at most).
-        if Membership.objects.filter(cluster__in=[story, other], is_pinned=True).exists():
-            continue  # A curator pinned an article in one of them: that story stays as it is.
         if probability >= threshold and (best is None or (probability, -other.pk) > (best[0], -best[1].pk)):
             best = (probability, other)
     if best is None:
@@ -509,6 +511,8 @@ def _near_misses_record(story: Cluster, scored: list[tuple[float, float, Cluster
                 "scored_at": now,
                 "detail": (
                     f"members alike on average ({probability:.2f}), below the automatic merge ({threshold:.2f})"
+                    if math.isfinite(threshold)
+                    else f"members alike on average ({probability:.2f}), a story a curator decided"
                 )[:300],
             },
         )

@@ -318,3 +318,16 @@ def test_the_dated_merge_threshold_applies_only_when_every_member_is_dated() -> 
 
     assert model.merge_threshold([dated], [other]) == 0.2
     assert model.merge_threshold([dated], [undated]) == 0.05
+
+
+def test_a_pair_that_would_merge_but_for_a_curated_story_is_left_to_the_curators(
+    near_miss: tuple[int, int, float], tmp_path: Path, settings: Any
+) -> None:
+    first, second, probability = near_miss
+    Cluster.objects.filter(pk=first).update(is_curated=True)
+    model_write(tmp_path, settings, merge_probability=probability - 0.01, near_miss_probability=0.001)
+
+    clusterer.clusters_recluster(story_ids=[second])
+
+    assert Cluster.objects.count() == 2
+    assert "a curator decided" in StoryPairCandidate.objects.get().detail
