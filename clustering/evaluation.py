@@ -1,4 +1,5 @@
-"""Scoring a clustering against gold labels: BCubed and pairwise precision, recall and F1.
+"""Scoring a clustering against gold labels: BCubed and pairwise precision, recall and F1, and
+what a reader sees of the sides: false missing and false extra sides.
 
 Pure functions over ``{item: cluster}`` mappings; items missing from the prediction
 count as singletons, so an article the pipeline dropped is a split, not a free pass.
@@ -63,6 +64,77 @@ def pairwise(predicted: Mapping[Item, Hashable], gold: Mapping[Item, Hashable]) 
     precision = together / predicted_pairs if predicted_pairs else 1.0
     recall = together / gold_pairs if gold_pairs else 1.0
     return Scores(precision, recall, _f1(precision, recall))
+
+
+@dataclass(frozen=True)
+class SideErrors:
+    """What readers are told about the sides, counted over (article, side) pairs.
+
+    For each article: a *false missing side* covered its gold story but has no article in the
+    story the article was placed in (the page claims that side was silent); a *false extra side*
+    is shown by its story but did not cover the gold story. Both rates are over every (article,
+    side) pair, the three sides of each scored article (the definitions of ``shared/data/README``).
+    """
+
+    missing: int
+    extra: int
+    pairs: int
+    # Gold stories where some article's page hides a side that covered it, of the gold stories scored.
+    stories_missing: int
+    stories: int
+
+    @property
+    def missing_rate(self) -> float:
+        return self.missing / self.pairs if self.pairs else 0.0
+
+    @property
+    def extra_rate(self) -> float:
+        return self.extra / self.pairs if self.pairs else 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"false missing side {self.missing_rate:.4f} ({self.missing} of {self.pairs} article-side pairs; "
+            f"{self.stories_missing} of {self.stories} stories)  "
+            f"false extra side {self.extra_rate:.4f} ({self.extra})"
+        )
+
+
+def side_errors(
+    predicted: Mapping[Item, Hashable], gold: Mapping[Item, Hashable], sides: Mapping[Item, str | None]
+) -> SideErrors:
+    """False missing and false extra sides of ``predicted`` (see ``SideErrors``).
+
+    ``sides`` gives each item's side (left, center or right; None or absent: an unrated outlet,
+    which counts for no side). Items missing from the prediction are stories of their own.
+    """
+    completed = _completed(predicted, gold)
+    gold_sides: dict[Hashable, set[str]] = {}
+    predicted_sides: dict[Hashable, set[str]] = {}
+    for item in gold:
+        side = sides.get(item)
+        if side:
+            gold_sides.setdefault(gold[item], set()).add(side)
+            predicted_sides.setdefault(completed[item], set()).add(side)
+    missing = extra = 0
+    stories_missing: set[Hashable] = set()
+    for item in gold:
+        covered = gold_sides.get(gold[item], set())
+        shown = predicted_sides.get(completed[item], set())
+        missing += len(covered - shown)
+        extra += len(shown - covered)
+        if covered - shown:
+            stories_missing.add(gold[item])
+    return SideErrors(
+        missing=missing,
+        extra=extra,
+        pairs=SIDE_COUNT * len(gold),
+        stories_missing=len(stories_missing),
+        stories=len(set(gold.values())),
+    )
+
+
+# Left, center and right: the columns of a story page.
+SIDE_COUNT = 3
 
 
 @contextlib.contextmanager

@@ -122,3 +122,38 @@ class ClusteringEvent(models.Model):
     def __str__(self) -> str:
         who = "automatic" if self.is_automatic else f"by {self.actor}"
         return f"{self.get_kind_display()} {self.story_id_value} ({who})"
+
+
+class StoryPairCandidate(models.Model):
+    """Two stories that nearly merged: the merge pass scored them below its threshold, above the near-miss floor.
+
+    What a story page looks at before it tells a reader that a side stayed silent, and what curators
+    review: merge the two through the curator's merge, or mark them as not the same story so the
+    pair is never proposed again. The lower id is ``story``; a merge of either story deletes the row.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for a curator"
+        DISMISSED = "dismissed", "Not the same story"
+
+    story = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="pair_candidates")
+    other = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    probability = models.FloatField(help_text="The merge pass's average-linkage probability, below its threshold.")
+    detail = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    scored_at = models.DateTimeField(default=timezone.now, help_text="When the merge pass last scored the pair.")
+
+    class Meta:
+        ordering = ["-probability", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["story", "other"], name="one_candidate_per_story_pair"),
+            models.CheckConstraint(condition=models.Q(story__lt=models.F("other")), name="candidate_story_lower_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.story_id} ~ {self.other_id} ({self.probability:.2f})"

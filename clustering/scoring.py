@@ -72,6 +72,8 @@ class ArticleSignal:
     terms: dict[str, float] = field(default_factory=dict)
     # Whether its time is a publication date (or only when it was found): see ``PairModel.threshold``.
     dated: bool = True
+    # Its outlet's side (left, center or right), or None when unrated or not read: see ``complementary``.
+    side: str | None = None
 
 
 @dataclass
@@ -237,6 +239,24 @@ class PairModel:
     # How the merge pass weighs two stories: "average" (the mean pair probability of their members,
     # average linkage: ``linkage_probability``), the one linkage there is; the model file names it.
     merge_linkage: str = "average"
+    # Stories the merge pass scores at least this probable, but below ``merge_probability``, are kept as
+    # near misses (``StoryPairCandidate``) for the pages' safety net and the curators. None: none kept.
+    near_miss_probability: float | None = None
+    # The merge threshold for two stories whose sides complement each other (``complementary``): a story
+    # that lacks the sides the other has is the split a reader notices most (a side shown as silent).
+    # None: ``merge_probability`` for every pair.
+    merge_probability_complementary: float | None = None
+    # The merge threshold for two stories of dated articles only, where time already keeps most events
+    # apart (as ``join_probability`` is for dated articles). None: ``merge_probability``.
+    merge_probability_dated: float | None = None
+
+    def merge_threshold(self, first: Sequence[ArticleSignal], second: Sequence[ArticleSignal]) -> float:
+        """The merge pass's threshold for two stories, given (some of) their members."""
+        if self.merge_probability_complementary is not None and complementary(first, second):
+            return self.merge_probability_complementary
+        if self.merge_probability_dated is not None and all(article.dated for article in (*first, *second)):
+            return self.merge_probability_dated
+        return self.merge_probability
 
     def threshold(self, article: ArticleSignal) -> float:
         if article.dated or self.join_probability_undated is None:
@@ -274,6 +294,17 @@ class PairModel:
             decay_days=float(data["decay_days"]),
             provenance=str(data.get("provenance", "")),
             merge_linkage=str(data.get("merge_linkage", "average")),
+            near_miss_probability=(
+                float(data["near_miss_probability"]) if data.get("near_miss_probability") is not None else None
+            ),
+            merge_probability_dated=(
+                float(data["merge_probability_dated"]) if data.get("merge_probability_dated") is not None else None
+            ),
+            merge_probability_complementary=(
+                float(data["merge_probability_complementary"])
+                if data.get("merge_probability_complementary") is not None
+                else None
+            ),
         )
 
 
@@ -355,6 +386,14 @@ def decide(article: ArticleSignal, candidates: Sequence[StorySignal], model: Pai
 def can_merge(first: StorySignal, second: StorySignal) -> bool:
     """Two stories can merge only if no outlet covers both (one report per outlet per story)."""
     return not (first.outlet_ids & second.outlet_ids)
+
+
+def complementary(first: Sequence[ArticleSignal], second: Sequence[ArticleSignal]) -> bool:
+    """Whether two stories cover sides that complement each other: each has a rated side, and no side
+    is in both (a left and center story and a right one, say)."""
+    first_sides = {article.side for article in first if article.side}
+    second_sides = {article.side for article in second if article.side}
+    return bool(first_sides) and bool(second_sides) and not first_sides & second_sides
 
 
 # Members of each story that average linkage reads: the first ones, so a large story costs no more.

@@ -1,7 +1,8 @@
 """Writes of the clustering stage: assigning articles to clusters, the merge and split pass,
 and the curator's merge, split, move and pin. The pure scoring lives in ``clustering.scoring``.
 
-This module is the only writer of ``Cluster``, ``Membership`` and ``ClusteringEvent``. A
+This module is the only writer of ``Cluster``, ``Membership``, ``ClusteringEvent`` and
+``StoryPairCandidate`` (the near misses of the merge pass, which curators review). A
 cluster's id is its story's (``stories.Cluster``), so "story" below means the cluster a reader
 sees as one story.
 
@@ -18,6 +19,7 @@ with its database lock (transaction_mode IMMEDIATE) already.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -32,9 +34,9 @@ from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
 from clustering import scoring
-from clustering.models import Cluster, ClusteringEvent, Membership
+from clustering.models import Cluster, ClusteringEvent, Membership, StoryPairCandidate
 from clustering.scoring import ArticleSignal, PairModel, StorySignal
-from sources.models import Article
+from sources.models import Article, side_of_lean
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,8 @@ def _article_signal(article: Article, analysis: ArticleAnalysis) -> ArticleSigna
         moment=article.sort_time,
         terms=scoring.terms_of(scoring.terms_text(article.title, article.text)),
         dated=article.published_at is not None,
+        # The side only where the outlet was read with the article (the merge pass's members).
+        side=side_of_lean(article.outlet.lean) if Article.outlet.is_cached(article) else None,
     )
 
 
@@ -199,7 +203,7 @@ def _member_signals(story_id: int) -> list[ArticleSignal]:
     """The signals of a story's first members, as many as average linkage reads."""
     memberships = (
         Membership.objects.filter(cluster_id=story_id, article__analysis__isnull=False)
-        .select_related("article", "article__analysis")
+        .select_related("article", "article__analysis", "article__outlet")
         .order_by("joined_at", "pk")[: scoring.LINKAGE_MEMBERS]
     )
     return [_article_signal(membership.article, membership.article.analysis) for membership in memberships]
@@ -453,26 +457,91 @@ def _merge_converged(story: Cluster, model: PairModel) -> set[int]:
     members = _member_signals(story.pk)
     # The most probable of the shortlisted stories, if it clears the merge threshold.
     best: tuple[float, Cluster] | None = None
-    for other in Cluster.objects.filter(pk__in=keys, is_curated=False).only(*STORY_SIGNAL_FIELDS):
+    scored: list[tuple[float, float, Cluster]] = []
+    for other in Cluster.objects.filter(pk__in=keys).only(*STORY_SIGNAL_FIELDS):
         other_signal = _story_signal(other)
         if not scoring.can_merge(signal, other_signal):
             continue
-        if Membership.objects.filter(cluster__in=[story, other], is_pinned=True).exists():
-            continue  # A curator pinned an article in one of them: that story stays as it is.
-        probability = scoring.linkage_probability(members, _member_signals(other.pk), model)
-        if probability >= model.merge_probability and (
-            best is None or (probability, -other.pk) > (best[0], -best[1].pk)
-        ):
+        other_members = _member_signals(other.pk)
+        probability = scoring.linkage_probability(members, other_members, model)
+        threshold = model.merge_threshold(members, other_members)
+        if other.is_curated or Membership.objects.filter(cluster__in=[story, other], is_pinned=True).exists():
+            # A curator decided that story, or pinned an article in one of them: only a curator merges
+            # them, so a pair that would merge is a near miss for the curators to review.
+            scored.append((probability, math.inf, other))
+            continue
+        scored.append((probability, threshold, other))
+        if probability >= threshold and (best is None or (probability, -other.pk) > (best[0], -best[1].pk)):
             best = (probability, other)
     if best is None:
-        return set()
+        # The partners' pages point back at this story (or stop to): the refresh that follows takes them too.
+        return _near_misses_record(story, scored, model)
     probability, other = best
     into, away = (story, other) if story.article_count >= other.article_count else (other, story)
     _merge(into=into, away=away, probability=probability, detail=f"members alike (average linkage {probability:.2f})")
     return {into.pk}
 
 
+def _near_misses_record(story: Cluster, scored: list[tuple[float, float, Cluster]], model: PairModel) -> set[int]:
+    """Keep the merge pass's near misses of a story: pairs scored below the merge threshold, above the floor.
+
+    A pair scored again takes its new probability, or is forgotten if it fell below the floor; a
+    pair a curator marked as not the same story stays dismissed and is never proposed again.
+    Returns the ids of the stories a pair with this one was opened or closed for.
+    """
+    floor = model.near_miss_probability
+    if floor is None:
+        return set()
+    now = timezone.now()
+    changed: set[int] = set()
+    for probability, threshold, other in scored:
+        low, high = sorted((story.pk, other.pk))
+        pair = StoryPairCandidate.objects.filter(story_id=low, other_id=high)
+        if pair.filter(status=StoryPairCandidate.Status.DISMISSED).exists():
+            continue
+        if not floor <= probability < threshold:
+            if pair.delete()[0]:
+                changed.add(other.pk)
+            continue
+        _candidate, created = StoryPairCandidate.objects.update_or_create(
+            story_id=low,
+            other_id=high,
+            defaults={
+                "probability": probability,
+                "scored_at": now,
+                "detail": (
+                    f"members alike on average ({probability:.2f}), below the automatic merge ({threshold:.2f})"
+                    if math.isfinite(threshold)
+                    else f"members alike on average ({probability:.2f}), a story a curator decided"
+                )[:300],
+            },
+        )
+        if created:
+            changed.add(other.pk)
+    return changed
+
+
 # --- The curator's decisions --------------------------------------------------
+
+
+def story_pair_merge(*, candidate_id: int, actor: Any) -> Cluster:
+    """A curator confirms a near miss: the two stories merge through the curator's merge (into the larger)."""
+    candidate = StoryPairCandidate.objects.select_related("story", "other").get(pk=candidate_id)
+    first, second = candidate.story, candidate.other
+    into, away = (first, second) if first.article_count >= second.article_count else (second, first)
+    # The merge deletes the story merged away, and the candidate with it.
+    return clusters_merge(into_id=into.pk, story_ids=[away.pk], actor=actor)
+
+
+def story_pair_dismiss(*, candidate_id: int, actor: Any) -> StoryPairCandidate:
+    """A curator says a near miss is not the same story: it is kept as dismissed, so never proposed again."""
+    with transaction.atomic():
+        candidate = StoryPairCandidate.objects.select_for_update().get(pk=candidate_id)
+        candidate.status = StoryPairCandidate.Status.DISMISSED
+        candidate.decided_by = actor
+        candidate.decided_at = timezone.now()
+        candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    return candidate
 
 
 def _curated(story: Cluster) -> None:

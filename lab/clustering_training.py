@@ -52,7 +52,24 @@ def corpus_read(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _when(value: Any) -> datetime | None:
+def json_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def outlet_sides(path: Path) -> dict[str, str | None]:
+    """{outlet name: side} from an outlets JSONL file (``name``, ``lean``), leans folded to three sides."""
+    from sources.models import side_of_lean
+
+    sides: dict[str, str | None] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            sides[str(record["name"])] = side_of_lean(str(record.get("lean", "")))
+    return sides
+
+
+def moment_of(value: Any) -> datetime | None:
+    """A row's ``published_at`` as an aware datetime (UTC when the text names no zone), or None."""
     if not value:
         return None
     moment = datetime.fromisoformat(str(value))
@@ -100,7 +117,7 @@ def features_load(path: Path, *, cache_dir: Path | None = None, limit: int = 0) 
             outlet=row.get("outlet", ""),
             title=row.get("title", ""),
             lead_text=str(row.get("text", ""))[: scoring.LEAD_CHARS],
-            published_at=_when(row.get("published_at")),
+            published_at=moment_of(row.get("published_at")),
             lead=leads[index],
             body=bodies[index],
             entities=tuple(info["entities"]),
@@ -116,8 +133,12 @@ REPLAY_BATCH = 32
 UNDATED_START = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def signals_of(articles: Sequence[LabelledArticle], terms: Any = None) -> list[Any]:
-    """The clusterer's signal of each article; undated ones a second apart, as an import makes them."""
+def signals_of(
+    articles: Sequence[LabelledArticle], terms: Any = None, sides: dict[str, str | None] | None = None
+) -> list[Any]:
+    """The clusterer's signal of each article; undated ones a second apart, as an import makes them.
+
+    ``sides`` maps an outlet name to its side (the leans of an outlets file): none known without it."""
     from datetime import timedelta
 
     from clustering import scoring
@@ -135,9 +156,22 @@ def signals_of(articles: Sequence[LabelledArticle], terms: Any = None) -> list[A
                 moment=article.published_at or UNDATED_START + timedelta(seconds=index),
                 terms=scoring.terms_of(scoring.terms_text(article.title, article.lead_text), terms),
                 dated=article.published_at is not None,
+                side=(sides or {}).get(article.outlet),
             )
         )
     return signals
+
+
+def jittered(signals: Sequence[Any], days: float, *, seed: int = 0) -> list[Any]:
+    """The signals with each time moved by up to ``days`` either way (uniform, seeded)."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    generator = np.random.default_rng(seed)
+    return [
+        replace(signal, moment=signal.moment + timedelta(days=float(generator.uniform(-days, days))))
+        for signal in signals
+    ]
 
 
 def replay(
@@ -246,10 +280,12 @@ def replay(
                     [signals[position] for position in members[other]],
                     model,
                 )
-                # The most probable one that clears the threshold, as ``_merge_converged`` takes.
-                if probability >= model.merge_probability and (
-                    best is None or (probability, -other) > (best[0], -best[1])
-                ):
+                # The most probable one that clears its threshold, as ``_merge_converged`` takes.
+                threshold = model.merge_threshold(
+                    [signals[position] for position in members[key]][: scoring.LINKAGE_MEMBERS],
+                    [signals[position] for position in members[other]][: scoring.LINKAGE_MEMBERS],
+                )
+                if probability >= threshold and (best is None or (probability, -other) > (best[0], -best[1])):
                     best = (probability, other)
             if best is None:
                 continue
@@ -269,6 +305,15 @@ def scores_of(articles: Sequence[LabelledArticle], where: Sequence[int]) -> tupl
     predicted = {article.url: key for article, key in zip(articles, where, strict=True)}
     gold = {article.url: article.gold for article in articles}
     return evaluation.bcubed(predicted, gold), evaluation.pairwise(predicted, gold)
+
+
+def side_errors_of(articles: Sequence[LabelledArticle], where: Sequence[int], sides: dict[str, str | None]) -> Any:
+    """False missing and false extra sides of a replay (``clustering.evaluation.side_errors``), by outlet name."""
+    from clustering import evaluation
+
+    predicted = {article.url: key for article, key in zip(articles, where, strict=True)}
+    gold = {article.url: article.gold for article in articles}
+    return evaluation.side_errors(predicted, gold, {article.url: sides.get(article.outlet) for article in articles})
 
 
 # --- Fitting -------------------------------------------------------------------------------
@@ -387,5 +432,8 @@ def model_dict(model: Any, *, provenance: str) -> dict[str, Any]:
         "split_probability": model.split_probability,
         "decay_days": model.decay_days,
         "merge_linkage": model.merge_linkage,
+        "near_miss_probability": model.near_miss_probability,
+        "merge_probability_dated": model.merge_probability_dated,
+        "merge_probability_complementary": model.merge_probability_complementary,
         "provenance": provenance,
     }

@@ -33,6 +33,11 @@ JOIN_GRID = tuple(round(value, 2) for value in np.arange(0.05, 0.96, 0.05))
 # the merge pass grouping the rest.
 LINKAGE_JOIN_GRID = (0.8, 0.9, 1.0)
 LINKAGE_MERGE_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
+# The merge thresholds of dated stories, and of stories whose sides complement each other (issue 16).
+DATED_MERGE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4)
+COMPLEMENTARY_GRID = (0.005, 0.01, 0.02)
+# The near-miss floor: this share of the complementary threshold (the page's safety net, not a merge).
+NEAR_MISS_SHARE = 0.1
 
 
 def coefficients_line(names: Sequence[str], weights: Sequence[float], intercept: float) -> str:
@@ -76,6 +81,19 @@ def arguments_parser() -> argparse.ArgumentParser:
         "default: use the shipped table).",
     )
     parser.add_argument("--cache-dir", default="var/cluster_cache", help="Where analysed corpora are cached.")
+    parser.add_argument(
+        "--date-jitter-days",
+        type=float,
+        default=1.0,
+        help="The dated merge thresholds are also scored on a copy of each dated stream whose articles' times "
+        "move by up to this many days either way (seeded): one story's reports are rarely published at once.",
+    )
+    parser.add_argument(
+        "--outlets",
+        default="",
+        help="An outlets JSONL file (name, lean): the sides of the articles, for the merge threshold of "
+        "stories whose sides complement each other, chosen on the dated training streams.",
+    )
     return parser
 
 
@@ -128,7 +146,8 @@ class Training:
             for corpus in corpora
             for stream in training.streams_of(corpus, stories_per_stream=options["stream_stories"])
         ]
-        signals = [training.signals_of(stream, weights) for stream in streams]
+        sides = training.outlet_sides(Path(options["outlets"])) if options["outlets"] else {}
+        signals = [training.signals_of(stream, weights, sides) for stream in streams]
         rows, gaps, labels = [], [], []
         for stream, stream_signals in zip(streams, signals, strict=True):
             stream_rows, stream_gaps, stream_labels = training.training_pairs(
@@ -177,12 +196,25 @@ class Training:
         )
         # The merge pass groups what the joins left apart: its threshold and the undated join threshold, together.
         model, chosen["undated"] = self._linkage_thresholds(model, streams, signals, options["min_precision"])
+        if sides and dated:
+            dated_streams = [streams[i] for i in dated]
+            dated_signals = [signals[i] for i in dated]
+            if options["date_jitter_days"]:
+                dated_streams += dated_streams
+                dated_signals += [training.jittered(stream, options["date_jitter_days"]) for stream in dated_signals]
+            model = self._complementary_threshold(model, dated_streams, dated_signals, options["min_precision"])
 
         evaluations = []
         for path in options["evaluate"]:
             held_out = self._load(Path(path), cache_dir, 0)
-            bcubed, pair = training.scores_of(held_out, training.replay(training.signals_of(held_out, weights), model))
+            where = training.replay(training.signals_of(held_out, weights, sides), model)
+            bcubed, pair = training.scores_of(held_out, where)
             evaluations.append(f"{Path(path).name}: BCubed {bcubed}; pairwise F1 {pair.f1:.4f}")
+            if sides:
+                errors = training.side_errors_of(held_out, where, sides)
+                evaluations[-1] += (
+                    f"; false missing side {errors.missing_rate:.4f}, false extra side {errors.extra_rate:.4f}"
+                )
             self.stdout.write(f"Held out (offline replay) {evaluations[-1]}")
 
         data = training.model_dict(
@@ -241,6 +273,42 @@ class Training:
         )
         fitted = training.model_with(model, join_probability_undated=best[1], merge_probability=best[2])
         return fitted, (best[1], best[3], best[0][1])
+
+    def _complementary_threshold(
+        self, model: PairModel, streams: list[Any], signals: list[Any], floor: float
+    ) -> PairModel:
+        """The merge thresholds of dated stories and of stories whose sides complement each other, together,
+        and the near-miss floor under the latter: the best mean BCubed F1 over the dated streams among
+        those keeping ``floor`` precision."""
+        best: tuple[Any, float, float] | None = None
+        for dated in DATED_MERGE_GRID:
+            for threshold in COMPLEMENTARY_GRID:
+                candidate = training.model_with(
+                    model, merge_probability_dated=dated, merge_probability_complementary=threshold
+                )
+                scored = [
+                    training.scores_of(stream, training.replay(stream_signals, candidate))[0]
+                    for stream, stream_signals in zip(streams, signals, strict=True)
+                ]
+                precision = float(np.mean([score.precision for score in scored]))
+                f1 = float(np.mean([score.f1 for score in scored]))
+                self.stdout.write(
+                    f"  dated merge {dated:.2f}, complementary merge {threshold:.3f}: "
+                    f"BCubed P {precision:.4f} F1 {f1:.4f}"
+                )
+                key = (precision >= floor, f1)
+                if best is None or key > best[0]:
+                    best = (key, dated, threshold)
+        assert best is not None
+        self.stdout.write(
+            f"Dated merge threshold {best[1]:.2f}, complementary {best[2]:.3f} (training BCubed F1 {best[0][1]:.4f})"
+        )
+        return training.model_with(
+            model,
+            merge_probability_dated=best[1],
+            merge_probability_complementary=best[2],
+            near_miss_probability=round(best[2] * NEAR_MISS_SHARE, 4),
+        )
 
     def _threshold(
         self, model: PairModel, streams: list[Any], signals: list[Any], floor: float

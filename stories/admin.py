@@ -16,11 +16,12 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from clustering import services as clustering
-from clustering.models import Membership
+from clustering.models import Membership, StoryPairCandidate
 from stories import faq, reports, services
 from stories.models import (
     ContentReport,
@@ -37,9 +38,10 @@ class TargetStoryForm(ActionForm):
 
 
 class StoryViewpointInline(admin.TabularInline):
+    fk_name = "story"
     model = StoryViewpoint
     extra = 0
-    fields = ("side", "article_count", "outlet_count", "is_available", "unavailable_reason", "tone")
+    fields = ("side", "article_count", "outlet_count", "is_available", "unavailable_reason", "related_story", "tone")
     readonly_fields = fields
     can_delete = False
 
@@ -228,6 +230,63 @@ class StoryAdmin(admin.ModelAdmin):
         cluster = clustering.clusters_merge(into_id=into_id, story_ids=ids, actor=request.user)
         services.story_refresh(story_id=cluster.pk)
         self.message_user(request, f"Merged {len(ids)} stories into story {cluster.pk}.", messages.SUCCESS)
+
+
+@admin.register(StoryPairCandidate)
+class StoryPairCandidateAdmin(admin.ModelAdmin):
+    """Stories that nearly merged (the merge pass's near misses): merge them, or say they are not one story.
+
+    Their pages point readers at each other while the pair is open; a curator's merge goes through
+    the curator merge (the result is curated), and a dismissed pair is never proposed again.
+    """
+
+    list_display = ["first_title", "second_title", "probability", "status", "scored_at"]
+    list_filter = ["status"]
+    list_select_related = ["story__story", "other__story"]
+    readonly_fields = [field.name for field in StoryPairCandidate._meta.get_fields()]
+    actions = ["merge_selected", "dismiss_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @staticmethod
+    def _title(cluster: Any) -> str:
+        story = getattr(cluster, "story", None)
+        title = story.title if story is not None else ""
+        url = reverse("stories:detail", kwargs={"pk": cluster.pk})
+        return format_html('<a href="{}">{}</a>', url, title or f"Story {cluster.pk}")
+
+    @admin.display(description="Story")
+    def first_title(self, candidate: StoryPairCandidate) -> str:
+        return self._title(candidate.story)
+
+    @admin.display(description="Nearly merged with")
+    def second_title(self, candidate: StoryPairCandidate) -> str:
+        return self._title(candidate.other)
+
+    @admin.action(description="Merge each selected pair (the same story)", permissions=["change"])
+    def merge_selected(self, request: HttpRequest, queryset: QuerySet[StoryPairCandidate]) -> None:
+        merged = 0
+        for candidate_id in list(queryset.filter(status=StoryPairCandidate.Status.OPEN).values_list("pk", flat=True)):
+            if not StoryPairCandidate.objects.filter(pk=candidate_id).exists():
+                continue  # An earlier merge of this batch took one of its stories.
+            cluster = clustering.story_pair_merge(candidate_id=candidate_id, actor=request.user)
+            services.story_refresh(story_id=cluster.pk)
+            merged += 1
+        self.message_user(request, f"Merged {merged} pairs of stories.", messages.SUCCESS)
+
+    @admin.action(description="Not the same story: never propose the selected pairs again", permissions=["change"])
+    def dismiss_selected(self, request: HttpRequest, queryset: QuerySet[StoryPairCandidate]) -> None:
+        pairs = list(queryset.values_list("pk", "story_id", "other_id"))
+        for candidate_id, _story_id, _other_id in pairs:
+            clustering.story_pair_dismiss(candidate_id=candidate_id, actor=request.user)
+        # The pages stop pointing at each other.
+        for story_id in sorted({story for _pk, *both in pairs for story in both}):
+            services.story_refresh(story_id=story_id)
+        self.message_user(request, f"Marked {len(pairs)} pairs as not the same story.", messages.SUCCESS)
 
 
 @admin.register(Membership)

@@ -116,6 +116,19 @@ class StoryViewpoint(models.Model):
     frames = models.JSONField(default=list, help_text='[{"frame", "share", "distinctive"}], most used first.')
     tone = models.FloatField(null=True, blank=True)
     entities = models.JSONField(default=list, help_text='[{"text", "count"}], most emphasised first.')
+    # The safety net of issue 16: a side with no article here may have covered the event in a story
+    # that nearly merged with this one (an open StoryPairCandidate). Then the column points there,
+    # and the blindspot feed does not list the story for that side.
+    # The cluster, whose id is its story page's: its page may not be built yet when this one is.
+    related_story = models.ForeignKey(
+        "clustering.Cluster",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A story that nearly merged with this one and has coverage from this side.",
+    )
+    related_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["story", "side"]

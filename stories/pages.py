@@ -185,6 +185,16 @@ class EntityCount:
 
 
 @dataclass(frozen=True, slots=True)
+class RelatedStory:
+    """A story that nearly merged with this one and has coverage from a side this one lacks."""
+
+    id: int
+    title: str
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Viewpoint:
     """One side's coverage and its analysis, or the reason there is none."""
 
@@ -200,6 +210,8 @@ class Viewpoint:
     frames: tuple[FrameShare, ...]
     tone: float | None
     entities: tuple[EntityCount, ...]
+    # Where this side's coverage may be when it has no article here (None: nowhere we know of).
+    related_story: RelatedStory | None = None
 
 
 @dataclass(frozen=True, slots=True)

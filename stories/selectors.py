@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Case, F, FilteredRelation, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from clustering.models import ClusteringEvent
 from sources.models import Article, Side, side_of_lean
@@ -29,6 +30,7 @@ from stories.pages import (
     OutletBrief,
     OverviewSentence,
     RatingsSnapshot,
+    RelatedStory,
     SideColumn,
     SnapshotRating,
     StoryArticle,
@@ -41,6 +43,15 @@ from stories.timeline import timeline_build
 FAQ_SIZE = 8
 # The cluster's columns that only the clusterer reads: no page or endpoint loads them.
 CLUSTERING_COLUMNS = ("cluster__lead_sum", "cluster__body_sum", "cluster__entity_counts", "cluster__outlet_ids")
+RELATED_STORY_DEFERRED = (
+    "related_story__lead_sum",
+    "related_story__body_sum",
+    "related_story__entity_counts",
+    "related_story__outlet_ids",
+    "related_story__story__overview",
+    "related_story__story__claims",
+    "related_story__story__ratings_snapshot",
+)
 
 
 def story_version_times(*, story_id: int) -> tuple[datetime | None, datetime | None]:
@@ -171,7 +182,15 @@ def story_detail_queryset() -> QuerySet[Story]:
         Story.objects.listed()
         .select_related("cluster")
         .defer(*CLUSTERING_COLUMNS)
-        .prefetch_related(Prefetch("viewpoints", queryset=StoryViewpoint.objects.order_by(SIDE_ORDER)))
+        .prefetch_related(
+            Prefetch(
+                "viewpoints",
+                # The story a side's coverage may be in (issue 16): its title and id, not its page data.
+                queryset=StoryViewpoint.objects.select_related("related_story__story")
+                .defer(*RELATED_STORY_DEFERRED)
+                .order_by(SIDE_ORDER),
+            )
+        )
     )
 
 
@@ -338,6 +357,16 @@ def _viewpoint(viewpoint: StoryViewpoint, numbers: Mapping[int, int]) -> Viewpoi
         entities=tuple(
             EntityCount(text=_text(entity.get("text")), count=_int_or_none(entity.get("count")) or 0)
             for entity in _objects(viewpoint.entities)
+        ),
+        related_story=(
+            RelatedStory(
+                id=related.pk,
+                title=page.title if (page := getattr(related, "story", None)) is not None else "",
+                url=reverse("stories:detail", kwargs={"pk": related.pk}),
+                reason=viewpoint.related_reason,
+            )
+            if (related := viewpoint.related_story) is not None
+            else None
         ),
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
@@ -16,8 +17,8 @@ from analysis.nlp.claims import SentencePool, claim_groups, overview_rows
 from analysis.nlp.entities import Mention, actors_resolve, surface_clean
 from analysis.nlp.summarise import Matrix as Vector
 from analysis.nlp.summarise import sentences_select, unit
-from clustering.models import Cluster
-from sources.models import Article, Outlet, OutletRating, Side
+from clustering.models import Cluster, StoryPairCandidate
+from sources.models import Article, Outlet, OutletRating, Side, side_of_lean
 from stories.generation import overview_rewrite
 from stories.models import Story, StoryViewpoint
 
@@ -169,6 +170,38 @@ def ratings_snapshot_of(outlets: list[Outlet]) -> dict[str, dict[str, Any]]:
     return snapshot
 
 
+def _related_coverage(story_id: int) -> dict[str, tuple[int, str]]:
+    """For each side, the most probable story that nearly merged with this one (an open near miss of the
+    merge pass) and has original coverage from that side now, with the reason for the page: where a
+    reader should look before believing that the side stayed silent. Two queries."""
+    pairs = list(
+        StoryPairCandidate.objects.filter(
+            Q(story_id=story_id) | Q(other_id=story_id), status=StoryPairCandidate.Status.OPEN
+        )
+        .order_by("-probability", "pk")
+        .values_list("story_id", "other_id", "probability")
+    )
+    if not pairs:
+        return {}
+    others = [(other if first == story_id else first, probability) for first, other, probability in pairs]
+    sides: dict[int, set[str]] = defaultdict(set)
+    rows = Article.objects.filter(
+        membership__cluster_id__in=[other for other, _ in others], syndicated_from__isnull=True
+    ).values_list("membership__cluster_id", "outlet__lean")
+    for cluster_id, lean in rows:
+        if side := side_of_lean(lean):
+            sides[cluster_id].add(side)
+    related: dict[str, tuple[int, str]] = {}
+    for other, probability in others:
+        for side in sorted(sides[other] - set(related)):
+            related[side] = (
+                other,
+                f"It nearly joined this story: its articles are alike with these on average "
+                f"(probability {probability:.2f}), below the level at which stories merge on their own.",
+            )
+    return related
+
+
 def story_refresh(*, story_id: int) -> Story | None:
     """Build or rebuild the page of the cluster ``story_id``: title, coverage by side, viewpoints,
     overview and claims, from its members as they are now.
@@ -232,6 +265,7 @@ def story_refresh(*, story_id: int) -> Story | None:
         story.save()
 
         minimum = max(1, settings.NEWSROOM_VIEWPOINT_MIN_ARTICLES)
+        related = _related_coverage(story.pk)
         for side in Side.values:
             side_members = by_side[side]
             analysed = [member for member in side_members if member.analysis is not None]
@@ -240,7 +274,11 @@ def story_refresh(*, story_id: int) -> Story | None:
                 "outlet_count": len({member.article.outlet_id for member in side_members}),
                 "is_available": len(analysed) >= minimum,
                 "unavailable_reason": "",
+                "related_story_id": None,
+                "related_reason": "",
             }
+            if not side_members and side in related:
+                fields["related_story_id"], fields["related_reason"] = related[side]
             if len(analysed) >= minimum:
                 fields.update(_viewpoint_fields(side_members, originals))
             else:

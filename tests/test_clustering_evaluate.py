@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from clustering import evaluation
 from sources import importing
 
 pytestmark = [pytest.mark.models, pytest.mark.django_db(transaction=True)]
@@ -109,3 +110,80 @@ def test_it_scores_the_pipelines_stories_against_the_gold_stories_without_showin
     assert "pairwise  precision 1.0000  recall 1.0000  F1 1.0000" in text
     assert seen_keys
     assert not {key for key in seen_keys if key.startswith("gold_")}
+
+
+# --- What readers see: false missing and false extra sides ---------------------------------------
+
+
+def test_it_counts_a_side_hidden_by_a_split_for_every_article_that_loses_it() -> None:
+    gold = {"l": "event", "c": "event", "r": "event"}
+    sides = {"l": "left", "c": "center", "r": "right"}
+
+    # The right-leaning report was left in a story of its own: the two others' pages hide the
+    # right, and its page hides the left and the center.
+    errors = evaluation.side_errors({"l": 1, "c": 1, "r": 2}, gold, sides)
+
+    assert (errors.missing, errors.extra, errors.pairs) == (4, 0, 9)
+    assert errors.missing_rate == pytest.approx(4 / 9)
+    assert (errors.stories_missing, errors.stories) == (1, 1)
+
+
+def test_it_counts_a_side_shown_by_a_story_that_swallowed_another_event() -> None:
+    gold = {"l1": "ferry", "c1": "ferry", "r2": "orchard"}
+    sides = {"l1": "left", "c1": "center", "r2": "right"}
+
+    errors = evaluation.side_errors({"l1": 1, "c1": 1, "r2": 1}, gold, sides)
+
+    # The ferry pages show a right that never covered the ferry; the orchard page shows a left and
+    # a center that never covered the orchard.
+    assert (errors.missing, errors.extra) == (0, 4)
+    assert errors.extra_rate == pytest.approx(4 / 9)
+
+
+def test_it_counts_no_side_for_an_unrated_outlet_and_none_for_a_perfect_clustering() -> None:
+    gold = {"l": "event", "c": "event", "u": "event"}
+    sides = {"l": "left", "c": "center", "u": None}
+
+    assert evaluation.side_errors({"l": 1, "c": 1, "u": 2}, gold, sides).missing == 2
+    assert evaluation.side_errors({"l": 1, "c": 1, "u": 1}, gold, sides).missing == 0
+
+
+def test_it_prints_the_side_rates_with_the_leans_of_the_outlets_imported_first(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outlets = tmp_path / "outlets.jsonl"
+    outlets.write_text(
+        "".join(
+            json.dumps({"name": name, "domain": domain, "lean": lean}) + "\n"
+            for name, domain, lean in (
+                ("Voice", "voice.example", "left"),
+                ("Record", "record.example", "center"),
+                ("Herald", "herald.example", "lean_right"),
+            )
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(connection.creation, "create_test_db", lambda **kwargs: None)
+    monkeypatch.setattr(connection.creation, "destroy_test_db", lambda *args, **kwargs: None)
+    output = io.StringIO()
+
+    call_command("evaluate_clustering", str(corpus), "--outlets", str(outlets), stdout=output)
+
+    text = output.getvalue()
+    assert "Imported 3 outlets." in text
+    assert "false missing side 0.0000 (0 of 18 article-side pairs; 0 of 2 stories)" in text
+    assert "false extra side 0.0000 (0)" in text
+    assert "(6 rated articles)" in text
+
+
+def test_it_says_when_no_outlet_is_rated_rather_than_printing_empty_side_rates(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connection.creation, "create_test_db", lambda **kwargs: None)
+    monkeypatch.setattr(connection.creation, "destroy_test_db", lambda *args, **kwargs: None)
+    output = io.StringIO()
+
+    call_command("evaluate_clustering", str(corpus), stdout=output)
+
+    assert "no article's outlet is rated" in output.getvalue()
+    assert "false missing side" not in output.getvalue()

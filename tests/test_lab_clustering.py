@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 
 from clustering import scoring
 from lab import clustering_training as training
-from lab import train_clustering
+from lab import split_clustering, train_clustering
 from tests.conftest import unit_vector
 from tests.test_clustering_evaluate import CORPUS
 
@@ -136,8 +136,11 @@ def test_it_trains_a_model_from_the_command_line_that_the_product_loads(tmp_path
     corpus.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     out = io.StringIO()
 
+    outlets = tmp_path / "outlets.jsonl"
+    leans = {"voice.example": "left", "record.example": "center", "herald.example": "right"}
+    outlets.write_text("".join(json.dumps({"name": name, "lean": lean}) + "\n" for name, lean in leans.items()))
     arguments = [str(corpus), "--out", str(tmp_path / "model.json"), "--df-out", str(tmp_path / "df.json")]
-    arguments += ["--cache-dir", str(tmp_path / "cache"), "--evaluate", str(corpus)]
+    arguments += ["--cache-dir", str(tmp_path / "cache"), "--evaluate", str(corpus), "--outlets", str(outlets)]
 
     train_clustering.main(arguments, stdout=out)
 
@@ -147,4 +150,30 @@ def test_it_trains_a_model_from_the_command_line_that_the_product_loads(tmp_path
     assert "Held out (offline replay) corpus.jsonl: BCubed precision 1.0000  recall 1.0000  F1 1.0000" in printed
     assert model.features == scoring.FEATURE_NAMES
     assert model.merge_linkage == "average"
+    # The sides' thresholds, chosen on the dated streams; the side rates of the held-out replay.
+    assert "Dated merge threshold" in printed
+    assert model.merge_probability_complementary is not None
+    assert model.near_miss_probability is not None
+    assert "false missing side 0.0000, false extra side 0.0000" in printed
     assert json.loads((tmp_path / "df.json").read_text(encoding="utf-8"))["documents"] == 6
+
+
+def test_it_splits_a_dated_corpus_by_the_day_each_story_starts() -> None:
+    rows = [
+        {"url": "a1", "gold_story": "a", "published_at": "2021-08-31T16:00:00-07:00"},
+        {"url": "a2", "gold_story": "a", "published_at": "2021-09-02T08:00:00+00:00"},
+        {"url": "b1", "gold_story": "b", "published_at": "2021-09-01T00:00:00+00:00"},
+    ]
+
+    tune, final = split_clustering.split_by_date(rows, final_from=date(2021, 9, 1))
+
+    # Story a started before the cut (23:00 UTC): both its rows stay on the tune side.
+    assert [row["url"] for row in tune] == ["a1", "a2"]
+    assert [row["url"] for row in final] == ["b1"]
+
+
+def test_it_refuses_to_split_a_corpus_with_an_undated_row() -> None:
+    with pytest.raises(ValueError, match="no published_at"):
+        split_clustering.split_by_date(
+            [{"url": "x", "gold_story": "x", "published_at": None}], final_from=date(2021, 9, 1)
+        )

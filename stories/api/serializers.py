@@ -18,6 +18,7 @@ from stories.pages import (
     FrameShare,
     OverviewSentence,
     RatingsSnapshot,
+    RelatedStory,
     SnapshotRating,
     StoryArticle,
     StoryPage,
@@ -157,6 +158,13 @@ class EntityCountSerializer(serializers.Serializer[EntityCount]):
     count = serializers.IntegerField(help_text="This side's articles that name it.")
 
 
+class RelatedStorySerializer(serializers.Serializer[RelatedStory]):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+    reason = serializers.CharField(help_text="Why the two stories may be one: how nearly they merged.")
+
+
 class ViewpointSerializer(serializers.Serializer[Viewpoint]):
     side = serializers.ChoiceField(choices=Side.choices)
     article_count = serializers.IntegerField()
@@ -168,6 +176,11 @@ class ViewpointSerializer(serializers.Serializer[Viewpoint]):
     frames = FrameShareSerializer(many=True, help_text="Most used first.")
     tone = serializers.FloatField(allow_null=True)
     entities = EntityCountSerializer(many=True, help_text="Most emphasised first.")
+    related_story = RelatedStorySerializer(
+        allow_null=True,
+        help_text="With no article from this side: a story that nearly merged with this one and has coverage "
+        "from this side (before believing the side stayed silent, look there).",
+    )
 
 
 class StoryListSerializer(serializers.ModelSerializer[Story]):

@@ -4,6 +4,10 @@ The corpus goes through the real import and pipeline (analysis, assignment, the 
 and split pass, refresh), in-process, into a throwaway database made by Django's
 test-database machinery; the user's database is never touched. The ``gold_*`` keys are
 stripped from every row before import and read only to score the result.
+
+With ``--outlets FILE`` the outlets (and their leans) are imported first, as
+``import_outlets`` would, so the articles are matched to rated outlets and the report adds
+what readers see: the false missing and false extra side rates.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from clustering import evaluation
 from clustering.models import Cluster
 from newsroom import pipeline
 from sources.articles import article_import
-from sources.importing import RowError, corpus_row_parse
-from sources.models import Article
+from sources.importing import RowError, corpus_row_parse, outlet_row_parse, read_records
+from sources.models import Article, side_of_lean
+from sources.outlets import outlet_import
 
 BATCH_SIZE = 32
 
@@ -43,11 +48,39 @@ class Command(BaseCommand):
             help="A pair model JSON to compare (repeatable): each re-clusters the same analysed articles.",
         )
         parser.add_argument("--limit", type=int, default=0, help="Only the first N rows.")
+        parser.add_argument(
+            "--outlets",
+            default="",
+            help="An outlets JSONL or CSV file (the import_outlets format) imported first: the leans that the "
+            "false missing and false extra side rates are counted with.",
+        )
 
-    def handle(self, *args: Any, path: str, model: list[str], limit: int, **options: Any) -> None:
+    def handle(self, *args: Any, path: str, model: list[str], limit: int, outlets: str, **options: Any) -> None:
         rows, gold = self._read(Path(path), limit)
+        outlet_lines = self._outlet_lines(Path(outlets)) if outlets else []
         with evaluation.scratch_database("evaluate_clustering"):
+            if outlet_lines:
+                self._import_outlets(outlet_lines, fmt="csv" if outlets.endswith(".csv") else "jsonl")
             self._evaluate(rows, gold, model)
+
+    def _outlet_lines(self, path: Path) -> list[str]:
+        try:
+            return path.read_text(encoding="utf-8").split("\n")
+        except OSError as error:
+            raise CommandError(f"Cannot read {path}: {error}") from error
+
+    def _import_outlets(self, lines: list[str], *, fmt: str) -> None:
+        imported = 0
+        for line, record in read_records(lines, fmt=fmt):
+            try:
+                if isinstance(record, RowError):
+                    raise record
+                outlet_import(row=outlet_row_parse(record))
+            except RowError as error:
+                self.stderr.write(f"Skipped outlet on line {line}: {error}")
+                continue
+            imported += 1
+        self.stdout.write(f"Imported {imported} outlets.")
 
     def _read(self, path: Path, limit: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
         try:
@@ -110,3 +143,13 @@ class Command(BaseCommand):
         self.stdout.write(f"{label}: {stories} stories for {len(set(gold.values()))} gold stories")
         self.stdout.write(f"  BCubed    {bcubed}")
         self.stdout.write(f"  pairwise  {pairwise}")
+        # The side of each article by its outlet's lean now, folded to left, center and right.
+        sides = {
+            url: side_of_lean(lean)
+            for url, lean in Article.objects.filter(url__in=list(gold)).values_list("url", "outlet__lean")
+        }
+        rated = sum(1 for side in sides.values() if side)
+        if not rated:
+            self.stdout.write("  sides     no article's outlet is rated (import outlets with --outlets)")
+            return
+        self.stdout.write(f"  sides     {evaluation.side_errors(predicted, gold, sides)} ({rated} rated articles)")
