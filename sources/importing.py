@@ -101,8 +101,8 @@ def _records(lines: Iterable[str], *, fmt: str) -> Iterator[tuple[int, dict[str,
             for record in reader:
                 # The header is line 1; DictReader's line_num counts physical lines read so far.
                 yield reader.line_num, {key: value for key, value in record.items() if key is not None}
-        except csv.Error as error:
-            yield reader.line_num, RowError(f"not valid CSV ({error}); the rows after it were not read")
+        except csv.Error as error:  # the reader cannot go on (a field too large): the rest is unread
+            yield reader.line_num + 1, RowError(f"not valid CSV ({error}); the rows after it were not read")
         return
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -388,18 +388,15 @@ def ratings_import(
     """
     report = RatingsImportReport(dry_run=dry_run)
     rows: list[RatingRow] = []
-    number = 0
-    try:
-        for number, record in read_records(lines, fmt=fmt):
-            if isinstance(record, RowError):
-                report.errors.append(f"line {number}: {record}")
-                continue
-            try:
-                rows.append(rating_row_parse(number, record))
-            except RowError as error:
-                report.errors.append(f"line {number}: {error}")
-    except csv.Error as error:  # a CSV the reader cannot go on with (a NUL byte, a field too large)
-        report.errors.append(f"after line {max(number, 1)}: unreadable CSV ({error})")
+    # A CSV the reader cannot go on with (a field too large) comes as a RowError on the line after the last read.
+    for number, record in read_records(lines, fmt=fmt):
+        if isinstance(record, RowError):
+            report.errors.append(f"line {number}: {record}")
+            continue
+        try:
+            rows.append(rating_row_parse(number, record))
+        except RowError as error:
+            report.errors.append(f"line {number}: {error}")
     if not rows and not report.errors:
         report.errors.append("line 1: no ratings in the file")
     if report.errors:

@@ -550,7 +550,7 @@ def test_it_reports_an_unreadable_or_empty_file(tmp_path: Path, left_outlet: Out
     huge = write(tmp_path, "huge.csv", 'outlet,lean,rated_by,note\nLeft Ledger,center,Chart,"' + "x" * 200_000 + '"\n')
     empty = write(tmp_path, "empty.jsonl", "\n")
 
-    for path, message in [(huge, "after line 1: unreadable CSV (field larger than field limit"), (empty, "no ratings")]:
+    for path, message in [(huge, "line 2: not valid CSV (field larger than field limit"), (empty, "no ratings")]:
         err = StringIO()
         with pytest.raises(CommandError, match="nothing was imported"):
             call_command("import_ratings", path, stderr=err)
