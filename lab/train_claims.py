@@ -121,7 +121,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     matrix = np.array(
         [pair_features(one, other, float(similarity)) for (one, other), similarity in zip(facts, cosine, strict=True)]
     )
-    passing = np.array([checks_pass(one, other) for one, other in facts])
+    passing = np.array(
+        [checks_pass(one, other, float(similarity)) for (one, other), similarity in zip(facts, cosine, strict=True)]
+    )
 
     buckets = np.array([bucket(group, arguments.seed) for group in groups_of(pairs)])
     held_out = buckets < arguments.held_out

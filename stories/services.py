@@ -34,8 +34,8 @@ VIEWPOINT_SENTENCES = 3
 # the closest to neutral wording a story has (issue 17: the title was often one side's headline).
 NEUTRAL_SIDE_BONUS = 0.05
 # A headline's loaded words weigh more than any difference in centrality; a neutral source's comes next.
-TITLE_LOADED_PENALTY = 1.0
-TITLE_NEUTRAL_BONUS = 0.3
+TITLE_LOADED_PENALTY = 0.3
+TITLE_NEUTRAL_BONUS = 0.5
 # The claims table: facts several articles stated first, then a few each side alone reported.
 CLAIMS_SHARED = 10
 CLAIMS_ONE_SIDED_PER_SIDE = 2
@@ -95,6 +95,7 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         pool.matches(model),
         count=OVERVIEW_SENTENCES,
         threshold=model.precise,
+        reported_threshold=model.recall,
         select=sentences_select,
         excluded=loaded,
         bonus=NEUTRAL_SIDE_BONUS * neutral,

@@ -19,6 +19,8 @@ import numpy as np
 from analysis.nlp.same_claim import SameClaimModel
 
 Matrix = np.ndarray[Any, np.dtype[np.float32]]
+# What each other side that reported a fact adds to its relevance in the overview (cosine units).
+OTHER_SIDE_BONUS = 0.1
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ def overview_rows(
     *,
     count: int,
     threshold: float,
+    reported_threshold: float,
     select: Any,
     excluded: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
     bonus: Matrix | None = None,
@@ -82,20 +85,22 @@ def overview_rows(
     it cites and the row of each that states the fact: its own first, then every other article with a
     sentence ``matches`` puts at or above ``threshold``.
 
-    ``select`` is the extractive selector (``analysis.nlp.summarise.sentences_select``); rows in
+    A fact counts as reported by another side when that side has a sentence at or above
+    ``reported_threshold`` (recall-oriented: the preference, not a citation). ``select`` is the
+    extractive selector (``analysis.nlp.summarise.sentences_select``); rows in
     ``excluded`` are never chosen (loaded language), unless nothing else is left; ``bonus`` adds to a
     row's relevance.
     """
     if not len(pool):
         return []
-    corroborating = matches >= threshold
+    corroborating = matches >= reported_threshold
     other_sides = np.array(
         [
             len({side for side in pool.sides[corroborating[row]] if side and side != pool.sides[row]})
             for row in range(len(pool))
         ]
     )
-    relevance_bonus = 0.05 * other_sides + (bonus if bonus is not None else 0.0)
+    relevance_bonus = OTHER_SIDE_BONUS * other_sides + (bonus if bonus is not None else 0.0)
     candidates = np.arange(len(pool))
     if excluded is not None and not excluded.all():
         candidates = np.nonzero(~excluded)[0]
@@ -141,8 +146,9 @@ def claim_groups(
                 group.append(int(row))
                 seen.add(articles[row])
         used[group] = True
-        # Sentences that state a fact already taken are that fact again, not a new one.
-        used |= same[group].any(axis=0)
+        # Sentences that may state a fact already taken (at the recall threshold) are that fact again,
+        # not a new one.
+        used |= (matches[group] >= recall).any(axis=0)
         groups.append(group)
 
     def widened(group: list[int]) -> list[int]:
@@ -151,7 +157,15 @@ def claim_groups(
         extra = [row for article, row in found.items() if str(pool.sides[row]) not in stated and row not in group]
         return group + sorted(extra)
 
-    groups = [widened(group) for group in groups]
+    # Widened, two claims may have come to hold one sentence: the first (the better backed) keeps it.
+    taken: set[int] = set()
+    kept = []
+    for group in (widened(group) for group in groups):
+        rows = [row for row in group if row not in taken]
+        if rows and rows[0] == group[0]:
+            kept.append(rows)
+            taken.update(rows)
+    groups = kept
 
     def side_count(group: list[int]) -> int:
         return len({pool.sides[row] for row in group})

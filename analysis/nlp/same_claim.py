@@ -43,9 +43,12 @@ NUMBER_WORDS = {
     "forty": "40", "fifty": "50", "hundred": "100", "dozen": "12", "half": "0.5",
 }  # fmt: skip
 SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "trillion": 1_000_000_000_000}
-NEGATIONS = frozenset(
-    "not no never none nobody nothing neither nor cannot n't without refused refuses declined denied denies".split()  # noqa: SIM905
-)
+# Grammatical negation only: "without power" and "refused" state facts, they do not deny one.
+NEGATIONS = frozenset("not no never none nobody nothing neither nor cannot".split())  # noqa: SIM905
+# One-sided negation vetoes a match only between sentences this alike: "the board approved the fare"
+# against "the board did not approve the fare" (a paraphrase model's blind spot), not a long sentence
+# whose other clause says what something did not do.
+NEGATION_CHECK_COSINE = 0.7
 # Capitalised words that name nothing: sentence openers, pronouns, titles, words of every headline.
 NOT_NAMES = frozenset(
     """
@@ -95,6 +98,8 @@ class SentenceFacts:
     names: frozenset[str]
     negated: bool
     length: int
+    # The distinctive figures among the numbers: a decimal, or 100 and above that is not a year.
+    figures: frozenset[str]
     grams: tuple[frozenset[tuple[str, ...]], ...]  # its word 1- to 4-grams, stop words included
     stems: frozenset[str]
     characters: frozenset[str]  # character 4-grams of the lower-cased words
@@ -136,10 +141,19 @@ def sentence_facts(text: str) -> SentenceFacts:
         names=frozenset(names),
         negated=negated,
         length=len(tokens),
+        figures=frozenset(number for number in numbers if _is_figure(number)),
         grams=tuple(frozenset(tuple(plain[i : i + n]) for i in range(len(plain) - n + 1)) for n in range(1, 5)),
         stems=frozenset(word[:5] for word in plain if word not in STOP_WORDS),
         characters=frozenset(joined[i : i + 4] for i in range(len(joined) - 3)),
     )
+
+
+def _is_figure(number: str) -> bool:
+    try:
+        value = float(number)
+    except ValueError:
+        return False
+    return not value.is_integer() or (value >= 100 and not 1900 <= value <= 2100)
 
 
 def _jaccard(first: frozenset[Any], second: frozenset[Any]) -> float:
@@ -181,12 +195,13 @@ def pair_features(first: SentenceFacts, second: SentenceFacts, cosine: float) ->
     ]
 
 
-def checks_pass(first: SentenceFacts, second: SentenceFacts) -> bool:
-    """The hard checks: when both sentences give numbers (figures, dates), they share one; and one does
-    not negate what the other asserts. (Names are a feature, not a check: a report may name fewer people.)"""
+def checks_pass(first: SentenceFacts, second: SentenceFacts, cosine: float) -> bool:
+    """The hard checks: when both sentences give numbers (figures, dates), they share one; and of two
+    close sentences, one does not negate what the other asserts. (Names are a feature, not a check: a
+    report may name fewer people.)"""
     if first.numbers and second.numbers and not first.numbers & second.numbers:
         return False
-    return first.negated == second.negated
+    return first.negated == second.negated or cosine < NEGATION_CHECK_COSINE
 
 
 @dataclass(frozen=True)
@@ -217,11 +232,19 @@ class SameClaimModel:
             )
 
     def probability(self, first: SentenceFacts, second: SentenceFacts, cosine: float) -> float:
-        """P(same fact); 0 below ``COSINE_FLOOR`` or where a hard check fails."""
-        if cosine < COSINE_FLOOR or (self.checks and not checks_pass(first, second)):
+        """P(same fact); 0 below ``COSINE_FLOOR`` or where a hard check fails.
+
+        Two sentences that share a distinctive figure ("$240", "19.4 feet", "42,000") are at least a
+        ``recall`` match: for "did another side report it?", the figure is the fact. Never a ``precise``
+        one by that alone: a citation needs the head's own confidence.
+        """
+        if cosine < COSINE_FLOOR or (self.checks and not checks_pass(first, second, cosine)):
             return 0.0
         logit = float(self.weights @ np.asarray(pair_features(first, second, cosine))) + self.intercept
-        return float(1.0 / (1.0 + np.exp(-logit)))
+        probability = float(1.0 / (1.0 + np.exp(-logit)))
+        if first.figures & second.figures:
+            probability = max(probability, min(self.recall, self.precise))
+        return probability
 
     def probabilities(
         self, first: Matrix, second: Matrix, first_texts: Sequence[str], second_texts: Sequence[str]

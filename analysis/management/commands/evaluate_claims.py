@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -44,10 +45,10 @@ class Command(BaseCommand):
         if not pairs:
             raise CommandError(f"{path} has no pairs.")
         first, second = pairs_encode(pairs)
-        gold = [pair.same for pair in pairs]
+        gold = np.array([pair.same for pair in pairs])
         probabilities = model_probabilities(same_claim, pairs, first, second)
         cosine = (first * second).sum(axis=1)
-        self.stdout.write(f"Model: {same_claim.version}; {len(pairs)} pairs, {sum(gold)} the same claim.")
+        self.stdout.write(f"Model: {same_claim.version}; {len(pairs)} pairs, {int(gold.sum())} the same claim.")
         self._write(
             f"at the shipped threshold {same_claim.precise:.4f}", pair_scores(gold, probabilities >= same_claim.precise)
         )

@@ -101,7 +101,9 @@ class Command(BaseCommand):
             self._report(gold, targets, arousal)
 
     def _corpus(self, path: Path, limit: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        rows, gold, stories = [], {}, set()
+        rows: list[dict[str, Any]] = []
+        gold: dict[str, str] = {}
+        stories: set[str] = set()
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
