@@ -177,9 +177,9 @@ def claim_groups(
         # The wording nearest the group's other sentences stands for it.
         return max(group, key=lambda row: float(similarity[row, group].sum()))
 
-    chosen = sorted((group for group in groups if side_count(group) > 1), key=rank)[:shared]
+    chosen = sorted((group for group in groups if len(group) > 1), key=rank)[:shared]
     single_by_side: dict[str, list[list[int]]] = defaultdict(list)
-    for group in sorted((group for group in groups if side_count(group) == 1), key=rank):
+    for group in sorted((group for group in groups if len(group) == 1), key=rank):
         side = str(pool.sides[group[0]])
         if len(single_by_side[side]) < one_sided_per_side:
             single_by_side[side].append(group)
