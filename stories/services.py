@@ -19,7 +19,7 @@ from analysis.nlp.same_claim import SameClaimModel, same_claim_model
 from analysis.nlp.summarise import Matrix as Vector
 from analysis.nlp.summarise import sentences_select, unit
 from clustering.models import Cluster
-from sources.models import Article, Lean, Outlet, OutletRating, Side
+from sources.models import Article, Outlet, OutletRating, Side
 from stories.generation import overview_rewrite
 from stories.models import Story, StoryViewpoint
 
@@ -56,10 +56,13 @@ class _Member:
         # The sentences the analysis flagged for loaded language (words quoted from a source are not flagged).
         self.loaded = {flagged.get("sentence") for flagged in (self.analysis.loaded_sentences if self.analysis else [])}
 
+        # Set by the refresh: other outlets of the story republished this article (a wire report).
+        self.is_copied = False
+
     @property
     def is_neutral_source(self) -> bool:
-        """Center-rated, or a wire service's own report (rated for no side, not a copy)."""
-        return self.side == Side.CENTER or (self.side is None and not self.article.is_syndicated)
+        """Center-rated, or a wire report that outlets of the story republished, from an outlet rated for no side."""
+        return self.side == Side.CENTER or (self.side is None and self.is_copied)
 
 
 def _sentence_pool(members: list[_Member]) -> tuple[SentencePool, list[tuple[_Member, int]]]:
@@ -200,7 +203,7 @@ def _title_score(member: _Member, centroid: Vector) -> float:
     and a neutral source's (center-rated or a wire service) over one side's."""
     centrality = float(member.analysis.vector @ centroid) if member.analysis else 0.0
     loaded = len(tone.loaded_words(member.article.title))
-    neutral = member.is_neutral_source or member.article.outlet.lean == Lean.CENTER
+    neutral = member.is_neutral_source
     return centrality - TITLE_LOADED_PENALTY * loaded + (TITLE_NEUTRAL_BONUS if neutral else 0.0)
 
 
@@ -255,6 +258,9 @@ def story_refresh(*, story_id: int) -> Story | None:
         .order_by("published_at", "pk")
     )
     members = [_Member(article) for article in articles]
+    copied = {member.article.syndicated_from_id for member in members if member.article.is_syndicated}
+    for member in members:
+        member.is_copied = member.article.pk in copied
     with_vectors = [member for member in members if member.analysis is not None]
     # Sides are counted and analysed over original reporting only; wire copies are counted apart.
     originals = [member for member in members if not member.article.is_syndicated]

@@ -69,7 +69,7 @@ def test_it_lists_the_240_dollar_cost_for_the_left_too(demo: None) -> None:
     assert claims
     for claim in claims:
         assert claim["sides"]["center"]
-        assert "Progressive Ledger" in {outlet_of(pk) for pk in claim["sides"]["left"]}
+        assert "The Progressive Ledger" in {outlet_of(pk) for pk in claim["sides"]["left"]}
 
 
 def test_it_lists_the_deaths_and_outages_and_the_crest_for_every_side_that_reported_them(demo: None) -> None:
