@@ -246,3 +246,43 @@ def test_export_stories_full_writes_each_story_as_the_api_detail(client: Client,
 
     [line] = path.read_text(encoding="utf-8").splitlines()
     assert json.loads(line) == client.get(f"/api/v1/stories/{story.pk}/").json()
+
+
+def test_the_overview_leaves_out_loaded_sentences_and_prefers_facts_several_sides_reported(
+    left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet
+) -> None:
+    # Every article's vector is the story's, so the centroid is too: the sentences' centrality is their cosine to it.
+    story_vector = unit_vector(1)
+    shared = near(story_vector, 0.50, 61)
+    rows = [
+        (
+            left_outlet,
+            "Left",
+            ["The board voted to raise the fare.", "Greedy officials gouge riders."],
+            [shared, near(story_vector, 0.9, 64)],
+        ),
+        (right_outlet, "Right", ["The board voted for a fare rise."], [near(shared, 0.95, 62)]),
+        (center_outlet, "Center", ["Riders packed the hearing room."], [near(story_vector, 0.52, 63)]),
+    ]
+    articles = []
+    for hours, (outlet, title, sentences, vectors) in enumerate(rows):
+        article = analysed_article_make(
+            outlet=outlet,
+            title=title,
+            vector=story_vector,
+            published_at=STORY_TIME + timedelta(hours=hours),
+            sentences=sentences,
+        )
+        sentences_set(article, vectors)
+        articles.append(article)
+    # The analysis flagged the left's second sentence, the most central of all, as loaded.
+    ArticleAnalysis.objects.filter(article=articles[0]).update(loaded_sentences=[{"sentence": 1, "words": ["greedy"]}])
+
+    story = story_build(articles)
+
+    texts = [sentence["text"] for sentence in story.overview]
+    assert "Greedy officials gouge riders." not in texts
+    # The vote, which the left and the right reported, before the more central line of the center alone
+    # (0.50 + 0.1 for the other side, against 0.52 + 0.05 for a neutral source).
+    assert texts[0] in {"The board voted to raise the fare.", "The board voted for a fare rise."}
+    assert "Riders packed the hearing room." in texts[1:]
