@@ -33,6 +33,10 @@ VIEWPOINT_SENTENCES = 3
 # The overview and the title prefer what the center (and wire services, rated for no side) wrote:
 # the closest to neutral wording a story has (issue 17: the title was often one side's headline).
 NEUTRAL_SIDE_BONUS = 0.05
+# The overview prefers plainly worded sentences: this much less relevance per unit of a sentence's
+# sentiment strength (|VADER compound|, 0 to 1), since strongly positive or negative wording is what
+# the NeuS framing-bias metric counts (docs/models.md).
+OVERVIEW_POLARITY_PENALTY = 0.0
 # A headline's loaded words weigh more than any difference in centrality; a neutral source's comes next.
 TITLE_LOADED_PENALTY = 0.3
 TITLE_NEUTRAL_BONUS = 0.5
@@ -91,6 +95,7 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     model = _same_claim_model()
     loaded = np.array([index in member.loaded for member, index in owners], dtype=bool)
     neutral = np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
+    polarity = np.abs(np.array(tone.sentence_tones(pool.texts), dtype=np.float32))
     overview = []
     for row, cited in overview_rows(
         pool,
@@ -101,7 +106,7 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         reported_threshold=model.recall,
         select=sentences_select,
         excluded=loaded,
-        bonus=NEUTRAL_SIDE_BONUS * neutral,
+        bonus=NEUTRAL_SIDE_BONUS * neutral - OVERVIEW_POLARITY_PENALTY * polarity,
     ):
         owner, index = owners[row]
         overview.append(
