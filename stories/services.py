@@ -26,17 +26,20 @@ from stories.models import Story, StoryViewpoint
 logger = logging.getLogger(__name__)
 
 OVERVIEW_SENTENCES = 4
+# ... and no more words than an editor's neutral roundup has (its first sentence always stays): a long
+# overview, made of several articles' sentences, says more than any one side did (NeuS, docs/models.md).
+OVERVIEW_MAX_WORDS = 80
 VIEWPOINT_SENTENCES = 3
 # Whether two sentences of different articles state the same fact is the same-claim model's call
 # (analysis.nlp.same_claim): a sentence cites an article at its `precise` threshold, and a fact is
 # one side's alone only when no other side's sentence reaches its `recall` threshold.
 # The overview and the title prefer what the center (and wire services, rated for no side) wrote:
 # the closest to neutral wording a story has (issue 17: the title was often one side's headline).
-NEUTRAL_SIDE_BONUS = 0.05
+NEUTRAL_SIDE_BONUS = 0.15
 # The overview prefers plainly worded sentences: this much less relevance per unit of a sentence's
 # sentiment strength (|VADER compound|, 0 to 1), since strongly positive or negative wording is what
 # the NeuS framing-bias metric counts (docs/models.md).
-OVERVIEW_POLARITY_PENALTY = 0.0
+OVERVIEW_POLARITY_PENALTY = 0.4
 # A headline's loaded words weigh more than any difference in centrality; a neutral source's comes next.
 TITLE_LOADED_PENALTY = 0.3
 TITLE_NEUTRAL_BONUS = 0.5
@@ -96,7 +99,8 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     loaded = np.array([index in member.loaded for member, index in owners], dtype=bool)
     neutral = np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
     polarity = np.abs(np.array(tone.sentence_tones(pool.texts), dtype=np.float32))
-    overview = []
+    overview: list[dict[str, Any]] = []
+    words = 0
     for row, cited in overview_rows(
         pool,
         centroid,
@@ -109,6 +113,9 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         bonus=NEUTRAL_SIDE_BONUS * neutral - OVERVIEW_POLARITY_PENALTY * polarity,
     ):
         owner, index = owners[row]
+        words += len(owner.sentences[index].split())
+        if overview and words > OVERVIEW_MAX_WORDS:
+            break
         overview.append(
             {
                 "text": owner.sentences[index],
