@@ -286,3 +286,16 @@ def test_the_overview_leaves_out_loaded_sentences_and_prefers_facts_several_side
     # (0.50 + 0.1 for the other side, against 0.52 + 0.05 for a neutral source).
     assert texts[0] in {"The board voted to raise the fare.", "The board voted for a fare rise."}
     assert "Riders packed the hearing room." in texts[1:]
+
+
+def test_the_neus_metric_sums_the_arousal_of_polar_words_the_neutral_text_does_not_use(tmp_path: Path) -> None:
+    from newsroom.management.commands.evaluate_neutrality import lexicon_read, neus
+
+    path = tmp_path / "lexicon.txt"
+    path.write_text(
+        "word\tvalence\tarousal\tdominance\nslam\t0.2\t0.9\t0.5\nvictory\t0.9\t0.7\t0.8\nboard\t0.5\t0.3\t0.5\n"
+    )
+    arousal = lexicon_read(path)
+
+    assert arousal == {"slam": 0.9, "victory": 0.7}  # "board" is neither clearly positive nor negative
+    assert neus("Victory! Critics slam the board, slam it.", "The board's victory.", arousal) == pytest.approx(1.8)
