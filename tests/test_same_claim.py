@@ -249,7 +249,7 @@ def test_export_stories_full_writes_each_story_as_the_api_detail(client: Client,
 
 
 def test_the_overview_leaves_out_loaded_sentences_and_prefers_facts_several_sides_reported(
-    left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet
+    left_outlet: Outlet, right_outlet: Outlet
 ) -> None:
     # Every article's vector is the story's, so the centroid is too: the sentences' centrality is their cosine to it.
     story_vector = unit_vector(1)
@@ -262,7 +262,12 @@ def test_the_overview_leaves_out_loaded_sentences_and_prefers_facts_several_side
             [shared, near(story_vector, 0.9, 64)],
         ),
         (right_outlet, "Right", ["The board voted for a fare rise."], [near(shared, 0.95, 62)]),
-        (center_outlet, "Center", ["Riders packed the hearing room."], [near(story_vector, 0.52, 63)]),
+        (
+            outlet_make("Second Left", Lean.LEFT),
+            "Left again",
+            ["Riders packed the hearing room."],
+            [near(story_vector, 0.55, 63)],
+        ),
     ]
     articles = []
     for hours, (outlet, title, sentences, vectors) in enumerate(rows):
@@ -282,8 +287,8 @@ def test_the_overview_leaves_out_loaded_sentences_and_prefers_facts_several_side
 
     texts = [sentence["text"] for sentence in story.overview]
     assert "Greedy officials gouge riders." not in texts
-    # The vote, which the left and the right reported, before the more central line of the center alone
-    # (0.50 + 0.1 for the other side, against 0.52 + 0.05 for a neutral source).
+    # The vote, which the left and the right reported, before the more central line of one left outlet
+    # (0.50 + OTHER_SIDE_BONUS 0.1 for the other side, against 0.55).
     assert texts[0] in {"The board voted to raise the fare.", "The board voted for a fare rise."}
     assert "Riders packed the hearing room." in texts[1:]
 
