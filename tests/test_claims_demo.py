@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from sources.models import Article, Side
@@ -19,11 +20,14 @@ pytestmark = [pytest.mark.models, pytest.mark.django_db]
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """The demo corpus loaded once for the module (the pipeline takes minutes), removed after it."""
+    """The demo corpus loaded once for the module (the pipeline takes minutes), removed after it: the
+    database is put back as it was, rows that migrations wrote (the curator group) included."""
     with django_db_blocker.unblock():
+        before = connection.creation.serialize_db_to_string()
         call_command("load_demo", verbosity=0)
         yield
-        call_command("flush", interactive=False, verbosity=0)
+        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+        connection.creation.deserialize_db_from_string(before)
 
 
 def story_with(title_words: str) -> Story:
