@@ -110,7 +110,7 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         reported_threshold=model.recall,
         select=sentences_select,
         excluded=loaded,
-        bonus=NEUTRAL_SIDE_BONUS * neutral - OVERVIEW_POLARITY_PENALTY * polarity,
+        bonus=(NEUTRAL_SIDE_BONUS * neutral - OVERVIEW_POLARITY_PENALTY * polarity).astype(np.float32),
     ):
         owner, index = owners[row]
         words += len(owner.sentences[index].split())
