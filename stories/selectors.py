@@ -372,16 +372,23 @@ def _viewpoint(viewpoint: StoryViewpoint, numbers: Mapping[int, int]) -> Viewpoi
 
 
 def _overview(story: Story, numbers: Mapping[int, int]) -> tuple[OverviewSentence, ...]:
-    return tuple(
-        OverviewSentence(
-            text=_text(sentence.get("text")),
-            article_id=_int_or_none(sentence.get("article")),
-            citations=tuple(Citation(article_id=pk, number=numbers.get(pk)) for pk in _ints(sentence.get("citations"))),
-            is_generated=bool(sentence.get("is_generated")),
-            source=_text(sentence.get("source")),
+    """Each overview sentence with the articles it cites, their numbers and their own sentence."""
+    overview = []
+    for sentence in _objects(story.overview):
+        quotes = _object(sentence.get("quotes"))
+        overview.append(
+            OverviewSentence(
+                text=_text(sentence.get("text")),
+                article_id=_int_or_none(sentence.get("article")),
+                citations=tuple(
+                    Citation(article_id=pk, number=numbers.get(pk), quote=_text_or_none(quotes.get(str(pk))))
+                    for pk in _ints(sentence.get("citations"))
+                ),
+                is_generated=bool(sentence.get("is_generated")),
+                source=_text(sentence.get("source")),
+            )
         )
-        for sentence in _objects(story.overview)
-    )
+    return tuple(overview)
 
 
 def _claims(story: Story, numbers: Mapping[int, int]) -> tuple[Claim, ...]:

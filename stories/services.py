@@ -13,8 +13,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
+from analysis.nlp import tone
 from analysis.nlp.claims import SentencePool, claim_groups, overview_rows
 from analysis.nlp.entities import Mention, actors_resolve, surface_clean
+from analysis.nlp.same_claim import SameClaimModel, same_claim_model
 from analysis.nlp.summarise import Matrix as Vector
 from analysis.nlp.summarise import sentences_select, unit
 from clustering.models import Cluster, StoryPairCandidate
@@ -25,9 +27,23 @@ from stories.models import Story, StoryViewpoint
 logger = logging.getLogger(__name__)
 
 OVERVIEW_SENTENCES = 4
+# ... and no more words than an editor's neutral roundup has (its first sentence always stays): a long
+# overview, made of several articles' sentences, says more than any one side did (NeuS, docs/models.md).
+OVERVIEW_MAX_WORDS = 80
 VIEWPOINT_SENTENCES = 3
-# Two sentences of different articles this similar state the same fact.
-SAME_FACT_SIMILARITY = 0.72
+# Whether two sentences of different articles state the same fact is the same-claim model's call
+# (analysis.nlp.same_claim): a sentence cites an article at its `precise` threshold, and a fact is
+# one side's alone only when no other side's sentence reaches its `recall` threshold.
+# The overview and the title prefer what the center (and wire services, rated for no side) wrote:
+# the closest to neutral wording a story has (issue 17: the title was often one side's headline).
+NEUTRAL_SIDE_BONUS = 0.15
+# The overview prefers plainly worded sentences: this much less relevance per unit of a sentence's
+# sentiment strength (|VADER compound|, 0 to 1), since strongly positive or negative wording is what
+# the NeuS framing-bias metric counts (docs/models.md).
+OVERVIEW_POLARITY_PENALTY = 0.4
+# A headline's loaded words weigh more than any difference in centrality; a neutral source's comes next.
+TITLE_LOADED_PENALTY = 0.3
+TITLE_NEUTRAL_BONUS = 0.5
 # The claims table: facts several articles stated first, then a few each side alone reported.
 CLAIMS_SHARED = 10
 CLAIMS_ONE_SIDED_PER_SIDE = 2
@@ -45,6 +61,16 @@ class _Member:
         self.side: str | None = article.outlet.side
         self.sentences: list[str] = self.analysis.sentences if self.analysis else []
         self.matrix = self.analysis.sentence_matrix if self.analysis and self.sentences else None
+        # The sentences the analysis flagged for loaded language (words quoted from a source are not flagged).
+        self.loaded = {flagged.get("sentence") for flagged in (self.analysis.loaded_sentences if self.analysis else [])}
+
+        # Set by the refresh: other outlets of the story republished this article (a wire report).
+        self.is_copied = False
+
+    @property
+    def is_neutral_source(self) -> bool:
+        """Center-rated, or a wire report that outlets of the story republished, from an outlet rated for no side."""
+        return self.side == Side.CENTER or (self.side is None and self.is_copied)
 
 
 def _sentence_pool(members: list[_Member]) -> tuple[SentencePool, list[tuple[_Member, int]]]:
@@ -52,7 +78,7 @@ def _sentence_pool(members: list[_Member]) -> tuple[SentencePool, list[tuple[_Me
     with_sentences = [member for member in members if member.matrix is not None]
     pool = SentencePool.of(
         [
-            (member.matrix, member.article.pk, member.side or "")
+            (member.matrix, member.article.pk, member.side or "", member.sentences)
             for member in with_sentences
             if member.matrix is not None
         ]
@@ -61,21 +87,53 @@ def _sentence_pool(members: list[_Member]) -> tuple[SentencePool, list[tuple[_Me
     return pool, owners
 
 
+def _same_claim_model() -> SameClaimModel:
+    return same_claim_model(settings.NEWSROOM_SAME_CLAIM_MODEL)
+
+
 def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
-    """Central, non-redundant sentences, preferring facts more than one side reported; each cited."""
+    """Central, non-redundant sentences, preferring facts several sides reported and neutral sources'
+    wording, leaving out loaded language; each cites every article with a sentence the same-claim model
+    matches, with that sentence (its ``quotes``)."""
     pool, owners = _sentence_pool(members)
-    overview = []
+    model = _same_claim_model()
+    loaded = np.array([index in member.loaded for member, index in owners], dtype=bool)
+    neutral = np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
+    polarity = np.abs(np.array(tone.sentence_tones(pool.texts), dtype=np.float32))
+    overview: list[dict[str, Any]] = []
+    words = 0
     for row, cited in overview_rows(
-        pool, centroid, count=OVERVIEW_SENTENCES, same_fact=SAME_FACT_SIMILARITY, select=sentences_select
+        pool,
+        centroid,
+        pool.matches(model),
+        count=OVERVIEW_SENTENCES,
+        threshold=model.precise,
+        reported_threshold=model.recall,
+        select=sentences_select,
+        excluded=loaded,
+        bonus=(NEUTRAL_SIDE_BONUS * neutral - OVERVIEW_POLARITY_PENALTY * polarity).astype(np.float32),
     ):
         owner, index = owners[row]
-        overview.append({"text": owner.sentences[index], "article": owner.article.pk, "citations": cited})
+        words += len(owner.sentences[index].split())
+        if overview and words > OVERVIEW_MAX_WORDS:
+            break
+        overview.append(
+            {
+                "text": owner.sentences[index],
+                "article": owner.article.pk,
+                "citations": list(cited),
+                "quotes": {
+                    str(article): owners[quoted][0].sentences[owners[quoted][1]] for article, quoted in cited.items()
+                },
+            }
+        )
     return overview
 
 
 def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     """The facts of the story, each with the articles of each side that stated it (``claim_groups``)."""
     pool, owners = _sentence_pool([member for member in members if member.side])
+    model = _same_claim_model()
 
     def claim(text_row: int, group: list[int]) -> dict[str, Any]:
         owner, index = owners[text_row]
@@ -92,7 +150,9 @@ def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     groups = claim_groups(
         pool,
         centroid,
-        same_fact=SAME_FACT_SIMILARITY,
+        pool.matches(model),
+        precise=model.precise,
+        recall=model.recall,
         shared=CLAIMS_SHARED,
         one_sided_per_side=CLAIMS_ONE_SIDED_PER_SIDE,
         sides=Side.values,
@@ -149,6 +209,30 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
         "tone": round(sum(tones) / len(tones), 4),
         "entities": [{"text": text, "count": count} for text, count in entity_counts.most_common(6)],
     }
+
+
+def _title_score(member: _Member, centroid: Vector) -> float:
+    """How well an article's headline heads the story: close to what all sides share, no loaded words,
+    and a neutral source's (center-rated or a wire service) over one side's."""
+    centrality = float(member.analysis.vector @ centroid) if member.analysis else 0.0
+    loaded = len(tone.loaded_words(member.article.title))
+    neutral = member.is_neutral_source
+    return centrality - TITLE_LOADED_PENALTY * loaded + (TITLE_NEUTRAL_BONUS if neutral else 0.0)
+
+
+def _heading_member(members: list[_Member], centroid: Vector) -> _Member | None:
+    """The article whose headline (and lead) head the story page (``_title_score``); original reporting
+    first, wire copies only when nothing else has a headline."""
+    originals = [member for member in members if not member.article.is_syndicated] or members
+    return max(originals, key=lambda member: _title_score(member, centroid), default=None)
+
+
+def _summary(heading: _Member | None, overview: list[dict[str, Any]]) -> str:
+    """The story's one line: the lead of the article that gives the title, unless it is loaded; else the
+    overview's first sentence."""
+    if heading is not None and heading.sentences and 0 not in heading.loaded:
+        return heading.sentences[0]
+    return overview[0]["text"] if overview else ""
 
 
 def ratings_snapshot_of(outlets: list[Outlet]) -> dict[str, dict[str, Any]]:
@@ -219,6 +303,9 @@ def story_refresh(*, story_id: int) -> Story | None:
         .order_by("published_at", "pk")
     )
     members = [_Member(article) for article in articles]
+    copied = {member.article.syndicated_from_id for member in members if member.article.is_syndicated}
+    for member in members:
+        member.is_copied = member.article.pk in copied
     with_vectors = [member for member in members if member.analysis is not None]
     # Sides are counted and analysed over original reporting only; wire copies are counted apart.
     originals = [member for member in members if not member.article.is_syndicated]
@@ -242,13 +329,11 @@ def story_refresh(*, story_id: int) -> Story | None:
             defaults={"first_published_at": cluster.first_published_at, "last_published_at": cluster.last_published_at},
         )
         if centroid is not None:
-            central = max(
-                with_vectors, key=lambda member: float(member.analysis.vector @ centroid) if member.analysis else 0
-            )
-            story.title = central.article.title or story.title
+            heading = _heading_member([member for member in with_vectors if member.article.title], centroid)
+            story.title = heading.article.title if heading else story.title
             story.overview = overview
             story.claims = claims
-            story.summary = story.overview[0]["text"] if story.overview else ""
+            story.summary = _summary(heading, overview)
         story.article_count = len(members)
         story.outlet_count = len({member.article.outlet_id for member in members})
         story.left_count = len(by_side[Side.LEFT])

@@ -7,6 +7,8 @@ test_pipeline.py run the real models end to end.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +24,7 @@ import time_machine
 from django.core.cache import caches
 
 from analysis.models import ArticleAnalysis
+from analysis.nlp import same_claim
 from clustering import services as clusterer
 from clustering.models import Cluster
 from sources import fetching
@@ -312,6 +315,37 @@ def local_server() -> Iterator[LocalServer]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def same_claim_model_of_vectors_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A same-claim model that reads the cosine of the two sentence vectors only: 0.5 at 0.72 (its ``precise``
+    threshold), and its ``recall`` threshold at a cosine of 0.6. The number and negation checks stay on."""
+    path = tmp_path_factory.mktemp("same_claim") / "same_claim_vectors.npz"
+    weights = np.zeros(len(same_claim.FEATURES))
+    weights[same_claim.FEATURES.index("cosine")] = 40.0
+    meta = {
+        "format": same_claim.FORMAT,
+        "version": "test-cosine",
+        "features": list(same_claim.FEATURES),
+        "precise": 0.5,
+        "recall": round(1 / (1 + math.exp(-40.0 * (0.6 - 0.72))), 6),
+        "checks": True,
+    }
+    np.savez(path, weights=weights, intercept=np.float64(-40.0 * 0.72), meta=np.array(json.dumps(meta)))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def same_claim_model_of_vectors(
+    request: pytest.FixtureRequest, settings: Any, same_claim_model_of_vectors_path: Path
+) -> None:
+    """Fixture sentences carry vectors chosen freely (which sentences state one fact is set by their cosine),
+    so stories here decide "the same fact" by the cosine (and the number and negation checks) alone. The
+    shipped model is tested in ``test_same_claim.py``, and every test marked ``models`` runs with it."""
+    if request.node.get_closest_marker("models"):
+        return
+    settings.NEWSROOM_SAME_CLAIM_MODEL = str(same_claim_model_of_vectors_path)
 
 
 @pytest.fixture(autouse=True)

@@ -207,9 +207,14 @@ def test_it_shows_coverage_by_articles_and_by_outlets_with_unrated_apart(
     assert body["reclustered_at"] is not None
     overview = body["overview"]
     assert overview
-    assert set(overview[0]) == {"text", "article", "citations"}
+    assert set(overview[0]) == {"text", "article", "citations", "quotes"}
     members = set(Article.objects.filter(membership__cluster_id=story.pk).values_list("pk", flat=True))
     assert all(set(sentence["citations"]) <= members for sentence in overview)
+    # Each citation comes with the cited article's own sentence, which is one of that article's sentences.
+    for sentence in overview:
+        assert set(sentence["quotes"]) == {str(pk) for pk in sentence["citations"]}
+        for pk, quote in sentence["quotes"].items():
+            assert quote in Article.objects.get(pk=pk).analysis.sentences
 
 
 @pytest.mark.parametrize("extra", [0, 17])

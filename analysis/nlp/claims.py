@@ -2,8 +2,9 @@
 
 Pure numpy, no ORM: a ``SentencePool`` holds the unit vectors of the sentences of a story's
 articles with the article and side of each row; the functions return rows of the pool, and the
-caller turns them into text and citations. Two sentences of different articles at or above
-``same_fact`` cosine state the same fact.
+caller turns them into text and citations. Whether two sentences of different articles state the
+same fact is the same-claim model's call (``analysis.nlp.same_claim``): its ``precise`` threshold
+for what a sentence cites, its ``recall`` threshold before a fact is called one side's alone.
 """
 
 from __future__ import annotations
@@ -15,81 +16,121 @@ from typing import Any
 
 import numpy as np
 
+from analysis.nlp.same_claim import SameClaimModel
+
 Matrix = np.ndarray[Any, np.dtype[np.float32]]
+# What each other side that reported a fact adds to its relevance in the overview (cosine units).
+OTHER_SIDE_BONUS = 0.1
 
 
 @dataclass(frozen=True)
 class SentencePool:
-    """One row per sentence: its vector, the article it is from, that article's side ("" unrated)."""
+    """One row per sentence: its vector, its text, the article it is from, that article's side ("" unrated)."""
 
     matrix: Matrix
     articles: np.ndarray[Any, np.dtype[np.int64]]
     sides: np.ndarray[Any, np.dtype[np.str_]]
+    texts: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, rows: Sequence[tuple[Matrix, int, str]]) -> SentencePool:
-        """From (sentence matrix, article id, side) per article; articles without sentences are skipped."""
-        kept = [(matrix, article, side) for matrix, article, side in rows if len(matrix)]
+    def of(cls, rows: Sequence[tuple[Matrix, int, str, Sequence[str]]]) -> SentencePool:
+        """From (sentence matrix, article id, side, sentence texts) per article; skips articles without sentences."""
+        kept = [(matrix, article, side, texts) for matrix, article, side, texts in rows if len(matrix)]
         if not kept:
             return cls(np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.str_))
         return cls(
-            matrix=np.vstack([matrix for matrix, _, _ in kept]),
-            articles=np.array([article for matrix, article, _ in kept for _ in range(len(matrix))], dtype=np.int64),
-            sides=np.array([side for matrix, _, side in kept for _ in range(len(matrix))], dtype=np.str_),
+            matrix=np.vstack([matrix for matrix, _, _, _ in kept]).astype(np.float32),
+            articles=np.array([article for matrix, article, _, _ in kept for _ in range(len(matrix))], dtype=np.int64),
+            sides=np.array([side for matrix, _, side, _ in kept for _ in range(len(matrix))], dtype=np.str_),
+            texts=tuple(text for _, _, _, texts in kept for text in texts),
         )
 
     def __len__(self) -> int:
         return len(self.articles)
 
-    def same_fact(self, threshold: float) -> tuple[Matrix, np.ndarray[Any, np.dtype[np.bool_]]]:
-        """The sentence similarities, and which pairs of rows of different articles state one fact."""
-        similarity = self.matrix @ self.matrix.T
-        return similarity, (similarity >= threshold) & (self.articles[None, :] != self.articles[:, None])
+    def matches(self, model: SameClaimModel) -> Matrix:
+        """P(same fact) of every pair of rows of different articles (0 within an article), by ``model``."""
+        probabilities = model.pool_probabilities(self.matrix, self.texts)
+        probabilities[self.articles[None, :] == self.articles[:, None]] = 0.0
+        return probabilities
+
+
+def best_sentences(pool: SentencePool, matches: Matrix, rows: Sequence[int], threshold: float) -> dict[int, int]:
+    """For each article with a sentence matching one of ``rows`` at ``threshold``: its best-matching row.
+
+    The articles of ``rows`` themselves keep their own row.
+    """
+    found = {int(pool.articles[row]): int(row) for row in rows}
+    strength = matches[list(rows)].max(axis=0) if len(rows) else np.zeros(len(pool))
+    for row in np.argsort(-strength):
+        if strength[row] < threshold:
+            break
+        found.setdefault(int(pool.articles[row]), int(row))
+    return found
 
 
 def overview_rows(
-    pool: SentencePool, centroid: Matrix, *, count: int, same_fact: float, select: Any
-) -> list[tuple[int, list[int]]]:
-    """Central, non-redundant rows, preferring facts more than one side reported, each with the
-    ids of the articles it cites: its own first, then the other articles that state the same fact.
+    pool: SentencePool,
+    centroid: Matrix,
+    matches: Matrix,
+    *,
+    count: int,
+    threshold: float,
+    reported_threshold: float,
+    select: Any,
+    excluded: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    bonus: Matrix | None = None,
+) -> list[tuple[int, dict[int, int]]]:
+    """Central, non-redundant rows, preferring facts more than one side reported, each with the articles
+    it cites and the row of each that states the fact: its own first, then every other article with a
+    sentence ``matches`` puts at or above ``threshold``.
 
-    ``select`` is the extractive selector (``analysis.nlp.summarise.sentences_select``).
+    A fact counts as reported by another side when that side has a sentence at or above
+    ``reported_threshold`` (recall-oriented: the preference, not a citation). ``select`` is the
+    extractive selector (``analysis.nlp.summarise.sentences_select``); rows in
+    ``excluded`` are never chosen (loaded language), unless nothing else is left; ``bonus`` adds to a
+    row's relevance.
     """
     if not len(pool):
         return []
-    _similarity, corroborating = pool.same_fact(same_fact)
+    corroborating = matches >= reported_threshold
     other_sides = np.array(
         [
             len({side for side in pool.sides[corroborating[row]] if side and side != pool.sides[row]})
             for row in range(len(pool))
         ]
     )
-    chosen = select(pool.matrix, centroid, count=count, bonus=0.05 * other_sides)
-    cited = []
-    for row in chosen:
-        own = int(pool.articles[row])
-        cited.append((row, [own, *sorted({int(pk) for pk in pool.articles[corroborating[row]]} - {own})]))
-    return cited
+    relevance_bonus = OTHER_SIDE_BONUS * other_sides + (bonus if bonus is not None else 0.0)
+    candidates = np.arange(len(pool))
+    if excluded is not None and not excluded.all():
+        candidates = np.nonzero(~excluded)[0]
+    chosen = select(pool.matrix[candidates], centroid, count=count, bonus=relevance_bonus[candidates])
+    return [(int(candidates[row]), best_sentences(pool, matches, [int(candidates[row])], threshold)) for row in chosen]
 
 
 def claim_groups(
     pool: SentencePool,
     centroid: Matrix,
+    matches: Matrix,
     *,
-    same_fact: float,
+    precise: float,
+    recall: float,
     shared: int,
     one_sided_per_side: int,
     sides: Sequence[str],
 ) -> list[tuple[int, list[int]]]:
     """The facts of a story: (the row whose wording stands for it, the rows of every article that stated it).
 
-    A claim takes at most one sentence per article. Claims stated by more sides come first, then
-    by more articles, then by centrality (at most ``shared``); after them, up to
-    ``one_sided_per_side`` central sentences that only one article carries, for each side in ``sides``.
+    A claim is grouped from sentences that ``matches`` puts at or above ``precise``, at most one per
+    article. Then, so that no fact is called one side's when another side stated it, every article
+    of a side the claim lacks joins it with its best sentence at or above ``recall``. Claims stated by
+    more sides come first, then by more articles, then by centrality (at most ``shared``); after
+    them, up to ``one_sided_per_side`` central claims that only one side carries, for each side in ``sides``.
     """
     if not len(pool):
         return []
-    similarity, same = pool.same_fact(same_fact)
+    similarity = pool.matrix @ pool.matrix.T
+    same = matches >= precise
     articles = pool.articles
     centrality = pool.matrix @ centroid
     used = np.zeros(len(pool), dtype=bool)
@@ -100,17 +141,37 @@ def claim_groups(
         if used[seed]:
             continue
         group, seen = [seed], {articles[seed]}
-        for row in np.argsort(-similarity[seed]):
+        for row in np.argsort(-matches[seed]):
             if same[seed, row] and not used[row] and articles[row] not in seen:
                 group.append(int(row))
                 seen.add(articles[row])
         used[group] = True
-        # Sentences close to a claim already taken are the same fact again, not a new one.
-        used |= (similarity[group] >= same_fact).any(axis=0)
+        # Sentences that may state a fact already taken (at the recall threshold) are that fact again,
+        # not a new one.
+        used |= (matches[group] >= recall).any(axis=0)
         groups.append(group)
 
+    def widened(group: list[int]) -> list[int]:
+        stated = {str(pool.sides[row]) for row in group}
+        found = best_sentences(pool, matches, group, recall)
+        extra = [row for article, row in found.items() if str(pool.sides[row]) not in stated and row not in group]
+        return group + sorted(extra)
+
+    # Widened, two claims may have come to hold one sentence: the first (the better backed) keeps it.
+    taken: set[int] = set()
+    kept = []
+    for group in (widened(group) for group in groups):
+        rows = [row for row in group if row not in taken]
+        if rows and rows[0] == group[0]:
+            kept.append(rows)
+            taken.update(rows)
+    groups = kept
+
+    def side_count(group: list[int]) -> int:
+        return len({pool.sides[row] for row in group})
+
     def rank(group: list[int]) -> tuple[int, int, float]:
-        return (-len({pool.sides[row] for row in group}), -len(group), -float(centrality[group].max()))
+        return (-side_count(group), -len(group), -float(centrality[group].max()))
 
     def wording(group: list[int]) -> int:
         # The wording nearest the group's other sentences stands for it.

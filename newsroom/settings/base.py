@@ -266,6 +266,9 @@ NEWSROOM_FRAMING_MODEL = env.str("NEWSROOM_FRAMING_MODEL", default="")
 # How the analysis app starts a re-analysis (the curator's admin action, `manage.py reanalyse`): the
 # pipeline owns it, since re-tagged articles' stories must be refreshed and analysis may not import stories.
 NEWSROOM_REANALYSE_ENQUEUE = "newsroom.pipeline.articles_reanalyse_enqueue"
+# The same-claim model's weights and thresholds (.npz written by `python -m lab.train_claims`); empty: the one
+# shipped in analysis/nlp/weights/same_claim.npz. Read when a story's page is refreshed (citations, claims).
+NEWSROOM_SAME_CLAIM_MODEL = env.str("NEWSROOM_SAME_CLAIM_MODEL", default="")
 
 # --- Story clustering (clustering.services) ---------------------------------
 # The pair model (weights and thresholds, JSON); empty: the one shipped in clustering/clustering_model.json.

@@ -251,7 +251,12 @@ class OverviewSentenceSerializer(serializers.Serializer[OverviewSentence]):
         source="article_id", allow_null=True, help_text="The article the sentence is taken from."
     )
     citations = serializers.ListField(
-        source="cited_article_ids", child=serializers.IntegerField(), help_text="Articles that say the same."
+        source="cited_article_ids",
+        child=serializers.IntegerField(),
+        help_text="Articles that state the same fact (the same-claim model's match), the sentence's own first.",
+    )
+    quotes = serializers.DictField(
+        child=serializers.CharField(), help_text="Each cited article's own sentence that states it, by article id."
     )
 
 
@@ -324,7 +329,9 @@ class StoryDetailSerializer(serializers.Serializer[StoryPage]):
 
     id = serializers.IntegerField(read_only=True)
     title = serializers.CharField()
-    summary = serializers.CharField(help_text="One line, taken from the most central article sentence.")
+    summary = serializers.CharField(
+        help_text="One line: the lead of the article whose headline is the title (or the overview's first sentence)."
+    )
     first_published_at = serializers.DateTimeField()
     last_published_at = serializers.DateTimeField()
     article_count = serializers.IntegerField()

@@ -1,0 +1,306 @@
+"""The same-claim model (issue 17): its checks, the shipped weights, its use on story pages, and its commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from analysis.models import ArticleAnalysis
+from analysis.nlp.same_claim import SameClaimModel, checks_pass, sentence_facts
+from lab.train_claims import groups_of, threshold_for_precision, threshold_for_recall
+from sources.models import Article, Lean, Outlet
+from stories.models import Story
+from tests.conftest import STORY_TIME, analysed_article_make, outlet_make, story_build, unit_vector
+
+# --- The checks a paraphrase model misses -------------------------------------------------------
+
+
+def test_it_reads_figures_dates_and_number_words_alike() -> None:
+    assert (
+        sentence_facts("The deal is worth $2.5 billion.").numbers
+        == sentence_facts("It paid 2,500,000,000 dollars.").numbers
+    )
+    assert sentence_facts("Three people died on Sunday.").numbers == {"3"}
+    assert sentence_facts("The river crested at 19.4 feet, flooding 1,800 homes in 2026.").figures == {"19.4", "1800"}
+
+
+def test_it_refuses_a_match_when_the_numbers_disagree() -> None:
+    first = sentence_facts("The board raised the fare to $2.75 on Friday.")
+    assert checks_pass(first, sentence_facts("The fare rises to $2.75, the board decided."), 0.9)
+    assert not checks_pass(first, sentence_facts("The board raised the fare to $3.25 on Friday."), 0.95)
+
+
+def test_it_refuses_a_close_sentence_that_negates_the_other() -> None:
+    approved = sentence_facts("The Senate approved the wage bill.")
+    assert not checks_pass(approved, sentence_facts("The Senate did not approve the wage bill."), 0.9)
+    # "Without" states a fact, and a long sentence may deny something else in another clause.
+    assert checks_pass(
+        sentence_facts("About 42,000 homes lost power."), sentence_facts("42,000 homes were without power."), 0.9
+    )
+    assert checks_pass(approved, sentence_facts("Approved, the bill did not satisfy unions."), 0.6)
+
+
+def test_the_shipped_model_is_precise_for_citations_and_looser_for_omissions() -> None:
+    model = SameClaimModel.load()
+    assert 0 < model.recall < model.precise < 1
+    assert model.checks
+    paraphrase = (
+        "Three people have died and about 42,000 homes lost power after the storm.",
+        "The storm killed three people and cut power to about 42,000 homes.",
+    )
+    same = model.probability(sentence_facts(paraphrase[0]), sentence_facts(paraphrase[1]), 0.85)
+    changed = model.probability(
+        sentence_facts(paraphrase[0]),
+        sentence_facts(paraphrase[1].replace("three", "five").replace("42,000", "12,000")),
+        0.85,
+    )
+    assert same > model.recall
+    assert changed == 0.0
+
+
+def test_a_shared_figure_is_a_match_for_omissions_never_for_citations() -> None:
+    model = SameClaimModel.load()
+    cost = sentence_facts("A bus rider will pay roughly $240 more a year.")
+    other = sentence_facts("The increase would cost a daily commuter about $240 a year, Bell said.")
+    probability = model.probability(cost, other, 0.5)
+    assert model.recall <= probability < model.precise
+
+
+# --- The lab's protocol -------------------------------------------------------------------------
+
+
+class Pair:
+    def __init__(self, first: str, second: str) -> None:
+        self.first, self.second = first, second
+
+
+def test_it_keeps_pairs_that_share_a_sentence_in_one_group() -> None:
+    groups = groups_of([Pair("a", "b"), Pair("c", "d"), Pair("b", "e"), Pair("f", "c")])
+    assert groups[0] == groups[2] != groups[1] == groups[3]
+
+
+def test_it_chooses_thresholds_for_precision_and_for_recall() -> None:
+    probabilities = np.linspace(1.0, 0.01, 100)
+    gold = np.array([True] * 50 + [False, True] * 25)
+
+    precise = threshold_for_precision(probabilities, gold, 0.9)
+    assert gold[probabilities >= precise].mean() >= 0.9
+    assert precise <= probabilities[49]
+    recall = threshold_for_recall(probabilities, gold, 0.9)
+    assert gold[probabilities >= recall].sum() >= 0.9 * gold.sum()
+
+
+# --- On the story page: citations and omissions -------------------------------------------------
+
+
+def sentences_set(article: Article, vectors: list[np.ndarray[Any, Any]]) -> None:
+    ArticleAnalysis.objects.filter(article=article).update(
+        sentence_embeddings=np.vstack(vectors).astype(np.float16).tobytes()
+    )
+
+
+def near(vector: np.ndarray[Any, Any], cosine: float, seed: int) -> np.ndarray[Any, Any]:
+    """A unit vector at exactly this cosine to ``vector``."""
+    other = unit_vector(seed)
+    other = other - (other @ vector) * vector
+    other /= np.linalg.norm(other)
+    return (cosine * vector + np.sqrt(1 - cosine**2) * other).astype(np.float32)
+
+
+@pytest.fixture
+def fare_story(left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet) -> Story:
+    """The fare vote, stated by the center and the left alike (cosine 0.9); the riders' cost, stated by the
+    center and more loosely by the right (cosine 0.65: not a citation, but not the center's alone);
+    and a "fare" sentence of the right whose figure disagrees (cosine 0.9, refused by the check)."""
+    story_vector = unit_vector(1)
+    vote = unit_vector(31, near=story_vector, noise=0.8)
+    cost = unit_vector(32, near=story_vector, noise=0.8)
+    rows = [
+        (
+            center_outlet,
+            "Board raises fare",
+            ["The board voted 5-2 to raise the fare.", "Riders will pay $240 a year."],
+            [vote, cost],
+        ),
+        (left_outlet, "Fare vote", ["By 5-2, the board voted to raise the fare."], [near(vote, 0.9, 41)]),
+        (
+            right_outlet,
+            "Fare costs",
+            ["A commuter faces $240 more each year.", "The board voted 4-3 to raise the fare."],
+            [near(cost, 0.65, 42), near(vote, 0.9, 43)],
+        ),
+    ]
+    articles = []
+    for hours, (outlet, title, sentences, vectors) in enumerate(rows):
+        article = analysed_article_make(
+            outlet=outlet,
+            title=title,
+            vector=unit_vector(50 + hours, near=story_vector),
+            published_at=STORY_TIME + timedelta(hours=hours),
+            sentences=sentences,
+        )
+        sentences_set(article, vectors)
+        articles.append(article)
+    return story_build(articles)
+
+
+def test_an_overview_sentence_cites_only_articles_that_state_it_with_their_own_sentence(fare_story: Story) -> None:
+    titles = dict(Article.objects.values_list("pk", "title"))
+    vote = next(sentence for sentence in fare_story.overview if "5-2" in sentence["text"])
+
+    cited = {titles[pk] for pk in vote["citations"]}
+    assert cited == {"Board raises fare", "Fare vote"}  # not the right's 4-3
+    quotes = {titles[int(pk)]: quote for pk, quote in vote["quotes"].items()}
+    assert quotes["Fare vote"] == "By 5-2, the board voted to raise the fare."
+
+
+def test_a_fact_is_one_side_s_only_when_no_other_side_states_it(fare_story: Story) -> None:
+    titles = dict(Article.objects.values_list("pk", "title"))
+    cost = next(claim for claim in fare_story.claims if "$240" in claim["text"])
+
+    assert {side: [titles[pk] for pk in pks] for side, pks in cost["sides"].items() if pks} == {
+        "center": ["Board raises fare"],
+        "right": ["Fare costs"],
+    }
+    assert cost["quotes"][str(next(pk for pk, title in titles.items() if title == "Fare costs"))] == (
+        "A commuter faces $240 more each year."
+    )
+    overview_cost = [sentence for sentence in fare_story.overview if "$240" in sentence["text"]]
+    for sentence in overview_cost:
+        assert {titles[pk] for pk in sentence["citations"]} == {titles[sentence["article"]]}
+
+
+def test_the_page_and_the_api_show_each_cited_sentence(client: Client, fare_story: Story) -> None:
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+    assert '<details class="citation-quotes">' in html
+    assert "By 5-2, the board voted to raise the fare." in html
+
+    body = client.get(f"/api/v1/stories/{fare_story.pk}/").json()
+    vote = next(sentence for sentence in body["overview"] if "5-2" in sentence["text"])
+    assert "By 5-2, the board voted to raise the fare." in vote["quotes"].values()
+
+
+# --- The heading --------------------------------------------------------------------------------
+
+
+def test_it_heads_the_story_with_the_neutral_outlet_s_plain_headline(story: Story) -> None:
+    loud = outlet_make("Loud Left", Lean.LEFT)
+    article = analysed_article_make(
+        outlet=loud,
+        title="Outrageous fare hike slams riders",
+        vector=unit_vector(1),  # the story's own vector: the most central article
+        sentences=["The outrageous hike slams the poorest riders."],
+    )
+    story = story_build([*Article.objects.filter(membership__cluster_id=story.pk), article])
+
+    assert story.title == "Transit board raises fare to $2.75"
+    assert story.summary == "The transit board voted 5-2 to raise the fare to $2.75."
+
+
+# --- The commands -------------------------------------------------------------------------------
+
+
+@pytest.mark.models
+def test_evaluate_claims_prints_precision_recall_and_f1_at_the_shipped_threshold(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.jsonl"
+    rows = [
+        (
+            "The Senate passed the wage bill 21-17 on Monday.",
+            "On Monday the Senate approved the wage bill, 21-17.",
+            True,
+        ),
+        ("The river crested at 19.4 feet early Sunday.", "Early Sunday the river crested at 19.4 feet.", True),
+        ("The river crested at 19.4 feet early Sunday.", "Shelters opened for 1,800 residents.", False),
+        ("The board raised the fare to $2.75.", "The board raised the fare to $3.25.", False),
+    ]
+    path.write_text(
+        "".join(
+            json.dumps({"sentence_a": first, "sentence_b": second, "gold_same_claim": same}) + "\n"
+            for first, second, same in rows
+        )
+    )
+    stdout = StringIO()
+
+    call_command("evaluate_claims", str(path), stdout=stdout)
+
+    lines = stdout.getvalue().splitlines()
+    model = SameClaimModel.load()
+    assert lines[0] == f"Model: {model.version}; 4 pairs, 2 the same claim."
+    assert lines[1] == f"Precision at the shipped threshold {model.precise:.4f}: 1.000"
+    assert lines[2].startswith(f"Recall at the shipped threshold {model.precise:.4f}: ")
+    assert lines[3].startswith(f"F1 at the shipped threshold {model.precise:.4f}: ")
+
+
+def test_export_stories_full_writes_each_story_as_the_api_detail(client: Client, story: Story, tmp_path: Path) -> None:
+    path = tmp_path / "stories.jsonl"
+
+    call_command("export_stories", str(path), "--full", stdout=StringIO())
+
+    [line] = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line) == client.get(f"/api/v1/stories/{story.pk}/").json()
+
+
+def test_the_overview_leaves_out_loaded_sentences_and_prefers_facts_several_sides_reported(
+    left_outlet: Outlet, right_outlet: Outlet
+) -> None:
+    # Every article's vector is the story's, so the centroid is too: the sentences' centrality is their cosine to it.
+    story_vector = unit_vector(1)
+    shared = near(story_vector, 0.50, 61)
+    rows = [
+        (
+            left_outlet,
+            "Left",
+            ["The board voted to raise the fare.", "Greedy officials gouge riders."],
+            [shared, near(story_vector, 0.9, 64)],
+        ),
+        (right_outlet, "Right", ["The board voted for a fare rise."], [near(shared, 0.95, 62)]),
+        (
+            outlet_make("Second Left", Lean.LEFT),
+            "Left again",
+            ["Riders packed the hearing room."],
+            [near(story_vector, 0.55, 63)],
+        ),
+    ]
+    articles = []
+    for hours, (outlet, title, sentences, vectors) in enumerate(rows):
+        article = analysed_article_make(
+            outlet=outlet,
+            title=title,
+            vector=story_vector,
+            published_at=STORY_TIME + timedelta(hours=hours),
+            sentences=sentences,
+        )
+        sentences_set(article, vectors)
+        articles.append(article)
+    # The analysis flagged the left's second sentence, the most central of all, as loaded.
+    ArticleAnalysis.objects.filter(article=articles[0]).update(loaded_sentences=[{"sentence": 1, "words": ["greedy"]}])
+
+    story = story_build(articles)
+
+    texts = [sentence["text"] for sentence in story.overview]
+    assert "Greedy officials gouge riders." not in texts
+    # The vote, which the left and the right reported, before the more central line of one left outlet
+    # (0.50 + OTHER_SIDE_BONUS 0.1 for the other side, against 0.55).
+    assert texts[0] in {"The board voted to raise the fare.", "The board voted for a fare rise."}
+    assert "Riders packed the hearing room." in texts[1:]
+
+
+def test_the_neus_metric_sums_the_arousal_of_polar_words_the_neutral_text_does_not_use(tmp_path: Path) -> None:
+    from newsroom.management.commands.evaluate_neutrality import lexicon_read, neus
+
+    path = tmp_path / "lexicon.txt"
+    path.write_text(
+        "word\tvalence\tarousal\tdominance\nslam\t0.2\t0.9\t0.5\nvictory\t0.9\t0.7\t0.8\nboard\t0.5\t0.3\t0.5\n"
+    )
+    arousal = lexicon_read(path)
+
+    assert arousal == {"slam": 0.9, "victory": 0.7}  # "board" is neither clearly positive nor negative
+    assert neus("Victory! Critics slam the board, slam it.", "The board's victory.", arousal) == pytest.approx(1.8)
