@@ -58,7 +58,10 @@ def methodology_get() -> dict[str, object]:
             "clustering pair model": settings.NEWSROOM_CLUSTER_MODEL_PATH
             or "logistic regression over lead and body similarity, shared entities and title terms "
             "(clustering/clustering_model.json)",
-            "tone": "VADER sentiment (vaderSentiment 3.3.2)",
+            "tone": "tone toward each main actor: a model over the sentence encoder, trained on NewsMTSC "
+            "(analysis/nlp/weights/)",
+            "loaded language": "a model over the sentence vectors, trained on SemEval-2023 Task 3; "
+            "the words marked are the lexicon's inside a flagged sentence",
         },
         "cluster_window_days": settings.NEWSROOM_CLUSTER_WINDOW_DAYS,
     }

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from analysis.models import tone_label_of
 from sources.models import Side
 from stories.timeline import Timeline
 
@@ -194,6 +195,11 @@ class Viewpoint:
     frames: tuple[FrameShare, ...]
     tone: float | None
     entities: tuple[EntityCount, ...]
+
+    @property
+    def tone_label(self) -> str:
+        """The side's tone toward the actors its articles name, in words ("" with no analysis)."""
+        return tone_label_of(self.tone)
 
 
 @dataclass(frozen=True, slots=True)
