@@ -71,6 +71,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     parser.add_argument("--output", type=Path, default=WEIGHTS_PATH)
     parser.add_argument("--cache", type=Path, help="A .npy file to keep the paragraph vectors in.")
     parser.add_argument("--name", default="semeval23-en")
+    parser.add_argument(
+        "--counts-only",
+        action="store_true",
+        help="Leave the sentence vectors out (zero weights): the counts alone, no encoding.",
+    )
     arguments = parser.parse_args(argv)
 
     rows = [json.loads(line) for line in arguments.path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -78,7 +83,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     gold = np.array([bool(row["gold_loaded_language"]) for row in rows])
     groups = np.array([str(row["article_id"]) for row in rows])
     started = time.perf_counter()
-    if arguments.cache and arguments.cache.exists():
+    if arguments.counts_only:
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+    elif arguments.cache and arguments.cache.exists():
         vectors = np.load(arguments.cache)
     else:
         vectors = analyser().encode(texts)

@@ -67,6 +67,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     parser.add_argument("--cache", type=Path, help="A .pt file to keep the frozen layers' states in.")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--name", default="newsmtsc")
+    parser.add_argument(
+        "--frozen",
+        action="store_true",
+        help="No updates of the encoder: a logistic regression head over the frozen states (the baseline).",
+    )
     arguments = parser.parse_args(argv)
     torch.manual_seed(0)
 
@@ -137,6 +142,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     head = nn.Linear(2 * hidden_size, len(LABELS))
 
     def forward(batch: np.ndarray[Any, Any]) -> torch.Tensor:
+        return head(torch.cat(pooled_batch(batch), dim=1))
+
+    def pooled_batch(batch: np.ndarray[Any, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         numbers = [position[rows[row]["sentence"]] for row in batch]
         longest = max(len(cached[number]) for number in numbers)
         hidden = torch.zeros(len(batch), longest, hidden_size)
@@ -160,7 +168,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
             hidden = output[0] if isinstance(output, tuple) else output
         sentence_mean = (hidden * real[..., None]).sum(1) / real.sum(1, keepdim=True).clamp(min=1.0)
         target_mean = (hidden * target[..., None]).sum(1) / target.sum(1, keepdim=True).clamp(min=1.0)
-        return head(torch.cat([sentence_mean, target_mean], dim=1))
+        return sentence_mean, target_mean
 
     train_rows, test_rows = np.flatnonzero(~held), np.flatnonzero(held)
     counts = np.bincount(labels[train_rows], minlength=len(LABELS))
@@ -177,6 +185,24 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         optimiser, max_lr=[LEARNING_RATE, HEAD_LEARNING_RATE], total_steps=steps, pct_start=0.1
     )
     generator = np.random.default_rng(0)
+    if arguments.frozen:
+        from sklearn.linear_model import LogisticRegression
+
+        pooled = []
+        with torch.no_grad():
+            for layer in trained:
+                layer.eval()
+            for start in range(0, len(train_rows), 256):
+                batch = train_rows[start : start + 256]
+                pooled.append(torch.cat(pooled_batch(batch), dim=1).numpy())
+        regression = LogisticRegression(C=0.1, max_iter=3000, class_weight="balanced")
+        regression.fit(np.vstack(pooled), labels[train_rows])
+        with torch.no_grad():
+            head.weight.copy_(torch.from_numpy(regression.coef_.astype(np.float32)))
+            head.bias.copy_(torch.from_numpy(regression.intercept_.astype(np.float32)))
+            for module in adapted.values():
+                module.up.zero_()
+        arguments.epochs = 0
     for epoch in range(arguments.epochs):
         for layer in trained:
             layer.train()
@@ -194,7 +220,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     model = ToneModel(
         coef=head.weight.detach().numpy().astype(np.float32),
         intercept=head.bias.detach().numpy().astype(np.float32),
-        adapters={
+        adapters={}
+        if arguments.frozen
+        else {
             name: (module.down.detach().numpy().copy(), module.up.detach().numpy().copy())
             for name, module in adapted.items()
         },

@@ -64,8 +64,8 @@ def test_it_scores_macro_f1_and_accuracy() -> None:
     result = classification_scores([0, 0, 1, 2], [0, 1, 1, 1], classes=3)
 
     assert result.accuracy == 0.5
-    assert result.per_class == pytest.approx((2 / 3, 2 / 3, 0.0))
-    assert result.macro_f1 == pytest.approx(4 / 9)
+    assert result.per_class == pytest.approx((2 / 3, 0.5, 0.0))
+    assert result.macro_f1 == pytest.approx(7 / 18)
 
 
 def test_it_puts_tone_in_plain_words() -> None:
