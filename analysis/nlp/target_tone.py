@@ -20,14 +20,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from analysis.nlp.models import sentence_encoder
-
-if TYPE_CHECKING:
-    import torch
 
 LABELS = ("negative", "neutral", "positive")
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "tone.npz"
@@ -89,10 +86,10 @@ class ToneModel:
         """The encoder's transformer with the updates merged into a private copy (the shared one is untouched)."""
         import torch
 
-        base = sentence_encoder()[0].auto_model
+        base: Any = sentence_encoder()[0].auto_model
         if not self.adapters:
             return base
-        network = copy.deepcopy(base)
+        network: Any = copy.deepcopy(base)
         modules = dict(network.named_modules())
         with torch.no_grad():
             for name, (down, up) in self.adapters.items():
@@ -215,12 +212,6 @@ def pooled_features(hidden: Matrix, offsets: Matrix, spans: Sequence[Span]) -> M
         inside = real & (offsets[:, 0] < end) & (offsets[:, 1] > start)
         rows.append(np.concatenate([sentence_mean, hidden[inside].mean(axis=0) if inside.any() else sentence_mean]))
     return np.asarray(rows, dtype=np.float32).reshape(len(spans), -1)
-
-
-def torch_tensor(array: Matrix) -> torch.Tensor:
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(array))
 
 
 @functools.cache
