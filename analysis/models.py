@@ -25,7 +25,7 @@ def tone_label_of(score: float | None) -> str:
     return "neutral"
 
 
-# A word as the loaded-language detector reads it (analysis.nlp.tone.WORD, without importing VADER here).
+# A word as the loaded-language detector reads it (analysis.nlp.lexicon.WORD, without importing VADER here).
 WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*[A-Za-z]|[A-Za-z]")
 
 

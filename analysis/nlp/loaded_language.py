@@ -7,7 +7,7 @@ trained on SemEval-2023 Task 3 subtask 3 paragraphs labelled Loaded_Language. It
 threshold is chosen for precision: a wrong highlight costs more trust than a missed one.
 
 What a reader sees: a flagged sentence, with the lexicon's words inside it marked as the
-evidence (``tone.lexicon_words``). Words inside quotation marks are the source's, not the
+evidence (``lexicon.lexicon_words``). Words inside quotation marks are the source's, not the
 outlet's: they are neither counted nor marked, and a sentence that is mostly a quotation
 is not flagged.
 
@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis.nlp.lexicon import QUOTED, lexicon_words
+
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "loaded_language.npz"
 FORMAT = 1
 # A sentence whose quotations hold more than this share of its characters speaks in its source's voice.
@@ -37,12 +39,10 @@ Matrix = np.ndarray[Any, np.dtype[Any]]
 
 def counts_features(sentence: str) -> Matrix:
     """The counts the model reads beside the vector: log(1 + lexicon words), quotes or not, log(words)."""
-    from analysis.nlp import tone
-
     return np.array(
         [
-            math.log1p(len(tone.lexicon_words(sentence))),
-            1.0 if tone.QUOTED.search(sentence) else 0.0,
+            math.log1p(len(lexicon_words(sentence))),
+            1.0 if QUOTED.search(sentence) else 0.0,
             math.log1p(len(sentence.split())),
         ],
         dtype=np.float32,
@@ -50,9 +50,7 @@ def counts_features(sentence: str) -> Matrix:
 
 
 def quoted_share(sentence: str) -> float:
-    from analysis.nlp import tone
-
-    quoted = sum(len(match.group()) for match in tone.QUOTED.finditer(sentence))
+    quoted = sum(len(match.group()) for match in QUOTED.finditer(sentence))
     return quoted / len(sentence) if sentence else 0.0
 
 
