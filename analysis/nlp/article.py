@@ -3,7 +3,9 @@
 Pure: texts in, features out; the models load once per process (see models.py).
 Speed comes from batching: one ``nlp.pipe`` over the batch with only the parser
 (sentences) and the entity recogniser, and one encoder pass over every lead and
-sentence of the batch. The rest (framing, tone, actors) is arithmetic on those.
+sentence of the batch. Framing, loaded language and actors are arithmetic on those; the
+tone model reads token states, so the sentences and headlines that name a main actor are
+encoded once more, in one pass for the batch.
 """
 
 from __future__ import annotations
