@@ -9,7 +9,23 @@ from django.utils import timezone
 
 from sources.models import Article
 
-# A word as the loaded-language detector reads it (analysis.nlp.tone.WORD, without importing VADER here).
+# An article's tone is P(positive) - P(negative) of the tone model, averaged over the places it names
+# its main actors; beyond these it reads as clearly one way (a mean of mixed mentions sits near 0).
+TONE_LEANING = 0.15
+
+
+def tone_label_of(score: float | None) -> str:
+    """Plain words for a tone score: "negative", "neutral" or "positive" ("" when there is none)."""
+    if score is None:
+        return ""
+    if score >= TONE_LEANING:
+        return "positive"
+    if score <= -TONE_LEANING:
+        return "negative"
+    return "neutral"
+
+
+# A word as the loaded-language detector reads it (analysis.nlp.lexicon.WORD, without importing VADER here).
 WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*[A-Za-z]|[A-Za-z]")
 
 
@@ -23,10 +39,16 @@ class ArticleAnalysis(models.Model):
     # float16 matrix, one unit row per sentence above: used for overviews and Ask without re-encoding.
     sentence_embeddings = models.BinaryField(default=b"")
     entities = models.JSONField(default=list, help_text='[{"text", "label", "count"}], most salient first.')
-    frames = models.JSONField(default=list, help_text='[{"frame", "score", "sentences": [index, ...]}].')
-    tone = models.FloatField(default=0.0, help_text="Mean VADER compound score of the sentences, -1 to 1.")
+    frames = models.JSONField(
+        default=list, help_text='[{"frame", "score", "sentences": [index, ...], "shown"}]: "shown" when confident.'
+    )
+    tone = models.FloatField(
+        default=0.0,
+        help_text="Tone toward the actors it names: P(positive) - P(negative) of the tone model, averaged, -1 to 1.",
+    )
     actor_tones = models.JSONField(
-        default=list, help_text='[{"actor", "tone", "sentences": [index, ...]}]: tone of the sentences naming each.'
+        default=list,
+        help_text='[{"actor", "tone", "label", "sentences": [index, ...], "in_headline"}]: the tone model on each.',
     )
     loaded_sentences = models.JSONField(default=list, help_text='[{"sentence": index, "words": [...]}].')
     model_versions = models.JSONField(default=dict, help_text="The version of each model that produced this.")
@@ -48,8 +70,13 @@ class ArticleAnalysis(models.Model):
         return raw.reshape(len(self.sentences), -1).astype(np.float32) if len(raw) else raw.astype(np.float32)
 
     @property
+    def shown_frames(self) -> list[dict[str, Any]]:
+        """The frames confident enough to show a reader (tags from before display thresholds count as shown)."""
+        return [frame for frame in self.frames if frame.get("shown", True)]
+
+    @property
     def frame_names(self) -> list[str]:
-        return [frame["frame"] for frame in self.frames]
+        return [frame["frame"] for frame in self.shown_frames]
 
     @property
     def frames_with_evidence(self) -> list[dict[str, Any]]:
@@ -63,7 +90,7 @@ class ArticleAnalysis(models.Model):
                     if isinstance(index, int) and 0 <= index < len(self.sentences)
                 ],
             }
-            for frame in self.frames
+            for frame in self.shown_frames
         ]
 
     @property
@@ -91,8 +118,4 @@ class ArticleAnalysis(models.Model):
 
     @property
     def tone_label(self) -> str:
-        if self.tone >= 0.15:
-            return "positive"
-        if self.tone <= -0.15:
-            return "negative"
-        return "neutral"
+        return tone_label_of(self.tone)

@@ -25,6 +25,8 @@ def analyser() -> Analyser:
         spacy_model=settings.NEWSROOM_SPACY_MODEL,
         encoder_path=settings.NEWSROOM_EMBEDDING_MODEL,
         framing_path=settings.NEWSROOM_FRAMING_MODEL,
+        tone_path=settings.NEWSROOM_TONE_MODEL,
+        loaded_language_path=settings.NEWSROOM_LOADED_LANGUAGE_MODEL,
         batch_size=settings.NEWSROOM_ANALYSIS_BATCH_SIZE,
     )
 

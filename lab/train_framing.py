@@ -7,6 +7,11 @@ FILE is JSONL with ``title``, ``text`` and ``gold_frames`` over the 14 policy fr
 ``--cv`` it fits the model (choices by inner cross-validation, see ``lab.framing_training``) and
 writes its weights (default: the shipped ``analysis/nlp/weights/framing.npz``); with ``--cv K``
 it prints K-fold nested cross-validated micro-F1 and macro-F1 instead and writes nothing.
+
+With ``--grouped`` (the shipped model since issue 18) the folds hold whole topic clusters out
+and the model is the embedding model alone, with a confidence below which a frame is not shown
+(``lab.framing_grouped``): ``--cv K`` then prints the grouped figures, with the precision of the
+frames shown.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     parser.add_argument(
         "--features-cache", type=Path, help="An .npz file to keep the encoded features in (encode once)."
     )
+    parser.add_argument(
+        "--grouped", action="store_true", help="Folds by topic cluster; the embedding model with a display threshold."
+    )
     arguments = parser.parse_args(argv)
     path: Path = arguments.path
 
@@ -58,6 +66,34 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     started = time.perf_counter()
     features, segments = features_compute(articles, arguments.features_cache)
     stderr.write(f"Encoded {len(articles)} articles in {time.perf_counter() - started:.0f}s.\n")
+    if arguments.grouped:
+        from lab.framing_grouped import grouped_cross_validate, grouped_fit, topic_groups
+
+        groups = topic_groups(features, seed=arguments.seed)
+        if arguments.cv:
+            result = grouped_cross_validate(features, labels, groups, folds=arguments.cv)
+            stdout.write(f"{arguments.cv}-fold cross-validation grouped by topic cluster on {path.name}:\n")
+            scores_write(stdout, "framing classifier (tags)", result.tags, per_frame=True)
+            stdout.write(
+                f"frames shown: precision {result.shown_precision:.3f}, {result.shown_share:.3f} of the tags, "
+                f"articles with one at least {result.articles_with_a_shown_frame:.3f}\n"
+            )
+            return
+        model = grouped_fit(
+            features,
+            labels,
+            groups,
+            meta={
+                "name": arguments.name or path.stem,
+                "trained_on": path.name,
+                "articles": str(len(articles)),
+                "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+            },
+        )
+        output: Path = arguments.output
+        model.save(output)
+        stdout.write(f"Wrote {output} ({output.stat().st_size // 1024} KiB), version {model.version}.\n")
+        return
     if arguments.cv:
         folds, seed = arguments.cv, arguments.seed
         stdout.write(f"{folds}-fold cross-validation on {path.name} ({len(articles)} articles, nested tuning):\n")
@@ -81,9 +117,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
             "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
         },
     )
-    output: Path = arguments.output
-    model.save(output)
-    stdout.write(f"Wrote {output} ({output.stat().st_size // 1024} KiB), version {model.version}.\n")
+    model.save(arguments.output)
+    stdout.write(
+        f"Wrote {arguments.output} ({arguments.output.stat().st_size // 1024} KiB), version {model.version}.\n"
+    )
 
 
 if __name__ == "__main__":

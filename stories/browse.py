@@ -199,7 +199,13 @@ def outlet_page_get(*, slug: str) -> OutletPage:
     )
     counts: Counter[str] = Counter()
     for frames in frame_lists:
-        counts.update({frame["frame"] for frame in frames or [] if isinstance(frame, dict) and "frame" in frame})
+        counts.update(
+            {
+                frame["frame"]
+                for frame in frames or []
+                if isinstance(frame, dict) and "frame" in frame and frame.get("shown", True)
+            }
+        )
     analysed = len(frame_lists)
     shares = [
         FrameShare(frame=frame, articles=number, share=100.0 * number / analysed)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from analysis.models import tone_label_of
 from sources.models import Side
 from stories.timeline import Timeline
 
@@ -222,6 +223,11 @@ class Viewpoint:
     entities: tuple[EntityCount, ...]
     # Where this side's coverage may be when it has no article here (None: nowhere we know of).
     related_story: RelatedStory | None = None
+
+    @property
+    def tone_label(self) -> str:
+        """The side's tone toward the actors its articles name, in words ("" with no analysis)."""
+        return tone_label_of(self.tone)
 
 
 @dataclass(frozen=True, slots=True)

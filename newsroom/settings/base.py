@@ -263,6 +263,10 @@ NEWSROOM_CLUSTER_WINDOW_DAYS = env.float("NEWSROOM_CLUSTER_WINDOW_DAYS", default
 # The framing classifier's weights (.npz written by `python -m lab.train_framing`); empty: the ones shipped in
 # analysis/nlp/weights/. A new file changes the recorded framing version, and `manage.py reanalyse` re-tags.
 NEWSROOM_FRAMING_MODEL = env.str("NEWSROOM_FRAMING_MODEL", default="")
+# The same for the tone model (`python -m lab.train_tone`) and the loaded-language model
+# (`python -m lab.train_loaded_language`).
+NEWSROOM_TONE_MODEL = env.str("NEWSROOM_TONE_MODEL", default="")
+NEWSROOM_LOADED_LANGUAGE_MODEL = env.str("NEWSROOM_LOADED_LANGUAGE_MODEL", default="")
 # How the analysis app starts a re-analysis (the curator's admin action, `manage.py reanalyse`): the
 # pipeline owns it, since re-tagged articles' stories must be refreshed and analysis may not import stories.
 NEWSROOM_REANALYSE_ENQUEUE = "newsroom.pipeline.articles_reanalyse_enqueue"

@@ -73,7 +73,8 @@ class ArticleAnalysisSerializer(serializers.Serializer[Any]):
     tone = serializers.FloatField()
     tone_label = serializers.CharField()
     actor_tones = serializers.ListField(
-        child=serializers.DictField(), help_text="Tone of the sentences naming each actor."
+        child=serializers.DictField(),
+        help_text='Tone toward each main actor: {"actor", "tone" (-1 to 1), "label", "sentences", "in_headline"}.',
     )
     loaded_language = serializers.SerializerMethodField(help_text="Sentences flagged as loaded, with the words why.")
     entities = serializers.ListField(child=serializers.DictField())

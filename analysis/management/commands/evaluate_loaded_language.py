@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
+from analysis.services import analyser
+from analysis.tone_evaluation import flag_scores
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the installed loaded-language model on a JSONL file (text, gold_loaded_language) and print "
+        "the precision, recall and F1 of the paragraphs it flags."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path, help="JSONL with text and gold_loaded_language (true or false).")
+        parser.add_argument("--model", type=Path, help="A weights file to evaluate instead of the installed model.")
+
+    def handle(self, *args: Any, path: Path, **options: Any) -> None:
+        texts: list[str] = []
+        gold: list[bool] = []
+        try:
+            with path.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, 1):
+                    if not line.strip():
+                        continue
+                    record = json.loads(line)
+                    label = record.get("gold_loaded_language")
+                    if not isinstance(label, bool):
+                        raise ValueError(f"line {number}: gold_loaded_language must be true or false")
+                    texts.append(str(record.get("text") or ""))
+                    gold.append(label)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"Cannot read {path}: {error}") from error
+        if not texts:
+            raise CommandError(f"{path} has no labelled paragraphs.")
+        model = LoadedLanguageModel.load(options["model"]) if options.get("model") else loaded_language_model()
+        # A paragraph is read as the analysis reads a sentence: its unit vector from the shared encoder.
+        flagged = model.flagged(analyser().encode(texts), texts)
+        result = flag_scores(gold, flagged)
+        self.stdout.write(f"Loaded-language model {model.version} on {path.name} ({len(texts)} paragraphs):\n")
+        self.stdout.write(f"precision {result.precision:.3f}\n")
+        self.stdout.write(f"recall {result.recall:.3f}\n")
+        self.stdout.write(f"F1 {result.f1:.3f}\n")

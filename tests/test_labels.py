@@ -1,0 +1,245 @@
+"""The labels a reader sees: tone toward an actor, loaded language, frames shown only when confident.
+
+The sentences here are written for these tests. Tests marked with the real models load the
+shipped weights and the shared encoder (a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from analysis.models import ArticleAnalysis, tone_label_of
+from analysis.nlp import tone
+from analysis.nlp.framing import FRAMES, FramingModel
+from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model, quoted_share
+from analysis.nlp.target_tone import LABELS, WEIGHTS_PATH, ToneModel, pooled_features, tone_model
+from analysis.tone_evaluation import classification_scores, flag_scores
+from sources.models import Outlet
+from stories.models import Story
+from tests.conftest import analysed_article_make, story_build, unit_vector
+
+# --- tone toward a target
+
+
+def test_it_pools_the_sentence_and_the_target_s_word_pieces_apart() -> None:
+    hidden = np.array([[9.0, 9.0], [1.0, 0.0], [3.0, 0.0], [0.0, 4.0], [9.0, 9.0]], dtype=np.float32)
+    # [CLS] "Ann" "Lee" "won" [SEP]: special tokens have empty offsets and are left out.
+    offsets = np.array([[0, 0], [0, 3], [4, 7], [8, 11], [0, 0]])
+
+    features = pooled_features(hidden, offsets, [(0, 7), (8, 11), (40, 45)])
+
+    sentence_mean = [4 / 3, 4 / 3]
+    assert np.allclose(features[0], [*sentence_mean, 2.0, 0.0])
+    assert np.allclose(features[1], [*sentence_mean, 0.0, 4.0])
+    # A span the truncation cut off reads as the whole sentence.
+    assert np.allclose(features[2], [*sentence_mean, *sentence_mean])
+
+
+def test_it_keeps_the_tone_head_adapters_and_version_through_a_file(tmp_path: Path) -> None:
+    generator = np.random.default_rng(0)
+    model = ToneModel(
+        coef=generator.normal(size=(3, 8)).astype(np.float32),
+        intercept=np.zeros(3, dtype=np.float32),
+        adapters={"encoder.layer.5.output.dense": (np.ones((2, 4), np.float32), np.ones((3, 2), np.float32))},
+        scale=2.0,
+        meta={"name": "test"},
+    )
+
+    model.save(tmp_path / "tone.npz")
+    loaded = ToneModel.load(tmp_path / "tone.npz")
+
+    assert loaded.version == model.version
+    assert loaded.version.startswith("lora-test-")
+    assert np.allclose(loaded.adapters["encoder.layer.5.output.dense"][1], 1.0)
+
+
+def test_it_scores_macro_f1_and_accuracy() -> None:
+    result = classification_scores([0, 0, 1, 2], [0, 1, 1, 1], classes=3)
+
+    assert result.accuracy == 0.5
+    assert result.per_class == pytest.approx((2 / 3, 0.5, 0.0))
+    assert result.macro_f1 == pytest.approx(7 / 18)
+
+
+def test_it_puts_tone_in_plain_words() -> None:
+    assert [tone_label_of(score) for score in (-0.6, -0.05, 0.3, None)] == ["negative", "neutral", "positive", ""]
+
+
+# --- loaded language
+
+
+def test_it_scores_flagged_paragraphs() -> None:
+    result = flag_scores([True, True, False, False], [True, False, True, False])
+
+    assert (result.precision, result.recall, result.f1) == (0.5, 0.5, 0.5)
+
+
+def test_it_takes_a_sentence_that_is_mostly_a_quotation_as_its_source_s_voice() -> None:
+    model = LoadedLanguageModel(
+        mean=np.zeros(5, np.float32),
+        scale=np.ones(5, np.float32),
+        coef=np.array([0, 0, 5.0, 0, 0], np.float32),  # reads the lexicon count alone
+        intercept=-1.0,
+        threshold=0.5,
+    )
+    sentences = [
+        "Critics slammed the reckless scheme on Monday.",
+        '"It is a reckless, disastrous scheme," the mayor said.',
+        "The council met on Monday to vote on the budget.",
+    ]
+
+    flagged = model.flagged(np.zeros((3, 2), np.float32), sentences)
+
+    assert flagged == [True, False, False]
+    assert quoted_share(sentences[1]) > 0.5
+
+
+def test_it_keeps_the_loaded_language_model_through_a_file(tmp_path: Path) -> None:
+    model = LoadedLanguageModel(
+        mean=np.zeros(5, np.float32),
+        scale=np.ones(5, np.float32),
+        coef=np.arange(5, dtype=np.float32),
+        intercept=-1.0,
+        threshold=0.7,
+        meta={"name": "test"},
+    )
+
+    model.save(tmp_path / "loaded.npz")
+
+    assert LoadedLanguageModel.load(tmp_path / "loaded.npz").version == model.version
+
+
+# --- frames shown only when confident
+
+
+def test_it_shows_only_the_frames_above_the_display_threshold() -> None:
+    coef = np.zeros((len(FRAMES), 4), dtype=np.float32)
+    coef[FRAMES.index("Economic"), 0] = 8.0
+    coef[FRAMES.index("Political"), 1] = 2.0
+    model = FramingModel(
+        frames=list(FRAMES),
+        mean=np.zeros(4, np.float32),
+        scale=np.ones(4, np.float32),
+        coef=coef,
+        intercept=np.full(len(FRAMES), -1.0, np.float32),
+        thresholds=np.full(len(FRAMES), 0.5, np.float32),
+        display_threshold=0.9,
+    )
+
+    tags = {tag.frame: tag for tag in model.tag(np.array([[1.0, 1.0, 0.0, 0.0]], np.float32))}
+
+    assert tags["Economic"].shown
+    assert not tags["Political"].shown
+    assert tags["Political"].as_dict()["shown"] is False
+
+
+@pytest.mark.django_db
+def test_a_story_page_shows_confident_frames_and_tone_in_words(
+    client: Client, left_outlet: Outlet, center_outlet: Outlet
+) -> None:
+    vector = unit_vector(7)
+    frames = [
+        {"frame": "Economic", "score": 0.95, "sentences": [0], "shown": True},
+        {"frame": "Security_and_defense", "score": 0.55, "sentences": [0], "shown": False},
+    ]
+    articles = [
+        analysed_article_make(
+            outlet=outlet, title=f"Fare rise approved in Riverton {number}", vector=vector, frames=frames, tone=-0.4
+        )
+        for number, outlet in enumerate([left_outlet, center_outlet])
+    ]
+    story: Story = story_build(articles)
+    analysis = ArticleAnalysis.objects.get(article=articles[0])
+
+    html = client.get(story.get_absolute_url()).content.decode()
+
+    assert analysis.frame_names == ["Economic"]
+    assert "Security" not in html
+    assert "negative tone" in html
+    assert "+1 positive" not in html
+    assert "Tone toward the people and groups named: negative" in html
+
+
+# --- the shipped models, end to end
+
+
+@pytest.mark.skipif(not WEIGHTS_PATH.exists(), reason="no tone weights")
+def test_the_shipped_tone_model_reads_a_target_s_tone() -> None:
+    model = tone_model()
+    sentence = "Shameful Ruling Leaves Calder Elections Wide Open"
+    praise = "Voters cheered Mayor Ortiz for a brilliant, generous rescue of the flooded town."
+
+    [headline], [cheered] = model.tones([(sentence, [(23, 29)]), (praise, [(15, 26)])])
+
+    assert headline.label != "positive"
+    assert cheered.label == "positive"
+    assert LABELS.index(headline.label) < LABELS.index(cheered.label)
+
+
+def test_the_shipped_loaded_language_model_flags_slurs_not_plain_reporting() -> None:
+    model = loaded_language_model()
+    from analysis.nlp.models import sentence_encoder
+
+    sentences = [
+        "The council voted 5-2 on Tuesday to raise bus fares by 25 cents from March.",
+        "The heartless bureaucrats rammed through an outrageous, shameful fare grab on struggling families.",
+    ]
+    vectors = sentence_encoder().encode(sentences, normalize_embeddings=True, convert_to_numpy=True)
+
+    assert model.flagged(vectors, sentences) == [False, True]
+    assert tone.loaded_words(sentences[1])
+    assert tone.loaded_words(sentences[0]) == []
+
+
+def test_evaluate_tone_prints_macro_f1_and_accuracy(tmp_path: Path) -> None:
+    rows = [
+        ("Mayor Ortiz was praised for a brilliant, generous rescue.", "Mayor Ortiz", "positive"),
+        ("Critics said Mayor Ortiz botched the rescue and lied about it.", "Mayor Ortiz", "negative"),
+        ("Mayor Ortiz will speak at the meeting on Thursday.", "Mayor Ortiz", "neutral"),
+    ]
+    path = tmp_path / "tone.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "sentence": sentence,
+                    "target": target,
+                    "target_start": sentence.index(target),
+                    "target_end": sentence.index(target) + len(target),
+                    "gold_polarity": polarity,
+                }
+            )
+            + "\n"
+            for sentence, target, polarity in rows
+        )
+    )
+    out = StringIO()
+
+    call_command("evaluate_tone", str(path), stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("macro-F1 ") for line in lines)
+    assert any(line.startswith("accuracy ") for line in lines)
+
+
+def test_evaluate_loaded_language_prints_precision_recall_and_f1(tmp_path: Path) -> None:
+    path = tmp_path / "loaded.jsonl"
+    path.write_text(
+        json.dumps({"text": "The council met on Tuesday.", "gold_loaded_language": False})
+        + "\n"
+        + json.dumps({"text": "A shameful, outrageous power grab by heartless thugs.", "gold_loaded_language": True})
+        + "\n"
+    )
+    out = StringIO()
+
+    call_command("evaluate_loaded_language", str(path), stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["precision", "recall", "F1"]
