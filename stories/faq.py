@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import dateformat, timezone
 
-from analysis.nlp.tone import loaded_words
+from analysis.nlp.tone import lexicon_words
 from stories.models import StoryQuestion
 from stories.pages import (
     CLAIM_KIND_ONE,
@@ -49,7 +49,8 @@ ONE_SIDE_CLAIMS = 4
 
 def question_wording_problems(wording: str) -> list[str]:
     """The words that keep a question from being published as worded: loaded or accusing ones."""
-    found = [word for word in loaded_words(wording) if word not in ACCUSING_WORDS]
+    # Every charged word of the lexicon: a reader's wording is published only when it has none.
+    found = [word for word in lexicon_words(wording) if word not in ACCUSING_WORDS]
     for word in _WORD.findall(wording):
         lower = word.lower().replace("\u2019", "'")
         if lower in ACCUSING_WORDS and lower not in found:

@@ -215,7 +215,10 @@ def _title_score(member: _Member, centroid: Vector) -> float:
     """How well an article's headline heads the story: close to what all sides share, no loaded words,
     and a neutral source's (center-rated or a wire service) over one side's."""
     centrality = float(member.analysis.vector @ centroid) if member.analysis else 0.0
-    loaded = len(tone.loaded_words(member.article.title))
+    # The lexicon's words, not the loaded-language model's verdict: a headline is ranked, not labelled
+    # for readers, and one charged word is reason enough to prefer another outlet's (the weights
+    # were chosen with the lexicon: docs/models.md, neutral headings).
+    loaded = len(tone.lexicon_words(member.article.title))
     neutral = member.is_neutral_source
     return centrality - TITLE_LOADED_PENALTY * loaded + (TITLE_NEUTRAL_BONUS if neutral else 0.0)
 

@@ -100,8 +100,16 @@ def test_it_shows_each_cited_sentence_to_a_reader_who_opens_the_citation(demo: N
 
 def test_it_heads_each_story_with_no_left_or_right_outlet_s_headline(demo: None) -> None:
     for story in Story.objects.all():
-        heading = Article.objects.select_related("outlet").filter(membership__cluster_id=story.pk, title=story.title)
+        members = Article.objects.select_related("outlet").filter(membership__cluster_id=story.pk)
+        heading = [article for article in members if article.title == story.title]
         assert heading, story.title
+        if {article.outlet.side for article in members} <= {Side.LEFT, Side.RIGHT}:
+            # One side's report alone (the demo's looting article, which the merge pass keeps apart
+            # as a near miss of the hurricane story): its headline is the only one there is, and the
+            # sides it lacks point at the story that nearly took it in.
+            pointers = story.viewpoints.exclude(related_story=None).values_list("related_story", flat=True)
+            assert pointers, story.title
+            continue
         assert all(article.outlet.side not in (Side.LEFT, Side.RIGHT) for article in heading), story.title
         leads = {
             article.outlet.side
