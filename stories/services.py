@@ -61,8 +61,13 @@ class _Member:
         self.side: str | None = article.outlet.side
         self.sentences: list[str] = self.analysis.sentences if self.analysis else []
         self.matrix = self.analysis.sentence_matrix if self.analysis and self.sentences else None
-        # The sentences the analysis flagged for loaded language (words quoted from a source are not flagged).
-        self.loaded = {flagged.get("sentence") for flagged in (self.analysis.loaded_sentences if self.analysis else [])}
+        # Sentences the page's own wording (summary, overview) avoids: those the loaded-language model
+        # flagged, and those with a charged word of its lexicon outside quotations. The page speaks in
+        # no side's words, so it errs on the side of leaving a sentence out (the overview's choices
+        # were measured with the lexicon: docs/models.md, neutral headings).
+        flagged = {item.get("sentence") for item in (self.analysis.loaded_sentences if self.analysis else [])}
+        charged = {index for index, text in enumerate(self.sentences) if tone.lexicon_words(text)}
+        self.loaded = flagged | charged
 
         # Set by the refresh: other outlets of the story republished this article (a wire report).
         self.is_copied = False
