@@ -75,7 +75,9 @@ def screenshot(driver: Any, name: str) -> None:
 
 
 def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server: Any, demo_story: Story) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{live_server.url}/stories/{demo_story.pk}/")
 
@@ -113,7 +115,10 @@ def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server:
     target = citation.get_attribute("href").split("#")[1]
     assert target.startswith("article-")
     # The answer takes the focus, so a screen reader reads it without hunting for it.
-    assert browser.switch_to.active_element.get_attribute("id") == "answer"
+    # The answer takes the focus once the page has loaded.
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda driver: driver.switch_to.active_element.get_attribute("id") == "answer"
+    )
     screenshot(browser, "story-ask-answer")
     citation.click()
     assert browser.current_url.endswith(f"#{target}")
