@@ -81,18 +81,7 @@ class StoryAdmin(admin.ModelAdmin):
         "created_at",
         "refreshed_at",
     ]
-    readonly_fields = [
-        "grouping",
-        "counts",
-        "first_published_at",
-        "last_published_at",
-        "overview_sentences",
-        "claims_table",
-        "ratings_table",
-        "members",
-        "created_at",
-        "refreshed_at",
-    ]
+    readonly_fields = [name for name in fields if isinstance(name, str) and name not in ("title", "summary")]
     inlines = [StoryViewpointInline]
 
     class Media:

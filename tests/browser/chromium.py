@@ -13,8 +13,8 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "var" / "test-artifacts"
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
+def chromium_start(*, width: int = 1280, height: int = 900) -> Any:
+    """Headless Chromium through Debian's chromedriver, with the flags the machine needs."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -29,10 +29,15 @@ def browser() -> Iterator[Any]:
         "--disable-component-update",
         "--no-first-run",
         "--disable-dev-shm-usage",
-        "--window-size=1280,900",
+        f"--window-size={width},{height}",
     ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    driver = chromium_start()
     driver.set_script_timeout(60)
     try:
         yield driver
