@@ -60,7 +60,7 @@ def top_stories(*, newest: datetime | None) -> QuerySet[Story]:
     then only changes when the stories do (so the cached page stays right), and a quiet night or
     an old corpus still gets a meaningful order.
     """
-    stories = Story.objects.listed()
+    stories = Story.objects.listed().with_sides_elsewhere()
     if newest is None:
         return stories.order_by("-last_published_at", "-pk")
     hours = float(settings.NEWSROOM_TOP_STORIES_WINDOW_HOURS)
@@ -110,7 +110,7 @@ def stories_with_blindspots(stories: list[Story], rule: BlindspotRule | None = N
 
 def blindspot_feed(*, side: str = "") -> QuerySet[Story]:
     """Stories barely covered by one side (or by ``side``), newest first. Raises ValueError for a bad side."""
-    stories = Story.objects.listed()
+    stories = Story.objects.listed().with_sides_elsewhere()
     stories = stories.blindspot_for(side) if side else stories.blindspots()
     return stories.order_by("-last_published_at", "-pk")
 

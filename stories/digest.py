@@ -193,7 +193,9 @@ def digest_build(*, now: datetime | None = None) -> Digest:
     now = now or timezone.now()
     since = now - DIGEST_WINDOW
     rule = BlindspotRule.current()
-    todays = Story.objects.listed().defer(*CLUSTERING_COLUMNS).filter(last_published_at__gte=since)
+    todays = (
+        Story.objects.listed().with_sides_elsewhere().defer(*CLUSTERING_COLUMNS).filter(last_published_at__gte=since)
+    )
     top = list(todays.ranked_top(fresh_since=since)[: settings.NEWSROOM_DIGEST_STORIES])
     blindspots = list(
         todays.blindspots(rule=rule)

@@ -25,6 +25,11 @@ class SideCounts(Protocol):
     right_count: int
 
 
+def elsewhere_attribute(side: str) -> str:
+    """The name under which StoryQuerySet.with_sides_elsewhere() says a side may be in a related story."""
+    return f"{side}_elsewhere"
+
+
 @dataclass(frozen=True)
 class BlindspotRule:
     """The one definition of a blindspot, for the pages, the digest and (at merge) the API filter.
@@ -51,28 +56,43 @@ class BlindspotRule:
         return (
             f"A story is a blindspot for the left or the right when that side has at most "
             f"{self.max_share * 100:.0f}% of its articles from rated outlets, in a story with at least "
-            f"{self.min_rated} such articles. Wire copies and unrated outlets count for no side."
+            f"{self.min_rated} such articles. Wire copies and unrated outlets count for no side. A side "
+            f"whose coverage may be in a story that nearly joined this one is not called a blindspot: the "
+            f"story page links to that story instead."
         )
 
     def sides(self, story: SideCounts) -> list[str]:
-        """The sides the story is a blindspot for, left before right (empty: not a blindspot)."""
+        """The sides the story is a blindspot for, left before right (empty: not a blindspot).
+
+        A story read through ``StoryQuerySet.with_sides_elsewhere()`` also knows which sides may be in
+        a related story (issue 16); those are not flagged, as condition() leaves them out in SQL.
+        """
         rated = sum(getattr(story, f"{side}_count") for side in SIDES)
         if rated < self.min_rated:
             return []
         # The same arithmetic as the SQL in condition(): count <= max_share * rated.
-        return [side for side in BLINDSPOT_SIDES if getattr(story, f"{side}_count") <= self.max_share * rated]
+        return [
+            side
+            for side in BLINDSPOT_SIDES
+            if getattr(story, f"{side}_count") <= self.max_share * rated
+            and not getattr(story, elsewhere_attribute(side), False)
+        ]
+
+    @staticmethod
+    def elsewhere(side: str) -> Exists:
+        """Whether the story's page points ``side`` at a related story (StoryViewpoint.related_story)."""
+        # By name: stories.models imports this module.
+        viewpoints = apps.get_model("stories", "StoryViewpoint").objects
+        return Exists(viewpoints.filter(story=OuterRef("pk"), side=side, related_story__isnull=False))
 
     def condition(self, side: str) -> Q:
         """The SQL of the rule for one side; a side whose coverage may be in a story that nearly merged
         with this one (the page points there, issue 16) is not called a blindspot."""
         if side not in BLINDSPOT_SIDES:
             raise ValueError(f"Blindspots are judged for {' and '.join(BLINDSPOT_SIDES)}, not {side!r}.")
-        # By name: stories.models imports this module.
-        viewpoints = apps.get_model("stories", "StoryViewpoint").objects
         rated = F("left_count") + F("center_count") + F("right_count")
         limit = ExpressionWrapper(rated * Value(self.max_share), output_field=FloatField())
-        elsewhere = viewpoints.filter(story=OuterRef("pk"), side=side, related_story__isnull=False)
-        return Q(**{f"{side}_count__lte": limit}) & Q(rated_total__gte=self.min_rated) & Q(~Exists(elsewhere))
+        return Q(**{f"{side}_count__lte": limit}) & Q(rated_total__gte=self.min_rated) & Q(~self.elsewhere(side))
 
 
 class StoryQuerySet(models.QuerySet["Story"]):
@@ -83,6 +103,11 @@ class StoryQuerySet(models.QuerySet["Story"]):
     def active_around(self, moment: datetime, *, window: timedelta) -> StoryQuerySet:
         """Stories with coverage within ``window`` of ``moment``: the clusterer's candidates."""
         return self.filter(last_published_at__gte=moment - window, first_published_at__lte=moment + window)
+
+    def with_sides_elsewhere(self) -> StoryQuerySet:
+        """Annotates ``left_elsewhere`` and ``right_elsewhere``: whether that side's coverage may be in a
+        related story, so BlindspotRule.sides() flags what the blindspot feed lists and nothing more."""
+        return self.annotate(**{elsewhere_attribute(side): BlindspotRule.elsewhere(side) for side in BLINDSPOT_SIDES})
 
     def blindspot(self, side: str) -> StoryQuerySet:
         """Stories that ``side`` (left or right) hardly covered: the one rule, ``blindspot_for``."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from clustering import services as clusterer
 from clustering.models import Cluster, ClusteringEvent, StoryPairCandidate
 from newsroom import pipeline
 from sources.models import Article, Outlet
-from stories import browse
+from stories import browse, digest
 from stories import services as story_services
 from stories.models import Story
 from tests.conftest import STORY_TIME, analysed_article_make, unit_vector
@@ -175,6 +176,30 @@ def test_the_blindspot_feed_does_not_list_a_story_for_a_side_that_may_be_in_a_re
     clusterer.story_pair_dismiss(candidate_id=StoryPairCandidate.objects.get().pk, actor=curator)
     pages_build(first, second)
     assert first in set(browse.blindspot_feed(side="right").values_list("pk", flat=True))
+
+
+def test_home_and_digest_flag_no_blindspot_for_a_side_that_may_be_in_a_related_story(
+    near_miss: tuple[int, int, float], settings: Any
+) -> None:
+    """The cards on the home page and the digest read the same rule as the feed: no "Blindspot for the
+    right" on a story whose page points the right at the story that nearly joined it."""
+    first, second, _probability = near_miss
+    settings.NEWSROOM_BLINDSPOT_MIN_RATED = 2
+    pages_build(first, second)
+
+    def flagged() -> tuple[list[str], list[str]]:
+        home = browse.stories_with_blindspots(list(browse.top_stories(newest=STORY_TIME)))
+        on_home = next(story.blindspot_reason for story in home if story.pk == first)
+        mailed = digest.digest_build(now=STORY_TIME + timedelta(hours=1))
+        in_digest = next(item.blindspot for item in [*mailed.stories, *mailed.blindspots] if item.story.pk == first)
+        return (on_home.sides if on_home else []), (in_digest.sides if in_digest else [])
+
+    assert flagged() == (["right"], ["right"])
+
+    clusterer.clusters_recluster(story_ids=[second])
+    pages_build(first, second)
+
+    assert flagged() == ([], [])
 
 
 # --- The curators' review list ----------------------------------------------------------------------------
