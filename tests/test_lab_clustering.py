@@ -14,7 +14,7 @@ import pytest
 
 from clustering import scoring
 from lab import clustering_training as training
-from lab import split_clustering, train_clustering
+from lab import score_export, split_clustering, train_clustering
 from tests.conftest import unit_vector
 from tests.test_clustering_evaluate import CORPUS
 
@@ -177,3 +177,20 @@ def test_it_refuses_to_split_a_corpus_with_an_undated_row() -> None:
         split_clustering.split_by_date(
             [{"url": "x", "gold_story": "x", "published_at": None}], final_from=date(2021, 9, 1)
         )
+
+
+def test_it_scores_an_export_as_the_owners_do_with_the_sides_a_split_hides() -> None:
+    gold = [
+        {"url": "l", "gold_story": "a", "outlet_domain": "left.example"},
+        {"url": "c", "gold_story": "a", "outlet_domain": "center.example"},
+        {"url": "r", "gold_story": "a", "outlet_domain": "right.example"},
+    ]
+    leans = {"left.example": "left", "center.example": "center", "right.example": "right"}
+    split = [{"id": 1, "urls": ["l", "c"]}]  # the right-leaning report is not exported: a story of its own
+
+    lines = score_export.report(gold, split, leans)
+
+    assert lines[1] == "not exported (each counted as a story of its own): 1"
+    assert lines[2] == "BCubed    P 1.000  R 0.556  F1 0.714"
+    # The left's and the center's pages hide the right; the right's page hides both others.
+    assert lines[4].startswith("false missing side 0.4444 (4 of 9 article-side pairs; 1 of 1 stories)")
