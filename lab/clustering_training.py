@@ -178,7 +178,7 @@ def replay(
     signals: Sequence[Any],
     model: Any,
     *,
-    window_days: float = 3.0,
+    window_days: float | None = None,
     second_pass: bool = True,
 ) -> list[int]:
     """The story index of each article after the online clusterer and its second pass, as the pipeline runs them.
@@ -187,12 +187,15 @@ def replay(
     the stories active within the window, shortlisted on lead similarity; then the split and merge
     pass over the stories the batch touched.
     """
+    from django.conf import settings
+
     from clustering import scoring
 
     stories: dict[int, Any] = {}
     members: dict[int, list[int]] = {}
     where: list[int] = [-1] * len(signals)
-    window = window_days * scoring.SECONDS_PER_DAY
+    # The pipeline's window (NEWSROOM_CLUSTER_WINDOW_DAYS) unless told otherwise.
+    window = (window_days or settings.NEWSROOM_CLUSTER_WINDOW_DAYS) * scoring.SECONDS_PER_DAY
     next_key = 0
 
     def place(position: int, exclude: int | None = None) -> int:

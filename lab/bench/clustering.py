@@ -2,16 +2,15 @@
 
     .venv/bin/python lab/bench/clustering.py --sizes 1000,200000 --assign 300
 
-For each size it builds a PostgreSQL database (``newsroom_bench_clustering_<size>``)
-holding that many analysed articles already in stories, arriving at the same rate
-(``--per-day`` articles a day, three to a story: the default fills one window with 1,000) so that only the length of the
-history differs between sizes. Then it times ``cluster_assign`` on ``--assign`` new
-articles at the end of that history (half join an existing story, half start one)
-and prints articles per second (assignment and the second pass over the story it touched)
-and the p50/p90/p99 milliseconds of one assignment, then of its second pass,
-with how many stories the active window held. Assignment reads only the stories of
-its window (through the index on ``last_published_at``) and their centroids, so the
-figures should match at both sizes.
+For each size it builds a PostgreSQL database (``newsroom_bench_clustering_<size>``) holding that
+many analysed articles already in stories, arriving at the same rate (``--per-day`` articles a day,
+three to a story: the default fills one window, ``NEWSROOM_CLUSTER_WINDOW_DAYS``, with 1,000) so
+that only the length of the history differs between sizes. Then it times ``cluster_assign`` on
+``--assign`` new articles at the end of that history (half join an existing story, half start one)
+and prints articles per second (assignment and the second pass over the story it touched) and the
+p50/p90/p99 milliseconds of one assignment, then of its second pass, with how many stories the
+active window held. Assignment reads only the stories of its window (through the index on
+``last_published_at``) and their centroids, so the figures should match at both sizes.
 """
 
 from __future__ import annotations
@@ -197,7 +196,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,200000")
     parser.add_argument("--assign", type=int, default=300)
-    parser.add_argument("--per-day", type=int, default=333, help="Articles a day in the generated history.")
+    parser.add_argument(
+        "--per-day", type=int, default=0, help="Articles a day in the history (default: 1,000 fill one window)."
+    )
     parser.add_argument(
         "--database", default="", help="One database name for every size, dropped and made again for each."
     )
@@ -207,8 +208,12 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    per_day = arguments.per_day or round(1000 / settings.NEWSROOM_CLUSTER_WINDOW_DAYS)
+    print(f"{per_day} articles a day; window {settings.NEWSROOM_CLUSTER_WINDOW_DAYS:g} days; load {os.getloadavg()}")
     for size in (int(value) for value in arguments.sizes.split(",")):
-        bench(size, arguments.assign, arguments.per_day, arguments.database)
+        bench(size, arguments.assign, per_day, arguments.database)
 
 
 if __name__ == "__main__":
