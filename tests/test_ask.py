@@ -206,6 +206,29 @@ def test_it_retrieves_only_sentences_sharing_words_with_the_question() -> None:
     assert question_normalise("  When does it  START?? ") == "when does it start"
 
 
+def test_a_vote_against_is_found_in_other_words() -> None:
+    """ "Who voted against ...?" is answered by the dissenting votes, not by the vote that passed it."""
+    sentences = [
+        "The board voted 5-2 on Friday to raise the fare.",
+        "Board members Luis Ferreira and Janet Hollis cast the two dissenting votes.",
+    ]
+    matrix = np.array([[1.0, 0.0], [0.8, 0.6]], dtype=np.float32)
+    question = np.array([0.9, 0.436], dtype=np.float32)
+
+    passages = passages_retrieve(
+        "Who voted against the fare increase?",
+        question,
+        sentences,
+        matrix,
+        min_similarity=0.4,
+        min_coverage=0.5,
+        count=3,
+    )
+
+    assert 1 in [passage.row for passage in passages]
+    assert content_words("Who opposed it?") == content_words("They dissented.") == {"against"}
+
+
 def test_it_measures_ask_on_a_question_file(fare_story: Story, tmp_path: Path) -> None:
     rows: list[dict[str, Any]] = [
         {"story_title": "Fare story", "question": "When does the new fare take effect?", "answer": "January 4"},

@@ -20,7 +20,7 @@ WORD = re.compile(r"[a-z0-9][a-z0-9'$.%]*[a-z0-9%]|[a-z0-9]")
 # Words that say nothing about what is asked: a question sharing only these with a sentence
 # has not been answered by it.
 _STOP_TEXT = """
-a about above after again against all am an and any are as at be because been before being below between both
+a about above after again all am an and any are as at be because been before being below between both
 but by can could did do does doing down during each few for from further had has have having he her here hers
 him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
 out over own same she should so some such than that the their them then there these they this those through to
@@ -48,10 +48,23 @@ def word_stem(word: str) -> str:
     return word[:STEM_LENGTH]
 
 
+# Words that take the "no" side of a vote or a decision count as one word: "Who voted against the
+# fare increase?" is answered by "Ferreira and Hollis cast the two dissenting votes" (issue 20).
+AGAINST = "against"
+_AGAINST_STEMS = frozenset(
+    word_stem(word)
+    for word in """
+    against oppose opposed opposes opposing opposition opponent opponents dissent dissented dissenting dissents
+    dissenter dissenters reject rejected rejects rejecting objected objecting objection objections
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+
 def content_words(text: str) -> set[str]:
     """The question-bearing words of a text, lower case and stemmed, without stop words."""
     words = (match.group().strip(".'") for match in WORD.finditer(text.lower().replace("\u2019", "'")))
-    return {word_stem(word) for word in words if word and word not in STOP_WORDS}
+    stems = {word_stem(word) for word in words if word and word not in STOP_WORDS}
+    return {AGAINST if stem in _AGAINST_STEMS else stem for stem in stems}
 
 
 # Words that say what kind of answer is wanted, not what it is about: a story answers "What year ..."
