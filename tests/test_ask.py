@@ -22,7 +22,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from analysis.models import ArticleAnalysis
-from analysis.nlp.answer import content_words, passages_retrieve, question_normalise
+from analysis.nlp.answer import asked_words, content_words, passages_retrieve, question_normalise
 from sources.models import Article, Outlet
 from stories.ask import REFUSAL, AskAnswer, question_encode, story_ask
 from stories.faq import story_question_review
@@ -227,6 +227,8 @@ def test_a_vote_against_is_found_in_other_words() -> None:
 
     assert 1 in [passage.row for passage in passages]
     assert content_words("Who opposed it?") == content_words("They dissented.") == {"against"}
+    # "fare" is what is asked about, though its stem is that of "how far".
+    assert asked_words("How far did the fare rise?") == {"far", "ris"}
 
 
 def test_it_measures_ask_on_a_question_file(fare_story: Story, tmp_path: Path) -> None:

@@ -60,23 +60,27 @@ _AGAINST_STEMS = frozenset(
 )
 
 
-def content_words(text: str) -> set[str]:
-    """The question-bearing words of a text, lower case and stemmed, without stop words."""
+def content_words(text: str, *, skip: frozenset[str] = frozenset()) -> set[str]:
+    """The question-bearing words of a text, lower case and stemmed, without stop words (nor ``skip``'s)."""
     words = (match.group().strip(".'") for match in WORD.finditer(text.lower().replace("\u2019", "'")))
-    stems = {word_stem(word) for word in words if word and word not in STOP_WORDS}
+    stems = {word_stem(word) for word in words if word and word not in STOP_WORDS and word not in skip}
     return {AGAINST if stem in _AGAINST_STEMS else stem for stem in stems}
 
 
 # Words that say what kind of answer is wanted, not what it is about: a story answers "What year ..."
-# without the word "year".
+# without the word "year". Left out as words, before stemming: the stem of "fare" is that of "far".
 ANSWER_TYPE_WORDS = frozenset(
-    word_stem(word)
-    for word in """
+    """
     year years time date day month many much number amount long old big large small high tall far deep wide often
     percent percentage name named kind type
     place city country reason cost price size first last main largest biggest
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
+
+
+def asked_words(question: str) -> set[str]:
+    """What the question is about: its content words less those of the kind of answer wanted."""
+    return content_words(question, skip=ANSWER_TYPE_WORDS)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def passages_retrieve(
         return []
     # "How big is the budget gap?" is answered by "a $38 million budget gap": the words for the
     # kind of answer wanted need not be in the sentence.
-    asked = (content_words(question) - ANSWER_TYPE_WORDS) or content_words(question)
+    asked = asked_words(question) or content_words(question)
     similarity = matrix @ question_vector
     candidates: list[Passage] = []
     for row in np.argsort(-similarity):
@@ -166,7 +170,7 @@ def passages_unanswered(question: str, pool: Sequence[str], *, max_missing: floa
     in no sentence of the story (``pool``), the coverage does not
     answer the question as asked, however close its sentences are.
     """
-    asked = content_words(question) - ANSWER_TYPE_WORDS
+    asked = asked_words(question)
     if len(asked) < 2:
         return False
     vocabulary: set[str] = set()
