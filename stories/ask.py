@@ -93,14 +93,18 @@ def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
     return np.asarray(vector[0], dtype=np.float32)
 
 
-def _story_sentences(story: Story) -> tuple[list[str], np.ndarray[Any, Any], list[tuple[Any, int]]]:
-    """Every analysed sentence of the story's articles, their vectors, and (article, citation number) of each."""
+def _story_sentences(
+    story: Story,
+) -> tuple[list[str], np.ndarray[Any, Any], list[tuple[Any, int]], list[frozenset[str]]]:
+    """Every analysed sentence of the story's articles, their vectors, (article, citation number) of
+    each, and the labels of the article's entities each sentence names (PERSON, DATE, ...)."""
     analyses = list(
         ArticleAnalysis.objects.filter(article__membership__cluster_id=story.pk)
         .select_related("article__outlet")
         .only(
             "sentences",
             "sentence_embeddings",
+            "entities",
             "article__id",
             "article__published_at",
             "article__outlet__name",
@@ -120,14 +124,26 @@ def _story_sentences(story: Story) -> tuple[list[str], np.ndarray[Any, Any], lis
     sentences: list[str] = []
     rows: list[np.ndarray[Any, Any]] = []
     owners: list[tuple[Any, int]] = []
+    labels: list[frozenset[str]] = []
     for analysis in analyses:
         if not analysis.sentences or not analysis.sentence_embeddings:
             continue
         rows.append(analysis.sentence_matrix)
         sentences.extend(analysis.sentences)
         owners.extend((analysis.article, numbers.get(analysis.article_id, 0)) for _ in analysis.sentences)
+        labels.extend(_entity_labels(analysis.sentences, analysis.entities))
     matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
-    return sentences, matrix, owners
+    return sentences, matrix, owners, labels
+
+
+def _entity_labels(sentences: list[str], entities: object) -> list[frozenset[str]]:
+    """For each sentence, the labels of the article's entities (as the analysis found them) it names."""
+    known = [
+        (str(entity["text"]), str(entity.get("label", "")))
+        for entity in (entities if isinstance(entities, list) else [])
+        if isinstance(entity, dict) and entity.get("text")
+    ]
+    return [frozenset(label for text, label in known if text in sentence) for sentence in sentences]
 
 
 # Words a question can have and still ask about the whole story: "Why does it matter?", "Any background?".
@@ -207,7 +223,7 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
     sentences on the question's topic that share some of its words as ``related``: what the coverage
     does say, never presented as the answer.
     """
-    sentences, matrix, owners = _story_sentences(story)
+    sentences, matrix, owners, labels = _story_sentences(story)
     if not sentences:
         return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL)
     if question_is_broad(question):
@@ -221,6 +237,7 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
         min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
         min_coverage=settings.NEWSROOM_ASK_MIN_COVERAGE,
         count=settings.NEWSROOM_ASK_QUOTES,
+        labels=labels,
     )
     if passages and passages_unanswered(question, sentences):
         passages_related, passages = passages, []
@@ -236,6 +253,7 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
                 min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
                 min_coverage=0.0,
                 count=settings.NEWSROOM_ASK_QUOTES,
+                labels=labels,
             )
         related = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in passages_related]
         return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL, related=related)

@@ -22,7 +22,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from analysis.models import ArticleAnalysis
-from analysis.nlp.answer import asked_words, content_words, passages_retrieve, question_normalise
+from analysis.nlp.answer import answer_labels, asked_words, content_words, passages_retrieve, question_normalise
 from sources.models import Article, Outlet
 from stories.ask import REFUSAL, AskAnswer, question_encode, story_ask
 from stories.faq import story_question_review
@@ -229,6 +229,25 @@ def test_a_vote_against_is_found_in_other_words() -> None:
     assert content_words("Who opposed it?") == content_words("They dissented.") == {"against"}
     # "fare" is what is asked about, though its stem is that of "how far".
     assert asked_words("How far did the fare rise?") == {"far", "ris"}
+
+
+def test_a_who_question_ranks_first_the_sentence_that_names_people() -> None:
+    sentences = ["The board voted 5-2 to raise the fare.", "Luis Ferreira and Janet Hollis voted against the fare."]
+    # The vote that passed is the closer sentence: only what the question asks for puts the names first.
+    matrix = np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32)
+    question = np.array([0.9, 0.436], dtype=np.float32)
+    labels = [frozenset({"CARDINAL"}), frozenset({"PERSON"})]
+
+    def rows(question_text: str) -> list[int]:
+        found = passages_retrieve(
+            question_text, question, sentences, matrix, min_similarity=0.4, min_coverage=0.3, count=3, labels=labels
+        )
+        return [passage.row for passage in found]
+
+    assert rows("Who voted on the fare?") == [1, 0]
+    assert rows("How did the board vote on the fare?") == [0, 1]
+    assert answer_labels("When does it start?") == {"DATE", "TIME"}
+    assert answer_labels("What happened?") == frozenset()
 
 
 def test_it_measures_ask_on_a_question_file(fare_story: Story, tmp_path: Path) -> None:

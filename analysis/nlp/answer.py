@@ -94,6 +94,28 @@ class Passage:
     score: float
 
 
+# What a question word asks for, as spaCy's entity labels (OntoNotes): a sentence naming one can
+# answer it. "Who voted against ...?" is answered by a sentence that names people, not by the vote.
+_ANSWER_LABELS = {
+    # People only: nearly every sentence of a story names an organisation or a place.
+    "who": frozenset({"PERSON"}),
+    "whom": frozenset({"PERSON"}),
+    "whose": frozenset({"PERSON"}),
+    "when": frozenset({"DATE", "TIME"}),
+    "where": frozenset({"GPE", "LOC", "FAC"}),
+    "how many": frozenset({"CARDINAL", "QUANTITY", "PERCENT", "MONEY"}),
+    "how much": frozenset({"MONEY", "QUANTITY", "PERCENT", "CARDINAL"}),
+    "what year": frozenset({"DATE"}),
+}
+_ANSWER_CUE = re.compile(r"\b(how many|how much|what year|who|whom|whose|when|where)\b")
+
+
+def answer_labels(question: str) -> frozenset[str]:
+    """The entity labels an answer to ``question`` names (empty when its first question word says nothing)."""
+    cue = _ANSWER_CUE.search(question.lower())
+    return _ANSWER_LABELS[cue.group(1)] if cue else frozenset()
+
+
 def passages_retrieve(
     question: str,
     question_vector: Matrix,
@@ -103,7 +125,9 @@ def passages_retrieve(
     min_similarity: float,
     min_coverage: float,
     count: int,
+    labels: Sequence[frozenset[str]] | None = None,
     coverage_weight: float = 0.3,
+    type_weight: float = 0.2,
     redundant_above: float = 0.9,
 ) -> list[Passage]:
     """Up to ``count`` sentences that support an answer, best first; an empty list means refuse.
@@ -113,14 +137,17 @@ def passages_retrieve(
     least). The encoder alone scores a sentence on the topic as high as one that answers:
     "How many were injured in the fire at the plant?" is close to every sentence about the
     plant, so the words asked about must be there too. Supported sentences are ranked by
-    cosine plus ``coverage_weight`` times coverage; near-duplicates (wire copies, shared
-    quotes) are given once.
+    cosine plus ``coverage_weight`` times coverage, plus ``type_weight`` when ``labels`` (the
+    entity labels each sentence names) show it names what the question asks for (a person for
+    "who", a date for "when": ``answer_labels``); near-duplicates (wire copies, shared quotes)
+    are given once.
     """
     if not len(sentences) or matrix.size == 0:
         return []
     # "How big is the budget gap?" is answered by "a $38 million budget gap": the words for the
     # kind of answer wanted need not be in the sentence.
     asked = asked_words(question) or content_words(question)
+    wanted = answer_labels(question) if labels is not None else frozenset()
     similarity = matrix @ question_vector
     candidates: list[Passage] = []
     for row in np.argsort(-similarity):
@@ -132,6 +159,8 @@ def passages_retrieve(
         if asked and (shared == 0 or coverage < min_coverage):
             continue
         score = cosine + coverage_weight * coverage
+        if wanted and labels is not None and wanted & labels[row]:
+            score += type_weight
         candidates.append(Passage(row=int(row), similarity=cosine, coverage=round(coverage, 3), score=round(score, 4)))
     candidates.sort(key=lambda passage: -passage.score)
     chosen: list[Passage] = []
