@@ -103,6 +103,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch.")
     parser.add_argument("--cache", type=Path, help="An .npz file to keep the encoded sentences in (encode once).")
     parser.add_argument("--measure", type=int, default=0, help="Time this many training pairs, then stop.")
+    parser.add_argument(
+        "--no-held-out", action="store_true", help="Do not score the held-out part (a run to compare on dev)."
+    )
+    parser.add_argument(
+        "--held-out-only", type=Path, help="Score these adapters (chosen on dev) on the held-out part; no training."
+    )
     arguments = parser.parse_args(argv)
 
     torch.set_num_threads(arguments.threads)
@@ -227,79 +233,93 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         f"of {int(dev.sum())} ({int(passed[gold[dev]].sum())} of {int(gold[dev].sum())} true).\n"
     )
 
-    steps = arguments.epochs * math.ceil(len(train_indexes) / arguments.batch)
-    warmup = max(1, int(WARMUP_SHARE * steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup)))
-    )
-    best: tuple[float, float, float, float] = (-1.0, 0.0, 0.0, 1.0)
-    best_state: dict[str, np.ndarray[Any, Any]] = {}
-    best_epoch = 0
-    started = time.monotonic()
-    for epoch in range(1, arguments.epochs + 1):
-        model.train()
-        head.train()
-        total, seen = 0.0, 0
-        for chosen in batches(list(train_indexes)):
-            swap = [random.random() < 0.5 for _ in chosen]  # the model sees both orders: a pair is unordered
-            loss = loss_function(logits_of(chosen, swap=swap), torch.tensor(gold[chosen], dtype=torch.float32))
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            total += float(loss.detach()) * len(chosen)
-            seen += len(chosen)
-        dev_logits = scored(dev)
-        choice = cascade_choice(dev_logits, lr_probability[dev], gold[dev], gate=gate, precision=arguments.precision)
-        alone = pair_scores(gold[dev], dev_logits > 0)
-        stderr.write(
-            f"epoch {epoch}: train loss {total / seen:.4f}; dev cross-encoder alone at 0.5: P {alone.precision:.3f} "
-            f"R {alone.recall:.3f}; cascade: R {choice[0]:.3f} at P {choice[1]:.3f} (LR weight {choice[2]}, "
-            f"threshold {choice[3]:.4f}); {(time.monotonic() - started) / 60:.1f} min\n"
+    def train_and_choose() -> Path:
+        """Train, choose the epoch, the LR weight and the threshold on dev, write the adapters."""
+        steps = arguments.epochs * math.ceil(len(train_indexes) / arguments.batch)
+        warmup = max(1, int(WARMUP_SHARE * steps))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup)))
         )
-        if choice[0] > best[0]:
-            best, best_epoch = choice, epoch
-            best_state = {
-                **{f"{name}.lora_a": down.detach().numpy().copy() for name, (down, _) in adapters.items()},
-                **{f"{name}.lora_b": up.detach().numpy().copy() for name, (_, up) in adapters.items()},
-                "head.weight": head.weight.detach().numpy().copy(),
-                "head.bias": head.bias.detach().numpy().copy(),
-            }
-    training_minutes = (time.monotonic() - started) / 60
+        best: tuple[float, float, float, float] = (-1.0, 0.0, 0.0, 1.0)
+        best_state: dict[str, np.ndarray[Any, Any]] = {}
+        best_epoch = 0
+        started = time.monotonic()
+        for epoch in range(1, arguments.epochs + 1):
+            model.train()
+            head.train()
+            total, seen = 0.0, 0
+            for chosen in batches(list(train_indexes)):
+                swap = [random.random() < 0.5 for _ in chosen]  # the model sees both orders: a pair is unordered
+                loss = loss_function(logits_of(chosen, swap=swap), torch.tensor(gold[chosen], dtype=torch.float32))
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                total += float(loss.detach()) * len(chosen)
+                seen += len(chosen)
+            dev_logits = scored(dev)
+            choice = cascade_choice(
+                dev_logits, lr_probability[dev], gold[dev], gate=gate, precision=arguments.precision
+            )
+            alone = pair_scores(gold[dev], dev_logits > 0)
+            stderr.write(
+                f"epoch {epoch}: train loss {total / seen:.4f}; dev cross-encoder alone at 0.5: "
+                f"P {alone.precision:.3f} "
+                f"R {alone.recall:.3f}; cascade: R {choice[0]:.3f} at P {choice[1]:.3f} (LR weight {choice[2]}, "
+                f"threshold {choice[3]:.4f}); {(time.monotonic() - started) / 60:.1f} min\n"
+            )
+            if choice[0] > best[0]:
+                best, best_epoch = choice, epoch
+                best_state = {
+                    **{f"{name}.lora_a": down.detach().numpy().copy() for name, (down, _) in adapters.items()},
+                    **{f"{name}.lora_b": up.detach().numpy().copy() for name, (_, up) in adapters.items()},
+                    "head.weight": head.weight.detach().numpy().copy(),
+                    "head.bias": head.bias.detach().numpy().copy(),
+                }
+        training_minutes = (time.monotonic() - started) / 60
 
-    dev_recall, dev_precision, lr_weight, threshold = best
-    version = f"same-claim-cross-{datetime.now(UTC).strftime('%Y%m%d')}"
-    meta = {
-        "format": CROSS_FORMAT,
-        "version": version,
-        "rank": rank,
-        "alpha": alpha,
-        "adapted": list(ADAPTED),
-        "encoder_fingerprint": encoder_fingerprint(model),
-        "lr_weight": lr_weight,
-        "threshold": round(threshold, 4),
-        "gate_model": lr_model.version,
-        "epochs": arguments.epochs,
-        "chosen_epoch": best_epoch,
-        "learning_rate": arguments.learning_rate,
-        "dev": {"precision": round(dev_precision, 4), "recall": round(dev_recall, 4)},
-        "trained_on": arguments.path.name,
-        "pairs": {"train": int(train.sum()), "dev": int(dev.sum()), "held_out": int(held_out.sum())},
-        "split": {"seed": arguments.seed, "held_out": arguments.held_out, "dev": arguments.dev},
-        "training_minutes": round(training_minutes, 1),
-        "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
-    }
-    output: Path = arguments.output
-    save_file(
-        {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in best_state.items()},
-        str(output),
-        {"meta": json.dumps(meta)},
-    )
-    stdout.write(
-        f"Chose epoch {best_epoch} of {arguments.epochs}, LR weight {lr_weight}, threshold {threshold:.4f} "
-        f"(dev P {dev_precision:.3f} R {dev_recall:.3f}); trained in {training_minutes:.1f} min.\n"
-    )
-    stdout.write(f"Wrote {output} ({output.stat().st_size // 1024} KiB), version {version}.\n")
+        dev_recall, dev_precision, lr_weight, threshold = best
+        version = f"same-claim-cross-{datetime.now(UTC).strftime('%Y%m%d')}"
+        meta = {
+            "format": CROSS_FORMAT,
+            "version": version,
+            "rank": rank,
+            "alpha": alpha,
+            "adapted": list(ADAPTED),
+            "encoder_fingerprint": encoder_fingerprint(model),
+            "lr_weight": lr_weight,
+            "threshold": round(threshold, 4),
+            "gate_model": lr_model.version,
+            "epochs": arguments.epochs,
+            "chosen_epoch": best_epoch,
+            "learning_rate": arguments.learning_rate,
+            "dev": {"precision": round(dev_precision, 4), "recall": round(dev_recall, 4)},
+            "trained_on": arguments.path.name,
+            "pairs": {"train": int(train.sum()), "dev": int(dev.sum()), "held_out": int(held_out.sum())},
+            "split": {"seed": arguments.seed, "held_out": arguments.held_out, "dev": arguments.dev},
+            "training_minutes": round(training_minutes, 1),
+            "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        }
+        output: Path = arguments.output
+        save_file(
+            {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in best_state.items()},
+            str(output),
+            {"meta": json.dumps(meta)},
+        )
+        stdout.write(
+            f"Chose epoch {best_epoch} of {arguments.epochs}, LR weight {lr_weight}, threshold {threshold:.4f} "
+            f"(dev P {dev_precision:.3f} R {dev_recall:.3f}); trained in {training_minutes:.1f} min.\n"
+        )
+        stdout.write(f"Wrote {output} ({output.stat().st_size // 1024} KiB), version {version}.\n")
+
+        return output
+
+    if arguments.held_out_only:
+        output: Path = arguments.held_out_only
+    else:
+        output = train_and_choose()
+        if arguments.no_held_out:
+            return
 
     # The held-out figures, read once, through the written files and the runtime's own code.
     shipped = SameClaimModel.load(arguments.lr_model, cross_path=output, encoder_path=encoder_path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,9 @@ ADAPTED = (
 # longer pair is cut from the end of the longer sentence.
 MAX_LENGTH = 128
 BATCH_SIZE = 32
+# Logits kept per process: a story's overview and claims table read mostly the same pairs, and a story
+# is refreshed again as articles arrive. Emptied when full (a pair costs about 0.1 s to score again).
+CACHED_PAIRS = 100_000
 
 Vector = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -72,6 +75,7 @@ class CrossEncoder:
     head_weight: Vector
     head_bias: float
     meta: dict[str, Any]
+    scored: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def version(self) -> str:
@@ -117,18 +121,20 @@ class CrossEncoder:
         """The head's logit of each (first, second) pair: above 0 leans to "the same fact"."""
         import torch
 
-        result = np.zeros(len(pairs), dtype=np.float32)
+        unscored = list(dict.fromkeys(pair for pair in pairs if pair not in self.scored))
+        if len(self.scored) + len(unscored) > CACHED_PAIRS:
+            self.scored.clear()
         # Pairs of like length batch together: padding is work for nothing.
-        order = sorted(range(len(pairs)), key=lambda index: len(pairs[index][0]) + len(pairs[index][1]))
+        unscored.sort(key=lambda pair: len(pair[0]) + len(pair[1]))
         head = torch.from_numpy(self.head_weight)
         with torch.inference_mode():
-            for start in range(0, len(order), BATCH_SIZE):
-                chosen = order[start : start + BATCH_SIZE]
-                encoded = pair_inputs(self.tokenizer, [pairs[index] for index in chosen])
+            for start in range(0, len(unscored), BATCH_SIZE):
+                chosen = unscored[start : start + BATCH_SIZE]
+                encoded = pair_inputs(self.tokenizer, chosen)
                 hidden = self.model(**encoded).last_hidden_state
-                pooled = mean_pool(hidden, encoded["attention_mask"])
-                result[chosen] = (pooled @ head + self.head_bias).numpy()
-        return result
+                logits = (mean_pool(hidden, encoded["attention_mask"]) @ head + self.head_bias).tolist()
+                self.scored.update(zip(chosen, logits, strict=True))
+        return np.array([self.scored[pair] for pair in pairs], dtype=np.float32)
 
 
 def pair_inputs(tokenizer: PreTrainedTokenizerBase, pairs: Sequence[tuple[str, str]]) -> Any:
