@@ -16,8 +16,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from analysis.claims_evaluation import LabelledPair, pairs_encode
 from analysis.models import ArticleAnalysis
 from analysis.nlp.same_claim import SameClaimModel, checks_pass, sentence_facts
+from analysis.nlp.same_claim_cross import CROSS_WEIGHTS_PATH
 from lab.train_claims import groups_of, threshold_for_precision, threshold_for_recall
 from sources.models import Article, Lean, Outlet
 from stories.models import Story
@@ -157,6 +159,33 @@ def test_it_falls_back_to_the_head_alone_without_the_adapter_file(
     assert model.cross is None
     assert (model.precise, model.version) == (head.precise, head.version)
     assert "the logistic head alone decides citations" in caplog.text
+
+
+def test_the_shipped_cross_encoder_is_small_arrays_behind_the_shipped_head() -> None:
+    assert CROSS_WEIGHTS_PATH.stat().st_size < 3_000_000
+    head = SameClaimModel.load(cross_path=None)
+
+    model = SameClaimModel.load()
+
+    assert model.cross is not None
+    assert model.cross.meta["gate_model"] == head.version
+    assert model.recall == head.recall < model.precise < 1
+
+
+@pytest.mark.models
+def test_the_shipped_cross_encoder_cites_a_reworded_fact_and_not_another_fact() -> None:
+    model = SameClaimModel.load()
+    crest = "Early Sunday the river reached its crest of 19.4 feet, according to the weather service."
+    pairs = [
+        ("The river crested at 19.4 feet early Sunday, the weather service said.", crest),
+        ("The transit board voted to raise the fare on Friday.", "The board voted on Friday to cut two bus lines."),
+    ]
+    first, second = pairs_encode([LabelledPair(one, other, True) for one, other in pairs])
+
+    reworded, other_fact = model.pair_probabilities(first, second, *zip(*pairs, strict=True))
+
+    assert reworded >= model.precise
+    assert other_fact < model.precise
 
 
 # --- The lab's protocol -------------------------------------------------------------------------

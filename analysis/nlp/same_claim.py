@@ -12,6 +12,10 @@ ship with the weights: ``precise`` (citations: a sentence cites an article only 
 it) and ``recall`` (omissions: a fact is one side's alone only when no other side's sentence
 reaches it). The weights are a small ``.npz`` (arrays only, no pickles); see
 ``weights/SAME_CLAIM_MODEL_CARD.md``.
+
+Citations are then a cross-encoder's call (``analysis.nlp.same_claim_cross``), where its adapter file
+is installed: it reads only the pairs the head passes at ``recall``, so a page refresh stays bounded,
+and the hard checks still veto first. Without the file the head alone decides, as before.
 """
 
 from __future__ import annotations
@@ -292,7 +296,7 @@ class SameClaimModel:
 
         Two sentences that share a distinctive figure ("$240", "19.4 feet", "42,000") are at least a
         ``recall`` match: for "did another side report it?", the figure is the fact. Never a ``precise``
-        one by that alone: a citation needs the head's own confidence.
+        one by that alone: a citation needs the model's own confidence.
         """
         if cosine < COSINE_FLOOR or (self.checks and not checks_pass(first, second, cosine)):
             return 0.0
