@@ -48,6 +48,9 @@ def models_in_use() -> dict[str, str]:
         "same-claim model": _public(settings.NEWSROOM_SAME_CLAIM_MODEL)
         or "logistic regression over sentence-vector pairs, with number, name and negation checks "
         "(analysis/nlp/weights/same_claim.npz)",
+        "same-claim cross-encoder": _public(settings.NEWSROOM_SAME_CLAIM_CROSS_ENCODER)
+        or "MiniLM reading both sentences at once, fine-tuned on MRPC as LoRA adapters; it decides citations "
+        "among the pairs the logistic regression passes (analysis/nlp/weights/same_claim_cross.safetensors)",
         "clustering pair model": _public(settings.NEWSROOM_CLUSTER_MODEL_PATH)
         or "logistic regression over lead and body similarity, shared entities and title terms "
         "(clustering/clustering_model.json)",

@@ -93,7 +93,11 @@ def _sentence_pool(members: list[_Member]) -> tuple[SentencePool, list[tuple[_Me
 
 
 def _same_claim_model() -> SameClaimModel:
-    return same_claim_model(settings.NEWSROOM_SAME_CLAIM_MODEL)
+    return same_claim_model(
+        settings.NEWSROOM_SAME_CLAIM_MODEL,
+        settings.NEWSROOM_SAME_CLAIM_CROSS_ENCODER,
+        settings.NEWSROOM_EMBEDDING_MODEL,
+    )
 
 
 def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:

@@ -341,11 +341,13 @@ def same_claim_model_of_vectors(
     request: pytest.FixtureRequest, settings: Any, same_claim_model_of_vectors_path: Path
 ) -> None:
     """Fixture sentences carry vectors chosen freely (which sentences state one fact is set by their cosine),
-    so stories here decide "the same fact" by the cosine (and the number and negation checks) alone. The
+    so stories here decide "the same fact" by the cosine (and the number and negation checks) alone, without
+    the cross-encoder (which reads the words). The
     shipped model is tested in ``test_same_claim.py``, and every test marked ``models`` runs with it."""
     if request.node.get_closest_marker("models"):
         return
     settings.NEWSROOM_SAME_CLAIM_MODEL = str(same_claim_model_of_vectors_path)
+    settings.NEWSROOM_SAME_CLAIM_CROSS_ENCODER = "off"
 
 
 @pytest.fixture(autouse=True)

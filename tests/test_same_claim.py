@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from analysis.claims_evaluation import LabelledPair, pairs_encode
 from analysis.models import ArticleAnalysis
 from analysis.nlp.same_claim import SameClaimModel, checks_pass, sentence_facts
+from analysis.nlp.same_claim_cross import CROSS_WEIGHTS_PATH
 from lab.train_claims import groups_of, threshold_for_precision, threshold_for_recall
 from sources.models import Article, Lean, Outlet
 from stories.models import Story
@@ -72,6 +77,115 @@ def test_a_shared_figure_is_a_match_for_omissions_never_for_citations() -> None:
     other = sentence_facts("The increase would cost a daily commuter about $240 a year, Bell said.")
     probability = model.probability(cost, other, 0.5)
     assert model.recall <= probability < model.precise
+
+
+# --- The cross-encoder behind the head ----------------------------------------------------------
+
+
+class CrossEncoderStandIn:
+    """Stands in for the cross-encoder: one logit for every pair, and the pairs it was asked about."""
+
+    def __init__(self, logit: float) -> None:
+        self.logit = logit
+        self.read: list[tuple[str, str]] = []
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray[Any, Any]:
+        self.read.extend(pairs)
+        return np.full(len(pairs), self.logit, dtype=np.float32)
+
+
+def cascade_of(head_path: Path, logit: float) -> tuple[SameClaimModel, CrossEncoderStandIn]:
+    """The vectors-only head of the fixtures behind a stand-in cross-encoder whose threshold is 0.5."""
+    head = SameClaimModel.load(head_path, cross_path=None)
+    cross = CrossEncoderStandIn(logit)
+    model = dataclasses.replace(head, cross=cast("Any", cross), precise=head.recall + (1 - head.recall) * 0.5)
+    return model, cross
+
+
+POOL_TEXTS = (
+    "The board voted to raise the fare.",
+    "Board members approved a higher fare.",
+    "Shelters opened downtown.",
+)
+
+
+def pool_vectors() -> np.ndarray[Any, Any]:
+    vote = unit_vector(71)
+    return np.vstack([vote, near(vote, 0.9, 72), near(vote, 0.5, 73)])
+
+
+def test_the_cross_encoder_reads_only_the_pairs_the_head_passes_at_its_recall_threshold(
+    same_claim_model_of_vectors_path: Path,
+) -> None:
+    head = SameClaimModel.load(same_claim_model_of_vectors_path, cross_path=None)
+    model, cross = cascade_of(same_claim_model_of_vectors_path, logit=4.0)
+    texts = list(POOL_TEXTS)
+
+    scores = model.pool_probabilities(pool_vectors(), texts)
+
+    assert cross.read == [(POOL_TEXTS[0], POOL_TEXTS[1])]  # once per pair of the pool, never the shelters
+    assert scores[0, 1] == scores[1, 0] >= model.precise
+    assert scores[0, 2] == head.pool_probabilities(pool_vectors(), texts)[0, 2] < model.recall
+
+
+def test_the_cross_encoder_decides_citations_but_not_omissions(same_claim_model_of_vectors_path: Path) -> None:
+    model, _cross = cascade_of(same_claim_model_of_vectors_path, logit=-4.0)
+    texts = list(POOL_TEXTS)
+
+    scores = model.pool_probabilities(pool_vectors(), texts)
+
+    assert model.recall <= scores[0, 1] < model.precise  # not a citation; still "the other side said it"
+
+
+def test_the_cross_encoder_reads_no_pair_a_check_refuses(same_claim_model_of_vectors_path: Path) -> None:
+    model, cross = cascade_of(same_claim_model_of_vectors_path, logit=4.0)
+    vote = unit_vector(71)
+    texts = ["The board raised the fare to $2.75.", "The board raised the fare to $3.25."]
+
+    scores = model.pool_probabilities(np.vstack([vote, near(vote, 0.95, 72)]), texts)
+
+    assert cross.read == []
+    assert scores[0, 1] == 0.0
+
+
+def test_it_falls_back_to_the_head_alone_without_the_adapter_file(
+    same_claim_model_of_vectors_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    head = SameClaimModel.load(same_claim_model_of_vectors_path, cross_path=None)
+
+    with caplog.at_level(logging.WARNING, logger="analysis.nlp.same_claim"):
+        model = SameClaimModel.load(same_claim_model_of_vectors_path, cross_path=tmp_path / "missing.safetensors")
+
+    assert model.cross is None
+    assert (model.precise, model.version) == (head.precise, head.version)
+    assert "the logistic head alone decides citations" in caplog.text
+
+
+def test_the_shipped_cross_encoder_is_small_arrays_behind_the_shipped_head() -> None:
+    assert CROSS_WEIGHTS_PATH.stat().st_size < 3_000_000
+    head = SameClaimModel.load(cross_path=None)
+
+    model = SameClaimModel.load()
+
+    assert model.cross is not None
+    assert model.cross.meta["gate_model"] == head.version
+    assert model.recall == head.recall < model.precise < 1
+
+
+@pytest.mark.models
+def test_the_shipped_cross_encoder_cites_a_reworded_fact_and_not_another_fact() -> None:
+    model = SameClaimModel.load()
+    crest = "Early Sunday the river reached its crest of 19.4 feet, according to the weather service."
+    pairs = [
+        ("The river crested at 19.4 feet early Sunday, the weather service said.", crest),
+        ("The transit board voted to raise the fare on Friday.", "The board voted on Friday to cut two bus lines."),
+    ]
+    first, second = pairs_encode([LabelledPair(one, other, True) for one, other in pairs])
+
+    reworded, other_fact = model.pair_probabilities(first, second, *zip(*pairs, strict=True))
+
+    assert reworded >= model.precise
+    assert other_fact < model.precise
 
 
 # --- The lab's protocol -------------------------------------------------------------------------

@@ -50,8 +50,9 @@ class SentencePool:
 
     def matches(self, model: SameClaimModel) -> Matrix:
         """P(same fact) of every pair of rows of different articles (0 within an article), by ``model``."""
-        probabilities = model.pool_probabilities(self.matrix, self.texts)
-        probabilities[self.articles[None, :] == self.articles[:, None]] = 0.0
+        one_article = self.articles[None, :] == self.articles[:, None]
+        probabilities = model.pool_probabilities(self.matrix, self.texts, considered=~one_article)
+        probabilities[one_article] = 0.0
         return probabilities
 
 

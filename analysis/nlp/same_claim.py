@@ -12,12 +12,18 @@ ship with the weights: ``precise`` (citations: a sentence cites an article only 
 it) and ``recall`` (omissions: a fact is one side's alone only when no other side's sentence
 reaches it). The weights are a small ``.npz`` (arrays only, no pickles); see
 ``weights/SAME_CLAIM_MODEL_CARD.md``.
+
+Citations are then a cross-encoder's call (``analysis.nlp.same_claim_cross``), where its adapter file
+is installed: it reads only the pairs the head passes at ``recall``, so a page refresh stays bounded,
+and the hard checks still veto first. Without the file the head alone decides, as before.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from analysis.nlp.same_claim_cross import CROSS_WEIGHTS_PATH, CrossEncoder
+
+logger = logging.getLogger(__name__)
 
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "same_claim.npz"
 FORMAT = 1
@@ -206,7 +216,15 @@ def checks_pass(first: SentenceFacts, second: SentenceFacts, cosine: float) -> b
 
 @dataclass(frozen=True)
 class SameClaimModel:
-    """The trained head: a logistic regression over ``FEATURES`` (weights already scaled to raw features)."""
+    """The trained head: a logistic regression over ``FEATURES`` (weights already scaled to raw features),
+    and, where its adapter file is installed, the cross-encoder that decides citations.
+
+    With the cross-encoder, a pair's score is the head's probability below the head's ``recall``
+    threshold; at or above it (the only pairs the cross-encoder reads), ``recall + (1 - recall) * q``,
+    q the cross-encoder's probability (its logit plus ``cross_weight`` times the head's). So one matrix
+    carries both decisions: ``recall`` stays the head's (omissions), and ``precise`` is the
+    cross-encoder's threshold mapped the same way (citations). Without the file, the head alone decides.
+    """
 
     weights: Matrix
     intercept: float
@@ -215,14 +233,21 @@ class SameClaimModel:
     recall: float
     checks: bool
     version: str
+    cross: CrossEncoder | None = None
+    cross_weight: float = 0.0
 
     @classmethod
-    def load(cls, path: Path | str = "") -> SameClaimModel:
+    def load(
+        cls, path: Path | str = "", *, cross_path: Path | str | None = "", encoder_path: Path | str = ""
+    ) -> SameClaimModel:
+        """The head of ``path`` (default: the shipped one), with the cross-encoder of ``cross_path`` (default:
+        the shipped adapters; ``None``: the head alone). A missing adapter file, or one whose thresholds were
+        chosen with another head, leaves the head alone (logged): pages keep working, less precisely."""
         with np.load(Path(path or WEIGHTS_PATH), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             if int(meta.get("format", 0)) != FORMAT or tuple(meta.get("features", ())) != FEATURES:
                 raise ValueError(f"{path or WEIGHTS_PATH}: not format {FORMAT} with this code's features")
-            return cls(
+            head = cls(
                 weights=data["weights"].astype(np.float64),
                 intercept=float(data["intercept"]),
                 precise=float(meta["precise"]),
@@ -230,13 +255,48 @@ class SameClaimModel:
                 checks=bool(meta.get("checks", True)),
                 version=str(meta["version"]),
             )
+        if cross_path is None:
+            return head
+        cross_file = Path(cross_path or CROSS_WEIGHTS_PATH)
+        if not cross_file.exists():
+            logger.warning("No same-claim cross-encoder at %s: the logistic head alone decides citations", cross_file)
+            return head
+        if encoder_path == "":
+            from analysis.nlp.models import default_encoder_path
+
+            encoder_path = default_encoder_path()
+        cross = CrossEncoder.load(cross_file, encoder_path)
+        if cross.meta.get("gate_model") != head.version:
+            logger.warning(
+                "The same-claim cross-encoder %s was tuned behind head %s, not %s: the head alone decides citations",
+                cross_file,
+                cross.meta.get("gate_model"),
+                head.version,
+            )
+            return head
+        return dataclasses.replace(
+            head,
+            precise=head.recall + (1 - head.recall) * float(cross.meta["threshold"]),
+            version=f"{head.version}+{cross.version}",
+            cross=cross,
+            cross_weight=float(cross.meta["lr_weight"]),
+        )
+
+    def _cascaded(self, probabilities: Matrix, pairs: Sequence[tuple[str, str]]) -> Matrix:
+        """The scores of pairs whose head ``probabilities`` reach ``recall``, the cross-encoder's say mapped
+        above ``recall``; the others as they were."""
+        if self.cross is None or not len(pairs):
+            return probabilities
+        head = np.clip(probabilities.astype(np.float64), 1e-6, 1 - 1e-6)
+        logits = self.cross.logits(pairs) + self.cross_weight * np.log(head / (1 - head))
+        return (self.recall + (1 - self.recall) / (1 + np.exp(-logits))).astype(np.float32)
 
     def probability(self, first: SentenceFacts, second: SentenceFacts, cosine: float) -> float:
         """P(same fact); 0 below ``COSINE_FLOOR`` or where a hard check fails.
 
         Two sentences that share a distinctive figure ("$240", "19.4 feet", "42,000") are at least a
         ``recall`` match: for "did another side report it?", the figure is the fact. Never a ``precise``
-        one by that alone: a citation needs the head's own confidence.
+        one by that alone: a citation needs the model's own confidence.
         """
         if cosine < COSINE_FLOOR or (self.checks and not checks_pass(first, second, cosine)):
             return 0.0
@@ -247,18 +307,44 @@ class SameClaimModel:
         return probability
 
     def probabilities(
-        self, first: Matrix, second: Matrix, first_texts: Sequence[str], second_texts: Sequence[str]
+        self,
+        first: Matrix,
+        second: Matrix,
+        first_texts: Sequence[str],
+        second_texts: Sequence[str],
+        considered: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
     ) -> Matrix:
-        """P(same fact) of every sentence of ``first`` with every sentence of ``second`` (rows of unit vectors)."""
+        """P(same fact) of every sentence of ``first`` with every sentence of ``second`` (rows of unit vectors);
+        0 outside ``considered`` where given. The same texts on both sides are one pool: the cross-encoder
+        reads each pair of it once."""
         cosine = np.asarray(first, dtype=np.float32) @ np.asarray(second, dtype=np.float32).T
         result = np.zeros(cosine.shape, dtype=np.float32)
-        rows, columns = np.nonzero(cosine >= COSINE_FLOOR)
+        eligible = cosine >= COSINE_FLOOR
+        if considered is not None:
+            eligible &= considered
+        rows, columns = np.nonzero(eligible)
         if not len(rows):
             return result
         first_facts = [sentence_facts(text) for text in first_texts]
         second_facts = first_facts if first_texts is second_texts else [sentence_facts(text) for text in second_texts]
         for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
             result[row, column] = self.probability(first_facts[row], second_facts[column], float(cosine[row, column]))
+        if self.cross is None:
+            return result
+        candidates = (result >= self.recall) & (result > 0)
+        pool = first_texts is second_texts
+        if pool:
+            candidates &= np.triu(np.ones(result.shape, dtype=bool), k=1)
+        rows, columns = np.nonzero(candidates)
+        result[rows, columns] = self._cascaded(
+            result[rows, columns],
+            [
+                (first_texts[row], second_texts[column])
+                for row, column in zip(rows.tolist(), columns.tolist(), strict=True)
+            ],
+        )
+        if pool:
+            result[columns, rows] = result[rows, columns]
         return result
 
     def pair_probabilities(
@@ -266,21 +352,31 @@ class SameClaimModel:
     ) -> Matrix:
         """P(same fact) of each aligned pair (row i of ``first`` with row i of ``second``)."""
         cosine = (np.asarray(first, dtype=np.float32) * np.asarray(second, dtype=np.float32)).sum(axis=1)
-        return np.array(
+        result = np.array(
             [
                 self.probability(sentence_facts(one), sentence_facts(other), float(similarity))
                 for one, other, similarity in zip(first_texts, second_texts, cosine, strict=True)
             ],
             dtype=np.float32,
         )
+        if self.cross is not None:
+            (candidates,) = np.nonzero((result >= self.recall) & (result > 0))
+            result[candidates] = self._cascaded(
+                result[candidates], [(first_texts[index], second_texts[index]) for index in candidates.tolist()]
+            )
+        return result
 
-    def pool_probabilities(self, matrix: Matrix, texts: Sequence[str]) -> Matrix:
-        """P(same fact) of every pair of sentences of one pool (symmetric; the diagonal is 1)."""
-        result = self.probabilities(matrix, matrix, texts, texts)
+    def pool_probabilities(
+        self, matrix: Matrix, texts: Sequence[str], considered: np.ndarray[Any, np.dtype[np.bool_]] | None = None
+    ) -> Matrix:
+        """P(same fact) of every pair of sentences of one pool (symmetric; the diagonal is 1); 0 outside
+        ``considered`` where given (pairs of one article: no cost spent on them)."""
+        result = self.probabilities(matrix, matrix, texts, texts, considered)
         np.fill_diagonal(result, 1.0)
         return result
 
 
 @functools.cache
-def same_claim_model(path: str = "") -> SameClaimModel:
-    return SameClaimModel.load(path)
+def same_claim_model(path: str = "", cross_path: str = "", encoder_path: str = "") -> SameClaimModel:
+    """The process's model. ``cross_path`` "off": the logistic head alone."""
+    return SameClaimModel.load(path, cross_path=None if cross_path == "off" else cross_path, encoder_path=encoder_path)

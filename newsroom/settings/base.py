@@ -277,6 +277,10 @@ NEWSROOM_REANALYSE_ENQUEUE = "newsroom.pipeline.articles_reanalyse_enqueue"
 # The same-claim model's weights and thresholds (.npz written by `python -m lab.train_claims`); empty: the one
 # shipped in analysis/nlp/weights/same_claim.npz. Read when a story's page is refreshed (citations, claims).
 NEWSROOM_SAME_CLAIM_MODEL = env.str("NEWSROOM_SAME_CLAIM_MODEL", default="")
+# Its cross-encoder, which decides citations among the pairs the head passes at its recall threshold
+# (.safetensors adapters written by `python -m lab.train_claims_cross`, over NEWSROOM_EMBEDDING_MODEL's
+# encoder); empty: the one shipped in analysis/nlp/weights/same_claim_cross.safetensors; "off": the head alone.
+NEWSROOM_SAME_CLAIM_CROSS_ENCODER = env.str("NEWSROOM_SAME_CLAIM_CROSS_ENCODER", default="")
 
 # --- Story clustering (clustering.services) ---------------------------------
 # The pair model (weights and thresholds, JSON); empty: the one shipped in clustering/clustering_model.json.

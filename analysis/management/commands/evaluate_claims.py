@@ -1,10 +1,12 @@
 """Score the same-claim model on labelled sentence pairs: precision, recall and F1 at its shipped threshold.
 
-    manage.py evaluate_claims FILE.jsonl [--model PATH]
+    manage.py evaluate_claims FILE.jsonl [--model PATH] [--cross-encoder PATH|off]
 
 FILE is JSONL with ``sentence_a``, ``sentence_b`` and ``gold_same_claim``. The figures are those
-of the ``precise`` threshold (what a citation needs); the ``recall`` threshold (what the claims
-table needs before it calls a fact one side's) and the old fixed cosine follow, for comparison.
+of the ``precise`` threshold (what a citation needs: the cross-encoder's call, among the pairs the
+logistic head passes at its ``recall`` threshold); the ``recall`` threshold (what the claims table
+needs before it calls a fact one side's), the logistic head alone (what runs without the
+cross-encoder's file) and the old fixed cosine follow, for comparison.
 """
 
 from __future__ import annotations
@@ -32,14 +34,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="JSONL with sentence_a, sentence_b and gold_same_claim.")
         parser.add_argument("--model", default="", help="Another weights file (default: the installed model).")
+        parser.add_argument(
+            "--cross-encoder",
+            default=None,
+            help='Another cross-encoder adapter file, or "off": the logistic head alone (default: the installed one).',
+        )
 
-    def handle(self, *args: Any, path: Path, model: str, **options: Any) -> None:
+    def handle(self, *args: Any, path: Path, model: str, cross_encoder: str | None, **options: Any) -> None:
         try:
             pairs = pairs_read(path)
         except (OSError, ValueError) as error:
             raise CommandError(f"Cannot read {path}: {error}") from error
         try:
-            same_claim = SameClaimModel.load(model or settings.NEWSROOM_SAME_CLAIM_MODEL)
+            head_path = model or settings.NEWSROOM_SAME_CLAIM_MODEL
+            cross_path = settings.NEWSROOM_SAME_CLAIM_CROSS_ENCODER if cross_encoder is None else cross_encoder
+            same_claim = SameClaimModel.load(
+                head_path,
+                cross_path=None if cross_path == "off" else cross_path,
+                encoder_path=settings.NEWSROOM_EMBEDDING_MODEL,
+            )
+            head_alone = SameClaimModel.load(head_path, cross_path=None)
         except (OSError, ValueError, KeyError) as error:
             raise CommandError(f"Cannot read the model: {error}") from error
         if not pairs:
@@ -55,6 +69,14 @@ class Command(BaseCommand):
         self._write(
             f"at the recall threshold {same_claim.recall:.4f}", pair_scores(gold, probabilities >= same_claim.recall)
         )
+        if same_claim.cross is None:
+            self.stdout.write("No cross-encoder: the logistic head alone decides.")
+        else:
+            alone = model_probabilities(head_alone, pairs, first, second)
+            self._write(
+                f"of the logistic head alone at {head_alone.precise:.4f}",
+                pair_scores(gold, alone >= head_alone.precise),
+            )
         self._write(f"cosine >= {OLD_COSINE} (before the model)", pair_scores(gold, cosine >= OLD_COSINE))
 
     def _write(self, name: str, scores: PairScores) -> None:
