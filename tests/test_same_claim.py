@@ -18,7 +18,7 @@ from django.test import Client
 
 from analysis.claims_evaluation import LabelledPair, pairs_encode
 from analysis.models import ArticleAnalysis
-from analysis.nlp.same_claim import SameClaimModel, checks_pass, sentence_facts
+from analysis.nlp.same_claim import SameClaimModel, checks_pass, outcomes_differ, same_claim_model, sentence_facts
 from analysis.nlp.same_claim_cross import CROSS_WEIGHTS_PATH
 from lab.train_claims import groups_of, threshold_for_precision, threshold_for_recall
 from sources.models import Article, Lean, Outlet
@@ -418,3 +418,20 @@ def test_the_neus_metric_sums_the_arousal_of_polar_words_the_neutral_text_does_n
 
     assert arousal == {"slam": 0.9, "victory": 0.7}  # "board" is neither clearly positive nor negative
     assert neus("Victory! Critics slam the board, slam it.", "The board's victory.", arousal) == pytest.approx(1.8)
+
+
+def test_it_never_cites_a_sentence_for_the_opposite_outcome() -> None:
+    """ "Signed" and "vetoed" share every other word: the same event, reported as opposite facts."""
+    model = same_claim_model()
+    signed = "Governor Elena Marsh signed the state budget on Friday."
+    vetoed = "Governor Elena Marsh vetoed the state budget on Friday."
+    vectors = np.eye(2, 4, dtype=np.float32)
+    vectors[1] = vectors[0]  # as alike as two sentences can be
+
+    probability = model.pair_probabilities(vectors[:1], vectors[1:], [signed], [vetoed])[0]
+
+    assert probability < model.precise
+    assert outcomes_differ(sentence_facts(signed), sentence_facts(vetoed))
+    assert not outcomes_differ(
+        sentence_facts(signed), sentence_facts("Marsh signed it, after vetoing the first draft.")
+    )

@@ -59,6 +59,31 @@ NEGATIONS = frozenset("not no never none nobody nothing neither nor cannot".spli
 # against "the board did not approve the fare" (a paraphrase model's blind spot), not a long sentence
 # whose other clause says what something did not do.
 NEGATION_CHECK_COSINE = 0.7
+# Opposite outcomes in other words: "the governor signed the budget" and "the governor vetoed the
+# budget" share every other word, and a paraphrase model trained on MRPC scores them alike (0.995).
+# Of two sentences, when one says an outcome of a pair and the other the opposite one (and neither
+# says both), neither is cited for the other (``outcomes_differ``); they still report the same
+# event, so for "did another side report it?" they stay a ``recall`` match.
+OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
+    (frozenset(yes.split()), frozenset(no.split()))
+    for yes, no in (
+        ("approve approved approves approving approval", "reject rejected rejects rejecting rejection"),
+        ("sign signed signs signing", "veto vetoed vetoes vetoing"),
+        ("uphold upheld upholds upholding", "overturn overturned overturns overturning struck strikes"),
+        ("pass passed passes passing", "fail failed fails failing defeated"),
+        ("win won wins winning", "lose lost loses losing"),
+        (
+            "rise rose risen rises rising increase increased increases",
+            "fall fell fallen falls falling decrease decreased decreases",
+        ),
+        ("accept accepted accepts accepting", "refuse refused refuses refusing decline declined declines"),
+        ("support supported supports supporting", "oppose opposed opposes opposing"),
+        ("confirm confirmed confirms confirming", "deny denied denies denying"),
+        ("allow allowed allows allowing", "ban banned bans banning forbid forbade prohibit prohibited"),
+        ("convicted convicts guilty", "acquitted acquits acquittal"),
+        ("open opened opens reopen reopened", "close closed closes closing shut"),
+    )
+)
 # Capitalised words that name nothing: sentence openers, pronouns, titles, words of every headline.
 NOT_NAMES = frozenset(
     """
@@ -110,6 +135,8 @@ class SentenceFacts:
     length: int
     # The distinctive figures among the numbers: a decimal, or 100 and above that is not a year.
     figures: frozenset[str]
+    # For each pair of OPPOSITES: 1 the sentence says its first outcome only, -1 the second only, else 0.
+    outcomes: tuple[int, ...]
     grams: tuple[frozenset[tuple[str, ...]], ...]  # its word 1- to 4-grams, stop words included
     stems: frozenset[str]
     characters: frozenset[str]  # character 4-grams of the lower-cased words
@@ -152,6 +179,7 @@ def sentence_facts(text: str) -> SentenceFacts:
         negated=negated,
         length=len(tokens),
         figures=frozenset(number for number in numbers if _is_figure(number)),
+        outcomes=tuple(bool(yes & set(lower)) - bool(no & set(lower)) for yes, no in OPPOSITES),
         grams=tuple(frozenset(tuple(plain[i : i + n]) for i in range(len(plain) - n + 1)) for n in range(1, 5)),
         stems=frozenset(word[:5] for word in plain if word not in STOP_WORDS),
         characters=frozenset(joined[i : i + 4] for i in range(len(joined) - 3)),
@@ -212,6 +240,11 @@ def checks_pass(first: SentenceFacts, second: SentenceFacts, cosine: float) -> b
     if first.numbers and second.numbers and not first.numbers & second.numbers:
         return False
     return first.negated == second.negated or cosine < NEGATION_CHECK_COSINE
+
+
+def outcomes_differ(first: SentenceFacts, second: SentenceFacts) -> bool:
+    """True when one sentence says an outcome (approved, signed, rose) and the other its opposite."""
+    return any(one * other < 0 for one, other in zip(first.outcomes, second.outcomes, strict=True))
 
 
 @dataclass(frozen=True)
@@ -292,7 +325,8 @@ class SameClaimModel:
         return (self.recall + (1 - self.recall) / (1 + np.exp(-logits))).astype(np.float32)
 
     def probability(self, first: SentenceFacts, second: SentenceFacts, cosine: float) -> float:
-        """P(same fact); 0 below ``COSINE_FLOOR`` or where a hard check fails.
+        """P(same fact); 0 below ``COSINE_FLOOR`` or where a hard check fails; at most ``recall`` where
+        the two say opposite outcomes (``outcomes_differ``).
 
         Two sentences that share a distinctive figure ("$240", "19.4 feet", "42,000") are at least a
         ``recall`` match: for "did another side report it?", the figure is the fact. Never a ``precise``
@@ -304,6 +338,8 @@ class SameClaimModel:
         probability = float(1.0 / (1.0 + np.exp(-logit)))
         if first.figures & second.figures:
             probability = max(probability, min(self.recall, self.precise))
+        if outcomes_differ(first, second):
+            probability = min(probability, self.recall)
         return probability
 
     def probabilities(
@@ -343,6 +379,9 @@ class SameClaimModel:
                 for row, column in zip(rows.tolist(), columns.tolist(), strict=True)
             ],
         )
+        for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+            if outcomes_differ(first_facts[row], second_facts[column]):
+                result[row, column] = min(result[row, column], self.recall)
         if pool:
             result[columns, rows] = result[rows, columns]
         return result
@@ -352,10 +391,13 @@ class SameClaimModel:
     ) -> Matrix:
         """P(same fact) of each aligned pair (row i of ``first`` with row i of ``second``)."""
         cosine = (np.asarray(first, dtype=np.float32) * np.asarray(second, dtype=np.float32)).sum(axis=1)
+        facts = [
+            (sentence_facts(one), sentence_facts(other)) for one, other in zip(first_texts, second_texts, strict=True)
+        ]
         result = np.array(
             [
-                self.probability(sentence_facts(one), sentence_facts(other), float(similarity))
-                for one, other, similarity in zip(first_texts, second_texts, cosine, strict=True)
+                self.probability(one, other, float(similarity))
+                for (one, other), similarity in zip(facts, cosine, strict=True)
             ],
             dtype=np.float32,
         )
@@ -364,6 +406,8 @@ class SameClaimModel:
             result[candidates] = self._cascaded(
                 result[candidates], [(first_texts[index], second_texts[index]) for index in candidates.tolist()]
             )
+        opposed = [index for index, (one, other) in enumerate(facts) if outcomes_differ(one, other)]
+        result[opposed] = np.minimum(result[opposed], self.recall)
         return result
 
     def pool_probabilities(
