@@ -7,6 +7,7 @@ become the story's FAQ.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import asdict, dataclass, field
@@ -93,10 +94,26 @@ def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
     return np.asarray(vector[0], dtype=np.float32)
 
 
-def _story_sentences(story: Story) -> tuple[list[str], np.ndarray[Any, Any], list[tuple[Any, int]]]:
-    """Every analysed sentence of the story's articles, their vectors, and (article, citation number) of each."""
+StorySentences = tuple[list[str], np.ndarray[Any, Any], list[tuple[Any, int]]]
+
+
+def _story_sentences(story: Story) -> StorySentences:
+    """Every analysed sentence of the story's articles, their vectors, and (article, citation number) of each.
+
+    Kept in this process's memory by the story's version (its refresh and re-clustering times, as
+    the story page's cache is): reading and decoding a 100-article story's 600 sentences and
+    vectors was most of the time of a question, and a story's askers ask about the same sentences
+    until it changes. A changed story has a new version, so what was kept is never stale.
+    """
+    return story_sentences_kept(story.pk, f"{story.refreshed_at}-{story.cluster.reclustered_at}")
+
+
+# About 1 MB for a story of 100 articles: the stories asked about lately in each web process.
+@functools.lru_cache(maxsize=32)
+def story_sentences_kept(story_id: int, version: str) -> StorySentences:
+    """The story's sentences; ``version`` only keys what is kept."""
     analyses = list(
-        ArticleAnalysis.objects.filter(article__membership__cluster_id=story.pk)
+        ArticleAnalysis.objects.filter(article__membership__cluster_id=story_id)
         .select_related("article__outlet")
         .only(
             "sentences",
@@ -111,7 +128,7 @@ def _story_sentences(story: Story) -> tuple[list[str], np.ndarray[Any, Any], lis
     numbers = {
         pk: position
         for position, pk in enumerate(
-            Membership.objects.filter(cluster_id=story.pk)
+            Membership.objects.filter(cluster_id=story_id)
             .order_by("article__published_at", "article__pk")
             .values_list("article_id", flat=True),
             start=1,
@@ -269,7 +286,12 @@ def story_ask(*, story_id: int, question: str) -> AskAnswer:
     calibrated thresholds; otherwise it is a refusal (is_supported False), never a guess.
     """
     cleaned = question_clean(question)
-    story = get_object_or_404(Story.objects.listed().only("pk", "overview", "claims"), pk=story_id)
+    story = get_object_or_404(
+        Story.objects.listed()
+        .select_related("cluster")
+        .only("pk", "overview", "claims", "refreshed_at", "cluster__reclustered_at"),
+        pk=story_id,
+    )
     answer = story_answer(story=story, question=cleaned)
     story_question_log(story=story, answer=answer)
     logger.info("Asked about story %s (supported: %s): %r", story_id, answer.is_supported, cleaned)
