@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
 from analysis.nlp.answer import content_words, passages_retrieve, passages_unanswered, question_normalise
-from analysis.nlp.models import sentence_encoder
+from analysis.nlp.encoder import text_encoder
 from clustering.models import Membership
 from stories.models import Story, StoryQuestion
 
@@ -87,11 +87,12 @@ _ENCODER_LOAD = threading.Lock()
 
 
 def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """The question's unit vector from the same encoder the articles' sentences went through."""
+    """The question's unit vector from the same encoder the articles' sentences went through (and backend)."""
     with _ENCODER_LOAD:
-        encoder = sentence_encoder(settings.NEWSROOM_EMBEDDING_MODEL)
-    vector = encoder.encode([question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-    return np.asarray(vector[0], dtype=np.float32)
+        encoder = text_encoder(
+            settings.NEWSROOM_EMBEDDING_MODEL, settings.NEWSROOM_ENCODER_BACKEND, settings.NEWSROOM_ENCODER_ONNX_DIR
+        )
+    return np.asarray(encoder.encode([question]).vectors[0], dtype=np.float32)
 
 
 StorySentences = tuple[list[str], np.ndarray[Any, Any], list[tuple[Any, int]]]
