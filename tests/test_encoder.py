@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +14,14 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from analysis import services
 from analysis.nlp.article import ArticleText
-from analysis.nlp.encoder import TextEncoder, TorchBackend, text_encoder
+from analysis.nlp.encoder import text_encoder
 from analysis.nlp.models import sentence_encoder
 from analysis.nlp.target_tone import tone_model
 
 pytestmark = pytest.mark.models
 
-DEMO = Path(__file__).resolve().parents[1] / "newsroom" / "demo" / "articles.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "newsroom" / "demo" / "articles.jsonl"
 
 
 def demo_articles(count: int) -> list[ArticleText]:
@@ -65,7 +68,7 @@ def replace_tone_reading(engine: services.Analyser, items: list[ArticleText]) ->
 
 def test_the_tone_model_scores_given_token_states_as_its_own_pass_would() -> None:
     model = tone_model()
-    encoder = TextEncoder(sentence_encoder(), TorchBackend(sentence_encoder()))
+    encoder = text_encoder("", "torch")
     sentences = [
         "Shameful Ruling Leaves Calder Elections Wide Open",
         "Voters cheered Mayor Ortiz for a brilliant, generous rescue of the flooded town.",
@@ -84,7 +87,7 @@ def test_the_tone_model_scores_given_token_states_as_its_own_pass_would() -> Non
 
 def test_a_sentence_longer_than_the_tone_model_reads_is_encoded_by_its_own_pass() -> None:
     model = tone_model()
-    encoder = TextEncoder(sentence_encoder(), TorchBackend(sentence_encoder()))
+    encoder = text_encoder("", "torch")
     sentence = "Mayor Ortiz spoke. " + "The budget vote went on and on in the chamber " * 20
     items = [(sentence, [(0, 11)])]
 
@@ -119,6 +122,22 @@ def test_the_onnx_encoder_gives_pytorch_s_vectors_and_token_states(tmp_path: Pat
     plain = sentence_encoder().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     assert (plain * got.vectors).sum(axis=1).min() >= 0.9999
     assert np.abs(plain - expected.vectors).max() < 1e-5
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
+def test_once_exported_the_onnx_encoder_runs_without_loading_pytorch(tmp_path: Path) -> None:
+    text_encoder.__wrapped__("", "onnx", str(tmp_path))  # exports (with PyTorch) in this process
+    program = (
+        "import sys; from analysis.nlp.encoder import text_encoder; "
+        f"vector = text_encoder('', 'onnx', {str(tmp_path)!r}).encode(['A question?']).vectors[0]; "
+        "print(round(float(vector @ vector), 4), 'torch' in sys.modules)"
+    )
+
+    output = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+
+    assert output == ["1.0", "False"]
 
 
 def test_it_refuses_an_encoder_backend_it_does_not_know() -> None:

@@ -23,7 +23,7 @@ from analysis.nlp import tone
 from analysis.nlp.encoder import Encoded, TokenStates, text_encoder
 from analysis.nlp.framing import FramingModel, framing_model
 from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
-from analysis.nlp.models import package_version, spacy_pipeline
+from analysis.nlp.models import package_version, sentence_encoder, spacy_pipeline
 from analysis.nlp.target_tone import LABELS, ToneModel, tone_model
 
 # Memory and time stay bounded per article whatever its length: at most MAX_SENTENCES sentences
@@ -89,7 +89,9 @@ class Analyser:
     ) -> None:
         self.nlp = spacy_pipeline(spacy_model)
         self.text_encoder = text_encoder(encoder_path, encoder_backend, encoder_onnx_dir)
-        self.encoder = self.text_encoder.model
+        # PyTorch's model as well, whatever the backend: the tone model's own pass (a sentence longer
+        # than it reads) and callers that encode with sentence-transformers directly use it.
+        self.encoder = sentence_encoder(encoder_path)
         self.framing: FramingModel = framing_model(framing_path)
         self.tone: ToneModel = tone_model(tone_path)
         self.loaded_language: LoadedLanguageModel = loaded_language_model(loaded_language_path)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Collection, Sequence
@@ -26,10 +27,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from analysis.nlp.models import sentence_encoder
+from analysis.nlp.models import default_encoder_path, package_version, sentence_encoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ class OnnxBackend:
 
     name = "onnx"
 
-    def __init__(self, model: SentenceTransformer, path: Path) -> None:
+    def __init__(self, path: Path) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -124,22 +126,22 @@ class OnnxBackend:
 
 
 def _torch_threads() -> int:
-    import torch
-
-    return int(torch.get_num_threads())
+    """PyTorch's default: the cores this process may use, or OMP_NUM_THREADS (without importing torch)."""
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    return int(threads) if threads.isdigit() and int(threads) > 0 else len(os.sched_getaffinity(0))
 
 
 class TextEncoder:
-    def __init__(self, model: SentenceTransformer, backend: Backend) -> None:
-        self.model = model
+    """Texts in, unit vectors (and token states) out, through a backend; tokenised by the model's own tokenizer.json."""
+
+    def __init__(self, *, tokenizer: Tokenizer, max_tokens: int, dimension: int, backend: Backend) -> None:
+        self.tokenizer = tokenizer
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_tokens)
+        self.max_tokens = max_tokens
+        self.dimension = dimension
         self.backend = backend
-        self.tokenizer: Any = model.tokenizer
-        max_tokens = model.max_seq_length
-        dimension = model.get_embedding_dimension()
-        # None only for an encoder without a length limit, or without a pooling or dense layer.
-        assert max_tokens is not None and dimension is not None
-        self.max_tokens = int(max_tokens)
-        self.dimension = int(dimension)
+        self.pad = self.tokenizer.token_to_id("[PAD]") or 0
 
     def encode(self, texts: Sequence[str], *, states_for: Collection[int] = ()) -> Encoded:
         """Unit vectors of the texts, in order, and the token states of the texts at ``states_for``.
@@ -152,17 +154,10 @@ class TextEncoder:
         if not texts:
             return Encoded(vectors, {})
         wanted = set(states_for)
-        tokens = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.max_tokens,
-            return_offsets_mapping=bool(wanted),
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
-        ids: list[list[int]] = tokens["input_ids"]
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids = [encoding.ids for encoding in encodings]
         lengths = [len(row) for row in ids]
-        pad: int = self.tokenizer.pad_token_id or 0
+        pad = self.pad
         states: dict[int, TokenStates] = {}
         for batch in token_budget_batches(lengths, budget=BATCH_TOKENS, most=MAX_BATCH):
             longest = lengths[batch[0]]
@@ -177,7 +172,7 @@ class TextEncoder:
                 if index in wanted:
                     states[index] = TokenStates(
                         hidden=np.array(batch_states[row, : lengths[index]], dtype=np.float32),
-                        offsets=np.asarray(tokens["offset_mapping"][index], dtype=np.int64),
+                        offsets=np.asarray(encodings[index].offsets, dtype=np.int64),
                     )
         return Encoded(vectors, states)
 
@@ -202,32 +197,57 @@ def token_budget_batches(lengths: list[int], *, budget: int, most: int) -> list[
 
 @functools.cache
 def text_encoder(path: str = "", backend: str = "torch", onnx_dir: str = "") -> TextEncoder:
-    """The process's encoder, loaded once: ``path`` empty for the packaged model, ``backend`` torch or onnx."""
+    """The process's encoder, loaded once: ``path`` empty for the packaged model, ``backend`` torch or onnx.
+
+    The ONNX backend does not load PyTorch once the graph is exported (a web worker that only
+    encodes questions saves its memory); it needs the model as a directory, as the package ships it.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    model = sentence_encoder(path)
+    from tokenizers import Tokenizer
+
     if backend == "torch":
-        return TextEncoder(model, TorchBackend(model))
-    return TextEncoder(model, OnnxBackend(model, onnx_model_path(model, Path(onnx_dir or "var/models"))))
+        model = sentence_encoder(path)
+        max_tokens, dimension = model.max_seq_length, model.get_embedding_dimension()
+        # None only for an encoder without a length limit, or without a pooling or dense layer.
+        assert max_tokens is not None
+        assert dimension is not None
+        return TextEncoder(
+            tokenizer=Tokenizer.from_str(model.tokenizer.backend_tokenizer.to_str()),
+            max_tokens=int(max_tokens),
+            dimension=int(dimension),
+            backend=TorchBackend(model),
+        )
+    directory = Path(path) if path else default_encoder_path()
+    max_tokens, dimension = _mean_pooling_model(directory)
+    return TextEncoder(
+        tokenizer=Tokenizer.from_file(str(directory / "tokenizer.json")),
+        max_tokens=max_tokens,
+        dimension=dimension,
+        backend=OnnxBackend(onnx_model_path(directory, Path(onnx_dir or "var/models"))),
+    )
 
 
-def onnx_model_path(model: SentenceTransformer, directory: Path) -> Path:
-    """The model's ONNX export in ``directory``, written at first use (atomically: workers may race)."""
-    import torch
+def onnx_model_path(directory: Path, cache: Path) -> Path:
+    """The model's ONNX export in ``cache``, written at first use (atomically: workers may race).
 
-    _check_mean_pooling(model)
-    transformer: Any = model[0].auto_model
-    digest = hashlib.sha256(f"torch-{torch.__version__}-opset-{ONNX_OPSET}".encode())
-    for name, tensor in sorted(transformer.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().contiguous().numpy().tobytes())
-    path = directory / f"encoder-{digest.hexdigest()[:16]}.onnx"
+    Keyed by the model's weights and configuration and by the exporter (PyTorch's version), so a
+    new model or a new PyTorch exports again.
+    """
+    digest = hashlib.sha256(f"torch-{package_version('torch')}-opset-{ONNX_OPSET}".encode())
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+        if (directory / name).exists():
+            digest.update(name.encode())
+            with (directory / name).open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    path = cache / f"encoder-{digest.hexdigest()[:16]}.onnx"
     if path.exists():
         return path
-    directory.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
     logger.info("Exporting the sentence encoder to ONNX at %s", path)
-    onnx_export(transformer, partial)
+    onnx_export(sentence_encoder(str(directory))[0].auto_model, partial)
     os.replace(partial, path)
     return path
 
@@ -267,13 +287,29 @@ def onnx_export(transformer: Any, path: Path) -> None:
         )
 
 
-def _check_mean_pooling(model: SentenceTransformer) -> None:
-    """The ONNX backend pools like MiniLM: the mean of the token states, then unit length; refuse anything else."""
-    modules = [type(module).__name__ for module in model]
-    pooling = model[1] if len(model) > 1 else None
-    mode = getattr(pooling, "pooling_mode", None) or getattr(pooling, "get_pooling_mode_str", lambda: None)()
-    if modules[:2] != ["Transformer", "Pooling"] or mode != "mean" or modules[2:] not in ([], ["Normalize"]):
+def _mean_pooling_model(directory: Path) -> tuple[int, int]:
+    """The model's maximum length and dimension, if it pools like MiniLM: the mean of the token states, unit length.
+
+    The ONNX backend pools that way itself; it refuses a model that does anything else.
+    """
+    try:
+        modules = [module["type"].rsplit(".", 1)[-1] for module in json.loads((directory / "modules.json").read_text())]
+        pooling = json.loads((directory / "1_Pooling" / "config.json").read_text())
+        limits = json.loads((directory / "sentence_bert_config.json").read_text())
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"the ONNX encoder backend needs a sentence-transformers model directory: {error}") from error
+    modes = [key for key, value in pooling.items() if key.startswith("pooling_mode_") and value]
+    if (
+        modules[:2] != ["Transformer", "Pooling"]
+        or modes != ["pooling_mode_mean_tokens"]
+        or modules[2:]
+        not in (
+            [],
+            ["Normalize"],
+        )
+    ):
         raise ValueError(
             f"the ONNX encoder backend pools by the mean of the token states; this model is {modules} "
-            f"(pooling {mode!r}): use NEWSROOM_ENCODER_BACKEND=torch"
+            f"(pooling {modes}): use NEWSROOM_ENCODER_BACKEND=torch"
         )
+    return int(limits["max_seq_length"]), int(pooling["word_embedding_dimension"])
