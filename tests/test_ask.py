@@ -108,9 +108,13 @@ def test_a_second_question_reads_the_story_s_sentences_from_memory(
     # row inserted in a savepoint): no sentences, vectors or citation numbers are read again.
     with django_assert_num_queries(5):
         answer = story_ask(story_id=fare_story.pk, question="How much will the monthly pass cost?")
+    # Asked again: the story, and the log's one UPDATE.
+    with django_assert_num_queries(2):
+        story_ask(story_id=fare_story.pk, question="How much will the monthly pass cost?")
 
     assert answer.is_supported
     assert answer.quotes[0].text == "The monthly pass will climb from $80 to $95."
+    assert StoryQuestion.objects.get(story=fare_story, normalised="how much will the monthly pass cost").count == 2
 
 
 def test_a_refreshed_story_is_answered_from_its_new_sentences(

@@ -106,6 +106,9 @@ class OnnxBackend:
         options.intra_op_num_threads = _torch_threads()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Its threads wait for work by spinning by default: on cores shared with other workers (web
+        # workers, spaCy, the database) that burns the CPU they need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
 
