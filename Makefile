@@ -4,7 +4,7 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint demo serve worker beat clean axe axe-unpack
+.PHONY: run test lint demo serve worker beat clean axe axe-unpack onnx
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ $(VENV)/.installed-base: requirements/base.txt requirements/models.txt | $(BIN)/
 $(VENV)/.installed-test: requirements/test.txt requirements/lab.txt $(VENV)/.installed-base
 	$(BIN)/pip install --quiet -r requirements/test.txt
 	touch $@
+
+# Optional: ONNX Runtime for the sentence encoder (NEWSROOM_ENCODER_BACKEND=onnx); PyTorch stays the default.
+$(VENV)/.installed-onnx: requirements/onnx.txt $(VENV)/.installed-base
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/onnx.txt
+	touch $@
+
+onnx: $(VENV)/.installed-onnx
 
 demo: $(VENV)/.installed-base
 	$(BIN)/python manage.py migrate --noinput

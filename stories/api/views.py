@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -30,6 +32,7 @@ from stories.api.serializers import (
 )
 from stories.ask import story_ask
 from stories.models import Story
+from stories.querysets import BlindspotRule
 from stories.views import STORY_PAGE_SECONDS
 
 # An id in a path has at most 18 digits: a longer one cannot be a row, and would overflow the database.
@@ -60,18 +63,43 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return StoryDetailSerializer if self.action == "retrieve" else StoryListSerializer
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # The page's data, not its rendering, is cached: any renderer can serve it. The key is a
+    # A body kept as JSON is a plain HttpResponse, which DRF sends as it is; the stub's list says a Response.
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:  # type: ignore[override]
+        # The page's data is cached in the shared cache, so any renderer can serve it. The key is a
         # hash of the whole request: the absolute URL (the page's next/previous links are absolute)
         # with its query in a canonical order, so no two queries share an entry however long.
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
         request_key = hashlib.sha256(f"{request.build_absolute_uri(request.path)}?{query}".encode()).hexdigest()
-        key = f"story-list:{selectors.stories_version()}:{request_key}"
-        data = cache.get(key)
-        if data is None:
-            data = super().list(request, *args, **kwargs).data
-            cache.set(key, data, STORY_PAGE_SECONDS)
-        return Response(data)
+        # The blindspot filter reads the rule from settings: a new rule is a new key, as for the blindspot feed.
+        rule = BlindspotRule.current()
+        key = f"story-list:{selectors.stories_version()}:{rule.max_share}:{rule.min_rated}:{request_key}"
+
+        def data_get() -> Any:
+            data = cache.get(key)
+            if data is None:
+                data = super(StoryViewSet, self).list(request, *args, **kwargs).data
+                cache.set(key, data, STORY_PAGE_SECONDS)
+            return data
+
+        return self.kept_response(request, key, data_get)
+
+    def kept_response(self, request: Request, key: str, data_get: Callable[[], Any]) -> HttpResponse | Response:
+        """The data under ``key`` as a response; as JSON, rendered once and kept in this process's memory.
+
+        Each key carries the version of what it shows, so a kept body is never stale (as with the
+        rendered pages, stories.views.rendered_get); a request then costs no round trip to the shared
+        cache and no rendering of the data (37 KB of JSON for a story's detail). Other formats (the
+        browsable API) are rendered from the shared cache's data on every request.
+        """
+        renderer = request.accepted_renderer
+        if type(renderer) is not JSONRenderer:
+            return Response(data_get())
+        kept_key = f"json:{request.accepted_media_type}:{key}"  # the media type may ask for an indent
+        body = caches["pages"].get(kept_key)
+        if body is None:
+            body = renderer.render(data_get(), request.accepted_media_type, self.get_renderer_context())
+            caches["pages"].set(kept_key, body, STORY_PAGE_SECONDS)
+        return HttpResponse(body, content_type=renderer.media_type)
 
     # A 304 is a plain HttpResponse, which DRF sends as it is; the stub's retrieve says a Response.
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:  # type: ignore[override]
@@ -92,12 +120,16 @@ class StoryViewSet(viewsets.ReadOnlyModelViewSet[Story]):
             return unchanged
         # Keyed on the story's version, like the story page: a refresh makes a new entry.
         key = f"story-api:{story_id}:{version}"
-        data = cache.get(key)
-        if data is None:
-            page = selectors.story_page_build(self.get_object())
-            data = StoryDetailSerializer(page, context=self.get_serializer_context()).data
-            cache.set(key, data, STORY_PAGE_SECONDS)
-        response = Response(data)
+
+        def data_get() -> Any:
+            data = cache.get(key)
+            if data is None:
+                page = selectors.story_page_build(self.get_object())
+                data = StoryDetailSerializer(page, context=self.get_serializer_context()).data
+                cache.set(key, data, STORY_PAGE_SECONDS)
+            return data
+
+        response = self.kept_response(request, key, data_get)
         validators_set(response, etag=etag, last_modified=last_modified)
         return response
 

@@ -1,0 +1,318 @@
+"""The sentence encoder's passes: unit vectors of texts and, where asked, the token states behind them.
+
+One pass serves every model that reads the encoder: the vectors (embeddings, framing, loaded
+language, clustering) and the token states of the sentences the tone model scores, which it
+pools itself. Encoding those sentences a second time for the tone model cost a third of the
+analysis stage (lab/bench/README.md, issue 21).
+
+Two backends run the same transformer from the same files:
+- ``torch``: sentence-transformers on PyTorch, what the README's install gives;
+- ``onnx``: ONNX Runtime (``pip install -r requirements/onnx.txt``), on a graph exported from
+  the PyTorch model at first use and kept on disk (``NEWSROOM_ENCODER_ONNX_DIR``, keyed by the
+  model's files and the exporter's version, so a new model or a new PyTorch exports again).
+  Its vectors are PyTorch's within float rounding (cosine >= 0.9999, tests/test_encoder.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from analysis.nlp.models import default_encoder_path, package_version, sentence_encoder
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+Matrix = np.ndarray[Any, np.dtype[Any]]
+
+BACKENDS = ("torch", "onnx")
+# The encoder's batches are cut by padded size, not by count: texts sorted by length, each batch
+# as many as fit BATCH_TOKENS once padded to its longest (at most MAX_BATCH). A batch of 32 texts
+# drawn from one article batch's few hundred pads short sentences up to a long lead:
+# lab/bench/pipeline.py measured 30% more tokens, and CPU time, than the same texts encoded in one
+# call. Budgeted batches pad little; the vectors are the same (within 1e-6).
+BATCH_TOKENS = 768
+MAX_BATCH = 128
+ONNX_OPSET = 17
+
+
+@dataclass(frozen=True)
+class TokenStates:
+    """One text's last-layer token states, special tokens included, and each token's character offsets."""
+
+    hidden: Matrix  # tokens x hidden
+    offsets: Matrix  # tokens x 2, end exclusive; (0, 0) for the special tokens
+
+
+@dataclass(frozen=True)
+class Encoded:
+    vectors: Matrix  # texts x dimension, unit length
+    states: dict[int, TokenStates]  # by the text's index, for the indexes asked
+
+
+class Backend(Protocol):
+    name: str
+
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix]:
+        """Unit sentence vectors (batch x dimension) and last-layer token states (batch x tokens x hidden)."""
+        ...
+
+
+class TorchBackend:
+    """The sentence-transformers model itself: its own pooling and normalisation modules."""
+
+    name = "torch"
+
+    def __init__(self, model: SentenceTransformer) -> None:
+        self.model = model
+
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix]:
+        import torch
+
+        features = {
+            "input_ids": torch.from_numpy(input_ids),
+            "attention_mask": torch.from_numpy(attention_mask),
+            "token_type_ids": torch.zeros_like(torch.from_numpy(input_ids)),
+        }
+        with torch.inference_mode():
+            self.model.eval()
+            output = self.model(features)
+            vectors = torch.nn.functional.normalize(output["sentence_embedding"], p=2, dim=1)
+            return vectors.numpy(), output["token_embeddings"].numpy()
+
+
+class OnnxBackend:
+    """The transformer exported to ONNX, run by ONNX Runtime; mean pooling and normalisation in numpy."""
+
+    name = "onnx"
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        # As many threads as PyTorch would use (it follows the cores, or OMP_NUM_THREADS).
+        options.intra_op_num_threads = _torch_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Its threads wait for work by spinning by default: on cores shared with other workers (web
+        # workers, spaCy, the database) that burns the CPU they need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.path = path
+
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix]:
+        (states,) = self.session.run(
+            ["last_hidden_state"],
+            {
+                "input_ids": input_ids,
+                "attention_mask": attention_mask,
+                "token_type_ids": np.zeros_like(input_ids),
+            },
+        )
+        mask = attention_mask[:, :, None].astype(np.float32)
+        summed = (states * mask).sum(axis=1)
+        means = summed / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.clip(np.linalg.norm(means, axis=1, keepdims=True), 1e-12, None)
+        return (means / norms).astype(np.float32), states
+
+
+def _torch_threads() -> int:
+    """PyTorch's default: the cores this process may use, or OMP_NUM_THREADS (without importing torch)."""
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    return int(threads) if threads.isdigit() and int(threads) > 0 else len(os.sched_getaffinity(0))
+
+
+class TextEncoder:
+    """Texts in, unit vectors (and token states) out, through a backend; tokenised by the model's own tokenizer.json."""
+
+    def __init__(self, *, tokenizer: Tokenizer, max_tokens: int, dimension: int, backend: Backend) -> None:
+        self.tokenizer = tokenizer
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_tokens)
+        self.max_tokens = max_tokens
+        self.dimension = dimension
+        self.backend = backend
+        self.pad = self.tokenizer.token_to_id("[PAD]") or 0
+
+    def encode(self, texts: Sequence[str], *, states_for: Collection[int] = ()) -> Encoded:
+        """Unit vectors of the texts, in order, and the token states of the texts at ``states_for``.
+
+        Texts are cut at the model's maximum length, sorted by it and encoded in batches of
+        bounded padded size, so the states of one text do not depend on the others (but for
+        float rounding).
+        """
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return Encoded(vectors, {})
+        wanted = set(states_for)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids = [encoding.ids for encoding in encodings]
+        lengths = [len(row) for row in ids]
+        pad = self.pad
+        states: dict[int, TokenStates] = {}
+        for batch in token_budget_batches(lengths, budget=BATCH_TOKENS, most=MAX_BATCH):
+            longest = lengths[batch[0]]
+            input_ids = np.full((len(batch), longest), pad, dtype=np.int64)
+            attention_mask = np.zeros((len(batch), longest), dtype=np.int64)
+            for row, index in enumerate(batch):
+                input_ids[row, : lengths[index]] = ids[index]
+                attention_mask[row, : lengths[index]] = 1
+            batch_vectors, batch_states = self.backend.run(input_ids, attention_mask)
+            vectors[batch] = batch_vectors
+            for row, index in enumerate(batch):
+                if index in wanted:
+                    states[index] = TokenStates(
+                        hidden=np.array(batch_states[row, : lengths[index]], dtype=np.float32),
+                        offsets=np.asarray(encodings[index].offsets, dtype=np.int64),
+                    )
+        return Encoded(vectors, states)
+
+
+def token_budget_batches(lengths: list[int], *, budget: int, most: int) -> list[list[int]]:
+    """Indexes of texts, longest first, cut into batches whose padded size (count times the longest) fits the budget.
+
+    A text longer than the budget goes alone; no batch holds more than ``most``.
+    """
+    order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for index in order:
+        if batch and (len(batch) == most or (len(batch) + 1) * lengths[batch[0]] > budget):
+            batches.append(batch)
+            batch = []
+        batch.append(index)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+@functools.cache
+def text_encoder(path: str = "", backend: str = "torch", onnx_dir: str = "") -> TextEncoder:
+    """The process's encoder, loaded once: ``path`` empty for the packaged model, ``backend`` torch or onnx.
+
+    The ONNX backend does not load PyTorch once the graph is exported (a web worker that only
+    encodes questions saves its memory); it needs the model as a directory, as the package ships it.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    from tokenizers import Tokenizer
+
+    if backend == "torch":
+        model = sentence_encoder(path)
+        max_tokens, dimension = model.max_seq_length, model.get_embedding_dimension()
+        # None only for an encoder without a length limit, or without a pooling or dense layer.
+        assert max_tokens is not None
+        assert dimension is not None
+        return TextEncoder(
+            tokenizer=Tokenizer.from_str(model.tokenizer.backend_tokenizer.to_str()),
+            max_tokens=int(max_tokens),
+            dimension=int(dimension),
+            backend=TorchBackend(model),
+        )
+    directory = Path(path) if path else default_encoder_path()
+    max_tokens, dimension = _mean_pooling_model(directory)
+    return TextEncoder(
+        tokenizer=Tokenizer.from_file(str(directory / "tokenizer.json")),
+        max_tokens=max_tokens,
+        dimension=dimension,
+        backend=OnnxBackend(onnx_model_path(directory, Path(onnx_dir or "var/models"))),
+    )
+
+
+def onnx_model_path(directory: Path, cache: Path) -> Path:
+    """The model's ONNX export in ``cache``, written at first use (atomically: workers may race).
+
+    Keyed by the model's weights and configuration and by the exporter (PyTorch's version), so a
+    new model or a new PyTorch exports again.
+    """
+    digest = hashlib.sha256(f"torch-{package_version('torch')}-opset-{ONNX_OPSET}".encode())
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+        if (directory / name).exists():
+            digest.update(name.encode())
+            with (directory / name).open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    path = cache / f"encoder-{digest.hexdigest()[:16]}.onnx"
+    if path.exists():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    logger.info("Exporting the sentence encoder to ONNX at %s", path)
+    onnx_export(sentence_encoder(str(directory))[0].auto_model, partial)
+    os.replace(partial, path)
+    return path
+
+
+def onnx_export(transformer: Any, path: Path) -> None:
+    """Write the transformer (input ids, attention mask, token types -> last hidden state) as an ONNX graph."""
+    import torch
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    example = torch.ones((2, 8), dtype=torch.long)
+    transformer.eval()
+    with torch.no_grad():
+        # The TorchScript exporter: the dynamo one needs the onnx and onnxscript packages as well.
+        torch.onnx.export(
+            LastHiddenState().eval(),
+            (example, example, torch.zeros_like(example)),
+            str(path),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "token_type_ids": {0: "batch", 1: "tokens"},
+                "last_hidden_state": {0: "batch", 1: "tokens"},
+            },
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+
+
+def _mean_pooling_model(directory: Path) -> tuple[int, int]:
+    """The model's maximum length and dimension, if it pools like MiniLM: the mean of the token states, unit length.
+
+    The ONNX backend pools that way itself; it refuses a model that does anything else.
+    """
+    try:
+        modules = [module["type"].rsplit(".", 1)[-1] for module in json.loads((directory / "modules.json").read_text())]
+        pooling = json.loads((directory / "1_Pooling" / "config.json").read_text())
+        limits = json.loads((directory / "sentence_bert_config.json").read_text())
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"the ONNX encoder backend needs a sentence-transformers model directory: {error}") from error
+    modes = [key for key, value in pooling.items() if key.startswith("pooling_mode_") and value]
+    if (
+        modules[:2] != ["Transformer", "Pooling"]
+        or modes != ["pooling_mode_mean_tokens"]
+        or modules[2:]
+        not in (
+            [],
+            ["Normalize"],
+        )
+    ):
+        raise ValueError(
+            f"the ONNX encoder backend pools by the mean of the token states; this model is {modules} "
+            f"(pooling {modes}): use NEWSROOM_ENCODER_BACKEND=torch"
+        )
+    return int(limits["max_seq_length"]), int(pooling["word_embedding_dimension"])

@@ -1,0 +1,155 @@
+"""The analysis's one encoder pass: the tone model reads its token states; ONNX Runtime gives PyTorch's vectors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from analysis import services
+from analysis.nlp.article import ArticleText
+from analysis.nlp.encoder import text_encoder
+from analysis.nlp.models import sentence_encoder
+from analysis.nlp.target_tone import tone_model
+
+pytestmark = pytest.mark.models
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "newsroom" / "demo" / "articles.jsonl"
+
+
+def demo_articles(count: int) -> list[ArticleText]:
+    records = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [ArticleText(title=record.get("title") or "", text=record.get("text") or "") for record in records[:count]]
+
+
+def test_it_loads_the_packaged_encoder_once_however_it_is_asked_for() -> None:
+    assert sentence_encoder() is sentence_encoder("")
+
+
+def test_the_tone_model_reads_the_analysis_pass_as_it_reads_its_own() -> None:
+    engine = services.analyser()
+    assert engine.tone.reads_states_of(engine.encoder)
+    items = demo_articles(12)
+
+    shared = engine.analyse(items)
+    own_pass = replace_tone_reading(engine, items)
+
+    assert sum(len(features.actor_tones) for features in shared) > 20
+    for one, other in zip(shared, own_pass, strict=True):
+        assert one.sentences == other.sentences
+        assert one.entities == other.entities
+        assert one.frames == other.frames
+        assert [tone["actor"] for tone in one.actor_tones] == [tone["actor"] for tone in other.actor_tones]
+        assert [tone["label"] for tone in one.actor_tones] == [tone["label"] for tone in other.actor_tones]
+        assert [tone["sentences"] for tone in one.actor_tones] == [tone["sentences"] for tone in other.actor_tones]
+        assert np.allclose(
+            [tone["tone"] for tone in one.actor_tones], [tone["tone"] for tone in other.actor_tones], atol=2e-4
+        )
+        assert one.tone == pytest.approx(other.tone, abs=2e-4)
+        assert np.abs(one.embedding - other.embedding).max() < 1e-5
+
+
+def replace_tone_reading(engine: services.Analyser, items: list[ArticleText]) -> list[services.ArticleFeatures]:
+    """The analysis as before issue 21: the tone model encodes the sentences it scores in a pass of its own."""
+    reads = engine.tone.reads_states_of
+    engine.tone.reads_states_of = lambda model: False  # type: ignore[method-assign]
+    try:
+        return engine.analyse(items)
+    finally:
+        engine.tone.reads_states_of = reads  # type: ignore[method-assign]
+
+
+def test_the_tone_model_scores_given_token_states_as_its_own_pass_would() -> None:
+    model = tone_model()
+    encoder = text_encoder("", "torch")
+    sentences = [
+        "Shameful Ruling Leaves Calder Elections Wide Open",
+        "Voters cheered Mayor Ortiz for a brilliant, generous rescue of the flooded town.",
+        "The council, led by Ortiz, voted 5-2 on Tuesday to raise bus fares.",
+    ]
+    items = [(sentences[0], [(23, 29)]), (sentences[1], [(15, 26)]), (sentences[2], [(20, 25), (0, 11)])]
+
+    encoded = encoder.encode([*sentences, "Padding: " + "a longer sentence " * 12], states_for=[0, 1, 2])
+    given = model.probabilities(items, states=[encoded.states[index] for index in range(3)])
+    own = model.probabilities(items)
+
+    for one, other in zip(given, own, strict=True):
+        assert one.shape == other.shape
+        assert np.abs(one - other).max() < 1e-4
+
+
+def test_a_sentence_longer_than_the_tone_model_reads_is_encoded_by_its_own_pass() -> None:
+    model = tone_model()
+    encoder = text_encoder("", "torch")
+    sentence = "Mayor Ortiz spoke. " + "The budget vote went on and on in the chamber " * 20
+    items = [(sentence, [(0, 11)])]
+
+    encoded = encoder.encode([sentence], states_for=[0])
+
+    assert len(encoded.states[0].hidden) > 128
+    given = model.probabilities(items, states=[encoded.states[0]])[0]
+    assert np.abs(given - model.probabilities(items)[0]).max() < 1e-6
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
+def test_the_onnx_encoder_gives_pytorch_s_vectors_and_token_states(tmp_path: Path) -> None:
+    texts = [
+        "Short one here.",
+        "A much longer sentence about the budget vote in the state senate on Tuesday.",
+        "Lead: " + " ".join(["word"] * 300),
+        "",
+    ] + [sentence for article in demo_articles(4) for sentence in article.text.split(". ")[:10]]
+    torch_encoder = text_encoder("", "torch")
+    onnx_encoder = text_encoder("", "onnx", str(tmp_path))
+
+    expected = torch_encoder.encode(texts, states_for=[0, 1])
+    got = onnx_encoder.encode(texts, states_for=[0, 1])
+
+    assert list(tmp_path.glob("encoder-*.onnx"))
+    cosines = (expected.vectors * got.vectors).sum(axis=1)
+    assert cosines.min() >= 0.9999
+    for index in (0, 1):
+        assert np.abs(expected.states[index].hidden - got.states[index].hidden).max() < 1e-3
+        assert np.array_equal(expected.states[index].offsets, got.states[index].offsets)
+    # The vectors the analysis has always stored: sentence-transformers' own encode.
+    plain = sentence_encoder().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert (plain * got.vectors).sum(axis=1).min() >= 0.9999
+    assert np.abs(plain - expected.vectors).max() < 1e-5
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
+def test_once_exported_the_onnx_encoder_runs_without_loading_pytorch(tmp_path: Path) -> None:
+    text_encoder.__wrapped__("", "onnx", str(tmp_path))  # exports (with PyTorch) in this process
+    program = (
+        "import sys; from analysis.nlp.encoder import text_encoder; "
+        f"vector = text_encoder('', 'onnx', {str(tmp_path)!r}).encode(['A question?']).vectors[0]; "
+        "print(round(float(vector @ vector), 4), 'torch' in sys.modules)"
+    )
+
+    output = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+
+    assert output == ["1.0", "False"]
+
+
+def test_it_refuses_an_encoder_backend_it_does_not_know() -> None:
+    with pytest.raises(ValueError, match="encoder backend"):
+        text_encoder("", "tensorflow")
+
+
+def test_the_analyser_encodes_with_the_backend_the_setting_names(settings: SettingsWrapper) -> None:
+    settings.NEWSROOM_ENCODER_BACKEND = "tensorflow"
+    services.analyser.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="encoder backend 'tensorflow'"):
+            services.analyser()
+    finally:
+        services.analyser.cache_clear()
