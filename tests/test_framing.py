@@ -80,10 +80,10 @@ def test_it_ships_small_weights_over_the_fourteen_frames() -> None:
 
     assert model.frames == FRAMES
     assert WEIGHTS_PATH.stat().st_size < 3 * 1024 * 1024
-    assert model.lexical is not None
-    assert model.stack is not None
-    assert model.stack.shape == (len(FRAMES), 2)
-    assert model.version.startswith("stack-")
+    # Since issue 18: the embedding model alone, chosen on folds grouped by topic, with a display threshold.
+    assert model.lexical is None
+    assert model.version.startswith("linear-")
+    assert 0.0 < model.display_threshold < 1.0
     assert (WEIGHTS_PATH.parent / "MODEL_CARD.md").exists()
 
 

@@ -183,6 +183,27 @@ def test_the_shipped_tone_model_reads_a_target_s_tone() -> None:
     assert LABELS.index(headline.label) < LABELS.index(cheered.label)
 
 
+def test_the_shipped_framing_model_does_not_show_a_fare_hike_as_security_and_defense() -> None:
+    from analysis.nlp.framing import framing_model
+    from analysis.nlp.models import sentence_encoder
+
+    sentences = [
+        "The city's transit board voted 5-2 on Tuesday to raise the base bus fare from $2.25 to $2.75.",
+        "Officials said the increase would close a $14 million budget gap caused by falling ridership.",
+        "Riders who earn low wages said the extra cost would force them to cut back on groceries.",
+        "The board also approved cuts to late-night service on four routes starting in January.",
+        "Advocates for riders urged the council to fund discounted passes for students and seniors.",
+    ]
+    vectors = sentence_encoder().encode(sentences, normalize_embeddings=True, convert_to_numpy=True)
+
+    tags = framing_model().tag(vectors, sentences, "Transit Board Raises Bus Fare to $2.75")
+    shown = [tag.frame for tag in tags if tag.shown]
+
+    assert shown
+    assert "Security_and_defense" not in shown
+    assert {"Economic", "Capacity_and_resources", "Quality_of_life"} & set(shown)
+
+
 def test_the_shipped_loaded_language_model_flags_slurs_not_plain_reporting() -> None:
     model = loaded_language_model()
     from analysis.nlp.models import sentence_encoder

@@ -1,7 +1,9 @@
 """Framing over the 14 generic policy frames (Boydstun et al., Policy Frames Codebook).
 
-Two linear models per frame, stacked (each frame's logit a weighted sum of the two
-models' logits of that frame):
+The shipped model (since issue 18) is the embedding model alone, chosen on folds grouped by
+topic, with a display threshold below which a tag is kept but not shown to readers. The
+format also carries two linear models per frame, stacked (each frame's logit a weighted sum
+of the two models' logits of that frame), as shipped before:
 
 - an *embedding* logistic regression over the mean of the article's unit sentence
   vectors (the same MiniLM vectors the analysis stores);
