@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -22,6 +22,7 @@ from analysis.models import ArticleAnalysis
 from sources.models import Article, Outlet, OutletRating
 from stories.models import Story
 from stories.querysets import SIDES, BlindspotRule
+from stories.selectors import stories_latest
 
 SEARCH_MAX_CHARS = 200
 SEARCH_STORIES_SHOWN = 10
@@ -44,13 +45,9 @@ class StoriesState:
 
 def stories_state() -> StoriesState:
     """One query: the stories' version (any refresh or re-clustering changes it) and the newest coverage."""
-    latest = Story.objects.aggregate(
-        refreshed=Max("refreshed_at"), reclustered=Max("cluster__reclustered_at"), newest=Max("last_published_at")
-    )
-    version = "-".join(
-        str(moment.timestamp()) if moment else "0" for moment in (latest["refreshed"], latest["reclustered"])
-    )
-    return StoriesState(version=version, newest=latest["newest"])
+    refreshed, reclustered, newest = stories_latest()
+    version = "-".join(str(moment.timestamp()) if moment else "0" for moment in (refreshed, reclustered))
+    return StoriesState(version=version, newest=newest)
 
 
 def top_stories(*, newest: datetime | None) -> QuerySet[Story]:
