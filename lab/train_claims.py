@@ -80,9 +80,22 @@ def threshold_for_recall(probabilities: Matrix, gold: Matrix, target: float) -> 
     return float(max(positives[needed - 1], 1e-6)) if needed else 1.0
 
 
+def pairs_encoded(pairs: Sequence[Any], cache: Path | None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The pairs' sentence vectors, read from ``cache`` (an .npz file) when it exists, else encoded and kept there."""
+    from analysis.claims_evaluation import pairs_encode
+
+    if cache and cache.exists():
+        with np.load(cache) as cached:
+            return cached["first"], cached["second"]
+    first, second = pairs_encode(pairs)
+    if cache:
+        np.savez(cache, first=first, second=second)
+    return first, second
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> None:
     django_setup()
-    from analysis.claims_evaluation import pair_scores, pairs_encode, pairs_read
+    from analysis.claims_evaluation import pair_scores, pairs_read
     from analysis.nlp.same_claim import (
         COSINE_FLOOR,
         FEATURES,
@@ -108,13 +121,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     arguments = parser.parse_args(argv)
 
     pairs = pairs_read(arguments.path)
-    if arguments.cache and arguments.cache.exists():
-        with np.load(arguments.cache) as cached:
-            first, second = cached["first"], cached["second"]
-    else:
-        first, second = pairs_encode(pairs)
-        if arguments.cache:
-            np.savez(arguments.cache, first=first, second=second)
+    first, second = pairs_encoded(pairs, arguments.cache)
     gold = np.array([pair.same for pair in pairs])
     cosine = (first.astype(np.float32) * second.astype(np.float32)).sum(axis=1)
     facts = [(sentence_facts(pair.first), sentence_facts(pair.second)) for pair in pairs]

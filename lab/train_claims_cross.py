@@ -33,7 +33,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from lab.environment import django_setup
-from lab.train_claims import bucket, groups_of, threshold_for_precision
+from lab.train_claims import bucket, groups_of, pairs_encoded, threshold_for_precision
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
 LR_WEIGHTS = (0.0, 0.5, 1.0)
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     from safetensors.numpy import save_file
     from transformers import AutoModel, AutoTokenizer
 
-    from analysis.claims_evaluation import pair_scores, pairs_encode, pairs_read
+    from analysis.claims_evaluation import pair_scores, pairs_read
     from analysis.nlp.models import default_encoder_path
     from analysis.nlp.same_claim import WEIGHTS_PATH, SameClaimModel
     from analysis.nlp.same_claim_cross import (
@@ -216,13 +216,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
 
     # The gate and the logistic head's say: the shipped head alone, on every pair.
     lr_model = SameClaimModel.load(arguments.lr_model, cross_path=None)
-    if arguments.cache and arguments.cache.exists():
-        with np.load(arguments.cache) as cached:
-            first, second = cached["first"], cached["second"]
-    else:
-        first, second = pairs_encode(pairs)
-        if arguments.cache:
-            np.savez(arguments.cache, first=first, second=second)
+    first, second = pairs_encoded(pairs, arguments.cache)
     lr_probability = lr_model.pair_probabilities(
         first, second, [pair.first for pair in pairs], [pair.second for pair in pairs]
     )

@@ -38,6 +38,7 @@ from lab.bench.pages import (
     PYTHON,
     ROOT,
     database_ready,
+    first_story_id,
     peak_rss_mib,
     redis_start,
     run,
@@ -129,20 +130,7 @@ def main() -> None:
     try:
         database_ready(name, args.articles, env, args.rebuild)
         run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env)
-        story_id = (
-            run(
-                [
-                    PYTHON,
-                    "manage.py",
-                    "shell",
-                    "-c",
-                    "from stories.models import Story; print(Story.objects.order_by('pk').first().pk)",
-                ],
-                env,
-            )
-            .strip()
-            .splitlines()[-1]
-        )
+        story_id = first_story_id(env)
         command = [GUNICORN, "newsroom.wsgi:application", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers)]
         if args.threads > 1:
             command += ["--threads", str(args.threads)]

@@ -40,6 +40,12 @@ def run(command: list[str], env: dict[str, str]) -> str:
     return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
+def first_story_id(env: dict[str, str]) -> str:
+    """The id of the bench database's first story (the one with 100 articles)."""
+    command = "from stories.models import Story; print(Story.objects.order_by('pk').first().pk)"
+    return run([PYTHON, "manage.py", "shell", "-c", command], env).strip().splitlines()[-1]
+
+
 def database_ready(name: str, articles: int, env: dict[str, str], rebuild: bool) -> None:
     exists = (
         subprocess.run(
@@ -136,20 +142,7 @@ def measure(size: int, args: argparse.Namespace) -> None:
     env.pop("CELERY_BROKER_URL", None)
     database_ready(name, size, env, args.rebuild)
     run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env)
-    story_id = (
-        run(
-            [
-                PYTHON,
-                "manage.py",
-                "shell",
-                "-c",
-                "from stories.models import Story; print(Story.objects.order_by('pk').first().pk)",
-            ],
-            env,
-        )
-        .strip()
-        .splitlines()[-1]
-    )
+    story_id = first_story_id(env)
     if args.cache == "redis":
         subprocess.run(["redis-cli", "-p", str(args.redis_port), "flushall"], check=True, capture_output=True)
     server = subprocess.Popen(
