@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -48,3 +51,12 @@ def flag_scores(gold: Sequence[bool], flagged: Sequence[bool]) -> FlagScores:
     precision = true_positive / (true_positive + false_positive) if true_positive + false_positive else 0.0
     recall = true_positive / (true_positive + false_negative) if true_positive + false_negative else 0.0
     return FlagScores(precision=precision, recall=recall, f1=_f1(true_positive, false_positive, false_negative))
+
+
+def labelled_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each non-empty line of a JSONL file as (line number, object). Raises OSError or ValueError
+    (a line that is not JSON), which the evaluation commands report with the file's name."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                yield number, json.loads(line)

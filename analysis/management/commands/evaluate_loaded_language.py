@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
 from analysis.services import analyser
-from analysis.tone_evaluation import flag_scores
+from analysis.tone_evaluation import flag_scores, labelled_rows
 
 
 class Command(BaseCommand):
@@ -25,16 +24,12 @@ class Command(BaseCommand):
         texts: list[str] = []
         gold: list[bool] = []
         try:
-            with path.open(encoding="utf-8") as handle:
-                for number, line in enumerate(handle, 1):
-                    if not line.strip():
-                        continue
-                    record = json.loads(line)
-                    label = record.get("gold_loaded_language")
-                    if not isinstance(label, bool):
-                        raise ValueError(f"line {number}: gold_loaded_language must be true or false")
-                    texts.append(str(record.get("text") or ""))
-                    gold.append(label)
+            for number, record in labelled_rows(path):
+                label = record.get("gold_loaded_language")
+                if not isinstance(label, bool):
+                    raise ValueError(f"line {number}: gold_loaded_language must be true or false")
+                texts.append(str(record.get("text") or ""))
+                gold.append(label)
         except (OSError, ValueError) as error:
             raise CommandError(f"Cannot read {path}: {error}") from error
         if not texts:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis.nlp.target_tone import LABELS, ToneModel, tone_model
-from analysis.tone_evaluation import classification_scores
+from analysis.tone_evaluation import classification_scores, labelled_rows
 
 
 class Command(BaseCommand):
@@ -24,16 +23,12 @@ class Command(BaseCommand):
         items: list[tuple[str, list[tuple[int, int]]]] = []
         gold: list[int] = []
         try:
-            with path.open(encoding="utf-8") as handle:
-                for number, line in enumerate(handle, 1):
-                    if not line.strip():
-                        continue
-                    record = json.loads(line)
-                    polarity = record.get("gold_polarity")
-                    if polarity not in LABELS:
-                        raise ValueError(f"line {number}: gold_polarity must be one of {', '.join(LABELS)}")
-                    items.append((str(record["sentence"]), [(int(record["target_start"]), int(record["target_end"]))]))
-                    gold.append(LABELS.index(polarity))
+            for number, record in labelled_rows(path):
+                polarity = record.get("gold_polarity")
+                if polarity not in LABELS:
+                    raise ValueError(f"line {number}: gold_polarity must be one of {', '.join(LABELS)}")
+                items.append((str(record["sentence"]), [(int(record["target_start"]), int(record["target_end"]))]))
+                gold.append(LABELS.index(polarity))
         except (OSError, ValueError, KeyError) as error:
             raise CommandError(f"Cannot read {path}: {error}") from error
         if not items:
