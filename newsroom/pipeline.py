@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from celery import chain
 from celery.canvas import Signature
@@ -201,3 +203,28 @@ def outlets_rating_changed(*, outlet_ids: list[int]) -> None:
 def story_refresh_enqueue(story_id: int) -> None:
     """A story's page rebuilt on a worker (the sweep's answer to a lost refresh)."""
     send(story_refresh_task.si(story_id))
+
+
+def corpus_run_here(rows: Iterable[dict[str, Any]], *, skipped: Callable[[str], None]) -> tuple[list[int], float]:
+    """Imports corpus rows (labels already stripped) and runs each batch of the new articles through the
+    whole pipeline in this process, as the evaluation commands measure it. Returns the new articles' ids
+    and the seconds the pipeline took (the models are loaded before the clock starts). A row the
+    importer refuses is reported to ``skipped`` and left out."""
+    from analysis.services import analyser
+    from sources.articles import article_import
+    from sources.importing import RowError, corpus_row_parse
+
+    article_ids = []
+    for row in rows:
+        try:
+            article, created = article_import(row=corpus_row_parse(row))
+        except RowError as error:
+            skipped(f"Skipped {row.get('url')}: {error}")
+            continue
+        if created:
+            article_ids.append(article.pk)
+    analyser()
+    started = time.perf_counter()
+    for start in range(0, len(article_ids), BATCH_SIZE):
+        batch_chain(article_ids[start : start + BATCH_SIZE]).apply()
+    return article_ids, time.perf_counter() - started

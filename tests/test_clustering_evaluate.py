@@ -97,7 +97,8 @@ def test_it_scores_the_pipelines_stories_against_the_gold_stories_without_showin
     # The test database is already a scratch one: record the calls instead of nesting another.
     monkeypatch.setattr(connection.creation, "create_test_db", lambda **kwargs: scratch.append("created"))
     monkeypatch.setattr(connection.creation, "destroy_test_db", lambda *args, **kwargs: scratch.append("destroyed"))
-    monkeypatch.setattr("newsroom.management.commands.evaluate_clustering.corpus_row_parse", spying_parse, raising=True)
+    # The pipeline reads the parser from its module when it imports the rows.
+    monkeypatch.setattr("sources.importing.corpus_row_parse", spying_parse, raising=True)
     output = io.StringIO()
 
     call_command("evaluate_clustering", str(corpus), stdout=output)

@@ -21,12 +21,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test.utils import override_settings
 
-from analysis.services import analyser
 from clustering import evaluation
 from clustering.models import Cluster
 from newsroom import pipeline
-from sources.articles import article_import
-from sources.importing import RowError, corpus_row_parse, outlet_row_parse, read_records
+from sources.importing import RowError, outlet_row_parse, read_records
 from sources.models import Article, side_of_lean
 from sources.outlets import outlet_import
 
@@ -100,21 +98,8 @@ class Command(BaseCommand):
         return rows, gold
 
     def _evaluate(self, rows: list[dict[str, Any]], gold: dict[str, str], models: list[str]) -> None:
-        article_ids = []
-        for row in rows:
-            try:
-                article, created = article_import(row=corpus_row_parse(row))
-            except RowError as error:
-                self.stderr.write(f"Skipped {row.get('url')}: {error}")
-                continue
-            if created:
-                article_ids.append(article.pk)
+        article_ids, elapsed = pipeline.corpus_run_here(rows, skipped=self.stderr.write)
         self.stdout.write(f"Imported {len(article_ids)} articles into a scratch database ({connection.vendor}).")
-        analyser()
-        started = time.perf_counter()
-        for start in range(0, len(article_ids), BATCH_SIZE):
-            pipeline.batch_chain(article_ids[start : start + BATCH_SIZE]).apply()
-        elapsed = time.perf_counter() - started
         self.stdout.write(f"Pipeline: {len(article_ids)} articles analysed and clustered in {elapsed:.1f} s.")
         self._report("shipped model" if not models else "default model", gold)
         for model_path in models:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,15 +28,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from analysis.services import analyser
 from clustering.evaluation import scratch_database
 from newsroom import pipeline
-from sources.articles import article_import
-from sources.importing import RowError, corpus_row_parse
 from sources.models import Article, Side
 from stories.models import Story
 
-BATCH_SIZE = 32
 POSITIVE_VALENCE, NEGATIVE_VALENCE = 0.65, 0.35
 WORD = re.compile(r"[a-z]+(?:['\u2019-][a-z]+)*")
 
@@ -117,22 +112,9 @@ class Command(BaseCommand):
         return rows, gold
 
     def _run(self, rows: list[dict[str, Any]]) -> None:
-        article_ids = []
-        for row in rows:
-            try:
-                article, created = article_import(row=corpus_row_parse(row))
-            except RowError as error:
-                self.stderr.write(f"Skipped {row.get('url')}: {error}")
-                continue
-            if created:
-                article_ids.append(article.pk)
-        analyser()
-        started = time.perf_counter()
-        for start in range(0, len(article_ids), BATCH_SIZE):
-            pipeline.batch_chain(article_ids[start : start + BATCH_SIZE]).apply()
+        article_ids, elapsed = pipeline.corpus_run_here(rows, skipped=self.stderr.write)
         self.stdout.write(
-            f"Pipeline: {len(article_ids)} articles into a scratch database ({connection.vendor}) "
-            f"in {time.perf_counter() - started:.1f} s."
+            f"Pipeline: {len(article_ids)} articles into a scratch database ({connection.vendor}) in {elapsed:.1f} s."
         )
 
     def _report(self, gold: dict[str, str], targets: dict[str, str], arousal: dict[str, float]) -> None:
