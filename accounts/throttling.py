@@ -1,8 +1,12 @@
 """One throttle, three rates: anonymous clients by address, signed-in readers by user, tokens by token.
 
-Each client's requests are counted in the cache as (start of its window, requests in it), the
-window starting at its first request: one read and one write a request whatever the rate, where
-DRF's own throttles read and rewrite the time of every request in the window (1,200 for a token).
+Each client's requests are counted in the cache, one counter per client and window of the rate's
+duration (windows start on the clock's whole minutes, hours or days): one atomic increment a
+request whatever the rate, one round trip to Redis. DRF's own throttles read and rewrite the
+time of every request in the window (1,200 for a token); the (window start, count) pair this
+module kept before took a read and a write, two round trips, and could lose a count to a
+concurrent request. A client may send up to twice its rate across the end of a window: the rate
+is a limit on abuse, not a quota.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.core.cache import BaseCache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -27,7 +33,7 @@ class ApiRateThrottle(SimpleRateThrottle):
 
     scope = "anon"
     # Not DRF's key: what is stored there is a list of times, not a window.
-    cache_format = "throttle-window_%(scope)s_%(ident)s"
+    cache_format = "throttle-count_%(scope)s_%(ident)s"
 
     def __init__(self) -> None:
         # The rate depends on who asks, known only in allow_request.
@@ -44,30 +50,22 @@ class ApiRateThrottle(SimpleRateThrottle):
         # The stub types the rates as numbers; DRF's are strings ("60/minute"), as SimpleRateThrottle.rate says.
         self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[assignment]
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        if self.rate is None:
+        if self.num_requests is None or self.duration is None:  # no rate for this scope
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
         self.now = self.timer()
-        # One read and (when allowed) one write, like DRF's, but of two numbers: what DRF keeps is
-        # the time of every request in the window. Concurrent requests may both read the same
-        # count, as with DRF's; the rate is a limit on abuse, not a quota.
-        start, count = self.cache.get(self.key, (self.now, 0))
-        if self.now - start >= self.duration:
-            start, count = self.now, 0
-        self.window_start = start
-        if count >= self.num_requests:
-            return False
-        self.cache.set(self.key, (start, count + 1), max(math.ceil(start + self.duration - self.now), 1))
-        return True
+        window = math.floor(self.now / self.duration)
+        self.window_end = (window + 1) * self.duration
+        return window_count(self.cache, f"{self.key}_{window}", timeout=self.duration) <= self.num_requests
 
     def get_ident(self, request: Request) -> str:
         """The client's address as the rest of the site reads it (behind trusted proxies only)."""
         return client_address(request)
 
     def wait(self) -> float | None:
-        return max(self.window_start + self.duration - self.now, 1.0)
+        return max(self.window_end - self.now, 1.0)
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         token = request_token(request)
@@ -78,3 +76,26 @@ class ApiRateThrottle(SimpleRateThrottle):
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def window_count(cache: BaseCache, key: str, *, timeout: int) -> int:
+    """Adds one to the counter at ``key`` (created at 0, kept ``timeout`` seconds) and returns its new value.
+
+    On Redis, an INCR and an EXPIRE sent together: one round trip. Django's own ``incr`` first
+    asks whether the key exists (two round trips, three with the ``add`` that creates it).
+    Elsewhere (the process's own memory in development and tests), ``add`` then ``incr``.
+    """
+    if isinstance(cache, RedisCache):
+        redis_key = cache.make_and_validate_key(key)
+        # Django's Redis backend stores an int as itself, so a get() of the key reads the count.
+        pipeline = cache._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+        pipeline.incr(redis_key)
+        pipeline.expire(redis_key, timeout, nx=True)
+        count, _expiry_set = pipeline.execute()
+        return int(count)
+    cache.add(key, 0, timeout)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # it expired between the two calls
+        cache.add(key, 1, timeout)
+        return 1

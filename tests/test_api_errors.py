@@ -114,3 +114,40 @@ def test_a_throttled_client_is_served_again_when_its_window_ends(
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) == 30
     assert again == [200, 200, 429]
+
+
+@pytest.fixture
+def redis_cache(settings: Settings) -> Any:
+    """The default cache on Redis, as in production (a database of its own, emptied before and after)."""
+    from django.core.cache import cache
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    url = "redis://127.0.0.1:6379/14"
+    try:
+        Redis.from_url(url, socket_connect_timeout=1).ping()
+    except RedisConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+    }
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+def test_on_redis_each_request_is_counted_once_in_its_window(
+    client: Client, db: None, rates: None, redis_cache: Any
+) -> None:
+    statuses = [client.get("/api/v1/stories/").status_code for _ in range(3)]
+    refused = client.get("/api/v1/outlets/")
+
+    assert statuses == [200, 200, 429]
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    # One counter for the client in this window, holding every request (refused ones too), with an expiry.
+    keys = [key.decode() for key in redis_cache._cache.get_client().keys("*throttle-count_anon_*")]
+    assert len(keys) == 1
+    assert int(redis_cache._cache.get_client().get(keys[0])) == 4
+    assert 0 < redis_cache._cache.get_client().ttl(keys[0]) <= 60
