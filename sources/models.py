@@ -271,7 +271,8 @@ class Article(models.Model):
         CLUSTERED = "clustered", "In a story"
         FAILED = "failed", "Failed"
 
-    outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="articles")
+    # Indexed with state_changed_at (Meta.indexes), which also serves every lookup by outlet.
+    outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="articles", db_index=False)
     feed = models.ForeignKey(Feed, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles")
     url = models.URLField(max_length=2000, help_text="The URL the article was found at.")
     canonical_url = models.URLField(max_length=2000, unique=True)
@@ -299,7 +300,12 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-published_at", "-id"]
-        indexes = [models.Index(fields=["state", "state_changed_at"])]
+        indexes = [
+            models.Index(fields=["state", "state_changed_at"]),
+            # An outlet's latest change (a new article, or one fetched, analysed or clustered) is the
+            # end of its part of this index: what the cached outlet page is keyed on.
+            models.Index(fields=["outlet", "state_changed_at"], name="sources_art_outlet_changed_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.canonical_url

@@ -18,7 +18,7 @@ from django.db.models.functions import Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from analysis.models import ArticleAnalysis
+from sources.compiled import CompiledQuery
 from sources.models import Article, Outlet, OutletRating
 from stories.models import Story
 from stories.querysets import SIDES, BlindspotRule
@@ -119,30 +119,31 @@ def outlet_list() -> QuerySet[Outlet]:
     return Outlet.objects.annotate(article_count=Count("articles")).order_by("name")
 
 
+def _outlet_version_rows(slug: str) -> QuerySet[Outlet, tuple[object, ...]]:
+    latest = OutletRating.objects.filter(outlet=OuterRef("pk")).order_by("-pk").values("pk")[:1]
+    # The end of the outlet's part of the (outlet, state_changed_at) index: one index probe.
+    changed = Article.objects.filter(outlet=OuterRef("pk")).order_by("-state_changed_at").values("state_changed_at")[:1]
+    return (
+        Outlet.objects.filter(slug=slug)
+        .annotate(latest_rating=Subquery(latest), latest_change=Subquery(changed))
+        .order_by()
+        .values_list(*(field.attname for field in Outlet._meta.concrete_fields), "latest_rating", "latest_change")[:1]
+    )
+
+
+# No outlet has this slug (a slug holds letters, digits, hyphens and underscores only).
+_OUTLET_VERSION = CompiledQuery(_outlet_version_rows, marker="<any outlet>")
+
+
 def outlet_page_version(*, slug: str) -> str:
     """What the cached outlet page is keyed on, in one query: the outlet's row, its latest rating,
-    article and analysis. A new rating, article or analysis changes it; what it misses (a story's
-    new title beside a recent article) waits for the cache's time limit. Raises Http404."""
-    analyses = ArticleAnalysis.objects.filter(article__outlet=OuterRef("pk")).order_by("-pk").values("pk")[:1]
-    row = (
-        Outlet.objects.filter(slug=slug)
-        .annotate(
-            latest_rating=Subquery(OutletRating.objects.filter(outlet=OuterRef("pk")).order_by("-pk").values("pk")[:1]),
-            latest_article=Subquery(Article.objects.filter(outlet=OuterRef("pk")).order_by("-pk").values("pk")[:1]),
-            latest_analysis=Subquery(analyses),
-        )
-        .order_by()
-        .values_list(
-            *(field.attname for field in Outlet._meta.concrete_fields),
-            "latest_rating",
-            "latest_article",
-            "latest_analysis",
-        )
-        .first()
-    )
-    if row is None:
+    and the latest change to any of its articles (a new one, or one fetched, analysed, clustered or
+    failed). What it misses (a story's new title beside a recent article, an article deleted) waits
+    for the cache's time limit. Raises Http404."""
+    rows = _OUTLET_VERSION.rows(slug)
+    if not rows:
         raise Http404("No such outlet.")
-    return "|".join(str(value) for value in row)
+    return "|".join(str(value) for value in rows[0])
 
 
 @dataclass

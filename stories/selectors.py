@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from django.db import connection
 from django.db.models import Case, F, FilteredRelation, IntegerField, Prefetch, Q, QuerySet, Value, When
@@ -13,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from clustering.models import ClusteringEvent
+from sources.compiled import CompiledQuery, moment_read
 from sources.models import Article, Side, side_of_lean
 from stories.faq import faq_generated
 from stories.models import Story, StoryQuestion, StoryViewpoint
@@ -54,12 +54,19 @@ RELATED_STORY_DEFERRED = (
 )
 
 
+def _story_version_rows(story_id: int) -> QuerySet[Story, tuple[datetime | None, datetime | None]]:
+    return Story.objects.listed().filter(pk=story_id).values_list("refreshed_at", "cluster__reclustered_at")[:1]
+
+
 def story_version_times(*, story_id: int) -> tuple[datetime | None, datetime | None]:
     """When the story was last refreshed and last re-clustered. Raises Http404 for an unknown story."""
-    times = Story.objects.listed().filter(pk=story_id).values_list("refreshed_at", "cluster__reclustered_at").first()
-    if times is None:
+    if not 0 < story_id < 2**63:  # no row (the ORM says so itself; raw SQL would fail on overflow)
         raise Http404("No such story.")
-    return times
+    rows = _STORY_VERSION.rows(story_id)
+    if not rows:
+        raise Http404("No such story.")
+    refreshed, reclustered = rows[0]
+    return moment_read(refreshed), moment_read(reclustered)
 
 
 def story_version_format(times: tuple[datetime | None, datetime | None]) -> str:
@@ -89,11 +96,9 @@ def _story_page_version_rows(story_id: int) -> QuerySet[Story, tuple[datetime | 
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _story_page_version_sql(vendor: str) -> tuple[str, tuple[int, ...], int]:
-    """The query's SQL, compiled once: on a cached page, compiling it cost more than running it."""
-    sql, params = _story_page_version_rows(_ANY_STORY_ID).query.sql_with_params()
-    return sql, tuple(params), list(params).index(_ANY_STORY_ID)
+# Compiled once: on a cached page, compiling them cost more than running them (sources.compiled).
+_STORY_VERSION = CompiledQuery(_story_version_rows, marker=_ANY_STORY_ID)
+_STORY_PAGE_VERSION = CompiledQuery(_story_page_version_rows, marker=_ANY_STORY_ID)
 
 
 def story_page_version(*, story_id: int) -> str:
@@ -106,10 +111,7 @@ def story_page_version(*, story_id: int) -> str:
     """
     if not 0 < story_id < 2**63:  # no row (the ORM says so itself; raw SQL would fail on overflow)
         raise Http404("No such story.")
-    sql, params, position = _story_page_version_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params[:position], story_id, *params[position + 1 :]])
-        rows = cursor.fetchall()
+    rows = _STORY_PAGE_VERSION.rows(story_id)
     if not rows:
         raise Http404("No such story.")
     faq_ids = ",".join(str(row[2]) for row in rows if row[2] is not None)
@@ -163,14 +165,7 @@ def stories_latest() -> tuple[datetime | None, datetime | None, datetime | None]
         )
         row = cursor.fetchone()
     # SQLite returns text for an expression's value: read it back as Django's own fields would.
-    return tuple(_moment(value) for value in row)  # type: ignore[return-value]
-
-
-def _moment(value: object) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return tuple(moment_read(value) for value in row)  # type: ignore[return-value]
 
 
 def stories_version() -> str:

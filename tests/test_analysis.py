@@ -256,6 +256,20 @@ def test_it_analyses_only_articles_still_waiting_and_rewrites_a_leftover_analysi
     assert services.articles_analyse(article_ids=[waiting.pk, leftover.pk]) == []  # idempotent
 
 
+def test_an_outlet_page_cached_before_an_analysis_shows_it_after(
+    client: Client, left_outlet: Outlet, new_models: FakeAnalyser
+) -> None:
+    article = fetched_article_make(left_outlet, "Harbour dredging begins")
+    before = client.get(f"/outlets/{left_outlet.slug}/").content.decode()
+
+    services.articles_analyse(article_ids=[article.pk])
+    after = client.get(f"/outlets/{left_outlet.slug}/").content.decode()
+
+    # The page's key is the outlet's latest article change: the analysis moved it, so the page is new.
+    assert "No analysed articles with frames yet." in before
+    assert "Share of its 1 analysed article tagged with each frame" in after
+
+
 class FakeConsumer:
     def __init__(self, queues: list[str], pool: object) -> None:
         self.task_consumer = SimpleNamespace(queues=[SimpleNamespace(name=name) for name in queues])
