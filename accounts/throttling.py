@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.core.cache import BaseCache
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -58,7 +58,9 @@ class ApiRateThrottle(SimpleRateThrottle):
         self.now = self.timer()
         window = math.floor(self.now / self.duration)
         self.window_end = (window + 1) * self.duration
-        return window_count(self.cache, f"{self.key}_{window}", timeout=self.duration) <= self.num_requests
+        # The default cache itself, not DRF's proxy to it (self.cache): window_count tells Redis by its class.
+        count = window_count(caches[DEFAULT_CACHE_ALIAS], f"{self.key}_{window}", timeout=self.duration)
+        return count <= self.num_requests
 
     def get_ident(self, request: Request) -> str:
         """The client's address as the rest of the site reads it (behind trusted proxies only)."""
