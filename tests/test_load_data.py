@@ -29,6 +29,10 @@ def test_the_load_data_fills_what_the_reader_pages_show(client: Client, db: None
     assert "<mark>slammed</mark>" in html
     assert 'class="story-card"' in client.get("/blindspot/").content.decode()
     assert client.get("/outlets/load-outlet-0/").status_code == 200
+    # Its sentences carry the encoder's vectors, so Ask answers about it as on real data (lab/bench/ask.py).
+    answer = client.post(f"/api/v1/stories/{big.pk}/ask/", {"question": "What did the critics say?"}).json()
+    assert answer["is_supported"]
+    assert answer["quotes"][0]["text"] == "Critics slammed the plan as reckless."
 
 
 def test_the_story_page_version_changes_with_the_faq_it_shows(story: Story) -> None:

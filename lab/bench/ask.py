@@ -8,7 +8,8 @@ sentences each), serves it with gunicorn on 127.0.0.1 with a private redis-serve
 (production settings), loads the encoder in each worker and asks every question once, then
 drives ``POST /api/v1/stories/<id>/ask/`` with wrk: ``--askers`` connections, each cycling
 through a list of questions (specific ones, answered from the sentences, and broad ones,
-answered from the overview). Every asking is logged (StoryQuestion), as in production; the
+answered from the overview; it prints which were answered, the rest being refusals). Every
+asking is logged (StoryQuestion), as in production; the
 bench checks afterwards that the log counted every request wrk made. It prints requests/s and
 p50/p99 latency of the asks and of the trivial view measured just before at the same
 concurrency, the machine's load average, and the peak resident memory of a web worker.
@@ -145,13 +146,15 @@ def main() -> None:
                 time.sleep(0.2)
         # Warm: every worker loads its encoder (in the background at start), then each question once a worker.
         time.sleep(5)
+        answered: set[str] = set()
         for question in QUESTIONS * args.workers * 2:
             request = urllib.request.Request(
                 ask_url,
                 data=json.dumps({"question": question}).encode(),
                 headers={"Content-Type": "application/json"},
             )
-            urllib.request.urlopen(request, timeout=120).read()
+            if json.loads(urllib.request.urlopen(request, timeout=120).read())["is_supported"]:
+                answered.add(question)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(WRK_SCRIPT % ", ".join(json.dumps(question) for question in QUESTIONS))
         load_before = os.getloadavg()[0]
@@ -172,6 +175,7 @@ def main() -> None:
         print(f"{'trivial view':20} {baseline:8.1f} {base_p50:8.1f} {base_p99:8.1f}")
         print(f"{'Ask (API, logged)':20} {rps:8.1f} {p50:8.1f} {p99:8.1f}   ({rps / baseline:.3f} of the trivial view)")
         print(f"asks logged during the run: {logged}; wrk counted {requests} (not those in flight at its end)")
+        print(f"questions answered (the rest refused): {len(answered)} of {len(QUESTIONS)}: {sorted(answered)}")
         print(
             f"peak resident memory per web worker: {peak:.0f} MiB; "
             f"load average {load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} CPUs"

@@ -31,11 +31,24 @@ CLAIMS_SHARED, CLAIMS_ONE_SIDED = 6, 1
 FAQ_QUESTIONS = 8
 
 
+def sentences_encode(sentences: list[str]) -> bytes:
+    """The sentences' vectors as an analysis stores them (float16 rows), from the configured encoder."""
+    from django.conf import settings
+
+    from analysis.nlp.encoder import text_encoder
+
+    encoder = text_encoder(
+        settings.NEWSROOM_EMBEDDING_MODEL, settings.NEWSROOM_ENCODER_BACKEND, settings.NEWSROOM_ENCODER_ONNX_DIR
+    )
+    return np.asarray(encoder.encode(sentences).vectors, dtype=np.float16).tobytes()
+
+
 class Command(BaseCommand):
     help = (
         "Fill the database with synthetic stories and articles for load benchmarks, quickly and without "
-        "running the models (vectors are random). One story gets --big-story articles. Everything the "
-        "reader pages show is filled in: outlet ratings, each story's claims, ratings snapshot, overview "
+        "running the models (article vectors are random; the six sentences every article repeats are "
+        "encoded once). One story gets --big-story articles. Everything the reader pages show is filled "
+        "in: outlet ratings, each story's claims, ratings snapshot, overview "
         "and viewpoints, the analyses' frames, tone and loaded language, the big story's FAQ; every fourth "
         "story is a blindspot. Never use on real data."
     )
@@ -51,6 +64,10 @@ class Command(BaseCommand):
         self, *args: Any, stories: int, articles: int, big_story: int, outlets: int, seed: int, **options: Any
     ) -> None:
         started = time.perf_counter()
+        # The six sentences' vectors from the encoder Ask reads them with (encoded once, not per article),
+        # so a question about the story is answered as on real data: without them every question was
+        # refused before it was encoded, and lab/bench/ask.py measured only refusals.
+        sentence_embeddings = sentences_encode(SENTENCES)
         rng = random.Random(seed)
         vectors = np.random.default_rng(seed)
         base_time = datetime(2026, 1, 1, tzinfo=UTC)
@@ -155,6 +172,7 @@ class Command(BaseCommand):
                             article=article,
                             embedding=vectors.standard_normal(384).astype(np.float32).tobytes(),
                             sentences=SENTENCES,
+                            sentence_embeddings=sentence_embeddings,
                             frames=[
                                 {"frame": frame, "score": 0.5, "sentences": [index, index + 1]}
                                 for index, frame in enumerate(rng.sample(FRAMES, 2))
