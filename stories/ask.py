@@ -279,6 +279,19 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
     return AskAnswer(question=question, is_supported=True, quotes=quotes)
 
 
+# The answers to the questions asked lately in this process (a few KB each).
+@functools.lru_cache(maxsize=2048)
+def story_answer_kept(story: Story, version: str, question: str, *settings_in_force: object) -> AskAnswer:
+    """``story_answer``, kept in this process by the story's version, the cleaned question and the settings it read.
+
+    Readers of a story ask the same questions ("What happened?", the FAQ's): an answer depends only
+    on the story's sentences, overview and claims (which change only with its version, as the kept
+    sentences do) and on the question, so a question asked again is answered without encoding it.
+    Every asking is still logged. The answer is shared between askers: nothing may change it.
+    """
+    return story_answer(story=story, question=question)
+
+
 def story_question_log(*, story: Story, answer: AskAnswer) -> None:
     """Count one more asking of the question (by its normalised wording) and keep its latest answer.
 
@@ -314,7 +327,15 @@ def story_ask(*, story_id: int, question: str) -> AskAnswer:
         .only("pk", "overview", "claims", "refreshed_at", "cluster__reclustered_at"),
         pk=story_id,
     )
-    answer = story_answer(story=story, question=cleaned)
+    answer = story_answer_kept(
+        story,
+        f"{story.refreshed_at}-{story.cluster.reclustered_at}",
+        cleaned,
+        settings.NEWSROOM_ASK_MIN_SIMILARITY,
+        settings.NEWSROOM_ASK_MIN_COVERAGE,
+        settings.NEWSROOM_ASK_QUOTES,
+        settings.NEWSROOM_ENCODER_BACKEND,
+    )
     story_question_log(story=story, answer=answer)
     logger.info("Asked about story %s (supported: %s): %r", story_id, answer.is_supported, cleaned)
     return answer

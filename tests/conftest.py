@@ -33,7 +33,7 @@ from sources.models import Article, Feed, Lean, Outlet
 from sources.outlets import outlet_create
 from sources.ratings import outlet_rating_add
 from stories import services as story_services
-from stories.ask import story_sentences_kept
+from stories.ask import story_answer_kept, story_sentences_kept
 from stories.models import Story
 
 DIMENSIONS = 384
@@ -178,10 +178,12 @@ def empty_cache() -> Iterator[None]:
     for each in caches.all():
         each.clear()
     story_sentences_kept.cache_clear()
+    story_answer_kept.cache_clear()
     yield
     for each in caches.all():
         each.clear()
     story_sentences_kept.cache_clear()
+    story_answer_kept.cache_clear()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db.models import F
 from django.test import Client
 
 from analysis.models import ArticleAnalysis
@@ -114,6 +115,21 @@ def test_a_second_question_reads_the_story_s_sentences_from_memory(
 
     assert answer.is_supported
     assert answer.quotes[0].text == "The monthly pass will climb from $80 to $95."
+    assert StoryQuestion.objects.get(story=fare_story, normalised="how much will the monthly pass cost").count == 2
+
+
+def test_a_question_asked_again_is_answered_from_memory_and_logged_again(
+    fare_story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = story_ask(story_id=fare_story.pk, question="How much will the monthly pass cost?")
+    monkeypatch.setattr("stories.ask.question_encode", lambda question: pytest.fail("encoded again"))
+
+    again = story_ask(story_id=fare_story.pk, question="How much will the monthly pass cost?")
+    Story.objects.filter(pk=fare_story.pk).update(refreshed_at=F("refreshed_at") + timedelta(minutes=1))
+    with pytest.raises(pytest.fail.Exception, match="encoded again"):
+        story_ask(story_id=fare_story.pk, question="How much will the monthly pass cost?")  # a new version
+
+    assert again.quotes == first.quotes
     assert StoryQuestion.objects.get(story=fare_story, normalised="how much will the monthly pass cost").count == 2
 
 
