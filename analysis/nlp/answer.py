@@ -71,7 +71,7 @@ def content_words(text: str, *, skip: frozenset[str] = frozenset()) -> set[str]:
 # without the word "year". Left out as words, before stemming: the stem of "fare" is that of "far".
 ANSWER_TYPE_WORDS = frozenset(
     """
-    year years time date day month many much number amount long old big large small high tall far deep wide often
+    year years time date day month many much number amount long soon old big large small high tall far deep wide often
     percent percentage name named kind type
     place city country reason cost price size first last main largest biggest
     """.split()  # noqa: SIM905 (a word list reads better as text)
@@ -104,10 +104,53 @@ _ANSWER_LABELS = {
     "when": frozenset({"DATE", "TIME"}),
     "where": frozenset({"GPE", "LOC", "FAC"}),
     "how many": frozenset({"CARDINAL", "QUANTITY", "PERCENT", "MONEY"}),
-    "how much": frozenset({"MONEY", "QUANTITY", "PERCENT", "CARDINAL"}),
+    "how much": frozenset({"MONEY", "QUANTITY", "PERCENT"}),
     "what year": frozenset({"DATE"}),
+    "how long": frozenset({"DATE", "TIME"}),
+    "how soon": frozenset({"DATE", "TIME"}),
+    "how old": frozenset({"DATE", "CARDINAL"}),
 }
-_ANSWER_CUE = re.compile(r"\b(how many|how much|what year|who|whom|whose|when|where)\b")
+_ANSWER_CUE = re.compile(r"\b(how many|how much|how long|how soon|how old|what year|who|whom|whose|when|where)\b")
+
+
+_MONTHS = (
+    "january february march april june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands "
+    "million millions billion billions trillion dozen dozens half"
+)
+# The kinds of value a sentence states, found in its text: the analysis keeps only the entities that
+# can be actors (people, organisations, places), so a date or a number is read here.
+_VALUE_PATTERNS = (
+    ("MONEY", re.compile(r"[$\u00a3\u20ac]\s?\d|\b\d[\d,.]*\s?(?:dollars|euros|pounds)\b", re.IGNORECASE)),
+    ("PERCENT", re.compile(r"\d\s?%|\bpercent\b|\bper cent\b", re.IGNORECASE)),
+    (
+        "DATE",
+        re.compile(
+            rf"\b(?:{'|'.join(_MONTHS.split())})\b\.?|\bmay\s\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+            r"|\b(?:1[89]|20)\d\d\b|\b(?:today|yesterday|tomorrow|tonight)\b"
+            r"|\b(?:last|next|this|previous|coming)\s(?:week|month|year|spring|summer|fall|autumn|winter)\b"
+            r"|\b(?:days?|weeks?|months?|years?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "TIME",
+        re.compile(
+            r"\b\d{1,2}(?::\d\d)?\s?(?:a\.m\.|p\.m\.|am\b|pm\b)|\b(?:hours?|minutes?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("CARDINAL", re.compile(rf"\b\d[\d,.]*\b|\b(?:{'|'.join(_NUMBER_WORDS.split())})\b", re.IGNORECASE)),
+)
+
+
+def value_labels(sentence: str) -> frozenset[str]:
+    """The kinds of value ``sentence`` states (MONEY, PERCENT, DATE, TIME, CARDINAL), by their look alone."""
+    return frozenset(label for label, pattern in _VALUE_PATTERNS if pattern.search(sentence))
 
 
 def answer_labels(question: str) -> frozenset[str]:
@@ -190,14 +233,14 @@ def sentences_match(generated: Matrix, sources: Matrix, *, min_similarity: float
     return [int(source) if similarity[row, source] >= min_similarity else None for row, source in enumerate(best)]
 
 
-def passages_unanswered(question: str, pool: Sequence[str], *, max_missing: float = 0.2) -> bool:
+def passages_unanswered(question: str, pool: Sequence[str], *, max_missing: float = 0.2, tolerated: int = 0) -> bool:
     """True when the sentences found share the question's topic but not what it asks.
 
     "Has the federal government approved the disaster declaration?" shares "disaster declaration"
     with "The governor requested a disaster declaration", yet nothing in the story says
     "federal" or "approved": when at least ``max_missing`` of the question's content words occur
-    in no sentence of the story (``pool``), the coverage does not
-    answer the question as asked, however close its sentences are.
+    in no sentence of the story (``pool``), the coverage does not answer the question as asked,
+    however close its sentences are. ``tolerated`` of the missing words are not counted.
     """
     asked = asked_words(question)
     if len(asked) < 2:
@@ -205,5 +248,35 @@ def passages_unanswered(question: str, pool: Sequence[str], *, max_missing: floa
     vocabulary: set[str] = set()
     for sentence in pool:
         vocabulary |= content_words(sentence)
-    missing = asked - vocabulary
-    return len(missing) / len(asked) >= max_missing
+    missing = len(asked - vocabulary) - tolerated
+    return missing > 0 and missing / len(asked) >= max_missing
+
+
+def passages_answering(
+    question: str,
+    passages: Sequence[Passage],
+    pool: Sequence[str],
+    labels: Sequence[frozenset[str]],
+    *,
+    max_missing: float = 0.2,
+) -> list[Passage]:
+    """The passages found (``passages_retrieve``) that answer the question as asked; none means refuse.
+
+    All of them when the story has the question's words (``passages_unanswered``). When it lacks
+    one, only those that name what the question asks for (``answer_labels``, and ``labels``: what
+    each sentence of the pool names): "How many cases did the court decide?" by "in two cases the
+    court ruled"; "When will the FDA advisers meet?" by "a meeting on Oct. 26". A question that asks
+    for a person, a date or a number, found in a sentence that names one, has its missing word in
+    other words more often than not. A yes-or-no question ("Has the federal government approved
+    the disaster declaration?") names no kind of answer: its missing word is what it asks, and it
+    is refused.
+    """
+    if not passages or not passages_unanswered(question, pool, max_missing=max_missing):
+        return list(passages)
+    wanted = answer_labels(question)
+    named = [passage for passage in passages if wanted & labels[passage.row]]
+    # One word in other words, and at least two found: "Who wrote the book?" is not answered by a
+    # sentence naming someone and the book.
+    if not named or len(asked_words(question)) < 3:
+        return []
+    return [] if passages_unanswered(question, pool, max_missing=max_missing, tolerated=1) else named
