@@ -71,7 +71,8 @@ def content_words(text: str, *, skip: frozenset[str] = frozenset()) -> set[str]:
 # without the word "year". Left out as words, before stemming: the stem of "fare" is that of "far".
 ANSWER_TYPE_WORDS = frozenset(
     """
-    year years time date day month many much number amount long soon old big large small high tall far deep wide often
+    year years time date day month age ages many much number amount
+    long soon old big large small high tall far deep wide often
     percent percentage name named kind type
     place city country reason cost price size first last main largest biggest
     """.split()  # noqa: SIM905 (a word list reads better as text)
@@ -109,8 +110,12 @@ _ANSWER_LABELS = {
     "how long": frozenset({"DATE", "TIME"}),
     "how soon": frozenset({"DATE", "TIME"}),
     "how old": frozenset({"DATE", "CARDINAL"}),
+    "what age": frozenset({"DATE", "CARDINAL"}),
+    "which age": frozenset({"DATE", "CARDINAL"}),
 }
-_ANSWER_CUE = re.compile(r"\b(how many|how much|how long|how soon|how old|what year|who|whom|whose|when|where)\b")
+_ANSWER_CUE = re.compile(
+    r"\b(how many|how much|how long|how soon|how old|what age|which age|what year|who|whom|whose|when|where)\b"
+)
 
 
 _DATE_WORDS = frozenset(
