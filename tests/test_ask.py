@@ -87,42 +87,37 @@ STORM_SENTENCES = {
 }
 
 
-@pytest.fixture
-def storm_story(
-    left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet, story_vector: np.ndarray[Any, Any]
+def encoded_story_build(
+    title: str, sentences_by_side: dict[str, list[str]], outlets: dict[str, Outlet], near: np.ndarray[Any, Any]
 ) -> Story:
-    outlets = {"left": left_outlet, "center": center_outlet, "right": right_outlet}
+    """A story of one article a side, "<title> (<side>)", each with its sentences encoded, an hour apart."""
     return story_build(
         [
             encoded_article_make(
                 outlet=outlets[side],
-                title=f"Storm story ({side})",
+                title=f"{title} ({side})",
                 sentences=sentences,
                 hours=hours,
-                vector=unit_vector(hours + 2, near=story_vector),
+                vector=unit_vector(hours + 2, near=near),
             )
-            for hours, (side, sentences) in enumerate(STORM_SENTENCES.items())
+            for hours, (side, sentences) in enumerate(sentences_by_side.items())
         ]
     )
 
 
 @pytest.fixture
-def fare_story(
-    left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet, story_vector: np.ndarray[Any, Any]
-) -> Story:
-    outlets = {"left": left_outlet, "center": center_outlet, "right": right_outlet}
-    return story_build(
-        [
-            encoded_article_make(
-                outlet=outlets[side],
-                title=f"Fare story ({side})",
-                sentences=sentences,
-                hours=hours,
-                vector=unit_vector(hours + 2, near=story_vector),
-            )
-            for hours, (side, sentences) in enumerate(SENTENCES.items())
-        ]
-    )
+def outlets_by_side(left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet) -> dict[str, Outlet]:
+    return {"left": left_outlet, "center": center_outlet, "right": right_outlet}
+
+
+@pytest.fixture
+def storm_story(outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]) -> Story:
+    return encoded_story_build("Storm story", STORM_SENTENCES, outlets_by_side, story_vector)
+
+
+@pytest.fixture
+def fare_story(outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]) -> Story:
+    return encoded_story_build("Fare story", SENTENCES, outlets_by_side, story_vector)
 
 
 def test_it_answers_with_quotes_cited_to_the_articles(fare_story: Story) -> None:
