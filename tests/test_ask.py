@@ -106,11 +106,6 @@ def encoded_story_build(
 
 
 @pytest.fixture
-def outlets_by_side(left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet) -> dict[str, Outlet]:
-    return {"left": left_outlet, "center": center_outlet, "right": right_outlet}
-
-
-@pytest.fixture
 def storm_story(outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]) -> Story:
     return encoded_story_build("Storm story", STORM_SENTENCES, outlets_by_side, story_vector)
 
