@@ -22,7 +22,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
-from analysis.nlp.answer import content_words, passages_retrieve, passages_unanswered, question_normalise
+from analysis.nlp.answer import (
+    content_words,
+    passages_answering,
+    passages_retrieve,
+    question_normalise,
+    value_labels,
+)
 from analysis.nlp.encoder import text_encoder
 from clustering.models import Membership
 from stories.models import Story, StoryQuestion
@@ -155,13 +161,16 @@ def story_sentences_kept(story_id: int, version: str) -> StorySentences:
 
 
 def _entity_labels(sentences: list[str], entities: object) -> list[frozenset[str]]:
-    """For each sentence, the labels of the article's entities (as the analysis found them) it names."""
+    """For each sentence, the labels of the article's entities (as the analysis found them) it names,
+    and those of the values it states (dates, numbers, sums: ``value_labels``)."""
     known = [
         (str(entity["text"]), str(entity.get("label", "")))
         for entity in (entities if isinstance(entities, list) else [])
         if isinstance(entity, dict) and entity.get("text")
     ]
-    return [frozenset(label for text, label in known if text in sentence) for sentence in sentences]
+    return [
+        frozenset(label for text, label in known if text in sentence) | value_labels(sentence) for sentence in sentences
+    ]
 
 
 # Words a question can have and still ask about the whole story: "Why does it matter?", "Any background?".
@@ -257,25 +266,23 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
         count=settings.NEWSROOM_ASK_QUOTES,
         labels=labels,
     )
-    if passages and passages_unanswered(question, sentences):
-        passages_related, passages = passages, []
-    else:
-        passages_related = []
-    if not passages:
-        if not passages_related:
-            passages_related = passages_retrieve(
-                question,
-                vector,
-                sentences,
-                matrix,
-                min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
-                min_coverage=0.0,
-                count=settings.NEWSROOM_ASK_QUOTES,
-                labels=labels,
-            )
+    answering = passages_answering(question, passages, sentences, labels)
+    if not answering:
+        # What was found but does not answer as asked (a word of the question is nowhere in the
+        # story) is shown apart; when nothing was found, the sentences on the topic, whatever their words.
+        passages_related = passages or passages_retrieve(
+            question,
+            vector,
+            sentences,
+            matrix,
+            min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
+            min_coverage=0.0,
+            count=settings.NEWSROOM_ASK_QUOTES,
+            labels=labels,
+        )
         related = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in passages_related]
         return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL, related=related)
-    quotes = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in passages]
+    quotes = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in answering]
     return AskAnswer(question=question, is_supported=True, quotes=quotes)
 
 

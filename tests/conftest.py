@@ -202,6 +202,11 @@ def right_outlet(db: None) -> Outlet:
 
 
 @pytest.fixture
+def outlets_by_side(left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet) -> dict[str, Outlet]:
+    return {"left": left_outlet, "center": center_outlet, "right": right_outlet}
+
+
+@pytest.fixture
 def unrated_outlet(db: None) -> Outlet:
     return outlet_make("Unrated Roundup")
 

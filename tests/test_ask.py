@@ -23,7 +23,16 @@ from django.db.models import F
 from django.test import Client
 
 from analysis.models import ArticleAnalysis
-from analysis.nlp.answer import answer_labels, asked_words, content_words, passages_retrieve, question_normalise
+from analysis.nlp.answer import (
+    Passage,
+    answer_labels,
+    asked_words,
+    content_words,
+    passages_answering,
+    passages_retrieve,
+    question_normalise,
+    value_labels,
+)
 from sources.models import Article, Outlet
 from stories.ask import REFUSAL, AskAnswer, question_encode, story_ask
 from stories.faq import story_question_review
@@ -63,23 +72,48 @@ def encoded_article_make(
     return article
 
 
-@pytest.fixture
-def fare_story(
-    left_outlet: Outlet, center_outlet: Outlet, right_outlet: Outlet, story_vector: np.ndarray[Any, Any]
+STORM_SENTENCES = {
+    "left": [
+        "About 1,800 residents spent the night in 14 emergency shelters after the storm.",
+        "Volunteers at the shelters were short on cots and baby formula.",
+    ],
+    "center": [
+        "Governor Elena Marsh formally requested a federal major disaster declaration on Monday.",
+        "The storm knocked out power to about 42,000 homes and businesses.",
+    ],
+    "right": [
+        "The state will release $120 million from its emergency reserve fund.",
+        "Police arrested 11 people overnight on suspicion of burglary.",
+    ],
+}
+
+
+def encoded_story_build(
+    title: str, sentences_by_side: dict[str, list[str]], outlets: dict[str, Outlet], near: np.ndarray[Any, Any]
 ) -> Story:
-    outlets = {"left": left_outlet, "center": center_outlet, "right": right_outlet}
+    """A story of one article a side, "<title> (<side>)", each with its sentences encoded, an hour apart."""
     return story_build(
         [
             encoded_article_make(
                 outlet=outlets[side],
-                title=f"Fare story ({side})",
+                title=f"{title} ({side})",
                 sentences=sentences,
                 hours=hours,
-                vector=unit_vector(hours + 2, near=story_vector),
+                vector=unit_vector(hours + 2, near=near),
             )
-            for hours, (side, sentences) in enumerate(SENTENCES.items())
+            for hours, (side, sentences) in enumerate(sentences_by_side.items())
         ]
     )
+
+
+@pytest.fixture
+def storm_story(outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]) -> Story:
+    return encoded_story_build("Storm story", STORM_SENTENCES, outlets_by_side, story_vector)
+
+
+@pytest.fixture
+def fare_story(outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]) -> Story:
+    return encoded_story_build("Fare story", SENTENCES, outlets_by_side, story_vector)
 
 
 def test_it_answers_with_quotes_cited_to_the_articles(fare_story: Story) -> None:
@@ -413,6 +447,66 @@ def test_it_says_when_the_coverage_does_not_answer_and_shows_related_facts_apart
     ).content.decode()
     assert '<p class="refusal">The coverage of this story does not answer that question.</p>' in html
     assert "Not an answer: what the coverage does say on this topic" in html
+
+
+def test_a_question_with_one_word_in_other_words_is_answered_with_a_cited_quote(storm_story: Story) -> None:
+    # Nobody "took" anything in the coverage: the residents "spent the night" in shelters.
+    answer = story_ask(story_id=storm_story.pk, question="How many residents took shelter after the storm?")
+
+    assert answer.is_supported
+    best = answer.quotes[0]
+    left = Article.objects.get(title="Storm story (left)")
+    assert (best.text, best.article_id, best.number, best.side) == (STORM_SENTENCES["left"][0], left.pk, 1, "left")
+
+
+def test_a_question_the_coverage_answers_only_in_part_stays_refused(client: Client, storm_story: Story) -> None:
+    """The governor requested a declaration; nothing says it was approved: refused, the request shown apart."""
+    question = "Has the federal government approved the disaster declaration?"
+
+    answer = story_ask(story_id=storm_story.pk, question=question)
+
+    assert not answer.is_supported
+    assert answer.quotes == []
+    assert answer.related[0].text == STORM_SENTENCES["center"][0]
+    html = client.post(f"/stories/{storm_story.pk}/ask/", {"question": question}).content.decode()
+    assert '<p class="refusal">The coverage of this story does not answer that question.</p>' in html
+    assert "Not an answer: what the coverage does say on this topic" in html
+
+
+def test_a_missing_word_is_forgiven_only_where_the_sentence_names_what_is_asked() -> None:
+    pool = [
+        "About 1,800 residents spent the night in shelters after the storm.",
+        "Residents in the shelters described the storm as frightening.",
+        "The governor requested a federal disaster declaration.",
+    ]
+    labels = [value_labels(sentence) for sentence in pool]
+    found = [Passage(row=row, similarity=0.6, coverage=0.75, score=0.8) for row in range(len(pool))]
+
+    # "took" is nowhere in the story: only the sentence that names a number answers "how many".
+    assert [passage.row for passage in passages_answering("How many residents took shelter?", found, pool, labels)] == [
+        0
+    ]
+    # Nothing in the story names a person: "who" is not answered by a number.
+    assert passages_answering("Who took the residents to shelter?", found, pool, labels) == []
+    # A yes-or-no question asks for no kind of value: its missing word is what it asks.
+    assert (
+        passages_answering("Has the federal government approved the disaster declaration?", found, pool, labels) == []
+    )
+    # Two words missing are not forgiven, nor one of two.
+    assert passages_answering("How many residents took buses to shelter?", found, pool, labels) == []
+    assert passages_answering("How many drowned residents?", found, pool, labels) == []
+    # Every word in the story: every passage found.
+    assert passages_answering("How many residents were in shelters?", found, pool, labels) == found
+
+
+def test_it_reads_the_kind_of_value_a_sentence_states() -> None:
+    assert value_labels("The fare rises to $2.75 on January 4.") == {"MONEY", "CARDINAL", "DATE"}
+    assert value_labels("Tests are due no later than 72 hours before the flight.") == {"CARDINAL", "TIME"}
+    assert value_labels("Support fell 5 percent in 2021.") == {"CARDINAL", "PERCENT", "DATE"}
+    # A modal verb is not the month, nor a name with digits a number.
+    assert value_labels("It may rain, officials said of the COVID-19 rules and the G7 summit.") == frozenset()
+    assert answer_labels("How soon must travellers be tested?") == {"DATE", "TIME"}
+    assert "soon" not in asked_words("How soon must travellers be tested?")
 
 
 def test_a_web_process_loads_the_encoder_when_it_starts(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:

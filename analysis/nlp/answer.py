@@ -71,7 +71,8 @@ def content_words(text: str, *, skip: frozenset[str] = frozenset()) -> set[str]:
 # without the word "year". Left out as words, before stemming: the stem of "fare" is that of "far".
 ANSWER_TYPE_WORDS = frozenset(
     """
-    year years time date day month many much number amount long old big large small high tall far deep wide often
+    year years time date day month age ages many much number amount
+    long soon old big large small high tall far deep wide often
     percent percentage name named kind type
     place city country reason cost price size first last main largest biggest
     """.split()  # noqa: SIM905 (a word list reads better as text)
@@ -104,10 +105,65 @@ _ANSWER_LABELS = {
     "when": frozenset({"DATE", "TIME"}),
     "where": frozenset({"GPE", "LOC", "FAC"}),
     "how many": frozenset({"CARDINAL", "QUANTITY", "PERCENT", "MONEY"}),
-    "how much": frozenset({"MONEY", "QUANTITY", "PERCENT", "CARDINAL"}),
+    "how much": frozenset({"MONEY", "QUANTITY", "PERCENT"}),
     "what year": frozenset({"DATE"}),
+    "how long": frozenset({"DATE", "TIME"}),
+    "how soon": frozenset({"DATE", "TIME"}),
+    "how old": frozenset({"DATE", "CARDINAL"}),
+    "what age": frozenset({"DATE", "CARDINAL"}),
+    "which age": frozenset({"DATE", "CARDINAL"}),
 }
-_ANSWER_CUE = re.compile(r"\b(how many|how much|what year|who|whom|whose|when|where)\b")
+_ANSWER_CUE = re.compile(
+    r"\b(how many|how much|how long|how soon|how old|what age|which age|what year|who|whom|whose|when|where)\b"
+)
+
+
+_DATE_WORDS = frozenset(
+    """
+    january february march april june july august september october november december
+    jan feb apr jun jul aug sep sept oct nov dec
+    monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow tonight
+    day days week weeks weekend month months year years decade decades spring summer fall autumn winter
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+_TIME_WORDS = frozenset({"hour", "hours", "minute", "minutes", "noon", "midnight"})
+_NUMBER_WORDS = frozenset(
+    """
+    one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
+    eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands
+    million millions billion billions trillion dozen dozens half
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+_MONEY_WORDS = frozenset({"dollars", "dollar", "euros", "pounds", "cents"})
+# A digit counts where a number starts: not inside a name ("COVID-19", "#COVID19", "G7").
+_LETTERS_OR_DIGITS = re.compile(r"[a-z]+|(?<![a-z0-9-])\d")
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_CLOCK_TIME = re.compile(r"\d\s?(?:a\.m\.|p\.m\.)")
+_MAY_DATE = re.compile(r"\bmay \d")  # the month, not the verb
+
+
+def value_labels(sentence: str) -> frozenset[str]:
+    """The kinds of value ``sentence`` states (MONEY, PERCENT, DATE, TIME, CARDINAL), by its words alone.
+
+    The analysis keeps only the entities that can be actors (people, organisations, places), so
+    the dates, numbers and sums a question asks for are read here: a few word lists and patterns,
+    cheap enough for every sentence of a story when it is first asked about.
+    """
+    text = sentence.lower()
+    words = set(_LETTERS_OR_DIGITS.findall(text))
+    has_digit = any(word.isdigit() for word in words)
+    labels = set()
+    if has_digit or words & _NUMBER_WORDS:
+        labels.add("CARDINAL")
+    if "%" in text or "percent" in words or "per cent" in text:
+        labels.add("PERCENT")
+    if words & _MONEY_WORDS or (has_digit and any(sign in text for sign in "$\u00a3\u20ac")):
+        labels.add("MONEY")
+    if words & _DATE_WORDS or (has_digit and (_YEAR.search(text) or _MAY_DATE.search(text))):
+        labels.add("DATE")
+    if words & _TIME_WORDS or (has_digit and _CLOCK_TIME.search(text)):
+        labels.add("TIME")
+    return frozenset(labels)
 
 
 def answer_labels(question: str) -> frozenset[str]:
@@ -190,14 +246,14 @@ def sentences_match(generated: Matrix, sources: Matrix, *, min_similarity: float
     return [int(source) if similarity[row, source] >= min_similarity else None for row, source in enumerate(best)]
 
 
-def passages_unanswered(question: str, pool: Sequence[str], *, max_missing: float = 0.2) -> bool:
+def passages_unanswered(question: str, pool: Sequence[str], *, max_missing: float = 0.2, tolerated: int = 0) -> bool:
     """True when the sentences found share the question's topic but not what it asks.
 
     "Has the federal government approved the disaster declaration?" shares "disaster declaration"
     with "The governor requested a disaster declaration", yet nothing in the story says
     "federal" or "approved": when at least ``max_missing`` of the question's content words occur
-    in no sentence of the story (``pool``), the coverage does not
-    answer the question as asked, however close its sentences are.
+    in no sentence of the story (``pool``), the coverage does not answer the question as asked,
+    however close its sentences are. ``tolerated`` of the missing words are not counted.
     """
     asked = asked_words(question)
     if len(asked) < 2:
@@ -205,5 +261,35 @@ def passages_unanswered(question: str, pool: Sequence[str], *, max_missing: floa
     vocabulary: set[str] = set()
     for sentence in pool:
         vocabulary |= content_words(sentence)
-    missing = asked - vocabulary
-    return len(missing) / len(asked) >= max_missing
+    missing = len(asked - vocabulary) - tolerated
+    return missing > 0 and missing / len(asked) >= max_missing
+
+
+def passages_answering(
+    question: str,
+    passages: Sequence[Passage],
+    pool: Sequence[str],
+    labels: Sequence[frozenset[str]],
+    *,
+    max_missing: float = 0.2,
+) -> list[Passage]:
+    """The passages found (``passages_retrieve``) that answer the question as asked; none means refuse.
+
+    All of them when the story has the question's words (``passages_unanswered``). When it lacks
+    one, only those that name what the question asks for (``answer_labels``, and ``labels``: what
+    each sentence of the pool names): "How many cases did the court decide?" by "in two cases the
+    court ruled"; "When will the FDA advisers meet?" by "a meeting on Oct. 26". A question that asks
+    for a person, a date or a number, found in a sentence that names one, has its missing word in
+    other words more often than not. A yes-or-no question ("Has the federal government approved
+    the disaster declaration?") names no kind of answer: its missing word is what it asks, and it
+    is refused.
+    """
+    if not passages or not passages_unanswered(question, pool, max_missing=max_missing):
+        return list(passages)
+    wanted = answer_labels(question)
+    named = [passage for passage in passages if wanted & labels[passage.row]]
+    # One word in other words, and at least two found: "Who wrote the book?" is not answered by a
+    # sentence naming someone and the book.
+    if not named or len(asked_words(question)) < 3:
+        return []
+    return [] if passages_unanswered(question, pool, max_missing=max_missing, tolerated=1) else named
