@@ -1,6 +1,6 @@
 """Ask under load: p50/p99 latency of 20 concurrent askers on a warm server, beside a trivial view.
 
-    .venv/bin/python lab/bench/ask.py [--articles 2000] [--askers 20] [--seconds 10] [--workers 2]
+    .venv/bin/python lab/bench/ask.py [--articles 2000] [--askers 20] [--seconds 10] [--workers 2] [--new-questions]
 
 Builds (or reuses) the PostgreSQL database of ``lab/bench/pages.py`` at that size (synthetic
 data from ``manage.py generate_load_data``: the first story has 100 articles of six analysed
@@ -58,12 +58,24 @@ QUESTIONS = [
 
 WRK_SCRIPT = """
 local questions = {%s}
+local novel = %s
 local counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+setup = function(thread)
+  thread:set("seed", math.random(1, 1000000000))
+end
+init = function(args)
+  math.randomseed(seed)
+end
 request = function()
   counter = counter + 1
-  local body = '{"question": "' .. questions[(counter %% #questions) + 1] .. '"}'
+  local question = questions[(counter %% #questions) + 1]
+  if novel then
+    -- A question no one asked before: encoded and answered afresh (its made-up case is refused).
+    question = string.sub(question, 1, -2) .. " in case " .. math.random(1, 1000000000) .. "?"
+  end
+  local body = '{"question": "' .. question .. '"}'
   return wrk.format(nil, nil, nil, body)
 end
 done = function(summary, latency, requests)
@@ -104,6 +116,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8091)
     parser.add_argument("--redis-port", type=int, default=6393)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--new-questions",
+        action="store_true",
+        help="Every question one never asked before (its made-up case is refused): none answered from memory.",
+    )
     args = parser.parse_args()
     if subprocess.run(["which", "wrk"], capture_output=True).returncode:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -156,7 +173,10 @@ def main() -> None:
             if json.loads(urllib.request.urlopen(request, timeout=120).read())["is_supported"]:
                 answered.add(question)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(WRK_SCRIPT % ", ".join(json.dumps(question) for question in QUESTIONS))
+            script.write(
+                WRK_SCRIPT
+                % (", ".join(json.dumps(question) for question in QUESTIONS), str(args.new_questions).lower())
+            )
         load_before = os.getloadavg()[0]
         baseline, base_p50, base_p99, _ = wrk(f"{base}/healthz", args.seconds, args.askers)
         before = asked_count(env, story_id)
@@ -171,7 +191,8 @@ def main() -> None:
             f"{args.articles} articles, story {story_id} (100 articles); gunicorn -w {args.workers}{threads}; "
             f"wrk -c{args.askers} {args.seconds}s"
         )
-        print(f"{'endpoint':20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        asked = "every question new" if args.new_questions else f"{len(QUESTIONS)} questions asked again and again"
+        print(f"{'endpoint':20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   ({asked})")
         print(f"{'trivial view':20} {baseline:8.1f} {base_p50:8.1f} {base_p99:8.1f}")
         print(f"{'Ask (API, logged)':20} {rps:8.1f} {p50:8.1f} {p99:8.1f}   ({rps / baseline:.3f} of the trivial view)")
         print(f"asks logged during the run: {logged}; wrk counted {requests} (not those in flight at its end)")
