@@ -100,7 +100,8 @@ class TorchBackend:
             entering.append(arguments[0])
 
         # The top layer's input, caught on the way (sentence-transformers returns the last layer's only).
-        hook = self.model[0].auto_model.encoder.layer[-1].register_forward_pre_hook(keep_input)
+        transformer: Any = self.model[0].auto_model
+        hook = transformer.encoder.layer[-1].register_forward_pre_hook(keep_input)
         try:
             with torch.inference_mode():
                 self.model.eval()
