@@ -109,7 +109,7 @@ SENTENCES = [
 ]
 
 
-@pytest.mark.parametrize("which", ["tone"])
+@pytest.mark.parametrize("which", ["tone", "loaded_language"])
 def test_a_fine_tuned_top_layer_on_the_shared_pass_gives_what_a_full_encoding_with_it_gives(which: str) -> None:
     import copy
 

@@ -285,6 +285,7 @@ def test_the_analysis_records_the_fine_tuned_models_versions() -> None:
     assert versions["tone"] == tone_model().version
     assert versions["tone"].startswith("layer-")
     assert versions["loaded_language"] == loaded_language_model().version
+    assert versions["loaded_language"].startswith("layer-")
 
 
 def test_the_shipped_loaded_language_model_flags_slurs_not_plain_reporting() -> None:
