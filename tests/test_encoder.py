@@ -59,6 +59,24 @@ def test_the_tone_model_reads_the_analysis_pass_as_it_reads_its_own() -> None:
         assert np.abs(one.embedding - other.embedding).max() < 1e-5
 
 
+def test_the_loaded_language_model_reads_the_analysis_pass_as_it_reads_its_own() -> None:
+    engine = services.analyser()
+    assert engine.loaded_language.reads_token_states
+    items = demo_articles(24)
+
+    shared = engine.analyse(items)
+
+    flagged = 0
+    for features in shared:
+        # Its own pass: the model encodes the sentences itself (it reads no vector).
+        own = engine.loaded_language.flagged(np.zeros((len(features.sentences), 1)), features.sentences)
+        assert [row["sentence"] for row in features.loaded_sentences] == [
+            position for position, is_loaded in enumerate(own) if is_loaded
+        ]
+        flagged += sum(own)
+    assert flagged >= 1
+
+
 def replace_tone_reading(engine: services.Analyser, items: list[ArticleText]) -> list[services.ArticleFeatures]:
     """The analysis as before issue 21: the tone model encodes the sentences it scores in a pass of its own."""
     reads = engine.tone.reads_states_of

@@ -167,6 +167,28 @@ def test_it_keeps_the_loaded_language_model_through_a_file(tmp_path: Path) -> No
     assert model.version.startswith("linear-test-")
 
 
+def test_it_still_loads_a_loaded_language_model_of_the_first_format(tmp_path: Path) -> None:
+    path = tmp_path / "loaded.npz"
+    np.savez(
+        path,
+        format=np.array(1),
+        mean=np.zeros(5, np.float32),
+        scale=np.ones(5, np.float32),
+        coef=np.array([0, 0, 5.0, 0, 0], np.float32),
+        intercept=np.array(-1.0, np.float32),
+        threshold=np.array(0.5, np.float32),
+        meta_keys=np.array(["name"]),
+        meta_values=np.array(["old"]),
+    )
+
+    loaded = LoadedLanguageModel.load(path)
+
+    assert loaded.top_layer is None
+    assert not loaded.reads_token_states
+    assert loaded.version.startswith("linear-old-")
+    assert loaded.flagged(np.zeros((1, 2), np.float32), ["Critics slammed the reckless scheme on Monday."]) == [True]
+
+
 def test_it_keeps_the_loaded_language_model_s_top_layer_through_a_file(tmp_path: Path) -> None:
     model = LoadedLanguageModel(
         mean=np.zeros(2, np.float32),

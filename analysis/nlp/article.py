@@ -187,6 +187,16 @@ class Analyser:
             [target for targets in targets_per_item for target in targets],
             {text: encoded.states[index] for text, index in states_at.items()},
         )
+        # Every sentence of the batch in one call: its top layer batches them by length, padding little.
+        flagged_sentences = (
+            self.loaded_language.flagged(
+                sentence_vectors,
+                flat_sentences,
+                [encoded.states[index] for index in sentence_states] if sentence_states else None,
+            )
+            if flat_sentences
+            else []
+        )
 
         features = []
         offset = 0
@@ -199,16 +209,7 @@ class Analyser:
             target_probabilities = probabilities[target_offset : target_offset + len(targets)]
             target_offset += len(targets)
             actor_tones = _actor_tones(targets, target_probabilities, salient_per_item[index])
-            first = sentences_start + offset - len(sentences)
-            flagged = (
-                self.loaded_language.flagged(
-                    matrix,
-                    texts,
-                    [encoded.states[first + row] for row in range(len(texts))] if sentence_states else None,
-                )
-                if texts
-                else []
-            )
+            flagged = flagged_sentences[offset - len(sentences) : offset]
             features.append(
                 ArticleFeatures(
                     embedding=lead_vectors[index],
