@@ -1,4 +1,4 @@
-"""The analysis's one encoder pass: the tone model reads its token states; ONNX Runtime gives PyTorch's vectors."""
+"""The analysis's one encoder pass: the tone and loaded-language models read its token states; ONNX gives PyTorch's."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from analysis import services
+from analysis.nlp import encoder as encoder_module
 from analysis.nlp.article import ArticleText
-from analysis.nlp.encoder import text_encoder
-from analysis.nlp.models import sentence_encoder
+from analysis.nlp.encoder import onnx_export_name, text_encoder
+from analysis.nlp.loaded_language import loaded_language_model
+from analysis.nlp.models import default_encoder_path, sentence_encoder
 from analysis.nlp.target_tone import tone_model
+from analysis.nlp.top_layer import TopLayer
 
 pytestmark = pytest.mark.models
 
@@ -54,6 +57,24 @@ def test_the_tone_model_reads_the_analysis_pass_as_it_reads_its_own() -> None:
         )
         assert one.tone == pytest.approx(other.tone, abs=2e-4)
         assert np.abs(one.embedding - other.embedding).max() < 1e-5
+
+
+def test_the_loaded_language_model_reads_the_analysis_pass_as_it_reads_its_own() -> None:
+    engine = services.analyser()
+    assert engine.loaded_language.reads_token_states
+    items = demo_articles(24)
+
+    shared = engine.analyse(items)
+
+    flagged = 0
+    for features in shared:
+        # Its own pass: the model encodes the sentences itself (it reads no vector).
+        own = engine.loaded_language.flagged(np.zeros((len(features.sentences), 1)), features.sentences)
+        assert [row["sentence"] for row in features.loaded_sentences] == [
+            position for position, is_loaded in enumerate(own) if is_loaded
+        ]
+        flagged += sum(own)
+    assert flagged >= 1
 
 
 def replace_tone_reading(engine: services.Analyser, items: list[ArticleText]) -> list[services.ArticleFeatures]:
@@ -98,6 +119,79 @@ def test_a_sentence_longer_than_the_tone_model_reads_is_encoded_by_its_own_pass(
     assert np.abs(given - model.probabilities(items)[0]).max() < 1e-6
 
 
+SENTENCES = [
+    "Shameful Ruling Leaves Calder Elections Wide Open",
+    "Outrageous Power Grab by the Council, Critics Say",
+    "The council voted 5-2 on Tuesday to raise bus fares by 25 cents from March.",
+    "Short.",
+]
+
+
+@pytest.mark.parametrize("which", ["tone", "loaded_language"])
+def test_a_fine_tuned_top_layer_on_the_shared_pass_gives_what_a_full_encoding_with_it_gives(which: str) -> None:
+    import copy
+
+    import torch
+
+    layer = (tone_model() if which == "tone" else loaded_language_model()).top_layer
+    assert layer is not None, "the shipped model has its own top layer"
+    encoded = text_encoder("", "torch").encode(SENTENCES, states_for=range(len(SENTENCES)))
+
+    from_shared_pass = layer.run([encoded.states[index].top_input for index in range(len(SENTENCES))])
+
+    # A separate full encoding: a copy of the encoder whose top layer is the fine-tuned one.
+    transformer = copy.deepcopy(sentence_encoder()[0].auto_model)
+    transformer.encoder.layer[-1] = layer.module
+    tokenizer = sentence_encoder().tokenizer
+    for sentence, output in zip(SENTENCES, from_shared_pass, strict=True):
+        with torch.inference_mode():
+            full = transformer(**tokenizer([sentence], return_tensors="pt")).last_hidden_state[0].numpy()
+        assert output.shape == full.shape
+        assert np.abs(output - full).max() < 1e-4
+    # And the shared encoder is untouched: its vectors are sentence-transformers' own.
+    plain = sentence_encoder().encode(SENTENCES, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(plain - encoded.vectors).max() < 1e-5
+
+
+def test_the_shared_pass_hands_over_the_states_entering_the_top_layer() -> None:
+    import torch
+
+    encoded = text_encoder("", "torch").encode(SENTENCES, states_for=[1, 2])
+    tokenizer = sentence_encoder().tokenizer
+    transformer = sentence_encoder()[0].auto_model
+
+    assert sorted(encoded.states) == [1, 2]
+    for index in (1, 2):
+        with torch.inference_mode():
+            output = transformer(**tokenizer([SENTENCES[index]], return_tensors="pt"), output_hidden_states=True)
+        states = encoded.states[index]
+        assert np.abs(states.top_input - output.hidden_states[-2][0].numpy()).max() < 1e-4
+        assert np.abs(states.hidden - output.last_hidden_state[0].numpy()).max() < 1e-4
+        assert len(states.top_input) == len(states.offsets)
+
+
+def test_a_top_layer_keeps_its_weights_in_float16_arrays() -> None:
+    layer = tone_model().top_layer
+    assert layer is not None
+
+    arrays = layer.arrays()
+    again = TopLayer.from_arrays(arrays)
+
+    assert again is not None
+    assert again.digest == layer.digest
+    assert {array.dtype for array in arrays.values()} == {np.dtype(np.float16)}
+    assert sum(array.nbytes for array in arrays.values()) < 4_000_000
+
+
+def test_an_onnx_export_made_before_the_graph_gave_the_top_layer_s_input_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = onnx_export_name(default_encoder_path())
+    monkeypatch.setattr(encoder_module, "ONNX_OUTPUTS", ("last_hidden_state",))
+
+    assert onnx_export_name(default_encoder_path()) != name
+
+
 @pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
 def test_the_onnx_encoder_gives_pytorch_s_vectors_and_token_states(tmp_path: Path) -> None:
     texts = [
@@ -117,6 +211,7 @@ def test_the_onnx_encoder_gives_pytorch_s_vectors_and_token_states(tmp_path: Pat
     assert cosines.min() >= 0.9999
     for index in (0, 1):
         assert np.abs(expected.states[index].hidden - got.states[index].hidden).max() < 1e-3
+        assert np.abs(expected.states[index].top_input - got.states[index].top_input).max() < 1e-3
         assert np.array_equal(expected.states[index].offsets, got.states[index].offsets)
     # The vectors the analysis has always stored: sentence-transformers' own encode.
     plain = sentence_encoder().encode(texts, normalize_embeddings=True, convert_to_numpy=True)

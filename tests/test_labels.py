@@ -20,6 +20,7 @@ from analysis.nlp import tone
 from analysis.nlp.framing import FRAMES, FramingModel
 from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model, quoted_share
 from analysis.nlp.target_tone import LABELS, WEIGHTS_PATH, ToneModel, pooled_features, tone_model
+from analysis.nlp.top_layer import TopLayer
 from analysis.tone_evaluation import classification_scores, flag_scores
 from sources.models import Outlet
 from stories.models import Story
@@ -58,6 +59,55 @@ def test_it_keeps_the_tone_head_adapters_and_version_through_a_file(tmp_path: Pa
     assert loaded.version == model.version
     assert loaded.version.startswith("lora-test-")
     assert np.allclose(loaded.adapters["encoder.layer.5.output.dense"][1], 1.0)
+
+
+def small_top_layer(value: float) -> TopLayer:
+    return TopLayer(
+        {
+            "attention.self.query.weight": np.full((2, 2), value, np.float16),
+            "output.LayerNorm.bias": np.zeros(2, np.float16),
+        }
+    )
+
+
+def test_it_keeps_a_fine_tuned_top_layer_and_its_version_through_the_tone_file(tmp_path: Path) -> None:
+    model = ToneModel(
+        coef=np.ones((3, 4), np.float32),
+        intercept=np.zeros(3, np.float32),
+        top_layer=small_top_layer(0.5),
+        meta={"name": "test"},
+    )
+
+    model.save(tmp_path / "tone.npz")
+    loaded = ToneModel.load(tmp_path / "tone.npz")
+
+    assert loaded.version == model.version
+    assert loaded.version.startswith("layer-test-")
+    assert loaded.top_layer is not None
+    assert np.array_equal(loaded.top_layer.parameters["attention.self.query.weight"], np.full((2, 2), 0.5))
+    # Another layer under the same head is another model: the analyses it tagged are re-tagged.
+    assert ToneModel(model.coef, model.intercept, top_layer=small_top_layer(0.25), meta=model.meta).version != (
+        model.version
+    )
+
+
+def test_it_still_loads_a_tone_head_over_the_frozen_encoder_in_the_first_format(tmp_path: Path) -> None:
+    path = tmp_path / "tone.npz"
+    np.savez(
+        path,
+        format=np.array(1),
+        coef=np.ones((3, 4), np.float32),
+        intercept=np.zeros(3, np.float32),
+        scale=np.array(1.0, np.float32),
+        adapter_names=np.array([], dtype=str),
+        meta_keys=np.array(["name"]),
+        meta_values=np.array(["old"]),
+    )
+
+    loaded = ToneModel.load(path)
+
+    assert loaded.top_layer is None
+    assert loaded.version.startswith("head-old-")
 
 
 def test_it_scores_macro_f1_and_accuracy() -> None:
@@ -114,6 +164,50 @@ def test_it_keeps_the_loaded_language_model_through_a_file(tmp_path: Path) -> No
     model.save(tmp_path / "loaded.npz")
 
     assert LoadedLanguageModel.load(tmp_path / "loaded.npz").version == model.version
+    assert model.version.startswith("linear-test-")
+
+
+def test_it_still_loads_a_loaded_language_model_of_the_first_format(tmp_path: Path) -> None:
+    path = tmp_path / "loaded.npz"
+    np.savez(
+        path,
+        format=np.array(1),
+        mean=np.zeros(5, np.float32),
+        scale=np.ones(5, np.float32),
+        coef=np.array([0, 0, 5.0, 0, 0], np.float32),
+        intercept=np.array(-1.0, np.float32),
+        threshold=np.array(0.5, np.float32),
+        meta_keys=np.array(["name"]),
+        meta_values=np.array(["old"]),
+    )
+
+    loaded = LoadedLanguageModel.load(path)
+
+    assert loaded.top_layer is None
+    assert not loaded.reads_token_states
+    assert loaded.version.startswith("linear-old-")
+    assert loaded.flagged(np.zeros((1, 2), np.float32), ["Critics slammed the reckless scheme on Monday."]) == [True]
+
+
+def test_it_keeps_the_loaded_language_model_s_top_layer_through_a_file(tmp_path: Path) -> None:
+    model = LoadedLanguageModel(
+        mean=np.zeros(2, np.float32),
+        scale=np.ones(2, np.float32),
+        coef=np.ones(2, np.float32),
+        intercept=-1.0,
+        threshold=0.7,
+        meta={"name": "test"},
+        top_layer=small_top_layer(0.5),
+    )
+
+    model.save(tmp_path / "loaded.npz")
+    loaded = LoadedLanguageModel.load(tmp_path / "loaded.npz")
+
+    assert loaded.version == model.version
+    assert loaded.version.startswith("layer-test-")
+    assert loaded.reads_token_states
+    assert loaded.top_layer is not None
+    assert loaded.top_layer.digest == small_top_layer(0.5).digest
 
 
 # --- frames shown only when confident
@@ -202,6 +296,18 @@ def test_the_shipped_framing_model_does_not_show_a_fare_hike_as_security_and_def
     assert shown
     assert "Security_and_defense" not in shown
     assert {"Economic", "Capacity_and_resources", "Quality_of_life"} & set(shown)
+
+
+def test_the_analysis_records_the_fine_tuned_models_versions() -> None:
+    from analysis.services import analyser
+
+    versions = analyser().versions()
+
+    # A new version re-tags every article on ``manage.py reanalyse``.
+    assert versions["tone"] == tone_model().version
+    assert versions["tone"].startswith("layer-")
+    assert versions["loaded_language"] == loaded_language_model().version
+    assert versions["loaded_language"].startswith("layer-")
 
 
 def test_the_shipped_loaded_language_model_flags_slurs_not_plain_reporting() -> None:

@@ -3,9 +3,11 @@
 Pure: texts in, features out; the models load once per process (see models.py).
 Speed comes from batching: one ``nlp.pipe`` over the batch with only the parser
 (sentences) and the entity recogniser, and one encoder pass over every lead and
-sentence of the batch (and the headlines that name a main actor). Framing, loaded
-language and actors are arithmetic on the vectors; the tone model pools the token states
-of that same pass.
+sentence of the batch (and the headlines that name a main actor). Framing and actors
+are arithmetic on the vectors; the tone and loaded-language models each run their own
+fine-tuned copy of the encoder's top layer on the states entering that layer in the same
+pass (tone over the sentences that name a main actor, loaded language over every kept
+sentence), so nothing is encoded twice.
 """
 
 from __future__ import annotations
@@ -148,8 +150,9 @@ class Analyser:
         ]
 
         # One encoder pass over every text of the batch: the article leads, then all sentences, then
-        # the headlines the tone model reads. The tone model pools the token states of the sentences it
-        # scores from this same pass (when it reads the encoder unchanged), so nothing is encoded twice.
+        # the headlines the tone model reads. The tone model reads the token states of the sentences it
+        # scores from this same pass (when it reads this encoder's states), and the loaded-language
+        # model those of every sentence, so nothing is encoded twice.
         leads = [
             ". ".join(filter(None, [item.title, " ".join(sentence.text for sentence in sentences[:LEAD_SENTENCES])]))
             for item, sentences in zip(items, sentences_per_item, strict=True)
@@ -169,13 +172,30 @@ class Analyser:
                         states_at[target.text] = len(texts_to_encode)
                         texts_to_encode.append(target.text)
                 first_sentence += len(sentences)
-        encoded = self.encode_states(texts_to_encode, states_for=states_at.values())
+        # The states of every sentence as well, for a loaded-language model with its own top layer.
+        sentences_start = len(items)
+        sentence_states = (
+            range(sentences_start, sentences_start + len(flat_sentences))
+            if self.loaded_language.reads_token_states
+            else range(0)
+        )
+        encoded = self.encode_states(texts_to_encode, states_for={*states_at.values(), *sentence_states})
         vectors = encoded.vectors[: len(leads) + len(flat_sentences)]
         lead_vectors, sentence_vectors = vectors[: len(items)], vectors[len(items) :]
         probabilities = _tone_probabilities(
             self.tone,
             [target for targets in targets_per_item for target in targets],
             {text: encoded.states[index] for text, index in states_at.items()},
+        )
+        # Every sentence of the batch in one call: its top layer batches them by length, padding little.
+        flagged_sentences = (
+            self.loaded_language.flagged(
+                sentence_vectors,
+                flat_sentences,
+                [encoded.states[index] for index in sentence_states] if sentence_states else None,
+            )
+            if flat_sentences
+            else []
         )
 
         features = []
@@ -189,7 +209,7 @@ class Analyser:
             target_probabilities = probabilities[target_offset : target_offset + len(targets)]
             target_offset += len(targets)
             actor_tones = _actor_tones(targets, target_probabilities, salient_per_item[index])
-            flagged = self.loaded_language.flagged(matrix, texts) if texts else []
+            flagged = flagged_sentences[offset - len(sentences) : offset]
             features.append(
                 ArticleFeatures(
                     embedding=lead_vectors[index],

@@ -1,15 +1,18 @@
 """The sentence encoder's passes: unit vectors of texts and, where asked, the token states behind them.
 
-One pass serves every model that reads the encoder: the vectors (embeddings, framing, loaded
-language, clustering) and the token states of the sentences the tone model scores, which it
-pools itself. Encoding those sentences a second time for the tone model cost a third of the
-analysis stage (lab/bench/README.md, issue 21).
+One pass serves every model that reads the encoder: the vectors (embeddings, framing, clustering)
+and, for the texts asked, two sets of token states: the last layer's, and those entering the top
+layer. The tone and loaded-language models each run their own fine-tuned copy of the top layer on
+the latter (``top_layer.TopLayer``), so nothing is encoded twice: encoding the tone model's
+sentences a second time cost a third of the analysis stage (lab/bench/README.md, issue 21), while
+one extra layer over a sentence costs about a sixth of its full encoding.
 
 Two backends run the same transformer from the same files:
 - ``torch``: sentence-transformers on PyTorch, what the README's install gives;
 - ``onnx``: ONNX Runtime (``pip install -r requirements/onnx.txt``), on a graph exported from
   the PyTorch model at first use and kept on disk (``NEWSROOM_ENCODER_ONNX_DIR``, keyed by the
-  model's files and the exporter's version, so a new model or a new PyTorch exports again).
+  model's files, the exporter's version and the graph's outputs, so a new model, a new PyTorch
+  or a graph with other outputs exports again).
   Its vectors are PyTorch's within float rounding (cosine >= 0.9999, tests/test_encoder.py).
 """
 
@@ -46,14 +49,16 @@ BACKENDS = ("torch", "onnx")
 BATCH_TOKENS = 768
 MAX_BATCH = 128
 ONNX_OPSET = 17
+ONNX_OUTPUTS = ("last_hidden_state", "top_layer_input")
 
 
 @dataclass(frozen=True)
 class TokenStates:
-    """One text's last-layer token states, special tokens included, and each token's character offsets."""
+    """One text's token states, special tokens included, and each token's character offsets."""
 
-    hidden: Matrix  # tokens x hidden
+    hidden: Matrix  # tokens x hidden: the last layer's output
     offsets: Matrix  # tokens x 2, end exclusive; (0, 0) for the special tokens
+    top_input: Matrix  # tokens x hidden: the states entering the top layer, for a fine-tuned copy of it
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,11 @@ class Encoded:
 class Backend(Protocol):
     name: str
 
-    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix]:
-        """Unit sentence vectors (batch x dimension) and last-layer token states (batch x tokens x hidden)."""
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, Matrix]:
+        """Unit sentence vectors (batch x dimension), last-layer token states and the states entering the top layer.
+
+        Both states are batch x tokens x hidden.
+        """
         ...
 
 
@@ -80,7 +88,7 @@ class TorchBackend:
         # Once: eval() walks every module, which cost more than encoding a short question.
         self.model.eval()
 
-    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix]:
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, Matrix]:
         import torch
 
         features = {
@@ -88,10 +96,21 @@ class TorchBackend:
             "attention_mask": torch.from_numpy(attention_mask),
             "token_type_ids": torch.zeros_like(torch.from_numpy(input_ids)),
         }
-        with torch.inference_mode():
-            output = self.model(features)
-            vectors = torch.nn.functional.normalize(output["sentence_embedding"], p=2, dim=1)
-            return vectors.numpy(), output["token_embeddings"].numpy()
+        entering: list[Any] = []
+
+        def keep_input(_module: Any, arguments: tuple[Any, ...]) -> None:
+            entering.append(arguments[0])
+
+        # The top layer's input, caught on the way (sentence-transformers returns the last layer's only).
+        transformer: Any = self.model[0].auto_model
+        hook = transformer.encoder.layer[-1].register_forward_pre_hook(keep_input)
+        try:
+            with torch.inference_mode():
+                output = self.model(features)
+                vectors = torch.nn.functional.normalize(output["sentence_embedding"], p=2, dim=1)
+                return vectors.numpy(), output["token_embeddings"].numpy(), entering[-1].numpy()
+        finally:
+            hook.remove()
 
 
 class OnnxBackend:
@@ -113,9 +132,9 @@ class OnnxBackend:
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
 
-    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix]:
-        (states,) = self.session.run(
-            ["last_hidden_state"],
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, Matrix]:
+        states, top_input = self.session.run(
+            list(ONNX_OUTPUTS),
             {
                 "input_ids": input_ids,
                 "attention_mask": attention_mask,
@@ -126,7 +145,7 @@ class OnnxBackend:
         summed = (states * mask).sum(axis=1)
         means = summed / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.clip(np.linalg.norm(means, axis=1, keepdims=True), 1e-12, None)
-        return (means / norms).astype(np.float32), states
+        return (means / norms).astype(np.float32), states, top_input
 
 
 def _torch_threads() -> int:
@@ -170,13 +189,14 @@ class TextEncoder:
             for row, index in enumerate(batch):
                 input_ids[row, : lengths[index]] = ids[index]
                 attention_mask[row, : lengths[index]] = 1
-            batch_vectors, batch_states = self.backend.run(input_ids, attention_mask)
+            batch_vectors, batch_states, batch_top_input = self.backend.run(input_ids, attention_mask)
             vectors[batch] = batch_vectors
             for row, index in enumerate(batch):
                 if index in wanted:
                     states[index] = TokenStates(
                         hidden=np.array(batch_states[row, : lengths[index]], dtype=np.float32),
                         offsets=np.asarray(encodings[index].offsets, dtype=np.int64),
+                        top_input=np.array(batch_top_input[row, : lengths[index]], dtype=np.float32),
                     )
         return Encoded(vectors, states)
 
@@ -233,19 +253,8 @@ def text_encoder(path: str = "", backend: str = "torch", onnx_dir: str = "") -> 
 
 
 def onnx_model_path(directory: Path, cache: Path) -> Path:
-    """The model's ONNX export in ``cache``, written at first use (atomically: workers may race).
-
-    Keyed by the model's weights and configuration and by the exporter (PyTorch's version), so a
-    new model or a new PyTorch exports again.
-    """
-    digest = hashlib.sha256(f"torch-{package_version('torch')}-opset-{ONNX_OPSET}".encode())
-    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
-        if (directory / name).exists():
-            digest.update(name.encode())
-            with (directory / name).open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    path = cache / f"encoder-{digest.hexdigest()[:16]}.onnx"
+    """The model's ONNX export in ``cache``, written at first use (atomically: workers may race)."""
+    path = cache / onnx_export_name(directory)
     if path.exists():
         return path
     cache.mkdir(parents=True, exist_ok=True)
@@ -256,8 +265,28 @@ def onnx_model_path(directory: Path, cache: Path) -> Path:
     return path
 
 
+def onnx_export_name(directory: Path) -> str:
+    """The export's file name, keyed by the model's weights and configuration, the exporter and the graph's outputs.
+
+    So a new model, a new PyTorch (the exporter) or an export made before the graph also gave
+    the top layer's input exports again.
+    """
+    outputs = "-".join(ONNX_OUTPUTS)
+    digest = hashlib.sha256(f"torch-{package_version('torch')}-opset-{ONNX_OPSET}-{outputs}".encode())
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+        if (directory / name).exists():
+            digest.update(name.encode())
+            with (directory / name).open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return f"encoder-{digest.hexdigest()[:16]}.onnx"
+
+
 def onnx_export(transformer: Any, path: Path) -> None:
-    """Write the transformer (input ids, attention mask, token types -> last hidden state) as an ONNX graph."""
+    """Write the transformer as an ONNX graph: input ids, attention mask, token types -> ONNX_OUTPUTS.
+
+    The outputs are the last hidden state and the hidden state entering the top layer.
+    """
     import torch
 
     class LastHiddenState(torch.nn.Module):
@@ -266,9 +295,13 @@ def onnx_export(transformer: Any, path: Path) -> None:
             self.transformer = transformer
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.transformer(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+            output = self.transformer(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=token_type_ids,
+                output_hidden_states=True,
+            )
+            return output.last_hidden_state, output.hidden_states[-2]
 
     example = torch.ones((2, 8), dtype=torch.long)
     transformer.eval()
@@ -279,12 +312,13 @@ def onnx_export(transformer: Any, path: Path) -> None:
             (example, example, torch.zeros_like(example)),
             str(path),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["last_hidden_state"],
+            output_names=list(ONNX_OUTPUTS),
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "tokens"},
                 "attention_mask": {0: "batch", 1: "tokens"},
                 "token_type_ids": {0: "batch", 1: "tokens"},
                 "last_hidden_state": {0: "batch", 1: "tokens"},
+                "top_layer_input": {0: "batch", 1: "tokens"},
             },
             opset_version=ONNX_OPSET,
             dynamo=False,

@@ -1,10 +1,13 @@
 """Loaded language: which sentences speak in loaded terms, and the words that show it.
 
-A logistic regression over the sentence's vector from the shared encoder (the vector the
-analysis already computes, so flagging costs no encoding) and a few counts (the
-lexicon's loaded words outside quotations, whether the sentence quotes, its length),
-trained on SemEval-2023 Task 3 subtask 3 paragraphs labelled Loaded_Language. Its
-threshold is chosen for precision: a wrong highlight costs more trust than a missed one.
+The shipped model runs its own fine-tuned copy of the encoder's top layer
+(``top_layer.TopLayer``) on the states entering that layer, which the analysis's one encoder
+pass hands over for every kept sentence (one layer: about a sixth of the encoding), and a
+logistic head reads the unit mean of its output, trained on SemEval-2023 Task 3 subtask 3
+paragraphs labelled Loaded_Language. The earlier design still loads: a logistic regression
+over the sentence's vector from the shared encoder and a few counts (the lexicon's loaded
+words outside quotations, whether the sentence quotes, its length). The threshold is chosen
+for precision: a wrong highlight costs more trust than a missed one.
 
 What a reader sees: a flagged sentence, with the lexicon's words inside it marked as the
 evidence (``lexicon.lexicon_words``). Words inside quotation marks are the source's, not the
@@ -23,14 +26,23 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analysis.nlp.lexicon import QUOTED, lexicon_words
+from analysis.nlp.top_layer import TopLayer, top_inputs_encode
+
+if TYPE_CHECKING:
+    from analysis.nlp.encoder import TokenStates
 
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "loaded_language.npz"
-FORMAT = 1
+# Format 2 adds a fine-tuned top layer (``layer.*`` arrays); format 1 files (vector and counts) still load.
+FORMAT = 2
+FORMATS = (1, 2)
+# The head reads the unit mean of the top layer's output times this (a fixed temperature, as trained).
+POOLED_SCALE = 10.0
+ENCODE_CHUNK = 256  # sentences encoded at a time when their states are not given
 # A sentence whose quotations hold more than this share of its characters speaks in its source's voice.
 QUOTED_SHARE = 0.5
 
@@ -56,33 +68,74 @@ def quoted_share(sentence: str) -> float:
 
 @dataclass
 class LoadedLanguageModel:
-    mean: Matrix  # standardisation of [vector, counts]
+    """A logistic head over [sentence vector, counts] (format 1), or over a fine-tuned top layer's pooled output.
+
+    With ``top_layer``, the features are ``POOLED_SCALE`` times the unit mean of the layer's output
+    token states (special tokens included, as trained); ``mean`` and ``scale`` standardise them.
+    """
+
+    mean: Matrix  # standardisation of the features
     scale: Matrix
     coef: Matrix
     intercept: float
     threshold: float
     meta: dict[str, str] = field(default_factory=dict)
+    top_layer: TopLayer | None = None
 
     @property
     def version(self) -> str:
         digest = hashlib.sha256()
         for array in (self.mean, self.scale, self.coef, np.array([self.intercept, self.threshold])):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+        if self.top_layer is not None:
+            digest.update(self.top_layer.digest.encode())
+            return f"layer-{self.meta.get('name', 'loaded')}-{digest.hexdigest()[:8]}"
         return f"linear-{self.meta.get('name', 'loaded')}-{digest.hexdigest()[:8]}"
 
-    def probabilities(self, vectors: Matrix, sentences: Sequence[str]) -> Matrix:
-        """P(loaded) of each sentence, from its unit vector (rows of ``vectors``) and its text."""
+    @property
+    def reads_token_states(self) -> bool:
+        """Whether the model reads each sentence's token states (the analysis then asks its encoder pass for them)."""
+        return self.top_layer is not None
+
+    def features(
+        self, vectors: Matrix, sentences: Sequence[str], states: Sequence[TokenStates] | None = None
+    ) -> Matrix:
+        """The head's inputs of each sentence (before standardisation).
+
+        ``states``: each sentence's token states from the analysis's encoder pass; without them a
+        model with a top layer encodes the sentences here. ``vectors`` are read by format 1 only.
+        """
+        if self.top_layer is None:
+            return np.hstack(
+                [np.asarray(vectors, dtype=np.float32), np.vstack([counts_features(text) for text in sentences])]
+            )
+        rows: list[Matrix] = []
+        for start in range(0, len(sentences), ENCODE_CHUNK):
+            given = (
+                list(states[start : start + ENCODE_CHUNK])
+                if states is not None
+                else top_inputs_encode(sentences[start : start + ENCODE_CHUNK])
+            )
+            for output in self.top_layer.run([token_states.top_input for token_states in given]):
+                mean = output.mean(axis=0)
+                rows.append(POOLED_SCALE * mean / max(float(np.linalg.norm(mean)), 1e-12))
+        return np.asarray(rows, dtype=np.float32)
+
+    def probabilities(
+        self, vectors: Matrix, sentences: Sequence[str], states: Sequence[TokenStates] | None = None
+    ) -> Matrix:
+        """P(loaded) of each sentence, from its unit vector (rows of ``vectors``) or token states, and its text."""
         if not len(sentences):
             return np.zeros(0, dtype=np.float32)
-        features = np.hstack(
-            [np.asarray(vectors, dtype=np.float32), np.vstack([counts_features(text) for text in sentences])]
-        )
+        features = self.features(vectors, sentences, states)
         logits = ((features - self.mean) / self.scale) @ self.coef + self.intercept
         return (1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))).astype(np.float32)
 
-    def flagged(self, vectors: Matrix, sentences: Sequence[str]) -> list[bool]:
+    def flagged(
+        self, vectors: Matrix, sentences: Sequence[str], states: Sequence[TokenStates] | None = None
+    ) -> list[bool]:
         """Whether each sentence is loaded in the outlet's own voice (a quotation is its source's)."""
-        probabilities = self.probabilities(vectors, sentences)
+        probabilities = self.probabilities(vectors, sentences, states)
         return [
             bool(probability >= self.threshold) and quoted_share(text) <= QUOTED_SHARE
             for probability, text in zip(probabilities, sentences, strict=True)
@@ -90,24 +143,28 @@ class LoadedLanguageModel:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {
+            "format": np.array(FORMAT),
+            "mean": self.mean.astype(np.float32),
+            "scale": self.scale.astype(np.float32),
+            "coef": self.coef.astype(np.float32),
+            "intercept": np.array(self.intercept, dtype=np.float32),
+            "threshold": np.array(self.threshold, dtype=np.float32),
+            "meta_keys": np.array(list(self.meta)),
+            "meta_values": np.array(list(self.meta.values())),
+        }
+        if self.top_layer is not None:
+            arrays.update(self.top_layer.arrays())
         with path.open("wb") as handle:
-            np.savez_compressed(
-                handle,
-                format=np.array(FORMAT),
-                mean=self.mean.astype(np.float32),
-                scale=self.scale.astype(np.float32),
-                coef=self.coef.astype(np.float32),
-                intercept=np.array(self.intercept, dtype=np.float32),
-                threshold=np.array(self.threshold, dtype=np.float32),
-                meta_keys=np.array(list(self.meta)),
-                meta_values=np.array(list(self.meta.values())),
-            )
+            np.savez_compressed(handle, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> LoadedLanguageModel:
         with np.load(path, allow_pickle=False) as data:
-            if int(data["format"]) != FORMAT:
-                raise ValueError(f"{path}: loaded-language weights of format {int(data['format'])}, expected {FORMAT}")
+            if int(data["format"]) not in FORMATS:
+                raise ValueError(
+                    f"{path}: loaded-language weights of format {int(data['format'])}, expected one of {FORMATS}"
+                )
             return cls(
                 mean=data["mean"].astype(np.float32),
                 scale=data["scale"].astype(np.float32),
@@ -115,6 +172,7 @@ class LoadedLanguageModel:
                 intercept=float(data["intercept"]),
                 threshold=float(data["threshold"]),
                 meta=dict(zip(map(str, data["meta_keys"]), map(str, data["meta_values"]), strict=True)),
+                top_layer=TopLayer.from_arrays(data),
             )
 
 

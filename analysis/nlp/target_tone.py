@@ -1,12 +1,15 @@
 """Tone toward a target: how a sentence speaks of one actor it names (negative, neutral, positive).
 
 A small model over the shared sentence encoder, trained on NewsMTSC (sentences of US
-political news, each labelled with its sentiment toward one marked mention): the
-encoder's token states of the sentence, optionally adapted by low-rank updates of its
-top layers (LoRA, shipped as the updates alone), are pooled twice, over the whole
-sentence and over the target mention's tokens, and a linear head reads the two. The
-target is marked by where it is pooled, not by changing the text, so every actor a
-sentence names is scored from one pass over it.
+political news, each labelled with its sentiment toward one marked mention): the shipped
+model runs its own fine-tuned copy of the encoder's top layer (``top_layer.TopLayer``) on
+the states entering that layer, which the analysis's one encoder pass hands over; its output
+is pooled twice, over the whole sentence and over the target mention's tokens, and a linear
+head reads the two. The target is marked by where it is pooled, not by changing the text, so
+every actor a sentence names is scored from one pass over it.
+
+The format also loads the earlier designs: a head over the frozen encoder's last layer, and
+low-rank updates of its top layers (LoRA, shipped as the updates alone).
 
 Weights: ``weights/tone.npz`` (arrays only), its card ``weights/TONE_MODEL_CARD.md``;
 ``python -m lab.train_tone`` writes a new one.
@@ -25,15 +28,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from analysis.nlp.models import sentence_encoder
+from analysis.nlp.top_layer import TopLayer, top_inputs_encode
 
 if TYPE_CHECKING:
     from analysis.nlp.encoder import TokenStates
 
 LABELS = ("negative", "neutral", "positive")
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "tone.npz"
-FORMAT = 1
+# Format 2 adds a fine-tuned top layer (``layer.*`` arrays); format 1 files (a head over the frozen
+# encoder, or LoRA updates) still load.
+FORMAT = 2
+FORMATS = (1, 2)
 MAX_TOKENS = 128
 BATCH_TOKENS = 2048
+ENCODE_CHUNK = 256  # sentences encoded at a time when their states are not given
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
 Span = tuple[int, int]  # character offsets of a target in its sentence, end exclusive
@@ -59,9 +67,10 @@ def _adapted_layers() -> tuple[str, ...]:
 
 @dataclass
 class ToneModel:
-    """Low-rank updates of some encoder layers (none: the frozen encoder), and a linear head.
+    """A fine-tuned top layer, or low-rank updates of some encoder layers (none: the frozen encoder), and a linear head.
 
-    ``adapters`` maps a module path (``encoder.layer.4.attention.self.query``) to its update's
+    ``top_layer``: the model's own copy of the encoder's top layer, run on the states entering
+    it. ``adapters`` maps a module path (``encoder.layer.4.attention.self.query``) to its update's
     ``down`` (rank x inputs) and ``up`` (outputs x rank) matrices; the update is ``scale · up @ down``.
     The head reads the mean of the sentence's token states beside the mean of the target's.
     """
@@ -71,6 +80,7 @@ class ToneModel:
     adapters: dict[str, tuple[Matrix, Matrix]] = field(default_factory=dict)
     scale: float = 1.0
     meta: dict[str, str] = field(default_factory=dict)
+    top_layer: TopLayer | None = None
 
     @property
     def version(self) -> str:
@@ -81,7 +91,9 @@ class ToneModel:
             digest.update(name.encode())
             for array in self.adapters[name]:
                 digest.update(np.ascontiguousarray(array, dtype=np.float16).tobytes())
-        kind = "lora" if self.adapters else "head"
+        if self.top_layer is not None:
+            digest.update(self.top_layer.digest.encode())
+        kind = "layer" if self.top_layer is not None else "lora" if self.adapters else "head"
         return f"{kind}-{self.meta.get('name', 'tone')}-{digest.hexdigest()[:8]}"
 
     @functools.cached_property
@@ -105,9 +117,12 @@ class ToneModel:
     def reads_states_of(self, model: Any) -> bool:
         """Whether token states of ``model`` (a SentenceTransformer) are the ones this model reads.
 
-        True for a head over the frozen encoder that is the model's own transformer: the analysis
-        then hands over the token states of its encoder pass instead of encoding the sentences again.
+        True for a fine-tuned top layer (it reads the states entering the encoder's top layer), and
+        for a head over the frozen encoder that is the model's own transformer: the analysis then
+        hands over the token states of its encoder pass instead of encoding the sentences again.
         """
+        if self.top_layer is not None:
+            return True
         return not self.adapters and self.network is model[0].auto_model
 
     def probabilities(
@@ -140,6 +155,8 @@ class ToneModel:
         self, items: Sequence[tuple[str, Sequence[Span]]], states: Sequence[TokenStates | None] | None = None
     ) -> list[Matrix]:
         """The head's inputs of each target: [mean of the sentence's token states, mean of the target's]."""
+        if self.top_layer is not None:
+            return self._top_layer_features(items, states)
         import torch
 
         encoder = sentence_encoder()
@@ -192,6 +209,25 @@ class ToneModel:
             for matrix in result
         ]
 
+    def _top_layer_features(
+        self, items: Sequence[tuple[str, Sequence[Span]]], states: Sequence[TokenStates | None] | None
+    ) -> list[Matrix]:
+        """The fine-tuned top layer run on the states entering it: the given ones, else from the encoder's pass here."""
+        assert self.top_layer is not None
+        hidden_size = self.coef.shape[1] // 2
+        result: list[Matrix] = [np.zeros((0, 2 * hidden_size), dtype=np.float32) for _ in items]
+        wanted = [position for position, (_sentence, spans) in enumerate(items) if spans]
+        for start in range(0, len(wanted), ENCODE_CHUNK):
+            chunk = wanted[start : start + ENCODE_CHUNK]
+            given = [states[position] if states is not None else None for position in chunk]
+            missing = [position for position, token_states in zip(chunk, given, strict=True) if token_states is None]
+            encoded = dict(zip(missing, top_inputs_encode([items[position][0] for position in missing]), strict=True))
+            chosen = [token_states or encoded[position] for position, token_states in zip(chunk, given, strict=True)]
+            outputs = self.top_layer.run([token_states.top_input for token_states in chosen])
+            for position, token_states, output in zip(chunk, chosen, outputs, strict=True):
+                result[position] = pooled_features(output, token_states.offsets[: len(output)], items[position][1])
+        return result
+
     def save(self, path: Path) -> None:
         arrays: dict[str, Any] = {
             "format": np.array(FORMAT),
@@ -206,6 +242,8 @@ class ToneModel:
             down, up = self.adapters[name]
             arrays[f"down_{number}"] = down.astype(np.float16)
             arrays[f"up_{number}"] = up.astype(np.float16)
+        if self.top_layer is not None:
+            arrays.update(self.top_layer.arrays())
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             np.savez_compressed(handle, **arrays)
@@ -213,8 +251,8 @@ class ToneModel:
     @classmethod
     def load(cls, path: Path) -> ToneModel:
         with np.load(path, allow_pickle=False) as data:
-            if int(data["format"]) != FORMAT:
-                raise ValueError(f"{path}: tone weights of format {int(data['format'])}, expected {FORMAT}")
+            if int(data["format"]) not in FORMATS:
+                raise ValueError(f"{path}: tone weights of format {int(data['format'])}, expected one of {FORMATS}")
             names = [str(name) for name in data["adapter_names"]]
             return cls(
                 coef=data["coef"].astype(np.float32),
@@ -225,6 +263,7 @@ class ToneModel:
                 },
                 scale=float(data["scale"]),
                 meta=dict(zip(map(str, data["meta_keys"]), map(str, data["meta_values"]), strict=True)),
+                top_layer=TopLayer.from_arrays(data),
             )
 
 

@@ -6,8 +6,9 @@ Loads the models once (timed apart), then on the same articles prints:
 - the raw encoder's throughput: every text the analysis encodes (leads and sentences),
   encoded in batches with nothing else: sentences per second, the ceiling on this machine;
   PyTorch's, and ONNX Runtime's beside it when onnxruntime is installed (``make onnx``);
-- the full analysis stage (spaCy ``nlp.pipe``, the encoder, framing, the tone model reading
-  the token states of the sentences naming the main actors, loaded language, actors), in
+- the full analysis stage (spaCy ``nlp.pipe``, the encoder, framing, the tone model running its
+  top layer on the token states of the sentences naming the main actors, the loaded-language
+  model running its top layer on those of every sentence, actors), in
   worker-sized batches: articles per second and its time as a multiple of the PyTorch encoder's
   time on the same text, with where the rest of the time goes; the same with the tone model's
   own second encoder pass (the code before issue 21), and with the ONNX Runtime encoder;
@@ -104,9 +105,10 @@ def main() -> None:
     def stage_round(variant: str) -> tuple[float, dict[str, float]]:
         """One pass of the stage over every batch, with the time of each part."""
         subject = engines["onnx" if variant == "onnx" else "torch"]
-        timings = {"spacy": 0.0, "encoder": 0.0, "framing": 0.0, "tone": 0.0}
+        timings = {"spacy": 0.0, "encoder": 0.0, "framing": 0.0, "tone": 0.0, "loaded": 0.0}
         original_parse, original_encode = subject.parse, subject.encode_states
         original_tag, original_tone = subject.framing.tag, subject.tone.probabilities
+        original_flagged = subject.loaded_language.flagged
 
         def timed(part: str, function: Callable[..., Any]) -> Callable[..., Any]:
             def run(*args: Any, **kwargs: Any) -> Any:
@@ -123,6 +125,7 @@ def main() -> None:
         subject.encode_states = timed("encoder", original_encode)  # type: ignore[method-assign]
         subject.framing.tag = timed("framing", original_tag)  # type: ignore[method-assign]
         subject.tone.probabilities = timed("tone", original_tone)  # type: ignore[method-assign]
+        subject.loaded_language.flagged = timed("loaded", original_flagged)  # type: ignore[method-assign]
         if variant == "second pass":  # before issue 21: the tone model encodes its sentences again
             subject.tone.reads_states_of = lambda model: False  # type: ignore[method-assign]
         try:
@@ -136,6 +139,7 @@ def main() -> None:
                 delattr(subject.framing, name)  # back to the class's method
             for name in ("probabilities", "reads_states_of"):
                 subject.tone.__dict__.pop(name, None)
+            subject.loaded_language.__dict__.pop("flagged", None)
 
     variants = ["one pass", "second pass"] + (["onnx"] if "onnx" in engines else [])
     # Alternating rounds, the fastest of each kept: on a shared machine, other load slows a round at random.
@@ -176,7 +180,8 @@ def main() -> None:
         )
         print(
             f"  of which spaCy {parts['spacy']:.1f}s, encoder {parts['encoder']:.1f}s, "
-            f"framing {parts['framing']:.2f}s, tone model {parts['tone']:.2f}s, loaded language + actors {rest:.1f}s"
+            f"framing {parts['framing']:.2f}s, tone model {parts['tone']:.2f}s, "
+            f"loaded language {parts['loaded']:.2f}s, actors and the rest {rest:.1f}s"
         )
     print(
         f"peak memory: {peak:.0f} MiB resident; load average {load_before:.1f} before, {load_after:.1f} after, "

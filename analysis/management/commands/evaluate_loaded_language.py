@@ -9,6 +9,8 @@ from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_mo
 from analysis.services import analyser
 from analysis.tone_evaluation import flag_scores, labelled_rows
 
+CHUNK = 256
+
 
 class Command(BaseCommand):
     help = (
@@ -35,8 +37,17 @@ class Command(BaseCommand):
         if not texts:
             raise CommandError(f"{path} has no labelled paragraphs.")
         model = LoadedLanguageModel.load(options["model"]) if options.get("model") else loaded_language_model()
-        # A paragraph is read as the analysis reads a sentence: its unit vector from the shared encoder.
-        flagged = model.flagged(analyser().encode(texts), texts)
+        # A paragraph is read as the analysis reads a sentence: its unit vector and, for a model with
+        # its own top layer, its token states, from the analysis's encoder pass (a chunk at a time:
+        # token states take about 3 KB a word piece).
+        engine = analyser()
+        flagged: list[bool] = []
+        for start in range(0, len(texts), CHUNK):
+            part = texts[start : start + CHUNK]
+            wanted = range(len(part)) if model.reads_token_states else range(0)
+            encoded = engine.encode_states(part, states_for=wanted)
+            states = [encoded.states[index] for index in wanted] if model.reads_token_states else None
+            flagged += model.flagged(encoded.vectors, part, states)
         result = flag_scores(gold, flagged)
         self.stdout.write(f"Loaded-language model {model.version} on {path.name} ({len(texts)} paragraphs):\n")
         self.stdout.write(f"precision {result.precision:.3f}\n")

@@ -1,0 +1,130 @@
+"""A task model's own fine-tuned copy of the encoder's top transformer layer, run on the states entering it.
+
+The tone and loaded-language models each fine-tuned the top layer of the shared encoder with a
+head over its output. The analysis's one encoder pass hands over the token states entering that
+layer (``encoder.TokenStates.top_input``), so each model runs only its own copy of the one layer
+on them (about a sixth of a full encoding) and the shared encoder stays untouched.
+
+Shipped as the layer's parameters in float16 (about 3.5 MB for MiniLM-L6), stored in the model's
+own npz under ``layer.<parameter name>``; loaded into a private copy of the encoder's top layer.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from analysis.nlp.models import sentence_encoder
+
+if TYPE_CHECKING:
+    from analysis.nlp.encoder import TokenStates
+
+Matrix = np.ndarray[Any, np.dtype[Any]]
+
+# Word pieces of a text the layer reads, special tokens included: the models were trained on the
+# states cut there (a paragraph's loaded phrase past them is learnt from its label alone).
+MAX_TOKENS = 128
+BATCH_TOKENS = 4096
+PREFIX = "layer."
+
+
+def additive_mask(mask: Any) -> Any:
+    """The attention mask a BERT layer adds to its scores: 0 for a token, the most negative float for padding."""
+    import torch
+
+    return (1.0 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
+
+
+def layer_forward(layer: Any, hidden: Any, mask: Any) -> Any:
+    """A BERT layer's output states (batch x tokens x hidden) from its input states and a 0/1 token mask."""
+    output = layer(hidden, attention_mask=additive_mask(mask))
+    return output[0] if isinstance(output, tuple) else output
+
+
+def top_layer_copy() -> Any:
+    """A private copy of the shared encoder's top transformer layer (the one the models fine-tune)."""
+    transformer: Any = sentence_encoder()[0].auto_model
+    return copy.deepcopy(transformer.encoder.layer[-1])
+
+
+@dataclass(frozen=True)
+class TopLayer:
+    """A fine-tuned top layer's parameters (by the layer's own parameter names), float16 as shipped."""
+
+    parameters: Mapping[str, Matrix]
+
+    @classmethod
+    def from_module(cls, layer: Any) -> TopLayer:
+        return cls({name: tensor.detach().numpy().astype(np.float16) for name, tensor in layer.state_dict().items()})
+
+    @classmethod
+    def from_arrays(cls, data: Mapping[str, Matrix]) -> TopLayer | None:
+        """The layer stored among a model's arrays (``layer.<name>``), or None when the model has none."""
+        parameters = {name[len(PREFIX) :]: np.asarray(data[name]) for name in data if name.startswith(PREFIX)}
+        return cls(parameters) if parameters else None
+
+    def arrays(self) -> dict[str, Matrix]:
+        return {f"{PREFIX}{name}": value.astype(np.float16) for name, value in self.parameters.items()}
+
+    @functools.cached_property
+    def digest(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.parameters):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(self.parameters[name], dtype=np.float16).tobytes())
+        return digest.hexdigest()
+
+    @functools.cached_property
+    def module(self) -> Any:
+        import torch
+
+        layer = top_layer_copy()
+        layer.load_state_dict(
+            {name: torch.from_numpy(value.astype(np.float32)) for name, value in self.parameters.items()}
+        )
+        layer.eval()
+        return layer
+
+    def run(self, inputs: Sequence[Matrix]) -> list[Matrix]:
+        """The layer's output states of each text from the states entering it (cut at MAX_TOKENS word pieces).
+
+        Texts are batched by padded size, longest first; a text's output does not depend on the
+        others (but for float rounding).
+        """
+        import torch
+
+        cut = [np.asarray(states[:MAX_TOKENS], dtype=np.float32) for states in inputs]
+        result: list[Matrix] = [np.zeros((0, 0), dtype=np.float32)] * len(cut)
+        order = sorted(range(len(cut)), key=lambda index: -len(cut[index]))
+        start = 0
+        with torch.inference_mode():
+            while start < len(order):
+                longest = max(1, len(cut[order[start]]))
+                batch = order[start : start + max(1, BATCH_TOKENS // longest)]
+                start += len(batch)
+                hidden = torch.zeros((len(batch), longest, cut[batch[0]].shape[1]))
+                mask = torch.zeros((len(batch), longest))
+                for row, index in enumerate(batch):
+                    hidden[row, : len(cut[index])] = torch.from_numpy(cut[index])
+                    mask[row, : len(cut[index])] = 1.0
+                output = layer_forward(self.module, hidden, mask).numpy()
+                for row, index in enumerate(batch):
+                    result[index] = output[row, : len(cut[index])].copy()
+        return result
+
+
+def top_inputs_encode(texts: Sequence[str]) -> list[TokenStates]:
+    """Each text's token states from the process's encoder pass (for callers outside the analysis).
+
+    Callers with many texts ask for them in chunks: a text's states take about 3 KB a word piece.
+    """
+    from analysis.nlp.encoder import text_encoder
+
+    encoded = text_encoder().encode(list(texts), states_for=range(len(texts)))
+    return [encoded.states[index] for index in range(len(texts))]
