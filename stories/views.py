@@ -114,12 +114,19 @@ def blindspot_list(request: HttpRequest) -> HttpResponse:
     return HttpResponse(html)
 
 
-def outlet_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "stories/outlet_list.html", {"outlets": browse.outlet_list()})
-
-
 # What an outlet page's key misses (a story's new title beside a recent article) waits this long.
 OUTLET_PAGE_SECONDS = 60
+
+
+def outlet_list(request: HttpRequest) -> HttpResponse:
+    # Counting every outlet's articles took 66 ms at 100,000 articles: the page is kept, keyed on the
+    # outlets and their ratings (one query); the article counts it shows are at most a minute old.
+    key = f"outlet-list:{browse.outlet_list_version()}"
+    html = rendered_get(key)
+    if html is None:
+        html = render_to_string("stories/outlet_list.html", {"outlets": browse.outlet_list()}, request)
+        rendered_set(key, html, OUTLET_PAGE_SECONDS)
+    return HttpResponse(html)
 
 
 def outlet_detail(request: HttpRequest, slug: str) -> HttpResponse:

@@ -175,6 +175,10 @@ def measure(size: int, args: argparse.Namespace) -> None:
             ("story detail API", f"/api/v1/stories/{story_id}/?format=json"),
             ("blindspot feed", "/blindspot/"),
             ("outlet page", "/outlets/load-outlet-0/"),
+            ("outlet list", "/outlets/"),
+            ("search", "/search/?q=officials+measure"),
+            ("article list API", "/api/v1/articles/?format=json"),
+            ("outlet list API", "/api/v1/outlets/?format=json"),
         ]
         print(
             f"\n{size} articles, {size // 10} stories; "

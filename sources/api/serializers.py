@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -69,7 +70,13 @@ class OutletSerializer(serializers.ModelSerializer[Outlet]):
     def get_current_rating(self, outlet: Outlet) -> dict[str, Any] | None:
         """The rating the lean policy chose (NEWSROOM_LEAN_POLICY), found in the prefetched history."""
         chosen = next((rating for rating in outlet.ratings.all() if rating.pk == outlet.effective_rating_id), None)
-        return OutletRatingSerializer(chosen).data if chosen else None
+        return self._rating_serializer.to_representation(chosen) if chosen else None
+
+    @functools.cached_property
+    def _rating_serializer(self) -> OutletRatingSerializer:
+        # One for the whole list: a serializer built per outlet built its fields each time, most of
+        # the outlet list's time (lab/bench/pages.py, issue 21).
+        return OutletRatingSerializer()
 
 
 class OutletDetailSerializer(OutletSerializer):

@@ -94,7 +94,10 @@ class ArticleSerializer(serializers.ModelSerializer[Article]):
     outlet = OutletBriefSerializer(read_only=True)
     side = serializers.CharField(source="outlet.side", read_only=True, allow_null=True)
     story = serializers.SerializerMethodField()
-    analysis = serializers.SerializerMethodField()
+    # A nested serializer, built once per list: one built per article (in a method field) copied
+    # its fields each time, most of the article list's time (lab/bench/pages.py, issue 21). An
+    # article without an analysis reads None (DRF reads a missing one-to-one row as None).
+    analysis = ArticleAnalysisSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Article
@@ -118,11 +121,6 @@ class ArticleSerializer(serializers.ModelSerializer[Article]):
     def get_story(self, article: Article) -> int | None:
         membership = getattr(article, "membership", None)
         return membership.story_id if membership else None
-
-    @extend_schema_field(ArticleAnalysisSerializer(allow_null=True))
-    def get_analysis(self, article: Article) -> dict[str, Any] | None:
-        analysis = getattr(article, "analysis", None)
-        return ArticleAnalysisSerializer(analysis).data if analysis else None
 
 
 class StoryArticleSerializer(serializers.Serializer[StoryArticle]):
