@@ -91,6 +91,20 @@ def test_it_pages_through_the_articles(client: Client, left_outlet: Outlet) -> N
     assert "Page 2 of 2" in second
 
 
+@on_postgresql
+def test_it_ranks_only_the_newest_matches_of_a_common_word(
+    client: Client, left_outlet: Outlet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stories.browse.SEARCH_ARTICLES_RANKED", 3)
+    articles_make(left_outlet, 5, "harbour")
+
+    html = client.get("/search/?q=harbour").content.decode()
+
+    # The three newest (published on days 4, 3 and 2), and a note that there are more.
+    assert sorted(article_results(html)) == ["Harbour report 2", "Harbour report 3", "Harbour report 4"]
+    assert "Many articles match: these are the newest 3" in html
+
+
 def test_it_shows_the_form_without_searching_for_an_empty_query(
     client: Client, django_assert_num_queries: QueryCounter, story: Story
 ) -> None:

@@ -78,6 +78,9 @@ def database_ready(name: str, articles: int, env: dict[str, str], rebuild: bool)
         .strip()
         .splitlines()[-1]
     )
+    # As autovacuum leaves a table in service: 100,000 rows inserted at once left the full-text
+    # index's pending list unmerged (a search for a word in no article took 4 ms instead of 0.1).
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", name, "-qc", "VACUUM ANALYZE"], check=True)
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", name, "-qc", "VACUUM ANALYZE"], check=True)
 
 
