@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from sources.models import LEAN_POSITION, Lean, Outlet, RatingChange, side_of_lean
+from sources.models import LEAN_POSITION, Lean, Outlet, OutletDomain, OutletRating, RatingChange, side_of_lean
 from sources.ratings import POLICIES, lean_policy, lean_policy_description
 
 
@@ -25,6 +26,21 @@ class SchemeUse:
     scheme: str
     outlets: int
     rated: int
+
+
+def outlets_version() -> str:
+    """What cached outlet lists are keyed on, in one query: how many outlets, the newest outlet,
+    domain and rating (a rating, and the lean it sets, is a new row). An outlet renamed in the admin
+    waits for the cache's time limit."""
+    quote = connection.ops.quote_name
+    tables = [quote(model._meta.db_table) for model in (Outlet, OutletDomain, OutletRating)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM {tables[0]}), "
+            + ", ".join(f"(SELECT MAX({quote('id')}) FROM {table})" for table in tables)
+        )
+        row = cursor.fetchone()
+    return "|".join(str(value) for value in row)
 
 
 def rating_changes() -> QuerySet[RatingChange]:

@@ -118,22 +118,6 @@ def blindspot_feed(*, side: str = "") -> QuerySet[Story]:
 # --- Outlets ---------------------------------------------------------------------------
 
 
-def outlet_list_version() -> str:
-    """What the cached outlet list is keyed on, in one query: how many outlets, the newest outlet,
-    the newest rating (a rating, and the lean it sets, is a new row). An outlet renamed in the admin
-    and new articles wait for the cache's time limit."""
-    with connection.cursor() as cursor:
-        cursor.execute(_OUTLET_LIST_VERSION_SQL)
-        row = cursor.fetchone()
-    return "|".join(str(value) for value in row)
-
-
-_OUTLET_LIST_VERSION_SQL = (
-    f"SELECT (SELECT COUNT(*) FROM {Outlet._meta.db_table}), (SELECT MAX(id) FROM {Outlet._meta.db_table}), "
-    f"(SELECT MAX(id) FROM {OutletRating._meta.db_table})"
-)
-
-
 def outlet_list() -> QuerySet[Outlet]:
     return Outlet.objects.annotate(article_count=Count("articles")).order_by("name")
 

@@ -168,6 +168,32 @@ def stories_latest() -> tuple[datetime | None, datetime | None, datetime | None]
     return tuple(moment_read(value) for value in row)  # type: ignore[return-value]
 
 
+def articles_version() -> str:
+    """Changes whenever an article the article API lists does, in one query of index probes: a new
+    article, any article's state (fetched, analysed, clustered, failed: each state's latest change),
+    an analysis written, a re-clustering (an article's story), a new rating (its outlet's side).
+    An outlet renamed, or an article deleted, waits for the cache's time limit."""
+    from analysis.models import ArticleAnalysis
+    from clustering.models import Cluster
+    from sources.models import OutletRating
+
+    quote = connection.ops.quote_name
+    article = quote(Article._meta.db_table)
+    parts = [f"(SELECT MAX({quote('id')}) FROM {article})"]
+    parts += [
+        f"(SELECT MAX({quote('state_changed_at')}) FROM {article} WHERE {quote('state')} = %s)" for _ in Article.State
+    ]
+    parts += [
+        f"(SELECT MAX({quote('analysed_at')}) FROM {quote(ArticleAnalysis._meta.db_table)})",
+        f"(SELECT MAX({quote('reclustered_at')}) FROM {quote(Cluster._meta.db_table)})",
+        f"(SELECT MAX({quote('id')}) FROM {quote(OutletRating._meta.db_table)})",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", [state.value for state in Article.State])
+        row = cursor.fetchone()
+    return "|".join(str(value) for value in row)
+
+
 def stories_version() -> str:
     """Changes whenever any story's page data does: what the cached story list is keyed on."""
     refreshed, reclustered, _newest = stories_latest()

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.clients import client_address, limit_allow
 from sources.models import Side
+from sources.selectors import outlets_version
 from stories import browse, digest, reports, selectors
 from stories.ask import AskAnswer, story_ask
 from stories.forms import ContentReportForm, DigestSubscribeForm
@@ -120,8 +121,8 @@ OUTLET_PAGE_SECONDS = 60
 
 def outlet_list(request: HttpRequest) -> HttpResponse:
     # Counting every outlet's articles took 66 ms at 100,000 articles: the page is kept, keyed on the
-    # outlets and their ratings (one query); the article counts it shows are at most a minute old.
-    key = f"outlet-list:{browse.outlet_list_version()}"
+    # outlets, their domains and ratings (one query); the article counts it shows are at most a minute old.
+    key = f"outlet-list:{outlets_version()}"
     html = rendered_get(key)
     if html is None:
         html = render_to_string("stories/outlet_list.html", {"outlets": browse.outlet_list()}, request)

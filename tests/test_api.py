@@ -169,8 +169,9 @@ def test_it_lists_the_articles_of_one_story(
 ) -> None:
     [other] = more_stories(1, [left_outlet, center_outlet])
 
-    # One page of articles with their outlets, memberships and analyses, joined: no count, no N+1.
-    with django_assert_num_queries(1):
+    # The articles' version (the list's cache key), then one page of articles with their outlets,
+    # memberships and analyses, joined: no count, no N+1.
+    with django_assert_num_queries(2):
         response = client.get(f"/api/v1/articles/?story={story.pk}")
 
     assert response.status_code == 200
@@ -198,8 +199,9 @@ def test_it_lists_outlets_with_their_current_rating(
     for number in range(3):
         outlet_make(f"Zeta Outlet {number}", Lean.CENTER)
 
-    # Outlets, their domains, their ratings: not one query per outlet.
-    with django_assert_num_queries(3):
+    # The outlets' version (the list's cache key), then outlets, their domains, their ratings: not
+    # one query per outlet.
+    with django_assert_num_queries(4):
         response = client.get("/api/v1/outlets/")
 
     assert response.status_code == 200

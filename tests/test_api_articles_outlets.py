@@ -42,10 +42,18 @@ def test_it_lists_any_number_of_articles_in_one_query(
     for number in range(rows):
         article_make(left_outlet, f"article-{number}")
 
-    with django_assert_num_queries(1):
+    # The articles' version (the list's cache key), then the page.
+    with django_assert_num_queries(2):
         response = client.get("/api/v1/articles/", {"page_size": 20})
+    # Kept: only the version is read. A change to any article is a new version.
+    with django_assert_num_queries(1):
+        client.get("/api/v1/articles/", {"page_size": 20})
+    newest = article_make(left_outlet, "one-more")
+    with django_assert_num_queries(2):
+        again = client.get("/api/v1/articles/", {"page_size": 20})
 
     assert len(ids(response)) == rows
+    assert newest.pk in ids(again)  # the list is newest first
 
 
 def test_it_filters_articles_by_story_outlet_side_language_and_time(
@@ -114,9 +122,11 @@ def test_it_lists_any_number_of_outlets_in_the_same_queries(
         outlet = outlet_make(f"Outlet {number:02}", Lean.CENTER)
         outlet_rating_add(outlet=outlet, lean=Lean.LEAN_LEFT, rated_by="Second look")
 
-    # Outlets, their domains, their ratings.
-    with django_assert_num_queries(3):
+    # The outlets' version (the list's cache key), the outlets, their domains, their ratings.
+    with django_assert_num_queries(4):
         response = client.get("/api/v1/outlets/", {"page_size": 20})
+    with django_assert_num_queries(1):  # kept: only the version is read
+        client.get("/api/v1/outlets/", {"page_size": 20})
 
     results = response.json()["results"]
     assert len(results) == rows

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
+from django.core.cache import cache, caches
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from rest_framework import generics, mixins
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -62,3 +66,49 @@ class ContentETagRetrieveMixin(mixins.RetrieveModelMixin, generics.GenericAPIVie
         response = Response(data)
         validators_set(response, etag=etag)
         return response
+
+
+def request_key(request: Request) -> str:
+    """The whole request as a cache key: the absolute URL (a page's next/previous links are absolute)
+    with its query in a canonical order, hashed, so no two queries share an entry however long."""
+    query = urlencode(sorted(request.query_params.lists()), doseq=True)
+    return hashlib.sha256(f"{request.build_absolute_uri(request.path)}?{query}".encode()).hexdigest()
+
+
+class KeptResponseMixin:
+    """Responses kept by a key that carries the version of what they show."""
+
+    def kept_response(
+        self, request: Request, key: str, data_get: Callable[[], Any], *, seconds: int
+    ) -> HttpResponse | Response:
+        """The data under ``key`` as a response; as JSON, rendered once and kept in this process's memory.
+
+        Each key carries the version of what it shows, so a kept body is never stale (as with the
+        rendered pages, stories.views.rendered_get); a request then costs no round trip to the shared
+        cache and no rendering of the data (37 KB of JSON for a story's detail). Other formats (the
+        browsable API) are rendered from the shared cache's data on every request.
+        """
+        renderer = request.accepted_renderer
+        if type(renderer) is not JSONRenderer:
+            return Response(data_get())
+        kept_key = f"json:{request.accepted_media_type}:{key}"  # the media type may ask for an indent
+        body = caches["pages"].get(kept_key)
+        if body is None:
+            body = renderer.render(data_get(), request.accepted_media_type, self.get_renderer_context())  # type: ignore[attr-defined]
+            caches["pages"].set(kept_key, body, seconds)
+        return HttpResponse(body, content_type=renderer.media_type)
+
+    def list_kept(
+        self, request: Request, version: str, list_data: Callable[[], Any], *, seconds: int
+    ) -> HttpResponse | Response:
+        """A list page kept by ``version`` and the whole request, in the shared cache and as JSON in this process."""
+        key = f"{type(self).__name__}-list:{version}:{request_key(request)}"
+
+        def data_get() -> Any:
+            data = cache.get(key)
+            if data is None:
+                data = list_data()
+                cache.set(key, data, seconds)
+            return data
+
+        return self.kept_response(request, key, data_get, seconds=seconds)
