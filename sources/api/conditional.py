@@ -102,7 +102,9 @@ class KeptResponseMixin:
         self, request: Request, version: str, list_data: Callable[[], Any], *, seconds: int
     ) -> HttpResponse | Response:
         """A list page kept by ``version`` and the whole request, in the shared cache and as JSON in this process."""
-        key = f"{type(self).__name__}-list:{version}:{request_key(request)}"
+        # Hashed: a version may hold spaces (times), which a cache key must not.
+        version_key = hashlib.sha256(version.encode()).hexdigest()[:16]
+        key = f"{type(self).__name__}-list:{version_key}:{request_key(request)}"
 
         def data_get() -> Any:
             data = cache.get(key)
