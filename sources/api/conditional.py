@@ -91,7 +91,9 @@ class KeptResponseMixin:
         renderer = request.accepted_renderer
         if type(renderer) is not JSONRenderer:
             return Response(data_get())
-        kept_key = f"json:{request.accepted_media_type}:{key}"  # the media type may ask for an indent
+        # The media type may ask for an indent ("application/json; indent=2"): hashed, as a key has no spaces.
+        media = hashlib.sha256(request.accepted_media_type.encode()).hexdigest()[:8]
+        kept_key = f"json:{media}:{key}"
         body = caches["pages"].get(kept_key)
         if body is None:
             body = renderer.render(data_get(), request.accepted_media_type, self.get_renderer_context())  # type: ignore[attr-defined]
