@@ -38,8 +38,11 @@ VIEWPOINT_SENTENCES = 3
 # the closest to neutral wording a story has (issue 17: the title was often one side's headline).
 NEUTRAL_SIDE_BONUS = 0.15
 # The overview prefers plainly worded sentences: this much less relevance per unit of a sentence's
-# sentiment strength (|VADER compound|, 0 to 1), since strongly positive or negative wording is what
-# the NeuS framing-bias metric counts (docs/models.md).
+# sentiment strength, since strongly positive or negative wording is what the NeuS framing-bias
+# metric counts (docs/models.md). Chosen with VADER's |compound| (0 to 1); it now reads the tone
+# model's score of the sentence toward itself (tone.sentence_tones), which the fine-tuned model of
+# issue 18 makes larger for plain facts ("The board voted to raise the fare.": +0.36, the frozen
+# head +0.12, VADER 0): evaluate_neutrality has not been re-run with it.
 OVERVIEW_POLARITY_PENALTY = 0.4
 # A headline's loaded words weigh more than any difference in centrality; a neutral source's comes next.
 TITLE_LOADED_PENALTY = 0.3
