@@ -42,7 +42,8 @@ NEUTRAL_SIDE_BONUS = 0.15
 # metric counts (docs/models.md). Chosen with VADER's |compound| (0 to 1); it now reads the tone
 # model's score of the sentence toward itself (tone.sentence_tones), which the fine-tuned model of
 # issue 18 makes larger for plain facts ("The board voted to raise the fare.": +0.36, the frozen
-# head +0.12, VADER 0): evaluate_neutrality has not been re-run with it.
+# head +0.12, VADER 0). evaluate_neutrality with it: page 3.57 and 3.58 on the two AllSides parts, as
+# before (docs/models.md).
 OVERVIEW_POLARITY_PENALTY = 0.4
 # A headline's loaded words weigh more than any difference in centrality; a neutral source's comes next.
 TITLE_LOADED_PENALTY = 0.3
