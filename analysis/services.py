@@ -13,9 +13,18 @@ from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
 from analysis.nlp.article import Analyser, ArticleFeatures, ArticleText
+from analysis.nlp.encoder import TextEncoder, text_encoder
 from sources.models import Article
 
 logger = logging.getLogger(__name__)
+
+
+def encoder_configured() -> TextEncoder:
+    """The sentence encoder the settings name (model and backend), loaded once per process: the one the
+    analysis encodes sentences with, so what is compared with them (a question) goes through it too."""
+    return text_encoder(
+        settings.NEWSROOM_EMBEDDING_MODEL, settings.NEWSROOM_ENCODER_BACKEND, settings.NEWSROOM_ENCODER_ONNX_DIR
+    )
 
 
 @functools.cache

@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     import torch
     from torch import nn
 
-    from analysis.nlp.models import sentence_encoder
+    from analysis.nlp.models import ENCODER_BLOCK_LINEARS, sentence_encoder
     from analysis.nlp.target_tone import LABELS, MAX_TOKENS, WEIGHTS_PATH, ToneModel, tone_model
     from analysis.tone_evaluation import classification_scores
 
@@ -247,8 +247,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     trained = list(bert.encoder.layer)[first_trained:]
     adapted: dict[str, LowRank] = {}
     for number, layer in enumerate(trained, start=first_trained):
-        for path in ("attention.self.query", "attention.self.key", "attention.self.value",
-                     "attention.output.dense", "intermediate.dense", "output.dense"):  # fmt: skip
+        for path in ENCODER_BLOCK_LINEARS:
             owner_path, _, attribute = path.rpartition(".")
             owner = layer.get_submodule(owner_path)
             wrapped = LowRank(getattr(owner, attribute))

@@ -29,7 +29,7 @@ from analysis.nlp.answer import (
     question_normalise,
     value_labels,
 )
-from analysis.nlp.encoder import text_encoder
+from analysis.services import encoder_configured
 from clustering.models import Membership
 from stories.models import Story, StoryQuestion
 
@@ -95,9 +95,7 @@ _ENCODER_LOAD = threading.Lock()
 def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
     """The question's unit vector from the same encoder the articles' sentences went through (and backend)."""
     with _ENCODER_LOAD:
-        encoder = text_encoder(
-            settings.NEWSROOM_EMBEDDING_MODEL, settings.NEWSROOM_ENCODER_BACKEND, settings.NEWSROOM_ENCODER_ONNX_DIR
-        )
+        encoder = encoder_configured()
     return np.asarray(encoder.encode([question]).vectors[0], dtype=np.float32)
 
 

@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 # Components the analysis never reads; excluding them saves time and memory. Sentences
 # come from the parser: the small model's senter merges sentences after numbers ("5-2. Board").
 SPACY_UNUSED = ["senter", "tagger", "attribute_ruler", "lemmatizer"]
+# The linear layers of each of the encoder's blocks (names inside ``encoder.layer.N``): those that
+# low-rank adapters (the same-claim cross-encoder's, the tone trainer's LoRA variant) update.
+ENCODER_BLOCK_LINEARS = (
+    "attention.self.query",
+    "attention.self.key",
+    "attention.self.value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+)
 
 
 @functools.cache

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from analysis.nlp.models import ENCODER_BLOCK_LINEARS
+
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -30,14 +32,7 @@ if TYPE_CHECKING:
 CROSS_WEIGHTS_PATH = Path(__file__).parent / "weights" / "same_claim_cross.safetensors"
 CROSS_FORMAT = 1
 # The linear layers of each encoder block that carry an adapter (names inside ``encoder.layer.N``).
-ADAPTED = (
-    "attention.self.query",
-    "attention.self.key",
-    "attention.self.value",
-    "attention.output.dense",
-    "intermediate.dense",
-    "output.dense",
-)
+ADAPTED = ENCODER_BLOCK_LINEARS
 # Two sentences of a news report fit in 128 word pieces (MRPC pairs: 53 on average, 103 at most); a
 # longer pair is cut from the end of the longer sentence.
 MAX_LENGTH = 128

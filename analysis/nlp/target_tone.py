@@ -54,17 +54,6 @@ class TargetTone:
     score: float
 
 
-def _adapted_layers() -> tuple[str, ...]:
-    return (
-        "attention.self.query",
-        "attention.self.key",
-        "attention.self.value",
-        "attention.output.dense",
-        "intermediate.dense",
-        "output.dense",
-    )
-
-
 @dataclass
 class ToneModel:
     """A fine-tuned top layer, or low-rank updates of some encoder layers (none: the frozen encoder), and a linear head.

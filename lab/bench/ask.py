@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -35,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lab.bench.pages import (
     GUNICORN,
-    POSTGRES,
     PYTHON,
     ROOT,
     database_ready,
@@ -43,6 +41,7 @@ from lab.bench.pages import (
     peak_rss_mib,
     redis_start,
     run,
+    server_env,
 )
 
 QUESTIONS = [
@@ -126,23 +125,7 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk")
 
     name = f"newsroom_bench_{args.articles}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{POSTGRES}/{name}",
-        "DJANGO_SETTINGS_MODULE": "newsroom.settings.production",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_SECURE_HSTS_SECONDS": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_COOKIES": "false",
-        "LOG_LEVEL": "WARNING",
-        "CACHE_URL": f"redis://127.0.0.1:{args.redis_port}/0",
-        # Far above what wrk sends: the throttle runs (and counts in the cache) but never refuses.
-        "NEWSROOM_API_ANON_RATE": "100000000/minute",
-        "NEWSROOM_WARM_MODELS": "true",
-    }
-    env.pop("CELERY_BROKER_URL", None)
+    env = {**server_env(name, f"redis://127.0.0.1:{args.redis_port}/0"), "NEWSROOM_WARM_MODELS": "true"}
     redis = redis_start(args.redis_port)
     server = None
     try:

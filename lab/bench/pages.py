@@ -122,14 +122,12 @@ def redis_start(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit(f"redis-server did not start on port {port}")
 
 
-def measure(size: int, args: argparse.Namespace) -> None:
-    name = f"newsroom_bench_{size}"
-    cache_url = f"redis://127.0.0.1:{args.redis_port}/0" if args.cache == "redis" else "locmemcache://bench"
+def server_env(database: str, cache_url: str, *, settings: str = "production") -> dict[str, str]:
+    """The environment of a bench's web server: production settings on the loopback, no broker."""
     env = {
         **os.environ,
-        "DATABASE_URL": f"{POSTGRES}/{name}",
-        # Production settings, except that production refuses a cache each process keeps alone.
-        "DJANGO_SETTINGS_MODULE": f"newsroom.settings.{'production' if args.cache == 'redis' else 'local'}",
+        "DATABASE_URL": f"{POSTGRES}/{database}",
+        "DJANGO_SETTINGS_MODULE": f"newsroom.settings.{settings}",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         # Plain HTTP on the loopback: no redirect to HTTPS, no HSTS.
@@ -143,6 +141,14 @@ def measure(size: int, args: argparse.Namespace) -> None:
         "NEWSROOM_API_ANON_RATE": "100000000/minute",
     }
     env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def measure(size: int, args: argparse.Namespace) -> None:
+    name = f"newsroom_bench_{size}"
+    cache_url = f"redis://127.0.0.1:{args.redis_port}/0" if args.cache == "redis" else "locmemcache://bench"
+    # Production settings, except that production refuses a cache each process keeps alone.
+    env = server_env(name, cache_url, settings="production" if args.cache == "redis" else "local")
     database_ready(name, size, env, args.rebuild)
     run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env)
     story_id = first_story_id(env)

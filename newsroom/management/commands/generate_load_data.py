@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from analysis.models import ArticleAnalysis
+from analysis.services import encoder_configured
 from clustering.models import Cluster, Membership
 from sources.models import Article, Factuality, Lean, Outlet, OutletDomain, OutletRating, Side, side_of_lean
 from stories.models import Story, StoryQuestion, StoryViewpoint
@@ -33,14 +34,7 @@ FAQ_QUESTIONS = 8
 
 def sentences_encode(sentences: list[str]) -> bytes:
     """The sentences' vectors as an analysis stores them (float16 rows), from the configured encoder."""
-    from django.conf import settings
-
-    from analysis.nlp.encoder import text_encoder
-
-    encoder = text_encoder(
-        settings.NEWSROOM_EMBEDDING_MODEL, settings.NEWSROOM_ENCODER_BACKEND, settings.NEWSROOM_ENCODER_ONNX_DIR
-    )
-    return np.asarray(encoder.encode(sentences).vectors, dtype=np.float16).tobytes()
+    return np.asarray(encoder_configured().encode(sentences).vectors, dtype=np.float16).tobytes()
 
 
 class Command(BaseCommand):
