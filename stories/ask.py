@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -300,22 +299,38 @@ def story_answer_kept(story: Story, version: str, question: str, *settings_in_fo
 def story_question_log(*, story: Story, answer: AskAnswer) -> None:
     """Count one more asking of the question (by its normalised wording) and keep its latest answer.
 
-    One UPDATE for a question asked before (the common case), an INSERT for a new one; the row is
-    not read back (it was, for a caller that did not use it: a third of Ask's time in the database).
+    One statement, one round trip: an INSERT that, for a wording asked before (the common case),
+    adds one to its count instead (ON CONFLICT on the one-row-per-wording constraint, which
+    PostgreSQL and SQLite both run). Two askers of a new question at the same moment are both
+    counted, and nothing is read back. It was an UPDATE, then an INSERT in a savepoint for a new
+    wording: four round trips for a new question.
     """
-    normalised = question_normalise(answer.question)[:300]
+    meta = StoryQuestion._meta
     now = timezone.now()
-    fields = {"is_supported": answer.is_supported, "answer": answer.as_dict(), "last_asked_at": now}
-    updated = StoryQuestion.objects.filter(story=story, normalised=normalised).update(count=F("count") + 1, **fields)
-    if not updated:
-        try:
-            with transaction.atomic():
-                StoryQuestion.objects.create(
-                    story=story, normalised=normalised, question=answer.question[:300], first_asked_at=now, **fields
-                )
-        except IntegrityError:
-            # Someone asked the same question at the same moment: count this asking on their row.
-            StoryQuestion.objects.filter(story=story, normalised=normalised).update(count=F("count") + 1, **fields)
+    values = {
+        "story": story.pk,
+        "question": answer.question[:300],
+        "normalised": question_normalise(answer.question)[:300],
+        "count": 1,
+        "is_supported": answer.is_supported,
+        "answer": answer.as_dict(),
+        "first_asked_at": now,
+        "last_asked_at": now,
+        "review": StoryQuestion.Review.PENDING,
+        "published_question": "",
+    }
+    fields = [meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    table, column = quote(meta.db_table), {field.name: quote(field.column) for field in fields}
+    kept = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in ("is_supported", "answer", "last_asked_at"))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(column.values())}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({column['story']}, {column['normalised']}) "
+        f"DO UPDATE SET {column['count']} = {table}.{column['count']} + 1, {kept}"
+    )
+    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def story_ask(*, story_id: int, question: str) -> AskAnswer:
