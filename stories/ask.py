@@ -322,7 +322,8 @@ def story_question_log(*, story: Story, answer: AskAnswer) -> None:
     fields = [meta.get_field(name) for name in values]
     quote = connection.ops.quote_name
     table, column = quote(meta.db_table), {field.name: quote(field.column) for field in fields}
-    kept = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in ("is_supported", "answer", "last_asked_at"))
+    latest = ("is_supported", "answer", "last_asked_at")
+    kept = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in latest)
     sql = (
         f"INSERT INTO {table} ({', '.join(column.values())}) VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({column['story']}, {column['normalised']}) "
