@@ -185,7 +185,8 @@ def measure(size: int, args: argparse.Namespace) -> None:
             ("blindspot feed", "/blindspot/"),
             ("outlet page", "/outlets/load-outlet-0/"),
             ("outlet list", "/outlets/"),
-            ("search", "/search/?q=officials+measure"),
+            ("search, a word in no article", "/search/?q=officials+measure"),
+            ("search, a word in every one", "/search/?q=synthetic"),
             ("article list API", "/api/v1/articles/?format=json"),
             ("outlet list API", "/api/v1/outlets/?format=json"),
         ]
