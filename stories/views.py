@@ -117,6 +117,8 @@ def blindspot_list(request: HttpRequest) -> HttpResponse:
 
 # What an outlet page's key misses (a story's new title beside a recent article) waits this long.
 OUTLET_PAGE_SECONDS = 60
+# What a search page's key misses (an outlet renamed, an article deleted) waits this long.
+SEARCH_PAGE_SECONDS = 60
 
 
 def outlet_list(request: HttpRequest) -> HttpResponse:
@@ -152,9 +154,19 @@ def search(request: HttpRequest) -> HttpResponse:
         }
         return render(request, "stories/search.html", context, status=400)
     context = {"query": query, "max_chars": browse.SEARCH_MAX_CHARS}
-    if query:
-        context["results"] = browse.search(query=query, page=request.GET.get("page", 1))
-    return render(request, "stories/search.html", context)
+    if not query:
+        return render(request, "stories/search.html", context)
+    # Readers search for the news of the day in the same words: a results page is kept, keyed on
+    # the query, the page asked for, and the versions of the articles and the stories (two queries).
+    page = request.GET.get("page", "1")
+    asked = "\n".join((selectors.articles_version(), selectors.stories_version(), query, page))
+    key = f"search:{hashlib.sha1(asked.encode()).hexdigest()}"
+    html = rendered_get(key)
+    if html is None:
+        context["results"] = browse.search(query=query, page=page)
+        html = render_to_string("stories/search.html", context, request)
+        rendered_set(key, html, SEARCH_PAGE_SECONDS)
+    return HttpResponse(html)
 
 
 def digest_subscribe(request: HttpRequest) -> HttpResponse:

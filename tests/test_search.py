@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from sources.articles import article_discover
 from sources.models import Article, Outlet
@@ -124,16 +125,34 @@ def test_it_refuses_a_query_that_is_too_long(client: Client, story: Story) -> No
 def test_it_searches_in_a_fixed_number_of_queries(
     client: Client, django_assert_num_queries: QueryCounter, story: Story, left_outlet: Outlet
 ) -> None:
-    # The stories, the articles' count for the pager, the ids of the page's articles in their order,
-    # then those articles with their outlets and stories.
-    with django_assert_num_queries(4):
+    # The articles' and the stories' versions (the kept page's key), then the stories, the articles'
+    # count for the pager, the ids of the page's articles in their order, and those articles with
+    # their outlets and stories.
+    with django_assert_num_queries(6):
         client.get("/search/?q=fare")
     articles_make(left_outlet, 12, "fare")
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         response = client.get("/search/?q=fare")
 
     assert len(article_results(response.content.decode())) == 15
+
+
+def test_a_search_asked_again_is_served_from_the_kept_page_until_an_article_arrives(
+    client: Client, django_assert_num_queries: QueryCounter, story: Story, left_outlet: Outlet
+) -> None:
+    first = client.get("/search/?q=fare").content.decode()
+
+    with django_assert_num_queries(2):  # the two versions only
+        again = client.get("/search/?q=fare").content.decode()
+    assert again == first
+    for other in ("/search/?q=fare&page=2", "/search/?q=fare+hike"):  # each page, and each wording, its own
+        with CaptureQueriesContext(connection) as searched:
+            client.get(other)
+        assert len(searched) > 2
+
+    articles_make(left_outlet, 1, "fare")
+    assert "Fare report 0" in article_results(client.get("/search/?q=fare").content.decode())
 
 
 @on_sqlite
