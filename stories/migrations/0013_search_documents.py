@@ -16,6 +16,8 @@ The article column is on a sources table but serves the stories app's search pag
 here so the sources app stays unaware of it.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 
 DOCUMENTS = {
@@ -29,16 +31,8 @@ DOCUMENTS = {
         "stories_story_document_idx",
     ),
 }
-EXPRESSION_INDEXES = {
-    "stories_article_search_idx": (
-        "sources_article",
-        "to_tsvector('english'::regconfig, COALESCE(title, '') || ' ' || COALESCE(text, ''))",
-    ),
-    "stories_story_search_idx": (
-        "stories_story",
-        "to_tsvector('english'::regconfig, COALESCE(title, '') || ' ' || COALESCE(summary, ''))",
-    ),
-}
+# What this replaces: migration 0007's expression indexes (its create() builds them again on the way back).
+expression_indexes = import_module("stories.migrations.0007_search_indexes")
 
 
 def create(apps, schema_editor):
@@ -50,15 +44,14 @@ def create(apps, schema_editor):
             f" GENERATED ALWAYS AS ({expression}) STORED"
         )
         schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (search_document)")
-    for name in EXPRESSION_INDEXES:
+    for name in expression_indexes.INDEXES:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name, (table, expression) in EXPRESSION_INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({expression})")
+    expression_indexes.create(apps, schema_editor)
     for table in DOCUMENTS:
         schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_document")
 
