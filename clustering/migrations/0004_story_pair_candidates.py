@@ -4,31 +4,19 @@ list; the curator group may review them (view, and change: merge or mark as not 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+from sources.curator_permissions import curator_permissions_grant, curator_permissions_revoke
 
 REVIEW_PERMISSIONS = [("clustering", "view_storypaircandidate"), ("clustering", "change_storypaircandidate")]
 
 
 def permissions_grant(apps, schema_editor):
-    # Permissions are normally created after migrations run: create them now so the group can hold them.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _created = Group.objects.get_or_create(name="curator")
-    for app_label, codename in REVIEW_PERMISSIONS:
-        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    curator_permissions_grant(apps, REVIEW_PERMISSIONS)
 
 
 def permissions_revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for group in Group.objects.filter(name="curator"):
-        for app_label, codename in REVIEW_PERMISSIONS:
-            group.permissions.remove(*Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+    curator_permissions_revoke(apps, REVIEW_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

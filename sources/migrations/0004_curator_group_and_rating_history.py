@@ -1,8 +1,9 @@
 """The "curator" group with the rating permissions, and the rating history of existing outlets
 written into the changelog (with the rule then in force, "latest")."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from sources.curator_permissions import curator_permissions_grant
 
 CURATOR_PERMISSIONS = [
     ("sources", "view_outlet"),
@@ -14,16 +15,7 @@ CURATOR_PERMISSIONS = [
 
 
 def curator_group_create(apps, schema_editor):
-    # Permissions are normally created after migrations run: create them now so the group can hold them.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _created = Group.objects.get_or_create(name="curator")
-    for app_label, codename in CURATOR_PERMISSIONS:
-        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    curator_permissions_grant(apps, CURATOR_PERMISSIONS)
 
 
 def curator_group_delete(apps, schema_editor):

@@ -2,8 +2,9 @@
 merge stories, split, move and pin their articles, read the clustering log, resolve or dismiss
 readers' reports, and re-enable feeds."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from sources.curator_permissions import curator_permissions_grant, curator_permissions_revoke
 
 CURATION_PERMISSIONS = [
     ("sources", "view_feed"),
@@ -19,24 +20,11 @@ CURATION_PERMISSIONS = [
 
 
 def permissions_grant(apps, schema_editor):
-    # Permissions are normally created after migrations run: create them now so the group can hold them.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _created = Group.objects.get_or_create(name="curator")
-    for app_label, codename in CURATION_PERMISSIONS:
-        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    curator_permissions_grant(apps, CURATION_PERMISSIONS)
 
 
 def permissions_revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for group in Group.objects.filter(name="curator"):
-        for app_label, codename in CURATION_PERMISSIONS:
-            group.permissions.remove(*Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+    curator_permissions_revoke(apps, CURATION_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

@@ -9,30 +9,18 @@ including those the FAQ showed by count alone. The curator group may review them
 from django.conf import settings
 from django.db import migrations, models
 
+from sources.curator_permissions import curator_permissions_grant, curator_permissions_revoke
+
 
 REVIEW_PERMISSIONS = [("stories", "view_storyquestion"), ("stories", "change_storyquestion")]
 
 
 def permissions_grant(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _created = Group.objects.get_or_create(name="curator")
-    for app_label, codename in REVIEW_PERMISSIONS:
-        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    curator_permissions_grant(apps, REVIEW_PERMISSIONS)
 
 
 def permissions_revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for group in Group.objects.filter(name="curator"):
-        for app_label, codename in REVIEW_PERMISSIONS:
-            group.permissions.remove(*Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+    curator_permissions_revoke(apps, REVIEW_PERMISSIONS)
 
 
 class Migration(migrations.Migration):
