@@ -11,12 +11,13 @@ import functools
 import logging
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Field
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -319,9 +320,9 @@ def story_question_log(*, story: Story, answer: AskAnswer) -> None:
         "review": StoryQuestion.Review.PENDING,
         "published_question": "",
     }
-    fields = [meta.get_field(name) for name in values]
+    fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in values]
     quote = connection.ops.quote_name
-    table, column = quote(meta.db_table), {field.name: quote(field.column) for field in fields}
+    table, column = quote(meta.db_table), {field.name: quote(str(field.column)) for field in fields}
     latest = ("is_supported", "answer", "last_asked_at")
     kept = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in latest)
     sql = (
