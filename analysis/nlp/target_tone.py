@@ -212,7 +212,7 @@ class ToneModel:
             missing = [position for position, token_states in zip(chunk, given, strict=True) if token_states is None]
             encoded = dict(zip(missing, top_inputs_encode([items[position][0] for position in missing]), strict=True))
             chosen = [token_states or encoded[position] for position, token_states in zip(chunk, given, strict=True)]
-            outputs = self.top_layer.run([token_states.top_input for token_states in chosen])
+            outputs = self.top_layer.run([self.top_layer.input_of(token_states) for token_states in chosen])
             for position, token_states, output in zip(chunk, chosen, outputs, strict=True):
                 result[position] = pooled_features(output, token_states.offsets[: len(output)], items[position][1])
         return result
