@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -259,6 +260,65 @@ def test_a_story_page_shows_confident_frames_and_tone_in_words(
     assert "negative tone" in html
     assert "+1 positive" not in html
     assert "Tone toward the people and groups named: negative" in html
+
+
+class LeaningToneModel:
+    """A tone model stub: every mention reads neutral, a little more positive than negative."""
+
+    version = "stub-leaning"
+
+    def reads_states_of(self, _model: object) -> bool:
+        return False
+
+    def probabilities(self, items: list[tuple[str, list[tuple[int, int]]]], states: object = None) -> list[Any]:
+        return [np.tile(np.array([0.05, 0.6, 0.35], np.float32), (len(spans), 1)) for _text, spans in items]
+
+
+def test_an_article_whose_actors_all_read_neutral_reads_neutral_whatever_its_mean_score(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from analysis.nlp.article import ArticleText
+    from analysis.services import analyser
+
+    engine = analyser()
+    monkeypatch.setattr(engine, "tone", LeaningToneModel())
+    text = (
+        "Mayor Dana Ortiz said the Riverton council would vote on the fare plan on Tuesday. "
+        "Ortiz met the Riverton council again on Wednesday to discuss the plan. "
+        "Council member Sam Reyes said Ortiz had listened to riders."
+    )
+
+    [features] = engine.analyse([ArticleText(title="Riverton council weighs fare plan", text=text)])
+
+    assert features.actor_tones
+    assert {actor["label"] for actor in features.actor_tones} == {"neutral"}
+    # The mean score (+0.30) is past the side's "positive" cut-off; the article's label is the class.
+    assert features.tone == pytest.approx(0.3, abs=1e-3)
+    assert tone_label_of(features.tone) == "positive"
+    assert features.tone_label == "neutral"
+
+
+@pytest.mark.django_db
+def test_pages_and_api_show_the_stored_tone_label_and_an_older_analysis_its_score_s(
+    client: Client, left_outlet: Outlet, center_outlet: Outlet
+) -> None:
+    vector = unit_vector(9)
+    stored, older = (
+        analysed_article_make(outlet=outlet, title=f"Riverton fare plan weighed {number}", vector=vector, tone=0.3)
+        for number, outlet in enumerate([left_outlet, center_outlet])
+    )
+    story: Story = story_build([stored, older])
+    ArticleAnalysis.objects.filter(article=stored).update(tone_class="neutral")
+
+    html = client.get(story.get_absolute_url()).content.decode()
+    labels = {
+        article_id: client.get(f"/api/v1/articles/{article_id}/").json()["analysis"]["tone_label"]
+        for article_id in (stored.pk, older.pk)
+    }
+
+    assert labels == {stored.pk: "neutral", older.pk: "positive"}
+    assert html.count("neutral tone") == 1
+    assert html.count("positive tone") == 1
 
 
 # --- the shipped models, end to end
