@@ -123,7 +123,9 @@ def fine_tune(
     *,
     after_epoch: Callable[[int, float], None] | None = None,
 ) -> None:
-    """Train ``network.layer`` and ``network.head`` on ``rows``: AdamW, a one-cycle schedule, batches of BATCH.
+    """Train ``network.layer`` at the layer's rate and the rest (the head, a target marker) at the head's on ``rows``.
+
+    AdamW, a one-cycle schedule, batches of BATCH.
 
     ``lengths[row]``: the row's word pieces, to batch rows of similar length.
     ``loss_of(batch)`` runs the network on a batch of rows and returns its loss; ``after_epoch``
@@ -131,10 +133,11 @@ def fine_tune(
     """
     import torch
 
+    others = [parameter for name, parameter in network.named_parameters() if not name.startswith("layer.")]
     optimiser = torch.optim.AdamW(
         [
             {"params": network.layer.parameters(), "lr": schedule.layer_rate},
-            {"params": network.head.parameters(), "lr": schedule.head_rate},
+            {"params": others, "lr": schedule.head_rate},
         ],
         weight_decay=0.01,
     )

@@ -92,6 +92,63 @@ def test_it_keeps_a_fine_tuned_top_layer_and_its_version_through_the_tone_file(t
     )
 
 
+def test_it_keeps_two_top_layers_and_a_target_marker_through_the_tone_file(tmp_path: Path) -> None:
+    stack = TopLayer(
+        {f"{number}.{name}": value for number in (0, 1) for name, value in small_top_layer(0.5).parameters.items()}
+    )
+    model = ToneModel(
+        coef=np.ones((3, 4), np.float32),
+        intercept=np.zeros(3, np.float32),
+        top_layer=stack,
+        target_marker=np.array([0.25, -0.5], np.float32),
+        meta={"name": "test"},
+    )
+
+    model.save(tmp_path / "tone.npz")
+    loaded = ToneModel.load(tmp_path / "tone.npz")
+
+    assert loaded.top_layer is not None
+    assert loaded.top_layer.layers == 2
+    assert loaded.target_marker is not None
+    assert np.array_equal(loaded.target_marker, [0.25, -0.5])
+    assert loaded.version == model.version
+    assert loaded.version.startswith("layers2-marked-test-")
+    unmarked = ToneModel(model.coef, model.intercept, top_layer=stack, meta=model.meta)
+    assert unmarked.version.startswith("layers2-test-")
+    assert unmarked.version.split("-")[-1] != model.version.split("-")[-1]
+
+
+@pytest.mark.models
+def test_a_target_marker_gives_each_target_of_a_sentence_its_own_run_of_the_layers() -> None:
+    import copy
+
+    import torch
+
+    from analysis.nlp.models import sentence_encoder
+
+    transformer = sentence_encoder()[0].auto_model
+    layers = TopLayer.from_module(
+        torch.nn.ModuleList([copy.deepcopy(layer) for layer in transformer.encoder.layer[-2:]])
+    )
+    hidden = transformer.config.hidden_size
+    generator = np.random.default_rng(0)
+    coef = generator.normal(size=(3, 2 * hidden)).astype(np.float32)
+    marker = generator.normal(scale=0.5, size=hidden).astype(np.float32)
+    marked = ToneModel(coef=coef, intercept=np.zeros(3, np.float32), top_layer=layers, target_marker=marker)
+    plain = ToneModel(coef=coef, intercept=np.zeros(3, np.float32), top_layer=layers)
+    sentence = "Ann Lee beat Bo Park in the council vote."
+    spans = [(0, 7), (13, 20)]
+
+    [both] = marked.features([(sentence, spans)])
+    alone = [marked.features([(sentence, [span])])[0][0] for span in spans]
+    [unmarked] = plain.features([(sentence, spans)])
+
+    assert np.abs(both - np.stack(alone)).max() < 1e-5
+    # The whole sentence is read toward the marked target: its mean differs by target, unmarked it does not.
+    assert np.abs(both[0, :hidden] - both[1, :hidden]).max() > 1e-2
+    assert np.abs(unmarked[0, :hidden] - unmarked[1, :hidden]).max() < 1e-6
+
+
 def test_it_still_loads_a_tone_head_over_the_frozen_encoder_in_the_first_format(tmp_path: Path) -> None:
     path = tmp_path / "tone.npz"
     np.savez(
