@@ -171,6 +171,15 @@ def test_the_shared_pass_hands_over_the_states_entering_the_top_layer() -> None:
         assert len(states.top_input) == len(states.entering_top(2)) == len(states.offsets)
 
 
+def test_a_text_keeps_only_the_top_layers_inputs_asked_for_it() -> None:
+    encoded = text_encoder("", "torch").encode(SENTENCES, states_for=[1, 2], entering_top={1: [2]})
+
+    assert sorted(encoded.states[1].top_inputs) == [2]
+    assert sorted(encoded.states[2].top_inputs) == [1, 2]
+    with pytest.raises(ValueError, match="top 1 layers were not kept"):
+        encoded.states[1].entering_top(1)
+
+
 def test_a_stack_of_two_top_layers_runs_on_the_states_entering_them_as_a_full_encoding_would() -> None:
     import copy
 

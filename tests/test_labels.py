@@ -323,6 +323,7 @@ class LeaningToneModel:
     """A tone model stub: every mention reads neutral, a little more positive than negative."""
 
     version = "stub-leaning"
+    top_layer = None
 
     def reads_states_of(self, _model: object) -> bool:
         return False
