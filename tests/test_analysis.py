@@ -140,6 +140,7 @@ class FakeAnalyser:
                 entities=[],
                 frames=[{"frame": "Political", "score": 0.9, "sentences": [0]}],
                 tone=0.5,
+                tone_label="positive",
                 actor_tones=[],
                 loaded_sentences=[],
             )
