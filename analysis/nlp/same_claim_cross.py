@@ -84,6 +84,7 @@ class CrossEncoder:
         import torch
         from safetensors import safe_open
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         path = Path(path)
         if not path.exists():
@@ -93,7 +94,16 @@ class CrossEncoder:
             arrays = {name: weights.get_tensor(name) for name in weights.keys()}  # noqa: SIM118 (not a dict)
         if int(meta.get("format", 0)) != CROSS_FORMAT:
             raise ValueError(f"{path}: not a format {CROSS_FORMAT} same-claim cross-encoder")
-        model = AutoModel.from_pretrained(str(encoder_path), add_pooling_layer=False)
+        # The checkpoint's pooler is left out on purpose: transformers' load report (its "UNEXPECTED"
+        # table) and progress bar would otherwise reach every worker's log on each start.
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            model = AutoModel.from_pretrained(str(encoder_path), add_pooling_layer=False)
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            hf_logging.enable_progress_bar()
         model.eval()
         if abs(encoder_fingerprint(model) - float(meta["encoder_fingerprint"])) > 0.05:
             raise ValueError(f"{path}: trained over another encoder than {encoder_path}")
