@@ -168,11 +168,12 @@ def stories_latest() -> tuple[datetime | None, datetime | None, datetime | None]
     return tuple(moment_read(value) for value in row)  # type: ignore[return-value]
 
 
-def articles_version() -> str:
+def articles_version(*, with_stories: bool = False) -> str:
     """Changes whenever an article the article API lists does, in one query of index probes: a new
     article, any article's state (fetched, analysed, clustered, failed: each state's latest change),
     an analysis written, a re-clustering (an article's story), a new rating (its outlet's side).
-    An outlet renamed, or an article deleted, waits for the cache's time limit."""
+    ``with_stories``: and whenever a story is refreshed (its title, summary, counts), in the same
+    query. An outlet renamed, or an article deleted, waits for the cache's time limit."""
     from analysis.models import ArticleAnalysis
     from clustering.models import Cluster
     from sources.models import OutletRating
@@ -188,6 +189,8 @@ def articles_version() -> str:
         f"(SELECT MAX({quote('reclustered_at')}) FROM {quote(Cluster._meta.db_table)})",
         f"(SELECT MAX({quote('id')}) FROM {quote(OutletRating._meta.db_table)})",
     ]
+    if with_stories:
+        parts.append(f"(SELECT MAX({quote('refreshed_at')}) FROM {quote(Story._meta.db_table)})")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}", [state.value for state in Article.State])
         row = cursor.fetchone()
