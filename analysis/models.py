@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from sources.models import Article
 
-# An article's tone is P(positive) - P(negative) of the tone model, averaged over the places it names
-# its main actors; beyond these it reads as clearly one way (a mean of mixed mentions sits near 0).
+# A side's tone is the mean of its articles' scores (P(positive) - P(negative) of the tone model,
+# averaged over the places each names its main actors); beyond these it reads as clearly one way (a
+# mean of mixed articles sits near 0). An article's own label is the tone model's most probable class
+# (ArticleAnalysis.tone_class); analyses stored before it was kept fall back to this rule.
 TONE_LEANING = 0.15
 
 
@@ -60,6 +62,15 @@ class ArticleAnalysis(models.Model):
     tone = models.FloatField(
         default=0.0,
         help_text="Tone toward the actors it names: P(positive) - P(negative) of the tone model, averaged, -1 to 1.",
+    )
+    tone_class = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        help_text=(
+            "The tone model's most probable class (negative, neutral, positive) of the same averaged "
+            "probabilities, shown to readers; empty for analyses stored before it was kept."
+        ),
     )
     actor_tones = models.JSONField(
         default=list,
@@ -134,4 +145,5 @@ class ArticleAnalysis(models.Model):
 
     @property
     def tone_label(self) -> str:
-        return tone_label_of(self.tone)
+        """The article's tone in words: the stored class, else (an older analysis) the score's."""
+        return self.tone_class or tone_label_of(self.tone)

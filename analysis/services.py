@@ -50,6 +50,7 @@ def _analysis_fields(feature: ArticleFeatures, versions: dict[str, str], now: da
         "entities": feature.entities,
         "frames": feature.frames,
         "tone": feature.tone,
+        "tone_class": feature.tone_label,
         "actor_tones": feature.actor_tones,
         "loaded_sentences": feature.loaded_sentences,
         "model_versions": versions,

@@ -1,10 +1,10 @@
-"""Fine-tuning a private copy of the encoder's top layer with a head: what the tone and loaded-language trainers share.
+"""Fine-tuning private copies of the encoder's top layers with a head: what the tone and loaded-language trainers share.
 
-The layers below the top one stay frozen, so the states entering the top layer are computed once,
-by the analysis's own encoder pass (``encoder.TextEncoder``, the states the runtime hands the
-models), cut at ``top_layer.MAX_TOKENS`` word pieces as the runtime cuts them, and cached on disk.
-Training then runs the one layer and the head: about a sixth of a full fine-tuning per epoch.
-Single-threaded: the CPUs are shared.
+The layers below the fine-tuned ones stay frozen, so the states entering the lowest fine-tuned
+layer are computed once, by the analysis's own encoder pass (``encoder.TextEncoder``, the states
+the runtime hands the models), cut at ``top_layer.MAX_TOKENS`` word pieces as the runtime cuts
+them, and cached on disk. Training then runs the one or two layers and the head: about a sixth of
+a full fine-tuning per epoch and layer. Single-threaded: the CPUs are shared.
 """
 
 from __future__ import annotations
@@ -54,20 +54,24 @@ class TopInputs:
         return hidden, mask
 
 
-def top_inputs_cached(texts: Sequence[str], cache: Path | None, *, stderr: TextIO) -> TopInputs:
-    """The texts' states entering the top layer, from the analysis's encoder pass (kept in ``cache``, an npz)."""
+def top_inputs_cached(texts: Sequence[str], cache: Path | None, *, stderr: TextIO, layers: int = 1) -> TopInputs:
+    """The texts' states entering the encoder's top ``layers`` layers, from the analysis's encoder pass.
+
+    Kept in ``cache`` (an npz), which is reused only for as many texts and the same layers.
+    """
     from analysis.nlp.top_layer import MAX_TOKENS, top_inputs_encode
 
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as data:
-            if len(data["bounds"]) == len(texts) + 1:
+            cached_layers = int(data["layers"]) if "layers" in data else 1
+            if len(data["bounds"]) == len(texts) + 1 and cached_layers == layers:
                 return TopInputs(data["states"], data["offsets"], data["bounds"])
     started = time.perf_counter()
     states: list[Matrix] = []
     offsets: list[Matrix] = []
     for start in range(0, len(texts), CHUNK):
         for token_states in top_inputs_encode(texts[start : start + CHUNK]):
-            states.append(token_states.top_input[:MAX_TOKENS].astype(np.float16))
+            states.append(token_states.entering_top(layers)[:MAX_TOKENS].astype(np.float16))
             offsets.append(token_states.offsets[:MAX_TOKENS].astype(np.int32))
         stderr.write(f"  states of {min(start + CHUNK, len(texts))} texts in {time.perf_counter() - started:.0f}s\n")
     result = TopInputs(
@@ -75,7 +79,7 @@ def top_inputs_cached(texts: Sequence[str], cache: Path | None, *, stderr: TextI
     )
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, states=result.states, offsets=result.offsets, bounds=result.bounds)
+        np.savez(cache, states=result.states, offsets=result.offsets, bounds=result.bounds, layers=np.array(layers))
     return result
 
 
@@ -119,7 +123,9 @@ def fine_tune(
     *,
     after_epoch: Callable[[int, float], None] | None = None,
 ) -> None:
-    """Train ``network.layer`` and ``network.head`` on ``rows``: AdamW, a one-cycle schedule, batches of BATCH.
+    """Train ``network.layer`` at the layer's rate and the rest (the head, a target marker) at the head's on ``rows``.
+
+    AdamW, a one-cycle schedule, batches of BATCH.
 
     ``lengths[row]``: the row's word pieces, to batch rows of similar length.
     ``loss_of(batch)`` runs the network on a batch of rows and returns its loss; ``after_epoch``
@@ -127,10 +133,11 @@ def fine_tune(
     """
     import torch
 
+    others = [parameter for name, parameter in network.named_parameters() if not name.startswith("layer.")]
     optimiser = torch.optim.AdamW(
         [
             {"params": network.layer.parameters(), "lr": schedule.layer_rate},
-            {"params": network.head.parameters(), "lr": schedule.head_rate},
+            {"params": others, "lr": schedule.head_rate},
         ],
         weight_decay=0.01,
     )

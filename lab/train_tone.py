@@ -48,6 +48,8 @@ HEAD_LEARNING_RATE = 2e-3
 # The top layer's: chosen on the dev block (lab/bench/README.md and the card: 3 epochs at 1e-4
 # beat 5 at 2e-4, 0.723 against 0.715 dev macro-F1).
 TOP_LAYER_LEARNING_RATE = 1e-4
+TOP_LAYERS = 1
+MARK_TARGET = False
 
 
 def sentence_number(row_id: str) -> int:
@@ -83,34 +85,39 @@ def top_layer_train(
     sentences = list(dict.fromkeys(str(row["sentence"]) for row in rows))
     number_of = {sentence: number for number, sentence in enumerate(sentences)}
     text_of_row = np.array([number_of[str(row["sentence"])] for row in rows])
-    inputs = top_inputs_cached(sentences, arguments.cache, stderr=stderr)
+    inputs = top_inputs_cached(sentences, arguments.cache, stderr=stderr, layers=arguments.layers)
     lengths = inputs.lengths()[text_of_row]
     hidden_size = inputs.states.shape[1]
     # Which word pieces each row pools: the sentence's (special tokens left out) and the target's,
-    # as target_tone.pooled_features pools them at run time.
-    pooling: list[tuple[Any, Any]] = []
+    # as target_tone.pooled_features pools them at run time; the marker goes on the target's own.
+    pooling: list[tuple[Any, Any, Any]] = []
     for row, text in zip(rows, text_of_row, strict=True):
         _states, offsets = inputs.of(int(text))
         real = offsets[:, 1] > offsets[:, 0]
         real = real if real.any() else np.ones(len(offsets), dtype=bool)
         inside = real & (offsets[:, 0] < row["target_end"]) & (offsets[:, 1] > row["target_start"])
-        pooling.append((real, inside if inside.any() else real))
+        pooling.append((real, inside if inside.any() else real, inside))
 
     class TopLayerTone(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.layer = top_layer_copy()
+            self.layer = top_layer_copy(arguments.layers)
             self.head = torch.nn.Linear(2 * hidden_size, len(LABELS))
+            self.marker = torch.nn.Parameter(torch.zeros(hidden_size)) if arguments.mark else None
 
         def forward(self, batch: list[int]) -> Any:
             hidden, mask = inputs.padded([int(text_of_row[row]) for row in batch])
-            output = layer_forward(self.layer, hidden, mask)
             sentence = torch.zeros(mask.shape)
             target = torch.zeros(mask.shape)
+            marked = torch.zeros(mask.shape)
             for position, row in enumerate(batch):
-                real, inside = pooling[row]
+                real, inside, exact = pooling[row]
                 sentence[position, : len(real)] = torch.from_numpy(real.astype(np.float32))
                 target[position, : len(inside)] = torch.from_numpy(inside.astype(np.float32))
+                marked[position, : len(exact)] = torch.from_numpy(exact.astype(np.float32))
+            if self.marker is not None:
+                hidden = hidden + marked[..., None] * self.marker
+            output = layer_forward(self.layer, hidden, mask)
             sentence_mean = (output * sentence[..., None]).sum(1) / sentence.sum(1, keepdim=True)
             target_mean = (output * target[..., None]).sum(1) / target.sum(1, keepdim=True)
             return self.head(torch.cat([sentence_mean, target_mean], dim=1))
@@ -143,6 +150,7 @@ def top_layer_train(
         coef=network.head.weight.detach().numpy().astype(np.float32),
         intercept=network.head.bias.detach().numpy().astype(np.float32),
         top_layer=TopLayer.from_module(network.layer),
+        target_marker=None if network.marker is None else network.marker.detach().numpy().astype(np.float32),
         meta=schedule.provenance(name=arguments.name, path=arguments.path, rows=len(fit_rows)),
     )
     model.save(arguments.output)
@@ -178,6 +186,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--learning-rate", type=float, default=TOP_LAYER_LEARNING_RATE, help="Of the top layer.")
     parser.add_argument("--dev", action="store_true", help="Train on blocks 2-4 and score the dev block 1 each epoch.")
+    parser.add_argument("--layers", type=int, default=TOP_LAYERS, help="How many of the encoder's top layers to tune.")
+    parser.add_argument(
+        "--mark",
+        action=argparse.BooleanOptionalAction,
+        default=MARK_TARGET,
+        help="Add a learnt vector to the states entering the layers at the target's word pieces.",
+    )
     parser.add_argument("--lora", action="store_true", help="Low-rank updates of the top layer (an earlier design).")
     parser.add_argument("--name", default="newsmtsc")
     parser.add_argument(

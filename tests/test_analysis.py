@@ -152,6 +152,7 @@ class FakeAnalyser:
                 entities=[],
                 frames=[{"frame": "Political", "score": 0.9, "sentences": [0]}],
                 tone=0.5,
+                tone_label="positive",
                 actor_tones=[],
                 loaded_sentences=[],
             )

@@ -168,8 +168,38 @@ def test_the_shared_pass_hands_over_the_states_entering_the_top_layer() -> None:
             output = transformer(**tokenizer([SENTENCES[index]], return_tensors="pt"), output_hidden_states=True)
         states = encoded.states[index]
         assert np.abs(states.top_input - output.hidden_states[-2][0].numpy()).max() < 1e-4
+        assert np.abs(states.entering_top(2) - output.hidden_states[-3][0].numpy()).max() < 1e-4
         assert np.abs(states.hidden - output.last_hidden_state[0].numpy()).max() < 1e-4
-        assert len(states.top_input) == len(states.offsets)
+        assert len(states.top_input) == len(states.entering_top(2)) == len(states.offsets)
+
+
+def test_a_stack_of_two_top_layers_runs_on_the_states_entering_them_as_a_full_encoding_would() -> None:
+    import copy
+
+    import torch
+
+    transformer = sentence_encoder()[0].auto_model
+    stack = torch.nn.ModuleList([copy.deepcopy(layer) for layer in transformer.encoder.layer[-2:]])
+    with torch.no_grad():
+        for layer in stack:
+            layer.output.LayerNorm.bias += 0.1  # not the shared encoder's layers any more
+    layers = TopLayer.from_arrays(TopLayer.from_module(stack).arrays())
+    assert layers is not None
+    assert layers.layers == 2
+    encoded = text_encoder("", "torch").encode(SENTENCES, states_for=range(len(SENTENCES)))
+
+    outputs = layers.run([layers.input_of(encoded.states[index]) for index in range(len(SENTENCES))])
+
+    full_copy = copy.deepcopy(transformer)
+    full_copy.encoder.layer[-2], full_copy.encoder.layer[-1] = layers.module
+    tokenizer = sentence_encoder().tokenizer
+    for sentence, output in zip(SENTENCES, outputs, strict=True):
+        with torch.inference_mode():
+            full = full_copy(**tokenizer([sentence], return_tensors="pt")).last_hidden_state[0].numpy()
+        assert np.abs(output - full).max() < 1e-4
+        with torch.inference_mode():
+            shared = transformer(**tokenizer([sentence], return_tensors="pt")).last_hidden_state[0].numpy()
+        assert np.abs(output - shared).max() > 1e-2
 
 
 def test_a_top_layer_keeps_its_weights_in_float16_arrays() -> None:
@@ -180,6 +210,7 @@ def test_a_top_layer_keeps_its_weights_in_float16_arrays() -> None:
     again = TopLayer.from_arrays(arrays)
 
     assert again is not None
+    assert again.layers == 1
     assert again.digest == layer.digest
     assert {array.dtype for array in arrays.values()} == {np.dtype(np.float16)}
     assert sum(array.nbytes for array in arrays.values()) < 4_000_000
@@ -213,7 +244,11 @@ def test_the_onnx_encoder_gives_pytorch_s_vectors_and_token_states(tmp_path: Pat
     assert cosines.min() >= 0.9999
     for index in (0, 1):
         assert np.abs(expected.states[index].hidden - got.states[index].hidden).max() < 1e-3
-        assert np.abs(expected.states[index].top_input - got.states[index].top_input).max() < 1e-3
+        for layers in (1, 2):
+            assert (
+                np.abs(expected.states[index].entering_top(layers) - got.states[index].entering_top(layers)).max()
+                < 1e-3
+            )
         assert np.array_equal(expected.states[index].offsets, got.states[index].offsets)
     # The vectors the analysis has always stored: sentence-transformers' own encode.
     plain = sentence_encoder().encode(texts, normalize_embeddings=True, convert_to_numpy=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -89,6 +90,63 @@ def test_it_keeps_a_fine_tuned_top_layer_and_its_version_through_the_tone_file(t
     assert ToneModel(model.coef, model.intercept, top_layer=small_top_layer(0.25), meta=model.meta).version != (
         model.version
     )
+
+
+def test_it_keeps_two_top_layers_and_a_target_marker_through_the_tone_file(tmp_path: Path) -> None:
+    stack = TopLayer(
+        {f"{number}.{name}": value for number in (0, 1) for name, value in small_top_layer(0.5).parameters.items()}
+    )
+    model = ToneModel(
+        coef=np.ones((3, 4), np.float32),
+        intercept=np.zeros(3, np.float32),
+        top_layer=stack,
+        target_marker=np.array([0.25, -0.5], np.float32),
+        meta={"name": "test"},
+    )
+
+    model.save(tmp_path / "tone.npz")
+    loaded = ToneModel.load(tmp_path / "tone.npz")
+
+    assert loaded.top_layer is not None
+    assert loaded.top_layer.layers == 2
+    assert loaded.target_marker is not None
+    assert np.array_equal(loaded.target_marker, [0.25, -0.5])
+    assert loaded.version == model.version
+    assert loaded.version.startswith("layers2-marked-test-")
+    unmarked = ToneModel(model.coef, model.intercept, top_layer=stack, meta=model.meta)
+    assert unmarked.version.startswith("layers2-test-")
+    assert unmarked.version.split("-")[-1] != model.version.split("-")[-1]
+
+
+@pytest.mark.models
+def test_a_target_marker_gives_each_target_of_a_sentence_its_own_run_of_the_layers() -> None:
+    import copy
+
+    import torch
+
+    from analysis.nlp.models import sentence_encoder
+
+    transformer = sentence_encoder()[0].auto_model
+    layers = TopLayer.from_module(
+        torch.nn.ModuleList([copy.deepcopy(layer) for layer in transformer.encoder.layer[-2:]])
+    )
+    hidden = transformer.config.hidden_size
+    generator = np.random.default_rng(0)
+    coef = generator.normal(size=(3, 2 * hidden)).astype(np.float32)
+    marker = generator.normal(scale=0.5, size=hidden).astype(np.float32)
+    marked = ToneModel(coef=coef, intercept=np.zeros(3, np.float32), top_layer=layers, target_marker=marker)
+    plain = ToneModel(coef=coef, intercept=np.zeros(3, np.float32), top_layer=layers)
+    sentence = "Ann Lee beat Bo Park in the council vote."
+    spans = [(0, 7), (13, 20)]
+
+    [both] = marked.features([(sentence, spans)])
+    alone = [marked.features([(sentence, [span])])[0][0] for span in spans]
+    [unmarked] = plain.features([(sentence, spans)])
+
+    assert np.abs(both - np.stack(alone)).max() < 1e-5
+    # The whole sentence is read toward the marked target: its mean differs by target, unmarked it does not.
+    assert np.abs(both[0, :hidden] - both[1, :hidden]).max() > 1e-2
+    assert np.abs(unmarked[0, :hidden] - unmarked[1, :hidden]).max() < 1e-6
 
 
 def test_it_still_loads_a_tone_head_over_the_frozen_encoder_in_the_first_format(tmp_path: Path) -> None:
@@ -259,6 +317,65 @@ def test_a_story_page_shows_confident_frames_and_tone_in_words(
     assert "negative tone" in html
     assert "+1 positive" not in html
     assert "Tone toward the people and groups named: negative" in html
+
+
+class LeaningToneModel:
+    """A tone model stub: every mention reads neutral, a little more positive than negative."""
+
+    version = "stub-leaning"
+
+    def reads_states_of(self, _model: object) -> bool:
+        return False
+
+    def probabilities(self, items: list[tuple[str, list[tuple[int, int]]]], states: object = None) -> list[Any]:
+        return [np.tile(np.array([0.05, 0.6, 0.35], np.float32), (len(spans), 1)) for _text, spans in items]
+
+
+def test_an_article_whose_actors_all_read_neutral_reads_neutral_whatever_its_mean_score(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from analysis.nlp.article import ArticleText
+    from analysis.services import analyser
+
+    engine = analyser()
+    monkeypatch.setattr(engine, "tone", LeaningToneModel())
+    text = (
+        "Mayor Dana Ortiz said the Riverton council would vote on the fare plan on Tuesday. "
+        "Ortiz met the Riverton council again on Wednesday to discuss the plan. "
+        "Council member Sam Reyes said Ortiz had listened to riders."
+    )
+
+    [features] = engine.analyse([ArticleText(title="Riverton council weighs fare plan", text=text)])
+
+    assert features.actor_tones
+    assert {actor["label"] for actor in features.actor_tones} == {"neutral"}
+    # The mean score (+0.30) is past the side's "positive" cut-off; the article's label is the class.
+    assert features.tone == pytest.approx(0.3, abs=1e-3)
+    assert tone_label_of(features.tone) == "positive"
+    assert features.tone_label == "neutral"
+
+
+@pytest.mark.django_db
+def test_pages_and_api_show_the_stored_tone_label_and_an_older_analysis_its_score_s(
+    client: Client, left_outlet: Outlet, center_outlet: Outlet
+) -> None:
+    vector = unit_vector(9)
+    stored, older = (
+        analysed_article_make(outlet=outlet, title=f"Riverton fare plan weighed {number}", vector=vector, tone=0.3)
+        for number, outlet in enumerate([left_outlet, center_outlet])
+    )
+    story: Story = story_build([stored, older])
+    ArticleAnalysis.objects.filter(article=stored).update(tone_class="neutral")
+
+    html = client.get(story.get_absolute_url()).content.decode()
+    labels = {
+        article_id: client.get(f"/api/v1/articles/{article_id}/").json()["analysis"]["tone_label"]
+        for article_id in (stored.pk, older.pk)
+    }
+
+    assert labels == {stored.pk: "neutral", older.pk: "positive"}
+    assert html.count("neutral tone") == 1
+    assert html.count("positive tone") == 1
 
 
 # --- the shipped models, end to end

@@ -1,11 +1,12 @@
 """The sentence encoder's passes: unit vectors of texts and, where asked, the token states behind them.
 
 One pass serves every model that reads the encoder: the vectors (embeddings, framing, clustering)
-and, for the texts asked, two sets of token states: the last layer's, and those entering the top
-layer. The tone and loaded-language models each run their own fine-tuned copy of the top layer on
-the latter (``top_layer.TopLayer``), so nothing is encoded twice: encoding the tone model's
-sentences a second time cost a third of the analysis stage (lab/bench/README.md, issue 21), while
-one extra layer over a sentence costs about a sixth of its full encoding.
+and, for the texts asked, token states: the last layer's, and those entering each of the top
+``TOP_INPUTS`` layers. The tone and loaded-language models each run their own fine-tuned copies of
+the top one or two layers on the states entering the lowest of them (``top_layer.TopLayer``), so
+nothing is encoded twice: encoding the tone model's sentences a second time cost a third of the
+analysis stage (lab/bench/README.md, issue 21), while one extra layer over a sentence costs about
+a sixth of its full encoding.
 
 Two backends run the same transformer from the same files:
 - ``torch``: sentence-transformers on PyTorch, what the README's install gives;
@@ -49,7 +50,18 @@ BACKENDS = ("torch", "onnx")
 BATCH_TOKENS = 768
 MAX_BATCH = 128
 ONNX_OPSET = 17
-ONNX_OUTPUTS = ("last_hidden_state", "top_layer_input")
+# The pass hands over the states entering each of the encoder's top this many layers, so a model
+# may carry its own copies of up to this many top layers. Each costs a copy of the asked texts'
+# states, no computation.
+TOP_INPUTS = 2
+
+
+def top_input_name(layers: int) -> str:
+    """The ONNX graph's output for the states entering the encoder's top ``layers`` layers."""
+    return "top_layer_input" if layers == 1 else f"top_{layers}_layers_input"
+
+
+ONNX_OUTPUTS = ("last_hidden_state", *(top_input_name(layers) for layers in range(1, TOP_INPUTS + 1)))
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,23 @@ class TokenStates:
 
     hidden: Matrix  # tokens x hidden: the last layer's output
     offsets: Matrix  # tokens x 2, end exclusive; (0, 0) for the special tokens
-    top_input: Matrix  # tokens x hidden: the states entering the top layer, for a fine-tuned copy of it
+    # tokens x hidden each: [k - 1] holds the states entering the encoder's top k layers (the lowest
+    # of them), for a model carrying its own fine-tuned copies of those k layers.
+    top_inputs: tuple[Matrix, ...]
+
+    @property
+    def top_input(self) -> Matrix:
+        """The states entering the encoder's top layer."""
+        return self.top_inputs[0]
+
+    def entering_top(self, layers: int) -> Matrix:
+        """The states entering the lowest of the encoder's top ``layers`` layers."""
+        if not 1 <= layers <= len(self.top_inputs):
+            raise ValueError(
+                f"the encoder pass hands over the states entering its top 1 to {len(self.top_inputs)} layers, "
+                f"not {layers}"
+            )
+        return self.top_inputs[layers - 1]
 
 
 @dataclass(frozen=True)
@@ -70,10 +98,11 @@ class Encoded:
 class Backend(Protocol):
     name: str
 
-    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, Matrix]:
-        """Unit sentence vectors (batch x dimension), last-layer token states and the states entering the top layer.
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, tuple[Matrix, ...]]:
+        """Unit sentence vectors (batch x dimension), last-layer token states and the states entering the top layers.
 
-        Both states are batch x tokens x hidden.
+        The states are batch x tokens x hidden; the last item's [k - 1] enters the top k layers
+        (``TOP_INPUTS`` of them).
         """
         ...
 
@@ -88,7 +117,7 @@ class TorchBackend:
         # Once: eval() walks every module, which cost more than encoding a short question.
         self.model.eval()
 
-    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, Matrix]:
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, tuple[Matrix, ...]]:
         import torch
 
         features = {
@@ -96,21 +125,29 @@ class TorchBackend:
             "attention_mask": torch.from_numpy(attention_mask),
             "token_type_ids": torch.zeros_like(torch.from_numpy(input_ids)),
         }
-        entering: list[Any] = []
+        entering: dict[int, Any] = {}
 
-        def keep_input(_module: Any, arguments: tuple[Any, ...]) -> None:
-            entering.append(arguments[0])
+        def keeper(layers: int) -> Any:
+            def keep_input(_module: Any, arguments: tuple[Any, ...]) -> None:
+                entering[layers] = arguments[0]
 
-        # The top layer's input, caught on the way (sentence-transformers returns the last layer's only).
+            return keep_input
+
+        # The top layers' inputs, caught on the way (sentence-transformers returns the last layer's only).
         transformer: Any = self.model[0].auto_model
-        hook = transformer.encoder.layer[-1].register_forward_pre_hook(keep_input)
+        hooks = [
+            transformer.encoder.layer[-layers].register_forward_pre_hook(keeper(layers))
+            for layers in range(1, TOP_INPUTS + 1)
+        ]
         try:
             with torch.inference_mode():
                 output = self.model(features)
                 vectors = torch.nn.functional.normalize(output["sentence_embedding"], p=2, dim=1)
-                return vectors.numpy(), output["token_embeddings"].numpy(), entering[-1].numpy()
+                top_inputs = tuple(entering[layers].numpy() for layers in range(1, TOP_INPUTS + 1))
+                return vectors.numpy(), output["token_embeddings"].numpy(), top_inputs
         finally:
-            hook.remove()
+            for hook in hooks:
+                hook.remove()
 
 
 class OnnxBackend:
@@ -132,8 +169,8 @@ class OnnxBackend:
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
 
-    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, Matrix]:
-        states, top_input = self.session.run(
+    def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, tuple[Matrix, ...]]:
+        states, *top_inputs = self.session.run(
             list(ONNX_OUTPUTS),
             {
                 "input_ids": input_ids,
@@ -145,7 +182,7 @@ class OnnxBackend:
         summed = (states * mask).sum(axis=1)
         means = summed / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.clip(np.linalg.norm(means, axis=1, keepdims=True), 1e-12, None)
-        return (means / norms).astype(np.float32), states, top_input
+        return (means / norms).astype(np.float32), states, tuple(top_inputs)
 
 
 def _torch_threads() -> int:
@@ -189,14 +226,16 @@ class TextEncoder:
             for row, index in enumerate(batch):
                 input_ids[row, : lengths[index]] = ids[index]
                 attention_mask[row, : lengths[index]] = 1
-            batch_vectors, batch_states, batch_top_input = self.backend.run(input_ids, attention_mask)
+            batch_vectors, batch_states, batch_top_inputs = self.backend.run(input_ids, attention_mask)
             vectors[batch] = batch_vectors
             for row, index in enumerate(batch):
                 if index in wanted:
                     states[index] = TokenStates(
                         hidden=np.array(batch_states[row, : lengths[index]], dtype=np.float32),
                         offsets=np.asarray(encodings[index].offsets, dtype=np.int64),
-                        top_input=np.array(batch_top_input[row, : lengths[index]], dtype=np.float32),
+                        top_inputs=tuple(
+                            np.array(entering[row, : lengths[index]], dtype=np.float32) for entering in batch_top_inputs
+                        ),
                     )
         return Encoded(vectors, states)
 
@@ -268,8 +307,8 @@ def onnx_model_path(directory: Path, cache: Path) -> Path:
 def onnx_export_name(directory: Path) -> str:
     """The export's file name, keyed by the model's weights and configuration, the exporter and the graph's outputs.
 
-    So a new model, a new PyTorch (the exporter) or an export made before the graph also gave
-    the top layer's input exports again.
+    So a new model, a new PyTorch (the exporter) or an export made before the graph gave the
+    states entering each of the top layers the pass hands over exports again.
     """
     outputs = "-".join(ONNX_OUTPUTS)
     digest = hashlib.sha256(f"torch-{package_version('torch')}-opset-{ONNX_OPSET}-{outputs}".encode())
@@ -285,7 +324,8 @@ def onnx_export_name(directory: Path) -> str:
 def onnx_export(transformer: Any, path: Path) -> None:
     """Write the transformer as an ONNX graph: input ids, attention mask, token types -> ONNX_OUTPUTS.
 
-    The outputs are the last hidden state and the hidden state entering the top layer.
+    The outputs are the last hidden state and the hidden states entering the top layer, the top
+    two layers, and so on (``TOP_INPUTS``).
     """
     import torch
 
@@ -301,7 +341,11 @@ def onnx_export(transformer: Any, path: Path) -> None:
                 token_type_ids=token_type_ids,
                 output_hidden_states=True,
             )
-            return output.last_hidden_state, output.hidden_states[-2]
+            # hidden_states[-1] is the last layer's output, [-1 - k] what enters the top k layers.
+            return (
+                output.last_hidden_state,
+                *(output.hidden_states[-1 - layers] for layers in range(1, len(ONNX_OUTPUTS))),
+            )
 
     example = torch.ones((2, 8), dtype=torch.long)
     transformer.eval()
@@ -314,11 +358,8 @@ def onnx_export(transformer: Any, path: Path) -> None:
             input_names=["input_ids", "attention_mask", "token_type_ids"],
             output_names=list(ONNX_OUTPUTS),
             dynamic_axes={
-                "input_ids": {0: "batch", 1: "tokens"},
-                "attention_mask": {0: "batch", 1: "tokens"},
-                "token_type_ids": {0: "batch", 1: "tokens"},
-                "last_hidden_state": {0: "batch", 1: "tokens"},
-                "top_layer_input": {0: "batch", 1: "tokens"},
+                name: {0: "batch", 1: "tokens"}
+                for name in ("input_ids", "attention_mask", "token_type_ids", *ONNX_OUTPUTS)
             },
             opset_version=ONNX_OPSET,
             dynamo=False,

@@ -2,11 +2,14 @@
 
 A small model over the shared sentence encoder, trained on NewsMTSC (sentences of US
 political news, each labelled with its sentiment toward one marked mention): the shipped
-model runs its own fine-tuned copy of the encoder's top layer (``top_layer.TopLayer``) on
-the states entering that layer, which the analysis's one encoder pass hands over; its output
+model runs its own fine-tuned copies of the encoder's top layers (``top_layer.TopLayer``) on
+the states entering them, which the analysis's one encoder pass hands over; their output
 is pooled twice, over the whole sentence and over the target mention's tokens, and a linear
-head reads the two. The target is marked by where it is pooled, not by changing the text, so
-every actor a sentence names is scored from one pass over it.
+head reads the two. The frozen layers below are shared, so the text carries no marker: where
+the model has one, a learnt vector (``target_marker``) is added to the states entering its
+layers at the target's word pieces, so their attention knows which mention is asked about,
+and each target of a sentence then takes its own run of the layers. Without it every target
+a sentence names is scored from one run.
 
 The format also loads the earlier designs: a head over the frozen encoder's last layer, and
 low-rank updates of its top layers (LoRA, shipped as the updates alone).
@@ -35,10 +38,11 @@ if TYPE_CHECKING:
 
 LABELS = ("negative", "neutral", "positive")
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "tone.npz"
-# Format 2 adds a fine-tuned top layer (``layer.*`` arrays); format 1 files (a head over the frozen
-# encoder, or LoRA updates) still load.
-FORMAT = 2
-FORMATS = (1, 2)
+# Format 2 adds a fine-tuned top layer (``layer.*`` arrays); format 3 a stack of top layers and a
+# target marker. Format 1 files (a head over the frozen encoder, or LoRA updates) and format 2
+# files still load.
+FORMAT = 3
+FORMATS = (1, 2, 3)
 MAX_TOKENS = 128
 BATCH_TOKENS = 2048
 ENCODE_CHUNK = 256  # sentences encoded at a time when their states are not given
@@ -58,8 +62,9 @@ class TargetTone:
 class ToneModel:
     """A fine-tuned top layer, or low-rank updates of some encoder layers (none: the frozen encoder), and a linear head.
 
-    ``top_layer``: the model's own copy of the encoder's top layer, run on the states entering
-    it. ``adapters`` maps a module path (``encoder.layer.4.attention.self.query``) to its update's
+    ``top_layer``: the model's own copies of the encoder's top layer or layers, run on the states
+    entering them; ``target_marker`` (hidden): added to those states at the target's word pieces.
+    ``adapters`` maps a module path (``encoder.layer.4.attention.self.query``) to its update's
     ``down`` (rank x inputs) and ``up`` (outputs x rank) matrices; the update is ``scale · up @ down``.
     The head reads the mean of the sentence's token states beside the mean of the target's.
     """
@@ -70,6 +75,7 @@ class ToneModel:
     scale: float = 1.0
     meta: dict[str, str] = field(default_factory=dict)
     top_layer: TopLayer | None = None
+    target_marker: Matrix | None = None
 
     @property
     def version(self) -> str:
@@ -82,8 +88,17 @@ class ToneModel:
                 digest.update(np.ascontiguousarray(array, dtype=np.float16).tobytes())
         if self.top_layer is not None:
             digest.update(self.top_layer.digest.encode())
-        kind = "layer" if self.top_layer is not None else "lora" if self.adapters else "head"
-        return f"{kind}-{self.meta.get('name', 'tone')}-{digest.hexdigest()[:8]}"
+        if self.target_marker is not None:
+            digest.update(np.ascontiguousarray(self.target_marker, dtype=np.float32).tobytes())
+        return f"{self.kind}-{self.meta.get('name', 'tone')}-{digest.hexdigest()[:8]}"
+
+    @property
+    def kind(self) -> str:
+        """``layer`` (one top layer) or ``layers2`` (two), ``…-marked`` with a target marker; ``lora``; ``head``."""
+        if self.top_layer is None:
+            return "lora" if self.adapters else "head"
+        kind = "layer" if self.top_layer.layers == 1 else f"layers{self.top_layer.layers}"
+        return f"{kind}-marked" if self.target_marker is not None else kind
 
     @functools.cached_property
     def network(self) -> Any:
@@ -201,7 +216,10 @@ class ToneModel:
     def _top_layer_features(
         self, items: Sequence[tuple[str, Sequence[Span]]], states: Sequence[TokenStates | None] | None
     ) -> list[Matrix]:
-        """The fine-tuned top layer run on the states entering it: the given ones, else from the encoder's pass here."""
+        """The fine-tuned top layers run on the states entering them: the given ones, else from the encoder's pass here.
+
+        Without a target marker a sentence's layers run once for all its targets; with one, once a target.
+        """
         assert self.top_layer is not None
         hidden_size = self.coef.shape[1] // 2
         result: list[Matrix] = [np.zeros((0, 2 * hidden_size), dtype=np.float32) for _ in items]
@@ -212,9 +230,29 @@ class ToneModel:
             missing = [position for position, token_states in zip(chunk, given, strict=True) if token_states is None]
             encoded = dict(zip(missing, top_inputs_encode([items[position][0] for position in missing]), strict=True))
             chosen = [token_states or encoded[position] for position, token_states in zip(chunk, given, strict=True)]
-            outputs = self.top_layer.run([token_states.top_input for token_states in chosen])
-            for position, token_states, output in zip(chunk, chosen, outputs, strict=True):
-                result[position] = pooled_features(output, token_states.offsets[: len(output)], items[position][1])
+            if self.target_marker is None:
+                outputs = self.top_layer.run([self.top_layer.input_of(token_states) for token_states in chosen])
+                for position, token_states, output in zip(chunk, chosen, outputs, strict=True):
+                    result[position] = pooled_features(output, token_states.offsets[: len(output)], items[position][1])
+                continue
+            runs = [
+                (position, token_states, span)
+                for position, token_states in zip(chunk, chosen, strict=True)
+                for span in items[position][1]
+            ]
+            outputs = self.top_layer.run(
+                [
+                    marked_input(self.top_layer.input_of(token_states), token_states.offsets, span, self.target_marker)
+                    for _position, token_states, span in runs
+                ]
+            )
+            rows: dict[int, list[Matrix]] = {}
+            for (position, token_states, span), output in zip(runs, outputs, strict=True):
+                rows.setdefault(position, []).append(
+                    pooled_features(output, token_states.offsets[: len(output)], [span])
+                )
+            for position, features in rows.items():
+                result[position] = np.concatenate(features)
         return result
 
     def save(self, path: Path) -> None:
@@ -233,6 +271,8 @@ class ToneModel:
             arrays[f"up_{number}"] = up.astype(np.float16)
         if self.top_layer is not None:
             arrays.update(self.top_layer.arrays())
+        if self.target_marker is not None:
+            arrays["target_marker"] = self.target_marker.astype(np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             np.savez_compressed(handle, **arrays)
@@ -253,7 +293,17 @@ class ToneModel:
                 scale=float(data["scale"]),
                 meta=dict(zip(map(str, data["meta_keys"]), map(str, data["meta_values"]), strict=True)),
                 top_layer=TopLayer.from_arrays(data),
+                target_marker=data["target_marker"].astype(np.float32) if "target_marker" in data else None,
             )
+
+
+def marked_input(states: Matrix, offsets: Matrix, span: Span, marker: Matrix) -> Matrix:
+    """The states entering the layers with the marker added at the word pieces inside the span (none: unmarked)."""
+    cut = np.array(states[:MAX_TOKENS], dtype=np.float32)
+    offsets = offsets[: len(cut)]
+    inside = (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 0] < span[1]) & (offsets[:, 1] > span[0])
+    cut[inside] += marker
+    return cut
 
 
 def pooled_features(hidden: Matrix, offsets: Matrix, spans: Sequence[Span]) -> Matrix:

@@ -1,12 +1,16 @@
-"""A task model's own fine-tuned copy of the encoder's top transformer layer, run on the states entering it.
+"""A task model's own fine-tuned copies of the encoder's top transformer layers, run on the states entering them.
 
-The tone and loaded-language models each fine-tuned the top layer of the shared encoder with a
-head over its output. The analysis's one encoder pass hands over the token states entering that
-layer (``encoder.TokenStates.top_input``), so each model runs only its own copy of the one layer
-on them (about a sixth of a full encoding) and the shared encoder stays untouched.
+The tone and loaded-language models each fine-tuned the top layer (or the top two) of the shared
+encoder with a head over its output. The analysis's one encoder pass hands over the token states
+entering each of its top layers (``encoder.TokenStates.entering_top``), so each model runs only
+its own copies of its layers on them (about a sixth of a full encoding a layer) and the shared
+encoder stays untouched.
 
-Shipped as the layer's parameters in float16 (about 3.5 MB for MiniLM-L6), stored in the model's
-own npz under ``layer.<parameter name>``; loaded into a private copy of the encoder's top layer.
+Shipped as the layers' parameters in float16 (about 3.2 MB a layer for MiniLM-L6), stored in the
+model's own npz under ``layer.<parameter name>``: one layer's names are the layer's own
+(``layer.attention.self.query.weight``, as the files of one layer have always been); a stack of k
+layers numbers them from the lowest (``layer.0.attention…`` to ``layer.<k-1>.…``), so the file
+says how many top layers it carries. Loaded into private copies of the encoder's top layers.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,22 +46,42 @@ def additive_mask(mask: Any) -> Any:
 
 
 def layer_forward(layer: Any, hidden: Any, mask: Any) -> Any:
-    """A BERT layer's output states (batch x tokens x hidden) from its input states and a 0/1 token mask."""
-    output = layer(hidden, attention_mask=additive_mask(mask))
-    return output[0] if isinstance(output, tuple) else output
+    """The output states (batch x tokens x hidden) of a BERT layer or a stack of them, from input states and a mask."""
+    import torch
+
+    additive = additive_mask(mask)
+    for one in layer if isinstance(layer, torch.nn.ModuleList) else [layer]:
+        output = one(hidden, attention_mask=additive)
+        hidden = output[0] if isinstance(output, tuple) else output
+    return hidden
 
 
-def top_layer_copy() -> Any:
-    """A private copy of the shared encoder's top transformer layer (the one the models fine-tune)."""
+def top_layer_copy(layers: int = 1) -> Any:
+    """A private copy of the shared encoder's top transformer layer, or a stack (ModuleList) of its top ``layers``."""
+    import torch
+
     transformer: Any = sentence_encoder()[0].auto_model
-    return copy.deepcopy(transformer.encoder.layer[-1])
+    if layers == 1:
+        return copy.deepcopy(transformer.encoder.layer[-1])
+    return torch.nn.ModuleList([copy.deepcopy(layer) for layer in transformer.encoder.layer[-layers:]])
+
+
+def layers_in(parameters: Collection[str]) -> int:
+    """How many layers parameters by these names make: one layer's own names, or a stack's numbered ``0.…``, ``1.…``."""
+    numbers = {name.split(".", 1)[0] for name in parameters}
+    return len(numbers) if numbers and all(number.isdigit() for number in numbers) else 1
 
 
 @dataclass(frozen=True)
 class TopLayer:
-    """A fine-tuned top layer's parameters (by the layer's own parameter names), float16 as shipped."""
+    """Fine-tuned top layers' parameters (by the layer's, or the stack's, parameter names), float16 as shipped."""
 
     parameters: Mapping[str, Matrix]
+
+    @functools.cached_property
+    def layers(self) -> int:
+        """How many of the encoder's top layers these are: they run on the states entering the lowest."""
+        return layers_in(self.parameters)
 
     @classmethod
     def from_module(cls, layer: Any) -> TopLayer:
@@ -84,15 +108,19 @@ class TopLayer:
     def module(self) -> Any:
         import torch
 
-        layer = top_layer_copy()
+        layer = top_layer_copy(self.layers)
         layer.load_state_dict(
             {name: torch.from_numpy(value.astype(np.float32)) for name, value in self.parameters.items()}
         )
         layer.eval()
         return layer
 
+    def input_of(self, states: TokenStates) -> Matrix:
+        """What these layers read of a text's encoder pass: the states entering the lowest of them."""
+        return states.entering_top(self.layers)
+
     def run(self, inputs: Sequence[Matrix]) -> list[Matrix]:
-        """The layer's output states of each text from the states entering it (cut at MAX_TOKENS word pieces).
+        """The layers' output states of each text from the states entering them (cut at MAX_TOKENS word pieces).
 
         Texts are batched by padded size, longest first; a text's output does not depend on the
         others (but for float rounding).

@@ -35,18 +35,6 @@ def models_in_use() -> dict[str, str]:
 
 
 @register.filter
-def tone_words(tone: float | None) -> str:
-    """A side's average tone in words, by the same cut-offs as an article's tone label."""
-    if tone is None:
-        return ""
-    if tone >= 0.15:
-        return "mostly positive"
-    if tone <= -0.15:
-        return "mostly negative"
-    return "mostly neutral"
-
-
-@register.filter
 def confidence_words(confidence: float) -> str:
     """How sure the grouping is, in words: the pair model's probability for the story's least typical article."""
     if confidence >= 0.8:
