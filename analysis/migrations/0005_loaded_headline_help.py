@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0003_analysis_labels_help'),
+        ('analysis', '0004_analysis_tone_class'),
     ]
 
     operations = [
