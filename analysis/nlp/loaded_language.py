@@ -116,7 +116,7 @@ class LoadedLanguageModel:
                 if states is not None
                 else top_inputs_encode(sentences[start : start + ENCODE_CHUNK])
             )
-            for output in self.top_layer.run([token_states.top_input for token_states in given]):
+            for output in self.top_layer.run([self.top_layer.input_of(token_states) for token_states in given]):
                 mean = output.mean(axis=0)
                 rows.append(POOLED_SCALE * mean / max(float(np.linalg.norm(mean)), 1e-12))
         return np.asarray(rows, dtype=np.float32)
