@@ -2,9 +2,10 @@
 
 The shipped model runs its own fine-tuned copy of the encoder's top layer
 (``top_layer.TopLayer``) on the states entering that layer, which the analysis's one encoder
-pass hands over for every kept sentence (one layer: about a sixth of the encoding), and a
-logistic head reads the unit mean of its output, trained on SemEval-2023 Task 3 subtask 3
-paragraphs labelled Loaded_Language. The earlier design still loads: a logistic regression
+pass hands over for every kept sentence and the headline (one layer: about a sixth of the
+encoding), and a logistic head reads the unit mean of its output, trained on SemEval-2023 Task 3
+subtask 3 paragraphs labelled Loaded_Language, read as the analysis reads them: sentence by
+sentence, a paragraph's score its highest sentence's. The earlier design still loads: a logistic regression
 over the sentence's vector from the shared encoder and a few counts (the lexicon's loaded
 words outside quotations, whether the sentence quotes, its length). The threshold is chosen
 for precision: a wrong highlight costs more trust than a missed one.
