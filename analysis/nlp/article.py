@@ -194,10 +194,11 @@ class Analyser:
         for index, (headline, sentences) in enumerate(zip(headlines, sentences_per_item, strict=True)):
             if len(headline.split()) < MIN_SENTENCE_WORDS or headline in {sentence.text for sentence in sentences}:
                 continue
-            if headline not in states_at:
-                states_at[headline] = len(texts_to_encode)
+            if headline in states_at:
+                headline_at[index] = states_at[headline]
+            else:
+                headline_at[index] = len(texts_to_encode)
                 texts_to_encode.append(headline)
-            headline_at[index] = states_at[headline]
         # The states of every sentence as well, for a loaded-language model with its own top layer.
         sentences_start = len(items)
         loaded_at = [*range(sentences_start, sentences_start + len(flat_sentences)), *headline_at.values()]
