@@ -130,7 +130,7 @@ SENTENCES = [
 
 
 @pytest.mark.parametrize("which", ["tone", "loaded_language"])
-def test_a_fine_tuned_top_layer_on_the_shared_pass_gives_what_a_full_encoding_with_it_gives(which: str) -> None:
+def test_fine_tuned_top_layers_on_the_shared_pass_give_what_a_full_encoding_with_them_gives(which: str) -> None:
     import copy
 
     import torch
@@ -139,11 +139,13 @@ def test_a_fine_tuned_top_layer_on_the_shared_pass_gives_what_a_full_encoding_wi
     assert layer is not None, "the shipped model has its own top layer"
     encoded = text_encoder("", "torch").encode(SENTENCES, states_for=range(len(SENTENCES)))
 
-    from_shared_pass = layer.run([encoded.states[index].top_input for index in range(len(SENTENCES))])
+    from_shared_pass = layer.run([layer.input_of(encoded.states[index]) for index in range(len(SENTENCES))])
 
-    # A separate full encoding: a copy of the encoder whose top layer is the fine-tuned one.
+    # A separate full encoding: a copy of the encoder whose top layers are the fine-tuned ones.
     transformer = copy.deepcopy(sentence_encoder()[0].auto_model)
-    transformer.encoder.layer[-1] = layer.module
+    fine_tuned = list(layer.module) if layer.layers > 1 else [layer.module]
+    for position, module in enumerate(fine_tuned, start=len(transformer.encoder.layer) - layer.layers):
+        transformer.encoder.layer[position] = module
     tokenizer = sentence_encoder().tokenizer
     for sentence, output in zip(SENTENCES, from_shared_pass, strict=True):
         with torch.inference_mode():
@@ -171,6 +173,15 @@ def test_the_shared_pass_hands_over_the_states_entering_the_top_layer() -> None:
         assert np.abs(states.entering_top(2) - output.hidden_states[-3][0].numpy()).max() < 1e-4
         assert np.abs(states.hidden - output.last_hidden_state[0].numpy()).max() < 1e-4
         assert len(states.top_input) == len(states.entering_top(2)) == len(states.offsets)
+
+
+def test_a_text_keeps_only_the_top_layers_inputs_asked_for_it() -> None:
+    encoded = text_encoder("", "torch").encode(SENTENCES, states_for=[1, 2], entering_top={1: [2]})
+
+    assert sorted(encoded.states[1].top_inputs) == [2]
+    assert sorted(encoded.states[2].top_inputs) == [1, 2]
+    with pytest.raises(ValueError, match="top 1 layers were not kept"):
+        encoded.states[1].entering_top(1)
 
 
 def test_a_stack_of_two_top_layers_runs_on_the_states_entering_them_as_a_full_encoding_would() -> None:
@@ -210,10 +221,10 @@ def test_a_top_layer_keeps_its_weights_in_float16_arrays() -> None:
     again = TopLayer.from_arrays(arrays)
 
     assert again is not None
-    assert again.layers == 1
+    assert again.layers == layer.layers == 2
     assert again.digest == layer.digest
     assert {array.dtype for array in arrays.values()} == {np.dtype(np.float16)}
-    assert sum(array.nbytes for array in arrays.values()) < 4_000_000
+    assert sum(array.nbytes for array in arrays.values()) < 4_000_000 * layer.layers
 
 
 def test_an_onnx_export_made_before_the_graph_gave_the_top_layer_s_input_is_not_reused(

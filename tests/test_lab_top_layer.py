@@ -1,4 +1,4 @@
-"""The tone and loaded-language trainers: a fine-tuned top layer shipped, its untouched part scored once by evaluate_*.
+"""The tone and loaded-language trainers: fine-tuned top layers shipped, their untouched part scored once by evaluate_*.
 
 Tiny files written for these tests; one epoch each, so the figures mean nothing: what is checked
 is the protocol's shape (what is written, what is scored, and that the weights load).
@@ -23,7 +23,7 @@ BLAME = "Critics said Mayor Ortiz botched the rescue and lied about it."
 PLAIN = "Mayor Ortiz will speak at the meeting on Thursday."
 
 
-def test_the_tone_trainer_ships_a_top_layer_and_scores_the_held_out_blocks_once(
+def test_the_tone_trainer_ships_two_top_layers_and_scores_the_held_out_blocks_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = []
@@ -50,7 +50,9 @@ def test_the_tone_trainer_ships_a_top_layer_and_scores_the_held_out_blocks_once(
 
     model = ToneModel.load(tmp_path / "weights.npz")
     assert model.top_layer is not None
-    assert model.version.startswith("layer-newsmtsc-")
+    assert model.top_layer.layers == 2
+    assert model.version.startswith("layers2-newsmtsc-")
+    assert "The runtime's classes agree with the network's on 100.0% of 15 training rows." in output.getvalue()
     held_out = [json.loads(line) for line in (tmp_path / "var" / "tone_held_out.jsonl").read_text().splitlines()]
     assert {row["id"].split("-")[2] for row in held_out} == {"0", "10", "20", "30", "40"}
     assert f"Tone model {model.version} on tone_held_out.jsonl (15 rows)" in output.getvalue()

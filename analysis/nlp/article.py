@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,9 +114,18 @@ class Analyser:
         """Unit vectors of the texts, in order, encoded in batches of bounded padded size."""
         return self.encode_states(texts).vectors
 
-    def encode_states(self, texts: list[str], states_for: Collection[int] = ()) -> Encoded:
-        """The vectors of the texts and the token states of those at ``states_for``, from one pass."""
-        return self.text_encoder.encode(texts, states_for=states_for)
+    def encode_states(
+        self,
+        texts: list[str],
+        states_for: Collection[int] = (),
+        entering_top: Mapping[int, Collection[int]] | None = None,
+    ) -> Encoded:
+        """The vectors of the texts and the token states of those at ``states_for``, from one pass.
+
+        ``entering_top``: which of the states entering the encoder's top layers to keep, by text
+        (``TextEncoder.encode``).
+        """
+        return self.text_encoder.encode(texts, states_for=states_for, entering_top=entering_top)
 
     def parse(self, items: list[ArticleText]) -> Iterable[Any]:
         return self.nlp.pipe((item.text[:MAX_CHARS] or item.title for item in items), batch_size=self.batch_size)
@@ -203,7 +212,17 @@ class Analyser:
         sentences_start = len(items)
         loaded_at = [*range(sentences_start, sentences_start + len(flat_sentences)), *headline_at.values()]
         sentence_states = loaded_at if self.loaded_language.reads_token_states else []
-        encoded = self.encode_states(texts_to_encode, states_for={*states_at.values(), *sentence_states})
+        # Of the states entering the top layers, each text keeps those its models' own layers read.
+        entering_top: dict[int, set[int]] = {}
+        for indexes, top_layer in (
+            (states_at.values(), self.tone.top_layer),
+            (sentence_states, self.loaded_language.top_layer),
+        ):
+            for index in indexes:
+                entering_top.setdefault(index, set()).update([top_layer.layers] if top_layer is not None else [])
+        encoded = self.encode_states(
+            texts_to_encode, states_for={*states_at.values(), *sentence_states}, entering_top=entering_top
+        )
         vectors = encoded.vectors[: len(leads) + len(flat_sentences)]
         lead_vectors, sentence_vectors = vectors[: len(items)], vectors[len(items) :]
         probabilities = _tone_probabilities(

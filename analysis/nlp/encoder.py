@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -70,23 +70,23 @@ class TokenStates:
 
     hidden: Matrix  # tokens x hidden: the last layer's output
     offsets: Matrix  # tokens x 2, end exclusive; (0, 0) for the special tokens
-    # tokens x hidden each: [k - 1] holds the states entering the encoder's top k layers (the lowest
-    # of them), for a model carrying its own fine-tuned copies of those k layers.
-    top_inputs: tuple[Matrix, ...]
+    # tokens x hidden each, by k: the states entering the encoder's top k layers (the lowest of
+    # them), for a model carrying its own fine-tuned copies of those k layers; those asked for.
+    top_inputs: Mapping[int, Matrix]
 
     @property
     def top_input(self) -> Matrix:
         """The states entering the encoder's top layer."""
-        return self.top_inputs[0]
+        return self.entering_top(1)
 
     def entering_top(self, layers: int) -> Matrix:
         """The states entering the lowest of the encoder's top ``layers`` layers."""
-        if not 1 <= layers <= len(self.top_inputs):
+        if layers not in self.top_inputs:
             raise ValueError(
-                f"the encoder pass hands over the states entering its top 1 to {len(self.top_inputs)} layers, "
-                f"not {layers}"
+                f"the states entering the encoder's top {layers} layers were not kept from its pass "
+                f"(kept: {sorted(self.top_inputs)}; it hands over 1 to {TOP_INPUTS})"
             )
-        return self.top_inputs[layers - 1]
+        return self.top_inputs[layers]
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,18 @@ class TextEncoder:
         self.backend = backend
         self.pad = self.tokenizer.token_to_id("[PAD]") or 0
 
-    def encode(self, texts: Sequence[str], *, states_for: Collection[int] = ()) -> Encoded:
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        states_for: Collection[int] = (),
+        entering_top: Mapping[int, Collection[int]] | None = None,
+    ) -> Encoded:
         """Unit vectors of the texts, in order, and the token states of the texts at ``states_for``.
+
+        ``entering_top``: by a text's index, the k of the states entering the top k layers to keep
+        for it (the models that read it need); a text it does not name keeps them all. A batch of
+        articles keeps a matrix a word piece for each, so keeping only those read saves memory.
 
         Texts are cut at the model's maximum length, sorted by it and encoded in batches of
         bounded padded size, so the states of one text do not depend on the others (but for
@@ -233,9 +243,14 @@ class TextEncoder:
                     states[index] = TokenStates(
                         hidden=np.array(batch_states[row, : lengths[index]], dtype=np.float32),
                         offsets=np.asarray(encodings[index].offsets, dtype=np.int64),
-                        top_inputs=tuple(
-                            np.array(entering[row, : lengths[index]], dtype=np.float32) for entering in batch_top_inputs
-                        ),
+                        top_inputs={
+                            layers: np.array(batch_top_inputs[layers - 1][row, : lengths[index]], dtype=np.float32)
+                            for layers in (
+                                entering_top[index]
+                                if entering_top is not None and index in entering_top
+                                else range(1, len(batch_top_inputs) + 1)
+                            )
+                        },
                     )
         return Encoded(vectors, states)
 
