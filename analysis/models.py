@@ -31,6 +31,21 @@ def tone_label_of(score: float | None) -> str:
 WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*[A-Za-z]|[A-Za-z]")
 
 
+def words_marked(text: str, words: set[str]) -> list[tuple[str, bool]]:
+    """The text as (part, is_one_of_the_words) parts, in order (``words`` lowercase)."""
+    parts: list[tuple[str, bool]] = []
+    position = 0
+    for match in WORD.finditer(text):
+        if match.group().lower().replace("\u2019", "'") in words:
+            if match.start() > position:
+                parts.append((text[position : match.start()], False))
+            parts.append((match.group(), True))
+            position = match.end()
+    if position < len(text):
+        parts.append((text[position:], False))
+    return parts
+
+
 class ArticleAnalysis(models.Model):
     """What the NLP workers found in one article, and which model versions found it."""
 
@@ -61,7 +76,10 @@ class ArticleAnalysis(models.Model):
         default=list,
         help_text='[{"actor", "tone", "label", "sentences": [index, ...], "in_headline"}]: the tone model on each.',
     )
-    loaded_sentences = models.JSONField(default=list, help_text='[{"sentence": index, "words": [...]}].')
+    loaded_sentences = models.JSONField(
+        default=list,
+        help_text='[{"sentence": index, "words": [...]}], the headline first as {"headline": true, "words": [...]}.',
+    )
     model_versions = models.JSONField(default=dict, help_text="The version of each model that produced this.")
     analysed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -107,25 +125,23 @@ class ArticleAnalysis(models.Model):
     @property
     def loaded_highlights(self) -> list[list[tuple[str, bool]]]:
         """Each flagged sentence as (text, is_loaded) parts, for a template to mark the loaded words."""
-        highlighted = []
-        for flagged in self.loaded_sentences:
-            index = flagged.get("sentence")
-            if not isinstance(index, int) or not 0 <= index < len(self.sentences):
-                continue
-            words = {str(word).lower() for word in flagged.get("words", [])}
-            parts: list[tuple[str, bool]] = []
-            position = 0
-            sentence = self.sentences[index]
-            for match in WORD.finditer(sentence):
-                if match.group().lower().replace("\u2019", "'") in words:
-                    if match.start() > position:
-                        parts.append((sentence[position : match.start()], False))
-                    parts.append((match.group(), True))
-                    position = match.end()
-            if position < len(sentence):
-                parts.append((sentence[position:], False))
-            highlighted.append(parts)
-        return highlighted
+        return [
+            words_marked(self.sentences[index], {str(word).lower() for word in flagged.get("words", [])})
+            for flagged in self.loaded_sentences
+            if isinstance(index := flagged.get("sentence"), int) and 0 <= index < len(self.sentences)
+        ]
+
+    @property
+    def loaded_headline(self) -> list[tuple[str, bool]]:
+        """The headline as (text, is_loaded) parts when the model flagged it, else empty."""
+        return next(
+            (
+                words_marked(self.article.title, {str(word).lower() for word in flagged.get("words", [])})
+                for flagged in self.loaded_sentences
+                if flagged.get("headline") is True
+            ),
+            [],
+        )
 
     @property
     def tone_label(self) -> str:

@@ -258,6 +258,8 @@ class ArticleTags:
     tone_label: str
     # Each flagged sentence as (text, is_loaded) parts.
     loaded_highlights: tuple[tuple[tuple[str, bool], ...], ...]
+    # The headline as (text, is_loaded) parts when it is flagged, else empty.
+    loaded_headline: tuple[tuple[str, bool], ...]
 
 
 @dataclass(frozen=True, slots=True)

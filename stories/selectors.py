@@ -338,6 +338,7 @@ def _article(article: Article, *, number: int, side: str | None) -> StoryArticle
             ),
             tone_label=analysis.tone_label,
             loaded_highlights=tuple(tuple(parts) for parts in analysis.loaded_highlights),
+            loaded_headline=tuple(analysis.loaded_headline),
         )
     return StoryArticle(
         id=article.pk,

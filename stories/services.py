@@ -69,7 +69,11 @@ class _Member:
         # flagged, and those with a charged word of its lexicon outside quotations. The page speaks in
         # no side's words, so it errs on the side of leaving a sentence out (the overview's choices
         # were measured with the lexicon: docs/models.md, neutral headings).
-        flagged = {item.get("sentence") for item in (self.analysis.loaded_sentences if self.analysis else [])}
+        flagged = {
+            item["sentence"]
+            for item in (self.analysis.loaded_sentences if self.analysis else [])
+            if isinstance(item.get("sentence"), int)
+        }
         charged = {index for index, text in enumerate(self.sentences) if tone.lexicon_words(text)}
         self.loaded = flagged | charged
 

@@ -104,6 +104,18 @@ def test_it_highlights_loaded_words_on_the_article_row_escaping_the_text(client:
     assert "<b>disastrous" not in html
 
 
+def test_it_marks_a_flagged_headline_s_loaded_words_like_a_sentence_s(client: Client, loaded_story: Story) -> None:
+    left = ArticleAnalysis.objects.get(article__title="Board slams riders")
+    left.loaded_sentences = [{"headline": True, "words": ["slams"]}, *left.loaded_sentences]
+    left.save(update_fields=["loaded_sentences"])
+
+    html = client.get(loaded_story.get_absolute_url()).content.decode()
+    row = html.split('id="articles-heading"')[1]
+
+    assert "Loaded language: the headline and 1 sentence" in row
+    assert "Headline: Board <mark>slams</mark> riders" in row
+
+
 def test_it_shows_the_sentences_that_carry_a_frame_on_the_article_s_tag(client: Client, story: Story) -> None:
     html = client.get(story.get_absolute_url()).content.decode()
     row = html.split('id="articles-heading"')[1]

@@ -67,13 +67,15 @@ def test_the_loaded_language_model_reads_the_analysis_pass_as_it_reads_its_own()
     shared = engine.analyse(items)
 
     flagged = 0
-    for features in shared:
-        # Its own pass: the model encodes the sentences itself (it reads no vector).
+    for item, features in zip(items, shared, strict=True):
+        # Its own pass: the model encodes the sentences and the headline itself (it reads no vector).
         own = engine.loaded_language.flagged(np.zeros((len(features.sentences), 1)), features.sentences)
-        assert [row["sentence"] for row in features.loaded_sentences] == [
+        headline = engine.loaded_language.flagged(np.zeros((1, 1)), [item.title])[0]
+        assert [row.get("sentence") for row in features.loaded_sentences] == [None] * headline + [
             position for position, is_loaded in enumerate(own) if is_loaded
         ]
-        flagged += sum(own)
+        assert [row.get("headline") for row in features.loaded_sentences[:headline]] == [True] * headline
+        flagged += sum(own) + headline
     assert flagged >= 1
 
 

@@ -86,6 +86,7 @@ def test_the_loaded_language_trainer_ships_a_top_layer_with_an_out_of_fold_thres
     assert model.top_layer is not None
     assert model.version.startswith("layer-semeval23-en-")
     assert model.meta["threshold_folds"] == "2"
+    assert model.meta["unit"] == "sentence"
     printed = output.getvalue()
     assert "Out-of-fold (" in printed
     assert f"threshold {model.threshold:.2f}" in printed

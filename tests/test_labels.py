@@ -474,6 +474,35 @@ def test_evaluate_tone_prints_macro_f1_and_accuracy(tmp_path: Path) -> None:
     assert any(line.startswith("accuracy ") for line in lines)
 
 
+def test_evaluate_loaded_language_flags_a_paragraph_when_one_of_its_sentences_is(tmp_path: Path) -> None:
+    # A model of the earlier format that reads only the counts: the lexicon's words push a sentence
+    # up, its length pulls it down, so the loaded sentence is flagged alone but not inside its paragraph.
+    model = LoadedLanguageModel(
+        mean=np.zeros(387, dtype=np.float32),
+        scale=np.ones(387, dtype=np.float32),
+        coef=np.array([0.0] * 384 + [4.0, 0.0, -2.0], dtype=np.float32),
+        intercept=0.0,
+        threshold=0.5,
+    )
+    model.save(tmp_path / "counts.npz")
+    paragraph = (
+        "The council met on Tuesday to discuss the budget for the coming year in some detail. Officials "
+        "presented the figures to members of the public at the town hall. Critics slammed the reckless, "
+        "disastrous scheme."
+    )
+    path = tmp_path / "loaded.jsonl"
+    path.write_text(json.dumps({"text": paragraph, "gold_loaded_language": True}) + "\n")
+    by_sentence, whole = StringIO(), StringIO()
+
+    call_command("evaluate_loaded_language", str(path), model=tmp_path / "counts.npz", stdout=by_sentence)
+    call_command(
+        "evaluate_loaded_language", str(path), model=tmp_path / "counts.npz", whole_paragraphs=True, stdout=whole
+    )
+
+    assert "recall 1.000" in by_sentence.getvalue()
+    assert "recall 0.000" in whole.getvalue()
+
+
 def test_evaluate_loaded_language_prints_precision_recall_and_f1(tmp_path: Path) -> None:
     path = tmp_path / "loaded.jsonl"
     path.write_text(

@@ -130,6 +130,18 @@ class Analyser:
     def parse(self, items: list[ArticleText]) -> Iterable[Any]:
         return self.nlp.pipe((item.text[:MAX_CHARS] or item.title for item in items), batch_size=self.batch_size)
 
+    def sentences(self, texts: list[str]) -> list[list[str]]:
+        """Each text's sentences as ``analyse`` keeps them; a text with none long enough is one sentence itself.
+
+        What ``evaluate_loaded_language`` reads a paragraph as: the sentences the analysis would flag.
+        """
+        return [
+            [sentence.text for sentence in sentences_of(doc)] or [" ".join(text.split())]
+            for text, doc in zip(
+                texts, self.nlp.pipe((text[:MAX_CHARS] for text in texts), batch_size=self.batch_size), strict=True
+            )
+        ]
+
     def sentence_matrices(
         self, items: list[ArticleText]
     ) -> list[tuple[list[str], np.ndarray[Any, np.dtype[np.float32]]]]:
@@ -183,13 +195,23 @@ class Analyser:
                         states_at[target.text] = len(texts_to_encode)
                         texts_to_encode.append(target.text)
                 first_sentence += len(sentences)
+        # The loaded-language model reads every sentence and the headline (the outlet's loudest line),
+        # unless the headline is one of the sentences or too short to be one; the tone model's
+        # headlines are not encoded again.
+        headlines = [" ".join(item.title.split()) for item in items]
+        headline_at: dict[int, int] = {}
+        for index, (headline, sentences) in enumerate(zip(headlines, sentences_per_item, strict=True)):
+            if len(headline.split()) < MIN_SENTENCE_WORDS or headline in {sentence.text for sentence in sentences}:
+                continue
+            if headline in states_at:
+                headline_at[index] = states_at[headline]
+            else:
+                headline_at[index] = len(texts_to_encode)
+                texts_to_encode.append(headline)
         # The states of every sentence as well, for a loaded-language model with its own top layer.
         sentences_start = len(items)
-        sentence_states = (
-            range(sentences_start, sentences_start + len(flat_sentences))
-            if self.loaded_language.reads_token_states
-            else range(0)
-        )
+        loaded_at = [*range(sentences_start, sentences_start + len(flat_sentences)), *headline_at.values()]
+        sentence_states = loaded_at if self.loaded_language.reads_token_states else []
         # Of the states entering the top layers, each text keeps those its models' own layers read.
         entering_top: dict[int, set[int]] = {}
         for indexes, top_layer in (
@@ -208,16 +230,18 @@ class Analyser:
             [target for targets in targets_per_item for target in targets],
             {text: encoded.states[index] for text, index in states_at.items()},
         )
-        # Every sentence of the batch in one call: its top layer batches them by length, padding little.
-        flagged_sentences = (
+        # Every sentence and headline of the batch in one call: its top layer batches them by length.
+        flagged_texts = (
             self.loaded_language.flagged(
-                sentence_vectors,
-                flat_sentences,
+                encoded.vectors[loaded_at],
+                [texts_to_encode[index] for index in loaded_at],
                 [encoded.states[index] for index in sentence_states] if sentence_states else None,
             )
-            if flat_sentences
+            if loaded_at
             else []
         )
+        flagged_sentences = flagged_texts[: len(flat_sentences)]
+        flagged_headlines = dict(zip(headline_at, flagged_texts[len(flat_sentences) :], strict=True))
 
         features = []
         offset = 0
@@ -250,7 +274,12 @@ class Analyser:
                     tone=article_tone,
                     tone_label=article_tone_label,
                     actor_tones=actor_tones,
-                    loaded_sentences=[
+                    loaded_sentences=(
+                        [{"headline": True, "words": tone.lexicon_words(headlines[index])}]
+                        if flagged_headlines.get(index)
+                        else []
+                    )
+                    + [
                         {"sentence": position, "words": tone.lexicon_words(text)}
                         for position, (text, is_loaded) in enumerate(zip(texts, flagged, strict=True))
                         if is_loaded

@@ -2,9 +2,10 @@
 
 The shipped model runs its own fine-tuned copy of the encoder's top layer
 (``top_layer.TopLayer``) on the states entering that layer, which the analysis's one encoder
-pass hands over for every kept sentence (one layer: about a sixth of the encoding), and a
-logistic head reads the unit mean of its output, trained on SemEval-2023 Task 3 subtask 3
-paragraphs labelled Loaded_Language. The earlier design still loads: a logistic regression
+pass hands over for every kept sentence and the headline (one layer: about a sixth of the
+encoding), and a logistic head reads the unit mean of its output, trained on SemEval-2023 Task 3
+subtask 3 paragraphs labelled Loaded_Language, read as the analysis reads them: sentence by
+sentence, a paragraph's score its highest sentence's. The earlier design still loads: a logistic regression
 over the sentence's vector from the shared encoder and a few counts (the lexicon's loaded
 words outside quotations, whether the sentence quotes, its length). The threshold is chosen
 for precision: a wrong highlight costs more trust than a missed one.
@@ -116,7 +117,7 @@ class LoadedLanguageModel:
                 if states is not None
                 else top_inputs_encode(sentences[start : start + ENCODE_CHUNK])
             )
-            for output in self.top_layer.run([token_states.top_input for token_states in given]):
+            for output in self.top_layer.run([self.top_layer.input_of(token_states) for token_states in given]):
                 mean = output.mean(axis=0)
                 rows.append(POOLED_SCALE * mean / max(float(np.linalg.norm(mean)), 1e-12))
         return np.asarray(rows, dtype=np.float32)

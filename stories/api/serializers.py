@@ -76,7 +76,10 @@ class ArticleAnalysisSerializer(serializers.Serializer[Any]):
         child=serializers.DictField(),
         help_text='Tone toward each main actor: {"actor", "tone" (-1 to 1), "label", "sentences", "in_headline"}.',
     )
-    loaded_language = serializers.SerializerMethodField(help_text="Sentences flagged as loaded, with the words why.")
+    loaded_language = serializers.SerializerMethodField(
+        help_text='Sentences flagged as loaded, with the words why: {"sentence", "words"}; a flagged headline comes '
+        'first, with "headline": true.'
+    )
     entities = serializers.ListField(child=serializers.DictField())
     model_versions = serializers.DictField()
 
@@ -84,9 +87,12 @@ class ArticleAnalysisSerializer(serializers.Serializer[Any]):
     def get_loaded_language(self, analysis: Any) -> list[dict[str, Any]]:
         sentences = analysis.sentences
         return [
-            {"sentence": sentences[flagged["sentence"]], "words": flagged.get("words", [])}
+            {"sentence": analysis.article.title, "words": flagged.get("words", []), "headline": True}
+            if flagged.get("headline") is True
+            else {"sentence": sentences[flagged["sentence"]], "words": flagged.get("words", [])}
             for flagged in analysis.loaded_sentences
-            if isinstance(flagged.get("sentence"), int) and 0 <= flagged["sentence"] < len(sentences)
+            if flagged.get("headline") is True
+            or (isinstance(flagged.get("sentence"), int) and 0 <= flagged["sentence"] < len(sentences))
         ]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
@@ -15,12 +16,18 @@ CHUNK = 256
 class Command(BaseCommand):
     help = (
         "Run the installed loaded-language model on a JSONL file (text, gold_loaded_language) and print "
-        "the precision, recall and F1 of the paragraphs it flags."
+        "the precision, recall and F1 of the paragraphs it flags (a paragraph is flagged when one of its "
+        "sentences is, as the analysis splits an article)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="JSONL with text and gold_loaded_language (true or false).")
         parser.add_argument("--model", type=Path, help="A weights file to evaluate instead of the installed model.")
+        parser.add_argument(
+            "--whole-paragraphs",
+            action="store_true",
+            help="Read each paragraph as one sentence (the earlier protocol), not as the analysis splits it.",
+        )
 
     def handle(self, *args: Any, path: Path, **options: Any) -> None:
         texts: list[str] = []
@@ -37,17 +44,22 @@ class Command(BaseCommand):
         if not texts:
             raise CommandError(f"{path} has no labelled paragraphs.")
         model = LoadedLanguageModel.load(options["model"]) if options.get("model") else loaded_language_model()
-        # A paragraph is read as the analysis reads a sentence: its unit vector and, for a model with
-        # its own top layer, its token states, from the analysis's encoder pass (a chunk at a time:
-        # token states take about 3 KB a word piece).
+        # A paragraph is read as the analysis reads an article: split into its sentences, each scored
+        # from the analysis's encoder pass (its unit vector and, for a model with its own top layer, its
+        # token states; a chunk at a time: token states take about 3 KB a word piece), and flagged when
+        # one of them is.
         engine = analyser()
-        flagged: list[bool] = []
-        for start in range(0, len(texts), CHUNK):
-            part = texts[start : start + CHUNK]
+        sentences = [[text] for text in texts] if options.get("whole_paragraphs") else engine.sentences(texts)
+        flat = [sentence for paragraph in sentences for sentence in paragraph]
+        flagged_sentences: list[bool] = []
+        for start in range(0, len(flat), CHUNK):
+            part = flat[start : start + CHUNK]
             wanted = range(len(part)) if model.reads_token_states else range(0)
             encoded = engine.encode_states(part, states_for=wanted)
             states = [encoded.states[index] for index in wanted] if model.reads_token_states else None
-            flagged += model.flagged(encoded.vectors, part, states)
+            flagged_sentences += model.flagged(encoded.vectors, part, states)
+        bounds = np.cumsum([0, *(len(paragraph) for paragraph in sentences)])
+        flagged = [any(flagged_sentences[bounds[row] : bounds[row + 1]]) for row in range(len(texts))]
         result = flag_scores(gold, flagged)
         self.stdout.write(f"Loaded-language model {model.version} on {path.name} ({len(texts)} paragraphs):\n")
         self.stdout.write(f"precision {result.precision:.3f}\n")
