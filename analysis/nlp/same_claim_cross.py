@@ -96,14 +96,15 @@ class CrossEncoder:
             raise ValueError(f"{path}: not a format {CROSS_FORMAT} same-claim cross-encoder")
         # The checkpoint's pooler is left out on purpose: transformers' load report (its "UNEXPECTED"
         # table) and progress bar would otherwise reach every worker's log on each start.
-        verbosity = hf_logging.get_verbosity()
+        verbosity, progress_bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         try:
             model = AutoModel.from_pretrained(str(encoder_path), add_pooling_layer=False)
         finally:
             hf_logging.set_verbosity(verbosity)
-            hf_logging.enable_progress_bar()
+            if progress_bar:
+                hf_logging.enable_progress_bar()
         model.eval()
         if abs(encoder_fingerprint(model) - float(meta["encoder_fingerprint"])) > 0.05:
             raise ValueError(f"{path}: trained over another encoder than {encoder_path}")
