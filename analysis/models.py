@@ -16,6 +16,22 @@ from sources.models import Article
 TONE_LEANING = 0.15
 
 
+TONE_LABELS = ("negative", "neutral", "positive")
+
+
+def tone_counts_words(counts: dict[str, int]) -> str:
+    """A group of articles' tone in words, from how many read each way: "neutral in 2 of 2 articles",
+    or, when no one way has the most, "mixed: 1 negative, 1 neutral" ("" with no article counted)."""
+    total = sum(counts.get(label, 0) for label in TONE_LABELS)
+    if not total:
+        return ""
+    most = max(counts.get(label, 0) for label in TONE_LABELS)
+    leading = [label for label in TONE_LABELS if counts.get(label, 0) == most]
+    if len(leading) == 1:
+        return f"{leading[0]} in {most} of {total} article{'s' if total != 1 else ''}"
+    return "mixed: " + ", ".join(f"{counts[label]} {label}" for label in TONE_LABELS if counts.get(label, 0))
+
+
 def tone_label_of(score: float | None) -> str:
     """Plain words for a tone score: "negative", "neutral" or "positive" ("" when there is none)."""
     if score is None:

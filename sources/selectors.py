@@ -71,11 +71,12 @@ def models_in_use() -> dict[str, str]:
         or "logistic regression over lead and body similarity, shared entities and title terms "
         "(clustering/clustering_model.json)",
         "tone": _public(settings.NEWSROOM_TONE_MODEL)
-        or "tone toward each main actor: a model over the sentence encoder, trained on NewsMTSC "
-        "(analysis/nlp/weights/tone.npz)",
+        or "tone toward each main actor: its own fine-tuned copy of the sentence encoder's top two layers and a "
+        "head, trained on NewsMTSC (analysis/nlp/weights/tone.npz)",
         "loaded language": _public(settings.NEWSROOM_LOADED_LANGUAGE_MODEL)
-        or "a model over the sentence vectors, trained on SemEval-2023 Task 3; the words marked are the "
-        "lexicon's inside a flagged sentence (analysis/nlp/weights/loaded_language.npz)",
+        or "its own fine-tuned copy of the sentence encoder's top layer and a head, trained on SemEval-2023 "
+        "Task 3, reading each sentence and the headline; the words marked are the lexicon's inside a flagged "
+        "sentence (analysis/nlp/weights/loaded_language.npz)",
     }
 
 

@@ -115,6 +115,11 @@ class StoryViewpoint(models.Model):
     summary = models.JSONField(default=list, help_text='Representative sentences: [{"text", "article": id}].')
     frames = models.JSONField(default=list, help_text='[{"frame", "share", "distinctive"}], most used first.')
     tone = models.FloatField(null=True, blank=True)
+    tone_counts = models.JSONField(
+        default=dict,
+        help_text='How many of its analysed articles read each way: {"negative", "neutral", "positive"}; '
+        "empty for a side summarised before they were counted.",
+    )
     entities = models.JSONField(default=list, help_text='[{"text", "count"}], most emphasised first.')
     # The safety net of issue 16: a side with no article here may have covered the event in a story
     # that nearly merged with this one (an open StoryPairCandidate). Then the column points there,

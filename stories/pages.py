@@ -9,10 +9,10 @@ source: what ``story_refresh`` wrote, under the ratings snapshot it took.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from analysis.models import tone_label_of
+from analysis.models import tone_counts_words, tone_label_of
 from sources.models import Side
 from stories.timeline import Timeline
 
@@ -223,11 +223,15 @@ class Viewpoint:
     entities: tuple[EntityCount, ...]
     # Where this side's coverage may be when it has no article here (None: nowhere we know of).
     related_story: RelatedStory | None = None
+    # How many of its analysed articles read each way (empty for a side summarised before).
+    tone_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def tone_label(self) -> str:
-        """The side's tone toward the actors its articles name, in words ("" with no analysis)."""
-        return tone_label_of(self.tone)
+        """The side's tone toward the actors its articles name, in words ("" with no analysis): how
+        its articles read ("neutral in 2 of 2 articles"), as each article's own label says; a side
+        summarised before they were counted falls back to its mean score's word."""
+        return tone_counts_words(self.tone_counts) or tone_label_of(self.tone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -409,6 +409,7 @@ def _viewpoint(viewpoint: StoryViewpoint, numbers: Mapping[int, int]) -> Viewpoi
             for frame in _objects(viewpoint.frames)
         ),
         tone=viewpoint.tone,
+        tone_counts={label: count for label, count in _object(viewpoint.tone_counts).items() if isinstance(count, int)},
         entities=tuple(
             EntityCount(text=_text(entity.get("text")), count=_int_or_none(entity.get("count")) or 0)
             for entity in _objects(viewpoint.entities)

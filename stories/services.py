@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analysis.models import ArticleAnalysis
+from analysis.models import TONE_LABELS, ArticleAnalysis
 from analysis.nlp import tone
 from analysis.nlp.claims import SentencePool, claim_groups, overview_rows
 from analysis.nlp.entities import Mention, actors_resolve, surface_clean
@@ -180,7 +180,7 @@ def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
 def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> dict[str, Any]:
     analysed = [member for member in members if member.analysis is not None]
     if not analysed:
-        return {"summary": [], "frames": [], "tone": None, "entities": []}
+        return {"summary": [], "frames": [], "tone": None, "tone_counts": {}, "entities": []}
     vectors = np.vstack([member.analysis.vector for member in analysed if member.analysis])
     side_centroid = unit(vectors.mean(axis=0))
     pool, owners = _sentence_pool(analysed)
@@ -220,10 +220,12 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
                 }
             )
     tones = [member.analysis.tone for member in analysed if member.analysis]
+    labels = Counter(member.analysis.tone_label for member in analysed if member.analysis)
     return {
         "summary": summary,
         "frames": frames,
         "tone": round(sum(tones) / len(tones), 4),
+        "tone_counts": {label: labels[label] for label in TONE_LABELS},
         "entities": [{"text": text, "count": count} for text, count in entity_counts.most_common(6)],
     }
 
@@ -402,6 +404,7 @@ def story_refresh(*, story_id: int) -> Story | None:
                         "summary": [],
                         "frames": [],
                         "tone": None,
+                        "tone_counts": {},
                         "entities": [],
                     }
                 )

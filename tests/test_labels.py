@@ -16,16 +16,16 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from analysis.models import ArticleAnalysis, tone_label_of
+from analysis.models import ArticleAnalysis, tone_counts_words, tone_label_of
 from analysis.nlp import tone
 from analysis.nlp.framing import FRAMES, FramingModel
 from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model, quoted_share
 from analysis.nlp.target_tone import LABELS, WEIGHTS_PATH, ToneModel, pooled_features, tone_model
 from analysis.nlp.top_layer import TopLayer
 from analysis.tone_evaluation import classification_scores, flag_scores
-from sources.models import Outlet
+from sources.models import Lean, Outlet
 from stories.models import Story
-from tests.conftest import analysed_article_make, story_build, unit_vector
+from tests.conftest import analysed_article_make, outlet_make, story_build, unit_vector
 
 # --- tone toward a target
 
@@ -377,6 +377,38 @@ def test_pages_and_api_show_the_stored_tone_label_and_an_older_analysis_its_scor
     assert labels == {stored.pk: "neutral", older.pk: "positive"}
     assert html.count("neutral tone") == 1
     assert html.count("positive tone") == 1
+
+
+@pytest.mark.django_db
+def test_a_side_reads_as_its_articles_do_not_by_its_mean_score(
+    client: Client, left_outlet: Outlet, center_outlet: Outlet
+) -> None:
+    vector = unit_vector(11)
+    second_center = outlet_make("Center Chronicle", Lean.CENTER)
+    left, *center = (
+        analysed_article_make(outlet=outlet, title=f"Riverton fare plan weighed {number}", vector=vector, tone=0.3)
+        for number, outlet in enumerate([left_outlet, center_outlet, second_center])
+    )
+    # Both center articles read neutral (their actors do), though their mean score is +0.3.
+    ArticleAnalysis.objects.filter(article__in=center).update(tone_class="neutral")
+    story: Story = story_build([left, *center])
+
+    html = client.get(story.get_absolute_url()).content.decode()
+    sides = {side["side"]: side for side in client.get(f"/api/v1/stories/{story.pk}/").json()["viewpoints"]}
+
+    assert "Tone toward the people and groups named: neutral in 2 of 2 articles" in html
+    assert "Tone toward the people and groups named: positive in 1 of 1 article " in html
+    assert (sides["center"]["tone_label"], sides["center"]["tone_counts"]) == (
+        "neutral in 2 of 2 articles",
+        {"negative": 0, "neutral": 2, "positive": 0},
+    )
+    assert sides["center"]["tone"] == pytest.approx(0.3)
+
+
+def test_a_side_whose_articles_split_evenly_reads_mixed() -> None:
+    assert tone_counts_words({"negative": 1, "neutral": 1, "positive": 0}) == "mixed: 1 negative, 1 neutral"
+    assert tone_counts_words({"negative": 0, "neutral": 0, "positive": 3}) == "positive in 3 of 3 articles"
+    assert tone_counts_words({}) == ""
 
 
 # --- the shipped models, end to end

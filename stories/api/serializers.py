@@ -179,7 +179,17 @@ class ViewpointSerializer(serializers.Serializer[Viewpoint]):
     unavailable_explanation = serializers.CharField(read_only=True)
     summary = ViewpointSentenceSerializer(many=True, help_text="Representative sentences.")
     frames = FrameShareSerializer(many=True, help_text="Most used first.")
-    tone = serializers.FloatField(allow_null=True)
+    tone = serializers.FloatField(
+        allow_null=True, help_text="The mean of its articles' tone scores, -1 to 1 (null with no analysis)."
+    )
+    tone_counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text='How many of its analysed articles read each way: {"negative", "neutral", "positive"} '
+        "(empty for a side summarised before they were counted).",
+    )
+    tone_label = serializers.CharField(
+        help_text='The side\'s tone in words, from those counts: "neutral in 2 of 2 articles", or "mixed: …".'
+    )
     entities = EntityCountSerializer(many=True, help_text="Most emphasised first.")
     related_story = RelatedStorySerializer(
         allow_null=True,
