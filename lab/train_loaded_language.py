@@ -120,10 +120,9 @@ def top_layer_train(
 
     from analysis.nlp.loaded_language import (
         POOLED_SCALE,
-        QUOTED_SHARE,
         LoadedLanguageModel,
+        in_outlet_voice,
         loaded_language_model,
-        quoted_share,
     )
     from analysis.nlp.top_layer import TopLayer, layer_forward, top_layer_copy
     from analysis.services import analyser
@@ -156,7 +155,7 @@ def top_layer_train(
             for row in range(len(training))
         ]
     )
-    quoted = torch.from_numpy(np.array([quoted_share(sentence) > QUOTED_SHARE for sentence in flat]))
+    quoted = torch.from_numpy(np.array([not in_outlet_voice(sentence) for sentence in flat]))
     hidden_size = inputs.states.shape[1]
     width = targets.shape[1]
     schedule = Schedule(arguments.epochs, arguments.learning_rate, HEAD_LEARNING_RATE)

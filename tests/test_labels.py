@@ -209,6 +209,28 @@ def test_it_takes_a_sentence_that_is_mostly_a_quotation_as_its_source_s_voice() 
     assert quoted_share(sentences[1]) > 0.5
 
 
+def test_a_sentence_whose_only_loaded_words_are_a_source_s_quoted_ones_is_not_the_outlet_s_voice() -> None:
+    model = LoadedLanguageModel(
+        mean=np.zeros(5, np.float32),
+        scale=np.ones(5, np.float32),
+        coef=np.zeros(5, np.float32),
+        intercept=5.0,  # every sentence reads loaded
+        threshold=0.5,
+    )
+    sentences = [
+        '"This is an outrageous act of judicial activism," said Representative Dean Hargrove, who wrote the law.',
+        'The reckless ruling, which Hargrove called "judicial activism," takes effect in March.',
+        "The justices trampled the legislature's work, Justice Bramlett wrote in dissent.",
+    ]
+
+    flagged = model.flagged(np.zeros((3, 2), np.float32), sentences)
+
+    # Under half quoted, but its one loaded word is the representative's; the second has one of its own;
+    # the third quotes no one, so the model's reading stands without a lexicon word.
+    assert quoted_share(sentences[0]) < 0.5
+    assert flagged == [False, True, True]
+
+
 def test_it_keeps_the_loaded_language_model_through_a_file(tmp_path: Path) -> None:
     model = LoadedLanguageModel(
         mean=np.zeros(5, np.float32),

@@ -67,6 +67,16 @@ def quoted_share(sentence: str) -> float:
     return quoted / len(sentence) if sentence else 0.0
 
 
+def in_outlet_voice(sentence: str) -> bool:
+    """Whether a loaded reading of the sentence can be the outlet's own: not when quotations hold most
+    of it, nor when it quotes someone and has no loaded word of its own outside the quotation
+    ('"This is an outrageous act of judicial activism," said Representative Dean Hargrove').
+    """
+    if quoted_share(sentence) > QUOTED_SHARE:
+        return False
+    return not QUOTED.search(sentence) or bool(lexicon_words(sentence))
+
+
 @dataclass
 class LoadedLanguageModel:
     """A logistic head over [sentence vector, counts] (format 1), or over a fine-tuned top layer's pooled output.
@@ -138,7 +148,7 @@ class LoadedLanguageModel:
         """Whether each sentence is loaded in the outlet's own voice (a quotation is its source's)."""
         probabilities = self.probabilities(vectors, sentences, states)
         return [
-            bool(probability >= self.threshold) and quoted_share(text) <= QUOTED_SHARE
+            bool(probability >= self.threshold) and in_outlet_voice(text)
             for probability, text in zip(probabilities, sentences, strict=True)
         ]
 
