@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, Max, Q
 
+from clustering.models import Cluster
 from newsroom.celery import app as celery_app
 from newsroom.tasks import feed_poll_and_process
 from sources.models import Article, Feed
@@ -111,10 +112,16 @@ def test_it_runs_the_pipeline_on_a_worker(
     while time.monotonic() < deadline:
         assert worker.poll() is None, "the worker exited"
         clustered = Article.objects.filter(state=Article.State.CLUSTERED).count()
-        # Settled: every article clustered, and every story refreshed since its last member joined
-        # (a story's refresh is a task of its own, which may still be queued after the join).
-        stale = Story.objects.annotate(last_join=Max("cluster__memberships__joined_at")).filter(
-            Q(refreshed_at__isnull=True) | Q(refreshed_at__lt=F("last_join"))
+        # Settled: every article clustered, and every cluster's story built and refreshed since its last
+        # member joined (a story's refresh is a task of its own, which may still be queued after the
+        # join: a cluster whose story is not built yet counts too, or the loop can stop with one story
+        # of two, as it once did on RabbitMQ).
+        stale = (
+            Cluster.objects.annotate(last_join=Max("memberships__joined_at"))
+            .filter(last_join__isnull=False)
+            .filter(
+                Q(story__isnull=True) | Q(story__refreshed_at__isnull=True) | Q(story__refreshed_at__lt=F("last_join"))
+            )
         )
         if clustered == len(PAGES) and Story.objects.exists() and not stale.exists():
             break
