@@ -189,13 +189,25 @@ def test_it_scores_flagged_paragraphs() -> None:
     assert (result.precision, result.recall, result.f1) == (0.5, 0.5, 0.5)
 
 
+def unscaled_model(
+    coef: np.ndarray[Any, Any], *, intercept: float, threshold: float = 0.5, meta: dict[str, Any] | None = None
+) -> LoadedLanguageModel:
+    """A loaded-language model of the first format whose features are read as they are (mean 0, scale 1)."""
+    size = len(coef)
+    return LoadedLanguageModel(
+        mean=np.zeros(size, np.float32),
+        scale=np.ones(size, np.float32),
+        coef=np.asarray(coef, np.float32),
+        intercept=intercept,
+        threshold=threshold,
+        meta=meta or {},
+    )
+
+
 def test_it_takes_a_sentence_that_is_mostly_a_quotation_as_its_source_s_voice() -> None:
-    model = LoadedLanguageModel(
-        mean=np.zeros(5, np.float32),
-        scale=np.ones(5, np.float32),
-        coef=np.array([0, 0, 5.0, 0, 0], np.float32),  # reads the lexicon count alone
+    model = unscaled_model(
+        np.array([0, 0, 5.0, 0, 0], np.float32),  # reads the lexicon count alone
         intercept=-1.0,
-        threshold=0.5,
     )
     sentences = [
         "Critics slammed the reckless scheme on Monday.",
@@ -210,12 +222,9 @@ def test_it_takes_a_sentence_that_is_mostly_a_quotation_as_its_source_s_voice() 
 
 
 def test_a_sentence_whose_only_loaded_words_are_a_source_s_quoted_ones_is_not_the_outlet_s_voice() -> None:
-    model = LoadedLanguageModel(
-        mean=np.zeros(5, np.float32),
-        scale=np.ones(5, np.float32),
-        coef=np.zeros(5, np.float32),
+    model = unscaled_model(
+        np.zeros(5, np.float32),
         intercept=5.0,  # every sentence reads loaded
-        threshold=0.5,
     )
     sentences = [
         '"This is an outrageous act of judicial activism," said Representative Dean Hargrove, who wrote the law.',
@@ -232,10 +241,8 @@ def test_a_sentence_whose_only_loaded_words_are_a_source_s_quoted_ones_is_not_th
 
 
 def test_it_keeps_the_loaded_language_model_through_a_file(tmp_path: Path) -> None:
-    model = LoadedLanguageModel(
-        mean=np.zeros(5, np.float32),
-        scale=np.ones(5, np.float32),
-        coef=np.arange(5, dtype=np.float32),
+    model = unscaled_model(
+        np.arange(5, dtype=np.float32),
         intercept=-1.0,
         threshold=0.7,
         meta={"name": "test"},
@@ -531,12 +538,9 @@ def test_evaluate_tone_prints_macro_f1_and_accuracy(tmp_path: Path) -> None:
 def test_evaluate_loaded_language_flags_a_paragraph_when_one_of_its_sentences_is(tmp_path: Path) -> None:
     # A model of the earlier format that reads only the counts: the lexicon's words push a sentence
     # up, its length pulls it down, so the loaded sentence is flagged alone but not inside its paragraph.
-    model = LoadedLanguageModel(
-        mean=np.zeros(387, dtype=np.float32),
-        scale=np.ones(387, dtype=np.float32),
-        coef=np.array([0.0] * 384 + [4.0, 0.0, -2.0], dtype=np.float32),
+    model = unscaled_model(
+        np.array([0.0] * 384 + [4.0, 0.0, -2.0], dtype=np.float32),
         intercept=0.0,
-        threshold=0.5,
     )
     model.save(tmp_path / "counts.npz")
     paragraph = (
