@@ -178,7 +178,10 @@ def test_after_asking_the_focus_is_on_the_answer(browser: Any, live_server: Any,
     browser.find_element(By.ID, "ask-question").send_keys("What happened?")
     browser.find_element(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
 
-    browser.find_element(By.CSS_SELECTOR, ".answer")
+    # The click submits the form: wait for the answer page rather than look before it has loaded.
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, ".answer")
+    )
     assert browser.current_url.endswith("/ask/#ask")
     # The answer takes the focus once the page has loaded.
     WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
