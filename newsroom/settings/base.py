@@ -83,7 +83,18 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Keep connections between requests: opening one to PostgreSQL costs more than a cached page.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A health check is a round trip (SELECT 1) before each request's or task's first query. Kept on
+# by default: off, a connection that died (the database restarted) fails the one request or task
+# that finds it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    # Parameters bound on the server, and a query prepared after its fifth run on a connection: the
+    # version queries that every cached page and API list reads (ten index probes for the article
+    # list) are then planned once per connection, not per request (0.3 ms of 0.4 at 100,000 articles).
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while a worker writes.
     DATABASES["default"].setdefault("OPTIONS", {})
