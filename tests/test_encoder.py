@@ -15,7 +15,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from analysis import services
 from analysis.nlp import encoder as encoder_module
 from analysis.nlp.article import ArticleText
-from analysis.nlp.encoder import onnx_export_name, text_encoder
+from analysis.nlp.encoder import TOP_INPUTS, onnx_export_name, text_encoder
 from analysis.nlp.loaded_language import loaded_language_model
 from analysis.nlp.models import default_encoder_path, sentence_encoder
 from analysis.nlp.target_tone import tone_model
@@ -170,7 +170,8 @@ def test_the_shared_pass_hands_over_the_states_entering_the_top_layer() -> None:
             output = transformer(**tokenizer([SENTENCES[index]], return_tensors="pt"), output_hidden_states=True)
         states = encoded.states[index]
         assert np.abs(states.top_input - output.hidden_states[-2][0].numpy()).max() < 1e-4
-        assert np.abs(states.entering_top(2) - output.hidden_states[-3][0].numpy()).max() < 1e-4
+        for layers in range(2, TOP_INPUTS + 1):
+            assert np.abs(states.entering_top(layers) - output.hidden_states[-1 - layers][0].numpy()).max() < 1e-4
         assert np.abs(states.hidden - output.last_hidden_state[0].numpy()).max() < 1e-4
         assert len(states.top_input) == len(states.entering_top(2)) == len(states.offsets)
 
@@ -179,7 +180,7 @@ def test_a_text_keeps_only_the_top_layers_inputs_asked_for_it() -> None:
     encoded = text_encoder("", "torch").encode(SENTENCES, states_for=[1, 2], entering_top={1: [2]})
 
     assert sorted(encoded.states[1].top_inputs) == [2]
-    assert sorted(encoded.states[2].top_inputs) == [1, 2]
+    assert sorted(encoded.states[2].top_inputs) == list(range(1, TOP_INPUTS + 1))
     with pytest.raises(ValueError, match="top 1 layers were not kept"):
         encoded.states[1].entering_top(1)
 
@@ -221,7 +222,7 @@ def test_a_top_layer_keeps_its_weights_in_float16_arrays() -> None:
     again = TopLayer.from_arrays(arrays)
 
     assert again is not None
-    assert again.layers == layer.layers == 2
+    assert again.layers == layer.layers == 4
     assert again.digest == layer.digest
     assert {array.dtype for array in arrays.values()} == {np.dtype(np.float16)}
     assert sum(array.nbytes for array in arrays.values()) < 4_000_000 * layer.layers

@@ -23,7 +23,7 @@ BLAME = "Critics said Mayor Ortiz botched the rescue and lied about it."
 PLAIN = "Mayor Ortiz will speak at the meeting on Thursday."
 
 
-def test_the_tone_trainer_ships_two_top_layers_and_scores_the_held_out_blocks_once(
+def test_the_tone_trainer_ships_four_top_layers_and_scores_the_held_out_blocks_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = []
@@ -50,8 +50,8 @@ def test_the_tone_trainer_ships_two_top_layers_and_scores_the_held_out_blocks_on
 
     model = ToneModel.load(tmp_path / "weights.npz")
     assert model.top_layer is not None
-    assert model.top_layer.layers == 2
-    assert model.version.startswith("layers2-newsmtsc-")
+    assert model.top_layer.layers == 4
+    assert model.version.startswith("layers4-newsmtsc-")
     assert "The runtime's classes agree with the network's on 100.0% of 15 training rows." in output.getvalue()
     held_out = [json.loads(line) for line in (tmp_path / "var" / "tone_held_out.jsonl").read_text().splitlines()]
     assert {row["id"].split("-")[2] for row in held_out} == {"0", "10", "20", "30", "40"}

@@ -3,10 +3,10 @@
 One pass serves every model that reads the encoder: the vectors (embeddings, framing, clustering)
 and, for the texts asked, token states: the last layer's, and those entering each of the top
 ``TOP_INPUTS`` layers. The tone and loaded-language models each run their own fine-tuned copies of
-the top one or two layers on the states entering the lowest of them (``top_layer.TopLayer``), so
-nothing is encoded twice: encoding the tone model's sentences a second time cost a third of the
-analysis stage (lab/bench/README.md, issue 21), while one extra layer over a sentence costs about
-a sixth of its full encoding.
+the top few layers (four for tone, one for loaded language) on the states entering the lowest of
+them (``top_layer.TopLayer``), so nothing is encoded twice: encoding the tone model's sentences a
+second time cost a third of the analysis stage (lab/bench/README.md, issue 21), while one extra
+layer over a sentence costs about a sixth of its full encoding.
 
 Two backends run the same transformer from the same files:
 - ``torch``: sentence-transformers on PyTorch, what the README's install gives;
@@ -51,9 +51,9 @@ BATCH_TOKENS = 768
 MAX_BATCH = 128
 ONNX_OPSET = 17
 # The pass hands over the states entering each of the encoder's top this many layers, so a model
-# may carry its own copies of up to this many top layers. Each costs a copy of the asked texts'
-# states, no computation.
-TOP_INPUTS = 2
+# may carry its own copies of up to this many top layers (the tone model carries four). Each costs
+# a copy of the asked texts' states, no computation.
+TOP_INPUTS = 4
 
 
 def top_input_name(layers: int) -> str:
