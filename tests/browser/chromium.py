@@ -45,6 +45,21 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
+def click_and_load(driver: Any, element: Any, *, seconds: int = 30) -> None:
+    """Click what leaves the page (a form's submit, a link to another page) and wait for the next one.
+
+    Reading elements right after such a click may read the page being left: the next page's
+    server may take seconds under load (an Ask encodes the question), and the old page has
+    elements of the same names (an answer, the article list)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    leaving = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, seconds).until(expected_conditions.staleness_of(leaving))
+
+
 def viewport(driver: Any, width: int, height: int = 900) -> None:
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",

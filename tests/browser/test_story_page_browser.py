@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 
 from stories.models import Story
-from tests.browser.chromium import CHROMEDRIVER, CHROMIUM, chromium_start
+from tests.browser.chromium import CHROMEDRIVER, CHROMIUM, chromium_start, click_and_load
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "var" / "test-artifacts"
 
@@ -91,7 +91,7 @@ def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server:
 
     question = find(By.ID, "ask-question")
     question.send_keys("How many registered voters lacked a photo ID?")
-    find(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+    click_and_load(browser, find(By.CSS_SELECTOR, ".ask-form button[type=submit]"))
     answer = find(By.CSS_SELECTOR, ".answer")
     assert "87,000" in answer.text
     citation = answer.find_element(By.CSS_SELECTOR, "a.cite")
@@ -110,14 +110,14 @@ def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server:
     question = find(By.ID, "ask-question")
     question.clear()
     question.send_keys("What is the recipe for banana bread?")
-    find(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+    click_and_load(browser, find(By.CSS_SELECTOR, ".ask-form button[type=submit]"))
     assert find(By.CSS_SELECTOR, ".answer .refusal").text == "The coverage of this story does not answer that question."
     screenshot(browser, "story-ask-refusal")
 
     question = find(By.ID, "ask-question")
     question.clear()
     question.send_keys("What happened?")
-    find(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+    click_and_load(browser, find(By.CSS_SELECTOR, ".ask-form button[type=submit]"))
     headings = [heading.text for heading in browser.find_elements(By.CSS_SELECTOR, ".answer h4")]
     assert headings[0] == "What happened", headings
     assert all(
@@ -137,7 +137,7 @@ def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server:
     browser.set_window_size(1300, 2400)
 
     browser.get(f"{live_server.url}/stories/{demo_story.pk}/")
-    find(By.CSS_SELECTOR, ".side-filter a[href$='?side=right#articles']").click()
+    click_and_load(browser, find(By.CSS_SELECTOR, ".side-filter a[href$='?side=right#articles']"))
     sides = {item.get_attribute("data-side") for item in browser.find_elements(By.CSS_SELECTOR, ".article-list > li")}
     assert sides == {"right"}
     assert find(By.CSS_SELECTOR, ".side-filter a[aria-current=true]").text.startswith("Right")
