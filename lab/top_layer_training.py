@@ -3,7 +3,7 @@
 The layers below the fine-tuned ones stay frozen, so the states entering the lowest fine-tuned
 layer are computed once, by the analysis's own encoder pass (``encoder.TextEncoder``, the states
 the runtime hands the models), cut at ``top_layer.MAX_TOKENS`` word pieces as the runtime cuts
-them, and cached on disk. Training then runs the one or two layers and the head: about a sixth of
+them, and cached on disk. Training then runs those few layers and the head: about a sixth of
 a full fine-tuning per epoch and layer. Single-threaded: the CPUs are shared.
 """
 

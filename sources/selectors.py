@@ -71,7 +71,7 @@ def models_in_use() -> dict[str, str]:
         or "logistic regression over lead and body similarity, shared entities and title terms "
         "(clustering/clustering_model.json)",
         "tone": _public(settings.NEWSROOM_TONE_MODEL)
-        or "tone toward each main actor: its own fine-tuned copy of the sentence encoder's top two layers and a "
+        or "tone toward each main actor: its own fine-tuned copy of the sentence encoder's top four layers and a "
         "head, trained on NewsMTSC (analysis/nlp/weights/tone.npz)",
         "loaded language": _public(settings.NEWSROOM_LOADED_LANGUAGE_MODEL)
         or "its own fine-tuned copy of the sentence encoder's top layer and a head, trained on SemEval-2023 "

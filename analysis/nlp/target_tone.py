@@ -94,7 +94,7 @@ class ToneModel:
 
     @property
     def kind(self) -> str:
-        """``layer`` (one top layer) or ``layers2`` (two), ``…-marked`` with a target marker; ``lora``; ``head``."""
+        """``layer`` (one top layer) or ``layers<k>`` (k of them), ``…-marked`` with a marker; ``lora``; ``head``."""
         if self.top_layer is None:
             return "lora" if self.adapters else "head"
         kind = "layer" if self.top_layer.layers == 1 else f"layers{self.top_layer.layers}"
