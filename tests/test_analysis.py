@@ -19,7 +19,7 @@ from analysis.models import ArticleAnalysis
 from analysis.nlp import tone
 from analysis.nlp.article import ArticleFeatures, ArticleText
 from analysis.nlp.encoder import token_budget_batches
-from analysis.nlp.entities import Mention, actors_count, actors_resolve
+from analysis.nlp.entities import Mention, actors_count, actors_resolve, is_actor
 from sources.articles import article_discover
 from sources.models import Article, Outlet
 from stories.models import Story
@@ -39,6 +39,37 @@ def test_it_counts_zelensky_spelt_three_ways_as_one_actor() -> None:
 
     assert counted[0] == {"text": "Volodymyr Zelensky", "label": "PERSON", "count": 7}
     assert [actor["text"] for actor in counted] == ["Volodymyr Zelensky", "Vladimir Putin"]
+
+
+def test_a_mention_without_a_letter_is_no_actor() -> None:
+    # spaCy's small model tags the year of "the 2025 Ballot Integrity Act" ORG now and then.
+    assert not is_actor("2025", "ORG")
+    assert not is_actor("the 2025", "ORG")
+    assert not is_actor("4-3", "LAW")
+    assert is_actor("Bill 212", "LAW")
+    assert is_actor("G7", "ORG")
+    assert not is_actor("Monday", "DATE")
+
+
+def test_the_analysis_lists_no_year_among_an_article_s_actors() -> None:
+    from analysis.services import analyser
+
+    features = analyser().analyse(
+        [
+            ArticleText(
+                title="Shameful Ruling Leaves Calder Elections Wide Open to Fraud",
+                text=(
+                    "The court struck down the 2025 Ballot Integrity Act on Tuesday. "
+                    "Representative Dean Hargrove said the 2025 law had protected every voter. "
+                    "Supporters of the 2025 Ballot Integrity Act vowed to bring it back."
+                ),
+            )
+        ]
+    )[0]
+
+    names = [entity["text"] for entity in features.entities]
+    assert "Ballot Integrity Act" in names
+    assert not [name for name in names if not any(character.isalpha() for character in name)]
 
 
 def test_it_keeps_two_people_apart_when_a_surname_fits_both() -> None:

@@ -299,7 +299,7 @@ def _mentions(doc: Any, sentences: list[_Sentence]) -> list[_Placed]:
     starts = [sentence.start for sentence in sentences]
     placed = []
     for entity in doc.ents:
-        if entity.label_ not in actors.ACTOR_LABELS:
+        if not actors.is_actor(entity.text, entity.label_):
             continue
         position = bisect.bisect_right(starts, entity.start_char) - 1
         inside = position >= 0 and entity.start_char < sentences[position].end
