@@ -16,7 +16,7 @@ import pytest
 
 from sources.models import Outlet
 from stories.models import Story
-from tests.browser.chromium import ARTIFACTS, CHROMEDRIVER, CHROMIUM, screenshot, viewport
+from tests.browser.chromium import ARTIFACTS, CHROMEDRIVER, CHROMIUM, click_and_load, screenshot, viewport
 
 AXE = Path(__file__).resolve().parent.parent.parent / "var" / "axe-core" / "axe.min.js"
 
@@ -176,12 +176,9 @@ def test_after_asking_the_focus_is_on_the_answer(browser: Any, live_server: Any,
 
     browser.get(f"{live_server.url}/stories/{story.pk}/")
     browser.find_element(By.ID, "ask-question").send_keys("What happened?")
-    browser.find_element(By.CSS_SELECTOR, ".ask-form button[type=submit]").click()
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, ".ask-form button[type=submit]"))
 
-    # The click submits the form: wait for the answer page rather than look before it has loaded.
-    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda driver: driver.find_elements(By.CSS_SELECTOR, ".answer")
-    )
+    browser.find_element(By.CSS_SELECTOR, ".answer")
     assert browser.current_url.endswith("/ask/#ask")
     # The answer takes the focus once the page has loaded.
     WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
