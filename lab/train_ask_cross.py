@@ -1,0 +1,279 @@
+"""Fine-tune Ask's answer cross-encoder: does this sentence answer this question? (LoRA on MiniLM, issue 20)
+
+    .venv/bin/python -m lab.train_ask_cross lab/data/ask_train/*.jsonl [--dev-file NAME] [--output PATH]
+        [--epochs 4] [--learning-rate 1e-3] [--rank 8] [--batch 16] [--threads 2] [--seed 0]
+
+The files hold passages written for the project with questions and the span that answers each, and
+questions on the passage's topic that it does not answer (``lab/data/ask_train/``, the format of
+``lab.ask_encyclopedia``). Each passage is cut into sentences as the analysis cuts an article's; a
+question and one sentence make a pair, true when the sentence holds the answer span. Every other
+sentence of its passage is a false pair (on the topic, not the answer), every sentence of a passage
+to a question it does not answer is false (at most five of a passage's false pairs per question,
+chosen at random), and one sentence of another passage is false too (off the topic). ``--dev-file`` (a file name; default the last) is kept out of training and picks the epoch
+(average precision of its pairs); the threshold Ask refuses under is chosen afterwards, on the
+question sets (``evaluate_ask``), not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from lab.environment import django_setup
+
+WARMUP_SHARE = 0.06
+LORA_DROPOUT = 0.1
+OFF_TOPIC_PER_QUESTION = 1
+# Of a question's passage, the sentences that answer it and at most this many that do not (chosen at random).
+NEGATIVES_PER_QUESTION = 5
+
+
+@dataclass(frozen=True)
+class Pair:
+    question: str
+    sentence: str
+    answers: bool
+    passage: str  # file and title: the pairs of one passage stay together
+    file: str
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.lower().replace("\u2019", "'").split())
+
+
+def pairs_read(paths: Sequence[Path], sentences_of: Any, seed: int) -> list[Pair]:
+    """The pairs of every question of ``paths`` (see the module's docstring).
+
+    A question row may name the file its passage is in (``source``): the yes-or-no questions were
+    written later, over the passages of the first files.
+    """
+    rows: list[tuple[Path, int, dict[str, Any]]] = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                rows.append((path, number, json.loads(line)))
+    paragraphs: dict[tuple[str, str, int], str] = {
+        (path.name, str(row["article"]), int(row["index"])): str(row["text"])
+        for path, _, row in rows
+        if row["type"] == "paragraph"
+    }
+    passages: dict[tuple[str, str], str] = {}
+    asked: list[tuple[str, str, str, str]] = []  # file, passage, question, answer ("" when not answered)
+    for path, number, row in rows:
+        file, title = str(row.get("source") or path.name), str(row["article"])
+        if row["type"] == "question":
+            text = paragraphs.get((file, title, int(row["paragraph"])), "")
+            if str(row["answer"]) not in text:
+                raise SystemExit(f"{path}:{number}: the answer is not in its paragraph")
+            passages.setdefault((file, f"{title}|{row['paragraph']}"), text)
+            asked.append((file, f"{title}|{row['paragraph']}", str(row["question"]), str(row["answer"])))
+        elif row["type"] == "related_only":
+            for (file_, title_, index), text in paragraphs.items():
+                if (file_, title_) == (file, title):
+                    passages.setdefault((file, f"{title}|{index}"), text)
+                    asked.append((file, f"{title}|{index}", str(row["question"]), ""))
+    keys = list(passages)
+    split = dict(zip(keys, sentences_of([passages[key] for key in keys]), strict=True))
+    chooser = random.Random(seed)
+    pairs = []
+    for file, title, question, answer in asked:
+        found = [bool(answer) and _folded(answer) in _folded(sentence) for sentence in split[file, title]]
+        others = [sentence for sentence, answers in zip(split[file, title], found, strict=True) if not answers]
+        kept = set(chooser.sample(others, min(len(others), NEGATIVES_PER_QUESTION)))
+        for sentence, answers in zip(split[file, title], found, strict=True):
+            if answers or sentence in kept:
+                pairs.append(Pair(question, sentence, answers, f"{file}|{title}", file))
+        for _ in range(OFF_TOPIC_PER_QUESTION):
+            other = chooser.choice(keys)
+            if other != (file, title) and split[other]:
+                pairs.append(Pair(question, chooser.choice(split[other]), False, f"{file}|{title}", file))
+    return pairs
+
+
+def average_precision(scores: np.ndarray[Any, Any], gold: np.ndarray[Any, Any]) -> float:
+    order = np.argsort(-scores)
+    hits = gold[order].astype(float)
+    if not hits.sum():
+        return 0.0
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float((precision * hits).sum() / hits.sum())
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> None:
+    django_setup()
+    import torch
+    from safetensors.numpy import save_file
+    from transformers import AutoModel, AutoTokenizer
+
+    from analysis.nlp.answer_cross import ANSWER_CROSS_PATH
+    from analysis.nlp.models import default_encoder_path
+    from analysis.nlp.same_claim_cross import ADAPTED, CROSS_FORMAT, encoder_fingerprint, mean_pool, pair_inputs
+    from analysis.services import analyser
+
+    parser = argparse.ArgumentParser(
+        prog="python -m lab.train_ask_cross", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("paths", nargs="+", type=Path, help="Passage and question files (lab/data/ask_train/*.jsonl).")
+    parser.add_argument("--dev-file", default="", help="The file kept out to choose the epoch (default: the last).")
+    parser.add_argument("--output", type=Path, default=ANSWER_CROSS_PATH, help="Adapters to write.")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch.")
+    parser.add_argument("--all", action="store_true", help="Train on the dev file too (for the epochs chosen).")
+    arguments = parser.parse_args(argv)
+
+    torch.set_num_threads(arguments.threads)
+    torch.manual_seed(arguments.seed)
+    random.seed(arguments.seed)
+    encoder_path = str(default_encoder_path())
+    paths = sorted(arguments.paths)
+    dev_file = arguments.dev_file or paths[-1].name  # a passage file: the questions over its passages
+    pairs = pairs_read(paths, analyser().sentences, arguments.seed)
+    gold = np.array([pair.answers for pair in pairs])
+    dev = np.array([pair.file == dev_file for pair in pairs])
+    train = np.ones(len(pairs), dtype=bool) if arguments.all else ~dev
+    stderr.write(
+        f"{len(pairs)} pairs ({int(gold.sum())} answering): {int(train.sum())} train, "
+        f"{int(dev.sum())} dev ({dev_file}{', also trained on' if arguments.all else ''}).\n"
+    )
+
+    tokenizer = AutoTokenizer.from_pretrained(encoder_path)
+    model = AutoModel.from_pretrained(encoder_path, add_pooling_layer=False)
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    rank, alpha = arguments.rank, 2 * arguments.rank
+    adapters: dict[str, tuple[torch.nn.Parameter, torch.nn.Parameter]] = {}
+
+    def adapted_forward(linear: torch.nn.Linear, name: str) -> None:
+        down = torch.nn.Parameter(torch.empty(rank, linear.in_features))
+        torch.nn.init.kaiming_uniform_(down, a=math.sqrt(5))
+        up = torch.nn.Parameter(torch.zeros(linear.out_features, rank))
+        adapters[name] = (down, up)
+        dropout = torch.nn.Dropout(LORA_DROPOUT)
+        plain = linear.forward
+
+        def forward(inputs: torch.Tensor) -> torch.Tensor:
+            return plain(inputs) + (alpha / rank) * (dropout(inputs) @ down.T @ up.T)
+
+        linear.forward = forward  # type: ignore[method-assign]
+        linear.add_module("lora_dropout", dropout)
+
+    for layer in range(model.config.num_hidden_layers):
+        for name in ADAPTED:
+            module = model.get_submodule(f"encoder.layer.{layer}.{name}")
+            assert isinstance(module, torch.nn.Linear)
+            adapted_forward(module, f"encoder.layer.{layer}.{name}")
+    head = torch.nn.Linear(model.config.hidden_size, 1)
+    head_dropout = torch.nn.Dropout(0.1)
+    trainable = [parameter for pair in adapters.values() for parameter in pair] + list(head.parameters())
+
+    def logits_of(indexes: Sequence[int]) -> torch.Tensor:
+        encoded = pair_inputs(tokenizer, [(pairs[index].question, pairs[index].sentence) for index in indexes])
+        pooled = mean_pool(model(**encoded).last_hidden_state, encoded["attention_mask"])
+        return head(head_dropout(pooled)).squeeze(-1)
+
+    def batches(indexes: list[int]) -> list[list[int]]:
+        random.shuffle(indexes)
+        run = arguments.batch * 8
+        result = []
+        for start in range(0, len(indexes), run):
+            chunk = sorted(indexes[start : start + run], key=lambda index: len(pairs[index].sentence))
+            result.extend(chunk[offset : offset + arguments.batch] for offset in range(0, len(chunk), arguments.batch))
+        random.shuffle(result)
+        return result
+
+    def scored(rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        model.eval()
+        head.eval()
+        indexes = np.nonzero(rows)[0].tolist()
+        result = np.zeros(len(pairs), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(indexes), 64):
+                chosen = indexes[start : start + 64]
+                result[chosen] = logits_of(chosen).numpy()
+        return result[rows]
+
+    train_indexes = np.nonzero(train)[0].tolist()
+    optimizer = torch.optim.AdamW(trainable, lr=arguments.learning_rate, weight_decay=0.01)
+    # True pairs are about one in seven: weighted so that both kinds count alike.
+    positive_weight = torch.tensor(float((~gold[train]).sum() / max(1, gold[train].sum())))
+    loss_function = torch.nn.BCEWithLogitsLoss(pos_weight=positive_weight)
+    steps = arguments.epochs * math.ceil(len(train_indexes) / arguments.batch)
+    warmup = max(1, int(WARMUP_SHARE * steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup)))
+    )
+    best_ap, best_epoch, best_state = -1.0, 0, {}
+    started = time.monotonic()
+    for epoch in range(1, arguments.epochs + 1):
+        model.train()
+        head.train()
+        total, seen = 0.0, 0
+        for chosen in batches(list(train_indexes)):
+            loss = loss_function(logits_of(chosen), torch.tensor(gold[chosen], dtype=torch.float32))
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            total += float(loss.detach()) * len(chosen)
+            seen += len(chosen)
+        dev_ap = average_precision(scored(dev), gold[dev])
+        stderr.write(
+            f"epoch {epoch}: train loss {total / seen:.4f}; dev average precision {dev_ap:.4f}; "
+            f"{(time.monotonic() - started) / 60:.1f} min\n"
+        )
+        if arguments.all or dev_ap > best_ap:
+            best_ap, best_epoch = dev_ap, epoch
+            best_state = {
+                **{f"{name}.lora_a": down.detach().numpy().copy() for name, (down, _) in adapters.items()},
+                **{f"{name}.lora_b": up.detach().numpy().copy() for name, (_, up) in adapters.items()},
+                "head.weight": head.weight.detach().numpy().copy(),
+                "head.bias": head.bias.detach().numpy().copy(),
+            }
+    version = f"ask-cross-{datetime.now(UTC).strftime('%Y%m%d')}"
+    meta = {
+        "format": CROSS_FORMAT,
+        "task": "answers",
+        "version": version,
+        "rank": rank,
+        "alpha": alpha,
+        "adapted": list(ADAPTED),
+        "encoder_fingerprint": encoder_fingerprint(model),
+        "epochs": arguments.epochs,
+        "chosen_epoch": best_epoch,
+        "learning_rate": arguments.learning_rate,
+        "dev_file": dev_file,
+        "dev_average_precision": round(best_ap, 4),
+        "trained_on": [path.name for path in paths],
+        "pairs": {"train": int(train.sum()), "dev": int(dev.sum())},
+        "training_minutes": round((time.monotonic() - started) / 60, 1),
+        "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+    }
+    output: Path = arguments.output
+    save_file(
+        {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in best_state.items()},
+        str(output),
+        {"meta": json.dumps(meta)},
+    )
+    stdout.write(
+        f"Chose epoch {best_epoch} of {arguments.epochs} (dev average precision {best_ap:.4f}); "
+        f"wrote {output} ({output.stat().st_size // 1024} KiB), version {version}.\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
