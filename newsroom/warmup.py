@@ -11,15 +11,20 @@ logger = logging.getLogger(__name__)
 
 
 def models_warm() -> None:
-    """Load Ask's sentence encoder and run it once (the first encoding pays for its own set-up too)."""
-    from stories.ask import question_encode
+    """Load Ask's sentence encoder and answer cross-encoder and run each once (the first run pays for its
+    own set-up too)."""
+    from analysis.nlp.answer_cross import answer_probabilities
+    from stories.ask import answer_judge, question_encode
 
     try:
         question_encode("Load the encoder before the first question.")
+        judge = answer_judge()
+        if judge is not None:
+            answer_probabilities(judge, "Who loads the models?", ["The web process loads them when it starts."])
     except Exception:  # a missing model must not stop the site: the first question will say why
-        logger.exception("Could not load the sentence encoder at start")
+        logger.exception("Could not load Ask's models at start")
     else:
-        logger.info("Sentence encoder loaded")
+        logger.info("Ask's models loaded")
 
 
 def models_warm_start() -> threading.Thread | None:

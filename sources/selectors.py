@@ -77,6 +77,14 @@ def models_in_use() -> dict[str, str]:
         or "its own fine-tuned copy of the sentence encoder's top layer and a head, trained on SemEval-2023 "
         "Task 3, reading each sentence and the headline; the words marked are the lexicon's inside a flagged "
         "sentence (analysis/nlp/weights/loaded_language.npz)",
+        "Ask's answer model": (
+            "off: a sentence answers when it holds most of the question's words"
+            if settings.NEWSROOM_ASK_CROSS_ENCODER == "off"
+            else _public(settings.NEWSROOM_ASK_CROSS_ENCODER)
+        )
+        or "MiniLM reading the question and a sentence at once, fine-tuned as LoRA adapters on passages and "
+        "questions written for the project; it decides which of the sentences closest to a question answer it "
+        "(analysis/nlp/weights/answer_cross.safetensors)",
     }
 
 

@@ -23,12 +23,19 @@ from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
 from analysis.nlp.answer import (
+    answer_labels,
+    answer_vetoed,
     content_words,
     passages_answering,
+    passages_candidates,
+    passages_judged,
     passages_retrieve,
     question_normalise,
     value_labels,
+    words_missing,
 )
+from analysis.nlp.answer_cross import answer_cross_encoder, answer_probabilities
+from analysis.nlp.same_claim_cross import CrossEncoder
 from analysis.services import encoder_configured
 from clustering.models import Membership
 from stories.models import Story, StoryQuestion
@@ -67,6 +74,9 @@ class AskAnswer:
     sections: list[AnswerSection] = field(default_factory=list)
     # When the coverage does not answer: what it does say on the question's topic, shown as not an answer.
     related: list[Quote] = field(default_factory=list)
+    # Words of the question that no article of the story uses: shown beside an answer, so a reader
+    # can tell whether the quotes answer the question as asked.
+    missing_words: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +109,16 @@ def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
     return np.asarray(encoder.encode([question]).vectors[0], dtype=np.float32)
 
 
+def answer_judge() -> CrossEncoder | None:
+    """The answer cross-encoder the settings name (NEWSROOM_ASK_CROSS_ENCODER), loaded once per process;
+    None when it is "off" (the word rules of ``passages_retrieve`` and ``passages_answering`` decide)."""
+    name = settings.NEWSROOM_ASK_CROSS_ENCODER
+    if name == "off":
+        return None
+    with _ENCODER_LOAD:
+        return answer_cross_encoder(name, settings.NEWSROOM_EMBEDDING_MODEL)
+
+
 # The sentences, their vectors, (article, citation number) of each, and the labels of the article's
 # entities each sentence names (PERSON, DATE, ...).
 StorySentences = tuple[list[str], np.ndarray[Any, Any], list[tuple[Any, int]], list[frozenset[str]]]
@@ -128,6 +148,7 @@ def story_sentences_kept(story_id: int, version: str) -> StorySentences:
             "sentence_embeddings",
             "entities",
             "article__id",
+            "article__title",
             "article__published_at",
             "article__outlet__name",
             "article__outlet__lean",
@@ -254,6 +275,9 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
     if question_is_broad(question):
         return _broad_answer(story, question, owners)
     vector = question_encode(question)
+    judge = answer_judge()
+    if judge is not None:
+        return _judged_answer(question, vector, (sentences, matrix, owners, labels), judge)
     passages = passages_retrieve(
         question,
         vector,
@@ -282,6 +306,62 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
         return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL, related=related)
     quotes = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in answering]
     return AskAnswer(question=question, is_supported=True, quotes=quotes)
+
+
+def _judged_answer(
+    question: str, vector: np.ndarray[Any, Any], story_sentences: StorySentences, judge: CrossEncoder
+) -> AskAnswer:
+    """The answer the answer cross-encoder gives: of the sentences closest to the question, those it
+    judges to answer it; none, a refusal that shows the closest ones apart as what the coverage does say.
+
+    Words of the question that the story (its sentences and headlines) never uses refuse a yes-or-no
+    question, or one naming two things the story never mentions, whatever the model says
+    (``answer_vetoed``); beside an answer they are listed, so the reader sees what the quotes do not say.
+    """
+    sentences, matrix, owners, labels = story_sentences
+    titles = list(dict.fromkeys(owner[0].title for owner in owners))
+    missing = words_missing(question, [*sentences, *titles])
+    similarity = matrix @ vector
+    floor = settings.NEWSROOM_ASK_MIN_SIMILARITY
+    rows = passages_candidates(similarity, min_similarity=floor, count=settings.NEWSROOM_ASK_CANDIDATES)
+    # And the sentences the word rules rank first, which the cosine alone can miss in a long story.
+    found = passages_retrieve(
+        question,
+        vector,
+        sentences,
+        matrix,
+        min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
+        min_coverage=settings.NEWSROOM_ASK_MIN_COVERAGE,
+        count=settings.NEWSROOM_ASK_QUOTES,
+        labels=labels,
+    )
+    rows += [passage.row for passage in found if passage.row not in rows]
+    # And, for a question that asks for a person, a date or a number, the closest sentences that name
+    # one: "Who voted against the fare increase?" is answered by "... cast the two dissenting votes".
+    wanted = answer_labels(question)
+    if wanted:
+        naming = [row for row in np.argsort(-similarity) if wanted & labels[row] and row not in rows]
+        rows += [int(row) for row in naming[: settings.NEWSROOM_ASK_QUOTES] if similarity[row] >= floor]
+    probabilities = answer_probabilities(judge, question, [sentences[row] for row in rows])
+    answering = passages_judged(
+        rows,
+        probabilities,
+        similarity,
+        matrix,
+        min_probability=settings.NEWSROOM_ASK_MIN_ANSWER_PROBABILITY,
+        count=settings.NEWSROOM_ASK_QUOTES,
+        named=[bool(wanted & labels[row]) for row in rows],
+    )
+    if not answering or answer_vetoed(question, missing):
+        related = [
+            _quote(sentences[row], owners[row], round(float(similarity[row]), 4))
+            for row in rows[: settings.NEWSROOM_ASK_QUOTES]
+        ]
+        return AskAnswer(
+            question=question, is_supported=False, refusal_reason=REFUSAL, related=related, missing_words=missing
+        )
+    quotes = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in answering]
+    return AskAnswer(question=question, is_supported=True, quotes=quotes, missing_words=missing)
 
 
 # The answers to the questions asked lately in this process (a few KB each).
@@ -357,6 +437,9 @@ def story_ask(*, story_id: int, question: str) -> AskAnswer:
         settings.NEWSROOM_ASK_MIN_COVERAGE,
         settings.NEWSROOM_ASK_QUOTES,
         settings.NEWSROOM_ENCODER_BACKEND,
+        settings.NEWSROOM_ASK_CROSS_ENCODER,
+        settings.NEWSROOM_ASK_MIN_ANSWER_PROBABILITY,
+        settings.NEWSROOM_ASK_CANDIDATES,
     )
     story_question_log(story=story, answer=answer)
     logger.info("Asked about story %s (supported: %s): %r", story_id, answer.is_supported, cleaned)

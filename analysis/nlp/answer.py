@@ -237,6 +237,93 @@ def passages_retrieve(
     return chosen
 
 
+def passages_candidates(similarity: Matrix, *, min_similarity: float, count: int) -> list[int]:
+    """The rows of the ``count`` sentences closest to the question, at or above ``min_similarity``, closest first:
+    what the answer cross-encoder reads (a sentence far from the question is never an answer)."""
+    order = np.argsort(-similarity)[:count]
+    return [int(row) for row in order if float(similarity[row]) >= min_similarity]
+
+
+def passages_judged(
+    rows: Sequence[int],
+    probabilities: Matrix,
+    similarity: Matrix,
+    matrix: Matrix,
+    *,
+    min_probability: float,
+    count: int,
+    named: Sequence[bool] = (),
+    type_weight: float = 0.2,
+    redundant_above: float = 0.9,
+) -> list[Passage]:
+    """Up to ``count`` of ``rows`` that answer the question by the answer cross-encoder, best first; none: refuse.
+
+    ``probabilities[i]`` is the cross-encoder's probability that the sentence of ``rows[i]`` answers
+    the question. A sentence at or above ``min_probability`` is an answer. They are ranked by it, plus
+    ``type_weight`` where ``named[i]`` says the sentence names what the question asks for (a person
+    for "who": ``answer_labels``); near-duplicates (wire copies, shared quotes) are given once.
+    ``Passage.score`` is the probability.
+    """
+    bonus = [type_weight if index < len(named) and named[index] else 0.0 for index in range(len(rows))]
+    ranked = sorted(range(len(rows)), key=lambda index: -(float(probabilities[index]) + bonus[index]))
+    chosen: list[Passage] = []
+    for index in ranked:
+        probability = float(probabilities[index])
+        if len(chosen) >= count:
+            break
+        if probability < min_probability:
+            continue
+        row = rows[index]
+        if any(float(matrix[row] @ matrix[other.row]) >= redundant_above for other in chosen):
+            continue
+        chosen.append(Passage(row=row, similarity=float(similarity[row]), coverage=0.0, score=round(probability, 4)))
+    return chosen
+
+
+_WORD_AS_WRITTEN = re.compile(WORD.pattern, re.IGNORECASE)
+_YES_NO = re.compile(r"^(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must)\b")
+
+
+def question_is_yes_no(question: str) -> bool:
+    """True when the question asks yes or no ("Has the government approved ...?")."""
+    return bool(_YES_NO.match(question.strip().lower()))
+
+
+def words_missing(question: str, pool: Sequence[str]) -> list[str]:
+    """The words of the question (as asked) that appear in no text of ``pool`` (the story's sentences and
+    titles), by stem; the words for the kind of answer wanted do not count."""
+    vocabulary: set[str] = set()
+    for text in pool:
+        vocabulary |= sentence_words(text)
+    missing: list[str] = []
+    for match in _WORD_AS_WRITTEN.finditer(question.replace("\u2019", "'")):
+        word = match.group().strip(".'")
+        lowered = word.lower()
+        if not lowered or lowered in STOP_WORDS or lowered in ANSWER_TYPE_WORDS:
+            continue
+        if not content_words(lowered) <= vocabulary and word not in missing:
+            missing.append(word)
+    return missing
+
+
+def answer_vetoed(question: str, missing: Sequence[str]) -> bool:
+    """True when words of the question the story never uses (``words_missing``) mean it is not answered,
+    whatever the sentences found say.
+
+    A yes-or-no question's missing word is what it asks ("Has the federal government approved the
+    disaster declaration?" of a story that says the governor requested one); two names the story
+    never mentions ("What did the United Nations say about the ruling?") are someone it never quotes.
+    A wh-question's one missing word is as often the question's own wording of what a sentence says
+    ("When was the company established?" of "founded in 1602"): the answer model decides those.
+    """
+    if not missing:
+        return False
+    if question_is_yes_no(question):
+        return True
+    names = [word for word in missing if word[:1].isupper() and not question.startswith(word)]
+    return len(names) >= 2
+
+
 def question_normalise(question: str) -> str:
     """One wording per question for counting: lower case, single spaces, no end punctuation."""
     return " ".join(question.lower().split()).rstrip(" ?!.")

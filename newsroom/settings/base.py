@@ -388,6 +388,13 @@ NEWSROOM_ASK_MIN_SIMILARITY = env.float("NEWSROOM_ASK_MIN_SIMILARITY", default=0
 NEWSROOM_ASK_MIN_COVERAGE = env.float("NEWSROOM_ASK_MIN_COVERAGE", default=0.5)
 NEWSROOM_ASK_QUOTES = env.int("NEWSROOM_ASK_QUOTES", default=3)
 NEWSROOM_ASK_MAX_CHARS = env.int("NEWSROOM_ASK_MAX_CHARS", default=300)
+# The answer cross-encoder (analysis/nlp/answer_cross.py) judges which of the NEWSROOM_ASK_CANDIDATES
+# sentences closest to a question answer it: those at or above this probability are quoted, and none
+# is a refusal. Empty: the shipped adapters; a path: others; "off": the word rules alone (coverage,
+# missing words). See docs/models.md (Ask) for how the threshold was chosen.
+NEWSROOM_ASK_CROSS_ENCODER = env.str("NEWSROOM_ASK_CROSS_ENCODER", default="")
+NEWSROOM_ASK_MIN_ANSWER_PROBABILITY = env.float("NEWSROOM_ASK_MIN_ANSWER_PROBABILITY", default=0.3)
+NEWSROOM_ASK_CANDIDATES = env.int("NEWSROOM_ASK_CANDIDATES", default=8)
 # Optional: an OpenAI-compatible endpoint (base URL, e.g. http://127.0.0.1:8080/v1) that may rewrite
 # the overview; each generated sentence must match a source sentence at this cosine or be rejected.
 NEWSROOM_GENERATION_URL = env.str("NEWSROOM_GENERATION_URL", default="")
