@@ -45,6 +45,7 @@ def test_it_refuses_what_the_coverage_does_not_answer(client: Client, fare_story
         "is_supported": False,
         "refusal_reason": REFUSAL,
         "quotes": [],
+        "missing_words": ["recipe", "banana", "bread"],
     }
 
 

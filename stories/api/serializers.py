@@ -324,7 +324,8 @@ class AskQuoteSerializer(serializers.Serializer[Any]):
     outlet = serializers.CharField()
     side = serializers.CharField(allow_null=True)
     score = serializers.FloatField(
-        help_text="What the quotes are ranked by: cosine similarity to the question plus a weight times the share "
+        help_text="What the quotes are ranked by: the answer model's probability that the sentence answers the "
+        "question (0 to 1); with the model off, cosine similarity to the question plus a weight times the share "
         "of the question's content words the sentence contains (so it may exceed 1)."
     )
 
@@ -336,6 +337,10 @@ class AskAnswerSerializer(serializers.Serializer[Any]):
     )
     refusal_reason = serializers.CharField(allow_blank=True)
     quotes = AskQuoteSerializer(many=True)
+    missing_words = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Words of the question that no article of the story uses: the quotes may not answer it as asked.",
+    )
 
 
 class StoryDetailSerializer(serializers.Serializer[StoryPage]):
