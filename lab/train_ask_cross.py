@@ -35,9 +35,9 @@ from typing import Any, TextIO
 import numpy as np
 
 from lab.environment import django_setup
+from lab.lora import adapters_save, lora_encoder
 
 WARMUP_SHARE = 0.06
-LORA_DROPOUT = 0.1
 OFF_TOPIC_PER_QUESTION = 1
 # Of a question's passage, the sentences that answer it and at most this many that do not (chosen at random).
 NEGATIVES_PER_QUESTION = 5
@@ -117,12 +117,10 @@ def average_precision(scores: np.ndarray[Any, Any], gold: np.ndarray[Any, Any]) 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> None:
     django_setup()
     import torch
-    from safetensors.numpy import save_file
-    from transformers import AutoModel, AutoTokenizer
 
     from analysis.nlp.answer_cross import ANSWER_CROSS_PATH
     from analysis.nlp.models import default_encoder_path
-    from analysis.nlp.same_claim_cross import ADAPTED, CROSS_FORMAT, encoder_fingerprint, mean_pool, pair_inputs
+    from analysis.nlp.same_claim_cross import ADAPTED, CROSS_FORMAT, encoder_fingerprint
     from analysis.services import analyser
 
     parser = argparse.ArgumentParser(
@@ -155,40 +153,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         f"{int(dev.sum())} dev ({dev_file}{', also trained on' if arguments.all else ''}).\n"
     )
 
-    tokenizer = AutoTokenizer.from_pretrained(encoder_path)
-    model = AutoModel.from_pretrained(encoder_path, add_pooling_layer=False)
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    rank, alpha = arguments.rank, 2 * arguments.rank
-    adapters: dict[str, tuple[torch.nn.Parameter, torch.nn.Parameter]] = {}
-
-    def adapted_forward(linear: torch.nn.Linear, name: str) -> None:
-        down = torch.nn.Parameter(torch.empty(rank, linear.in_features))
-        torch.nn.init.kaiming_uniform_(down, a=math.sqrt(5))
-        up = torch.nn.Parameter(torch.zeros(linear.out_features, rank))
-        adapters[name] = (down, up)
-        dropout = torch.nn.Dropout(LORA_DROPOUT)
-        plain = linear.forward
-
-        def forward(inputs: torch.Tensor) -> torch.Tensor:
-            return plain(inputs) + (alpha / rank) * (dropout(inputs) @ down.T @ up.T)
-
-        linear.forward = forward  # type: ignore[method-assign]
-        linear.add_module("lora_dropout", dropout)
-
-    for layer in range(model.config.num_hidden_layers):
-        for name in ADAPTED:
-            module = model.get_submodule(f"encoder.layer.{layer}.{name}")
-            assert isinstance(module, torch.nn.Linear)
-            adapted_forward(module, f"encoder.layer.{layer}.{name}")
-    head = torch.nn.Linear(model.config.hidden_size, 1)
-    head_dropout = torch.nn.Dropout(0.1)
-    trainable = [parameter for pair in adapters.values() for parameter in pair] + list(head.parameters())
+    adapted = lora_encoder(encoder_path, arguments.rank)
+    model, head = adapted.model, adapted.head
+    trainable = adapted.trainable
 
     def logits_of(indexes: Sequence[int]) -> torch.Tensor:
-        encoded = pair_inputs(tokenizer, [(pairs[index].question, pairs[index].sentence) for index in indexes])
-        pooled = mean_pool(model(**encoded).last_hidden_state, encoded["attention_mask"])
-        return head(head_dropout(pooled)).squeeze(-1)
+        return adapted.logits([(pairs[index].question, pairs[index].sentence) for index in indexes])
 
     def batches(indexes: list[int]) -> list[list[int]]:
         random.shuffle(indexes)
@@ -242,19 +212,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         )
         if arguments.all or dev_ap > best_ap:
             best_ap, best_epoch = dev_ap, epoch
-            best_state = {
-                **{f"{name}.lora_a": down.detach().numpy().copy() for name, (down, _) in adapters.items()},
-                **{f"{name}.lora_b": up.detach().numpy().copy() for name, (_, up) in adapters.items()},
-                "head.weight": head.weight.detach().numpy().copy(),
-                "head.bias": head.bias.detach().numpy().copy(),
-            }
+            best_state = adapted.state()
     version = f"ask-cross-{datetime.now(UTC).strftime('%Y%m%d')}"
     meta = {
         "format": CROSS_FORMAT,
         "task": "answers",
         "version": version,
-        "rank": rank,
-        "alpha": alpha,
+        "rank": adapted.rank,
+        "alpha": adapted.alpha,
         "adapted": list(ADAPTED),
         "encoder_fingerprint": encoder_fingerprint(model),
         "epochs": arguments.epochs,
@@ -268,11 +233,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
     }
     output: Path = arguments.output
-    save_file(
-        {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in best_state.items()},
-        str(output),
-        {"meta": json.dumps(meta)},
-    )
+    adapters_save(best_state, meta, output)
     stdout.write(
         f"Chose epoch {best_epoch} of {arguments.epochs} (dev average precision {best_ap:.4f}); "
         f"wrote {output} ({output.stat().st_size // 1024} KiB), version {version}.\n"

@@ -20,7 +20,6 @@ Training runs on ``--threads`` CPU threads (1: the machines are shared).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import sys
@@ -33,12 +32,12 @@ from typing import Any, TextIO
 import numpy as np
 
 from lab.environment import django_setup
+from lab.lora import adapters_save, lora_encoder
 from lab.train_claims import bucket, groups_of, pairs_encoded, threshold_for_precision
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
 LR_WEIGHTS = (0.0, 0.5, 1.0)
 WARMUP_SHARE = 0.06
-LORA_DROPOUT = 0.1
 
 
 def logit(probability: Matrix) -> Matrix:
@@ -68,8 +67,6 @@ def cascade_choice(
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> None:
     django_setup()
     import torch
-    from safetensors.numpy import save_file
-    from transformers import AutoModel, AutoTokenizer
 
     from analysis.claims_evaluation import pair_scores, pairs_read
     from analysis.nlp.models import default_encoder_path
@@ -79,8 +76,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         CROSS_FORMAT,
         CROSS_WEIGHTS_PATH,
         encoder_fingerprint,
-        mean_pool,
-        pair_inputs,
     )
 
     parser = argparse.ArgumentParser(
@@ -124,47 +119,21 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     train = ~held_out & ~dev
     stderr.write(f"{len(pairs)} pairs: {train.sum()} train, {dev.sum()} dev, {held_out.sum()} held out.\n")
 
-    tokenizer = AutoTokenizer.from_pretrained(encoder_path)
-    model = AutoModel.from_pretrained(encoder_path, add_pooling_layer=False)
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    rank, alpha = arguments.rank, 2 * arguments.rank
-    adapters: dict[str, tuple[torch.nn.Parameter, torch.nn.Parameter]] = {}
-
-    def adapted_forward(linear: torch.nn.Linear, name: str) -> None:
-        down = torch.nn.Parameter(torch.empty(rank, linear.in_features))
-        torch.nn.init.kaiming_uniform_(down, a=math.sqrt(5))
-        up = torch.nn.Parameter(torch.zeros(linear.out_features, rank))
-        adapters[name] = (down, up)
-        dropout = torch.nn.Dropout(LORA_DROPOUT)
-        plain = linear.forward
-
-        def forward(inputs: torch.Tensor) -> torch.Tensor:
-            return plain(inputs) + (alpha / rank) * (dropout(inputs) @ down.T @ up.T)
-
-        linear.forward = forward  # type: ignore[method-assign]
-        linear.add_module("lora_dropout", dropout)
-
-    for layer in range(model.config.num_hidden_layers):
-        for name in ADAPTED:
-            module = model.get_submodule(f"encoder.layer.{layer}.{name}")
-            assert isinstance(module, torch.nn.Linear)
-            adapted_forward(module, f"encoder.layer.{layer}.{name}")
-    head = torch.nn.Linear(model.config.hidden_size, 1)
-    head_dropout = torch.nn.Dropout(0.1)
-    trainable = [parameter for pair in adapters.values() for parameter in pair] + list(head.parameters())
+    adapted = lora_encoder(encoder_path, arguments.rank)
+    model, head = adapted.model, adapted.head
+    rank, alpha = adapted.rank, adapted.alpha
+    trainable = adapted.trainable
     stderr.write(f"Trainable parameters: {sum(parameter.numel() for parameter in trainable)}.\n")
 
     def logits_of(indexes: Sequence[int], *, swap: Sequence[bool] | None = None) -> torch.Tensor:
-        texts = [
-            (pairs[index].second, pairs[index].first)
-            if swap and swap[position]
-            else (pairs[index].first, pairs[index].second)
-            for position, index in enumerate(indexes)
-        ]
-        encoded = pair_inputs(tokenizer, texts)
-        pooled = mean_pool(model(**encoded).last_hidden_state, encoded["attention_mask"])
-        return head(head_dropout(pooled)).squeeze(-1)
+        return adapted.logits(
+            [
+                (pairs[index].second, pairs[index].first)
+                if swap and swap[position]
+                else (pairs[index].first, pairs[index].second)
+                for position, index in enumerate(indexes)
+            ]
+        )
 
     def batches(indexes: list[int]) -> list[list[int]]:
         # Shuffled, then sorted by length within runs of 8 batches: little padding, still random.
@@ -264,12 +233,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
             )
             if choice[0] > best[0]:
                 best, best_epoch = choice, epoch
-                best_state = {
-                    **{f"{name}.lora_a": down.detach().numpy().copy() for name, (down, _) in adapters.items()},
-                    **{f"{name}.lora_b": up.detach().numpy().copy() for name, (_, up) in adapters.items()},
-                    "head.weight": head.weight.detach().numpy().copy(),
-                    "head.bias": head.bias.detach().numpy().copy(),
-                }
+                best_state = adapted.state()
         training_minutes = (time.monotonic() - started) / 60
 
         dev_recall, dev_precision, lr_weight, threshold = best
@@ -295,11 +259,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
             "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
         }
         output: Path = arguments.output
-        save_file(
-            {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in best_state.items()},
-            str(output),
-            {"meta": json.dumps(meta)},
-        )
+        adapters_save(best_state, meta, output)
         stdout.write(
             f"Chose epoch {best_epoch} of {arguments.epochs}, LR weight {lr_weight}, threshold {threshold:.4f} "
             f"(dev P {dev_precision:.3f} R {dev_recall:.3f}); trained in {training_minutes:.1f} min.\n"

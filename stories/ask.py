@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from analysis.models import ArticleAnalysis
 from analysis.nlp.answer import (
+    Passage,
     answer_labels,
     answer_vetoed,
     content_words,
@@ -269,7 +270,8 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
     sentences on the question's topic that share some of its words as ``related``: what the coverage
     does say, never presented as the answer.
     """
-    sentences, matrix, owners, labels = _story_sentences(story)
+    story_sentences = _story_sentences(story)
+    sentences, _, owners, labels = story_sentences
     if not sentences:
         return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL)
     if question_is_broad(question):
@@ -277,35 +279,34 @@ def story_answer(*, story: Story, question: str) -> AskAnswer:
     vector = question_encode(question)
     judge = answer_judge()
     if judge is not None:
-        return _judged_answer(question, vector, (sentences, matrix, owners, labels), judge)
-    passages = passages_retrieve(
+        return _judged_answer(question, vector, story_sentences, judge)
+    passages = _passages_by_words(question, vector, story_sentences)
+    answering = passages_answering(question, passages, sentences, labels)
+    if not answering:
+        # What was found but does not answer as asked (a word of the question is nowhere in the
+        # story) is shown apart; when nothing was found, the sentences on the topic, whatever their words.
+        passages_related = passages or _passages_by_words(question, vector, story_sentences, min_coverage=0.0)
+        related = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in passages_related]
+        return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL, related=related)
+    quotes = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in answering]
+    return AskAnswer(question=question, is_supported=True, quotes=quotes)
+
+
+def _passages_by_words(
+    question: str, vector: np.ndarray[Any, Any], story_sentences: StorySentences, *, min_coverage: float | None = None
+) -> list[Passage]:
+    """The sentences the word rules find for the question (``passages_retrieve`` with the settings' thresholds)."""
+    sentences, matrix, _, labels = story_sentences
+    return passages_retrieve(
         question,
         vector,
         sentences,
         matrix,
         min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
-        min_coverage=settings.NEWSROOM_ASK_MIN_COVERAGE,
+        min_coverage=settings.NEWSROOM_ASK_MIN_COVERAGE if min_coverage is None else min_coverage,
         count=settings.NEWSROOM_ASK_QUOTES,
         labels=labels,
     )
-    answering = passages_answering(question, passages, sentences, labels)
-    if not answering:
-        # What was found but does not answer as asked (a word of the question is nowhere in the
-        # story) is shown apart; when nothing was found, the sentences on the topic, whatever their words.
-        passages_related = passages or passages_retrieve(
-            question,
-            vector,
-            sentences,
-            matrix,
-            min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
-            min_coverage=0.0,
-            count=settings.NEWSROOM_ASK_QUOTES,
-            labels=labels,
-        )
-        related = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in passages_related]
-        return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL, related=related)
-    quotes = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in answering]
-    return AskAnswer(question=question, is_supported=True, quotes=quotes)
 
 
 def _judged_answer(
@@ -325,16 +326,7 @@ def _judged_answer(
     floor = settings.NEWSROOM_ASK_MIN_SIMILARITY
     rows = passages_candidates(similarity, min_similarity=floor, count=settings.NEWSROOM_ASK_CANDIDATES)
     # And the sentences the word rules rank first, which the cosine alone can miss in a long story.
-    found = passages_retrieve(
-        question,
-        vector,
-        sentences,
-        matrix,
-        min_similarity=settings.NEWSROOM_ASK_MIN_SIMILARITY,
-        min_coverage=settings.NEWSROOM_ASK_MIN_COVERAGE,
-        count=settings.NEWSROOM_ASK_QUOTES,
-        labels=labels,
-    )
+    found = _passages_by_words(question, vector, story_sentences)
     rows += [passage.row for passage in found if passage.row not in rows]
     # And, for a question that asks for a person, a date or a number, the closest sentences that name
     # one: "Who voted against the fare increase?" is answered by "... cast the two dissenting votes".
