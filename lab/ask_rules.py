@@ -3,12 +3,18 @@
     DATABASE_URL=sqlite:///var/enc.sqlite3 .venv/bin/python -m lab.ask_rules QUESTIONS.jsonl [--cross PATH]
 
 (the database holds the question file's corpus, imported with ``manage.py import_articles``). For each
-question it reads the story's stored sentences, the answer model's probability for every sentence, and
-the question's words the story never uses, once; then it prints, for each variant, answerable answered
-(a quoted sentence holds the answer), related-only refused and off-topic refused. The variants: the
-threshold; the yes-or-no veto; vetoing one or two unknown capitalised words, with or without the
-headlines counted. It simplifies the runtime's candidates to the 8 closest sentences at cosine 0.3 and
-quotes the 3 most probable above the threshold: the figures the model card calls a simulation.
+question it reads what the runtime reads, once (``stories.ask.judged_candidates``: the candidate
+sentences, the answer model's probability for each, whether each names what the question asks for,
+the question's words the story never uses); then it prints, for each variant, answerable answered (a
+quoted sentence holds the answer), related-only refused and off-topic refused. The variants:
+
+- the threshold (``NEWSROOM_ASK_MIN_ANSWER_PROBABILITY``);
+- the yes-or-no veto and the unknown-names veto (none, one capitalised word, two, two with the
+  headlines counted: shipped);
+- the typed rule: the sentences naming what the question asks for (a person for "who") get a bonus
+  in the ranking (shipped), or, when one of them passes, only they are quoted ("strict");
+- the missing-word bar: a wh-question with a word the story never uses is answered only when the
+  model's best probability reaches it ("none": no bar).
 """
 
 from __future__ import annotations
@@ -18,95 +24,122 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from lab.environment import django_setup
 
-CANDIDATES, FLOOR, QUOTES = 8, 0.3, 3
+QUOTES = 3
 
 
 @dataclass(frozen=True)
-class Case:
-    kind: str
-    top: list[tuple[float, bool]]  # (probability, holds the answer) of the candidates, most probable first
-    yes_no: bool
-    names_missing: int  # capitalised words of the question the sentences never use
-    names_missing_with_titles: int  # ... that the sentences and the headlines never use
-    missing: bool  # a word of the question the sentences and headlines never use
+class Variant:
+    threshold: float = 0.3
+    yes_no_veto: bool = True
+    names_veto: str = "two with headlines"
+    typed: str = "bonus"
+    missing_bar: float | None = None
+
+    def __str__(self) -> str:
+        bar = "none" if self.missing_bar is None else f"{self.missing_bar}"
+        return (
+            f"threshold {self.threshold:<4} yes-or-no veto {'on ' if self.yes_no_veto else 'off'} "
+            f"names veto {self.names_veto:<18} typed {self.typed:<6} missing-word bar {bar:<4}"
+        )
 
 
 def main() -> None:
     django_setup()
-    from analysis.nlp.answer import question_is_yes_no, words_missing
-    from analysis.nlp.answer_cross import answer_cross_encoder, answer_probabilities
+    from analysis.nlp.answer import passages_judged, passages_typed, question_is_yes_no, words_missing
+    from analysis.nlp.answer_cross import answer_cross_encoder
     from newsroom.management.commands.evaluate_ask import _folded, cases_read, story_find
-    from sources.models import Article
-    from stories.ask import _story_sentences, question_clean, question_encode
+    from stories.ask import _story_sentences, judged_candidates, question_clean, question_encode
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
     parser.add_argument("--cross", default="", help="Adapters (default: the shipped ones).")
+    parser.add_argument("--all", action="store_true", help="Every combination, not only one change at a time.")
     arguments = parser.parse_args()
-    cross = answer_cross_encoder(arguments.cross)
-    cases: list[Case] = []
+    judge = answer_cross_encoder(arguments.cross)
+    assert judge is not None
+
+    def names(words: list[str], question: str) -> int:
+        return sum(1 for word in words if word[:1].isupper() and not question.startswith(word))
+
+    cases = []
     for case in cases_read(arguments.path):
         story = story_find(case)
         if case.is_broad or story is None:
             continue
-        sentences, matrix, _, _ = _story_sentences(story)
+        story_sentences = _story_sentences(story)
+        sentences, matrix = story_sentences[0], story_sentences[1]
         question = question_clean(case.question)
-        similarity = matrix @ question_encode(question)
-        rows = [int(row) for row in np.argsort(-similarity)[:CANDIDATES] if similarity[row] >= FLOOR]
-        probabilities = answer_probabilities(cross, question, [sentences[row] for row in rows])
-        holds = [bool(case.answer) and _folded(case.answer) in _folded(sentences[row]) for row in rows]
-        titles = list(Article.objects.filter(membership__cluster_id=story.pk).values_list("title", flat=True))
-        alone, with_titles = words_missing(question, sentences), words_missing(question, [*sentences, *titles])
+        judged = judged_candidates(question, question_encode(question), story_sentences, judge)
+        holds = {row for row in judged.rows if case.answer and _folded(case.answer) in _folded(sentences[row])}
+        unknown = {
+            "none": 0,
+            "one": names(words_missing(question, sentences), question),
+            "two": names(words_missing(question, sentences), question) // 2,
+            "two with headlines": names(judged.missing, question) // 2,
+        }
+        cases.append((case.kind, question, judged, matrix, holds, unknown))
 
-        def names(words: list[str], question: str = question) -> int:
-            return sum(1 for word in words if word[:1].isupper() and not question.startswith(word))
-
-        cases.append(
-            Case(
-                kind=case.kind,
-                top=sorted(zip(probabilities.tolist(), holds, strict=True), key=lambda pair: -pair[0]),
-                yes_no=question_is_yes_no(question),
-                names_missing=names(alone),
-                names_missing_with_titles=names(with_titles),
-                missing=bool(with_titles),
-            )
+    def answered(variant: Variant, question: str, judged, matrix, unknown: dict[str, int]) -> list[int] | None:  # type: ignore[no-untyped-def]
+        chosen = passages_judged(
+            judged.rows,
+            judged.probabilities,
+            judged.similarity,
+            matrix,
+            min_probability=variant.threshold,
+            count=len(judged.rows),
+            named=judged.named,
         )
+        if variant.typed == "strict":
+            chosen = passages_typed(chosen, judged.rows, judged.named)
+        chosen = chosen[:QUOTES]
+        if not chosen:
+            return None
+        if variant.yes_no_veto and question_is_yes_no(question) and judged.missing:
+            return None
+        if unknown[variant.names_veto]:
+            return None
+        if variant.missing_bar is not None and judged.missing and chosen[0].score < variant.missing_bar:
+            return None
+        return [passage.row for passage in chosen]
+
     kinds = ("answerable", "related only", "unanswerable")
-    totals = {kind: sum(1 for case in cases if case.kind == kind) for kind in kinds}
+    totals = {kind: sum(1 for case in cases if case[0] == kind) for kind in kinds}
     print(f"{len(cases)} questions: " + ", ".join(f"{totals[kind]} {kind}" for kind in kinds))
-    for threshold, yes_no_veto, names_veto in itertools.product(
-        (0.2, 0.25, 0.3, 0.5), (False, True), ("none", "one", "two", "two with headlines")
-    ):
-
-        def answered(
-            case: Case, threshold: float = threshold, yes_no: bool = yes_no_veto, rule: str = names_veto
-        ) -> bool:
-            if not case.top or case.top[0][0] < threshold:
-                return False
-            if yes_no and case.yes_no and case.missing:
-                return False
-            unknown = {"none": 0, "one": case.names_missing, "two": case.names_missing // 2}.get(
-                rule, case.names_missing_with_titles // 2
+    shipped = Variant()
+    if arguments.all:
+        variants = [
+            Variant(*values)
+            for values in itertools.product(
+                (0.2, 0.3, 0.5),
+                (False, True),
+                ("none", "one", "two", "two with headlines"),
+                ("bonus", "strict"),
+                (None, 0.5, 0.7, 0.9),
             )
-            return not unknown
-
-        found = sum(
-            1
-            for case in cases
-            if case.kind == "answerable"
-            and answered(case)
-            and any(holds for probability, holds in case.top[:QUOTES] if probability >= threshold)
-        )
-        refused = {kind: sum(1 for case in cases if case.kind == kind and not answered(case)) for kind in kinds[1:]}
+        ]
+    else:
+        variants = [
+            shipped,
+            *(Variant(threshold=value) for value in (0.2, 0.25, 0.5)),
+            Variant(yes_no_veto=False),
+            *(Variant(names_veto=value) for value in ("none", "one", "two")),
+            Variant(typed="strict"),
+            *(Variant(missing_bar=value) for value in (0.5, 0.6, 0.7, 0.8, 0.9)),
+            *(Variant(typed="strict", missing_bar=value) for value in (0.6, 0.7, 0.8)),
+        ]
+    for variant in variants:
+        results = [
+            (kind, answered(variant, question, judged, matrix, unknown), holds)
+            for kind, question, judged, matrix, holds, unknown in cases
+        ]
+        found = sum(1 for kind, rows, holds in results if kind == "answerable" and rows and holds & set(rows))
+        refused = {kind: sum(1 for case_kind, rows, _ in results if case_kind == kind and not rows) for kind in kinds}
         print(
-            f"threshold {threshold:<4} yes-or-no veto {'on ' if yes_no_veto else 'off'} names veto {names_veto:<18} "
-            f"answerable {found}/{totals['answerable']}  related only refused "
-            f"{refused['related only']}/{totals['related only']}  off topic refused "
-            f"{refused['unanswerable']}/{totals['unanswerable']}"
+            f"{variant}  answerable {found}/{totals['answerable']} (refused {refused['answerable']})  "
+            f"related only refused {refused['related only']}/{totals['related only']}  "
+            f"off topic refused {refused['unanswerable']}/{totals['unanswerable']}"
         )
 
 

@@ -31,6 +31,7 @@ from analysis.nlp.answer import (
     passages_candidates,
     passages_judged,
     passages_retrieve,
+    passages_typed,
     question_normalise,
     value_labels,
     words_missing,
@@ -309,6 +310,46 @@ def _passages_by_words(
     )
 
 
+@dataclass(frozen=True)
+class Judged:
+    """What the answer cross-encoder read for one question: the candidate sentences' rows, its probability
+    that each answers, their cosine to the question, whether each names what the question asks for,
+    and the question's words that the story (its sentences and headlines) never uses."""
+
+    rows: list[int]
+    probabilities: np.ndarray[Any, Any]
+    similarity: np.ndarray[Any, Any]
+    named: list[bool]
+    missing: list[str]
+
+
+def judged_candidates(
+    question: str, vector: np.ndarray[Any, Any], story_sentences: StorySentences, judge: CrossEncoder
+) -> Judged:
+    """The sentences the answer cross-encoder reads for ``question``, and what it says of each (``Judged``).
+
+    The candidates: the sentences closest to the question (``NEWSROOM_ASK_CANDIDATES``), those the
+    word rules rank first (which the cosine alone can miss in a long story), and, for a question that
+    asks for a person, a date or a number, the closest sentences that name one.
+    """
+    sentences, matrix, owners, labels = story_sentences
+    titles = list(dict.fromkeys(owner[0].title for owner in owners))
+    missing = words_missing(question, [*sentences, *titles])
+    similarity = matrix @ vector
+    floor = settings.NEWSROOM_ASK_MIN_SIMILARITY
+    rows = passages_candidates(similarity, min_similarity=floor, count=settings.NEWSROOM_ASK_CANDIDATES)
+    found = _passages_by_words(question, vector, story_sentences)
+    rows += [passage.row for passage in found if passage.row not in rows]
+    # "Who voted against the fare increase?" is answered by "... cast the two dissenting votes".
+    wanted = answer_labels(question)
+    if wanted:
+        naming = [row for row in np.argsort(-similarity) if wanted & labels[row] and row not in rows]
+        rows += [int(row) for row in naming[: settings.NEWSROOM_ASK_QUOTES] if similarity[row] >= floor]
+    probabilities = answer_probabilities(judge, question, [sentences[row] for row in rows])
+    named = [bool(wanted & labels[row]) for row in rows]
+    return Judged(rows=rows, probabilities=probabilities, similarity=similarity, named=named, missing=missing)
+
+
 def _judged_answer(
     question: str, vector: np.ndarray[Any, Any], story_sentences: StorySentences, judge: CrossEncoder
 ) -> AskAnswer:
@@ -319,31 +360,20 @@ def _judged_answer(
     question, or one naming two things the story never mentions, whatever the model says
     (``answer_vetoed``); beside an answer they are listed, so the reader sees what the quotes do not say.
     """
-    sentences, matrix, owners, labels = story_sentences
-    titles = list(dict.fromkeys(owner[0].title for owner in owners))
-    missing = words_missing(question, [*sentences, *titles])
-    similarity = matrix @ vector
-    floor = settings.NEWSROOM_ASK_MIN_SIMILARITY
-    rows = passages_candidates(similarity, min_similarity=floor, count=settings.NEWSROOM_ASK_CANDIDATES)
-    # And the sentences the word rules rank first, which the cosine alone can miss in a long story.
-    found = _passages_by_words(question, vector, story_sentences)
-    rows += [passage.row for passage in found if passage.row not in rows]
-    # And, for a question that asks for a person, a date or a number, the closest sentences that name
-    # one: "Who voted against the fare increase?" is answered by "... cast the two dissenting votes".
-    wanted = answer_labels(question)
-    if wanted:
-        naming = [row for row in np.argsort(-similarity) if wanted & labels[row] and row not in rows]
-        rows += [int(row) for row in naming[: settings.NEWSROOM_ASK_QUOTES] if similarity[row] >= floor]
-    probabilities = answer_probabilities(judge, question, [sentences[row] for row in rows])
+    sentences, matrix, owners, _ = story_sentences
+    judged = judged_candidates(question, vector, story_sentences, judge)
+    rows, similarity, missing = judged.rows, judged.similarity, judged.missing
     answering = passages_judged(
         rows,
-        probabilities,
+        judged.probabilities,
         similarity,
         matrix,
         min_probability=settings.NEWSROOM_ASK_MIN_ANSWER_PROBABILITY,
-        count=settings.NEWSROOM_ASK_QUOTES,
-        named=[bool(wanted & labels[row]) for row in rows],
+        count=len(rows),
+        named=judged.named,
     )
+    # A question that asks for a person, a date or a number is answered by the sentences naming one, when any does.
+    answering = passages_typed(answering, rows, judged.named)[: settings.NEWSROOM_ASK_QUOTES]
     if not answering or answer_vetoed(question, missing):
         related = [
             _quote(sentences[row], owners[row], round(float(similarity[row]), 4))

@@ -33,6 +33,7 @@ from analysis.nlp.answer import (
     passages_candidates,
     passages_judged,
     passages_retrieve,
+    passages_typed,
     question_is_yes_no,
     question_normalise,
     value_labels,
@@ -355,11 +356,18 @@ def test_the_answer_model_answers_in_other_words_and_names_the_words_the_coverag
     page = client.post(
         f"/stories/{fare_story.pk}/ask/", {"question": "Why did the transit board hike the fare?"}, follow=True
     ).content.decode()
-    assert "No article of this story uses the word &ldquo;hike&rdquo;" in page
+    assert "No article of this story uses the word “hike” from your question: check" in page
 
     refused = story_ask(story_id=fare_story.pk, question="Has the federal government approved the fare increase?")
     assert not refused.is_supported
     assert refused.related, "what the coverage does say is shown apart"
+    # The refusal says why: what the question asks is in no article.
+    page = client.post(
+        f"/stories/{fare_story.pk}/ask/",
+        {"question": "Has the federal government approved the fare increase?"},
+        follow=True,
+    ).content.decode()
+    assert "No article of this story uses the words “federal”, “government” from your question." in page
 
 
 def test_with_the_answer_model_off_the_word_rules_decide(fare_story: Story, settings: Any) -> None:
@@ -414,6 +422,53 @@ def test_a_who_question_ranks_first_the_sentence_that_names_people() -> None:
     assert rows("How did the board vote on the fare?") == [0, 1]
     assert answer_labels("When does it start?") == {"DATE", "TIME"}
     assert answer_labels("What happened?") == frozenset()
+
+
+def test_a_who_question_quotes_only_the_sentences_naming_people_when_one_answers() -> None:
+    vote, dissent, hearing = (
+        Passage(row=row, similarity=0.5, coverage=0.0, score=score) for row, score in ((0, 0.9), (1, 0.4), (2, 0.6))
+    )
+
+    # The vote that passed is the more probable, but it names nobody: the dissenters' sentence is the answer.
+    assert passages_typed([vote, hearing, dissent], [0, 1, 2], [False, True, False]) == [dissent]
+    # When no answer names what is asked for, the answers stand.
+    assert passages_typed([vote, hearing], [0, 1, 2], [False, True, False]) == [vote, hearing]
+
+
+def test_who_voted_against_is_answered_with_the_dissenters(
+    outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]
+) -> None:
+    """The real answer model and rules: the demo's "Who voted against the fare increase?"."""
+    story = encoded_story_build(
+        "Dissent story",
+        {
+            "left": [
+                "The Riverton transit board voted 5-2 late Friday to raise the base fare from $2.25 to $2.75.",
+                "Riders who packed the hearing were overwhelmingly opposed to the increase.",
+            ],
+            "center": [
+                "Board members Luis Ferreira and Janet Hollis voted no on the fare increase.",
+                "The new fare takes effect on January 4.",
+            ],
+            "right": ["The authority faces a $38 million budget gap.", "The monthly pass will climb from $80 to $95."],
+        },
+        outlets_by_side,
+        story_vector,
+    )
+    ArticleAnalysis.objects.filter(article__title="Dissent story (center)").update(
+        entities=[
+            {"text": "Luis Ferreira", "label": "PERSON", "count": 1},
+            {"text": "Janet Hollis", "label": "PERSON", "count": 1},
+        ]
+    )
+
+    answer = story_ask(story_id=story.pk, question="Who voted against the fare increase?")
+
+    assert answer.is_supported
+    # The vote that passed and the riders' opposition are as probable to the model, and name nobody.
+    assert [quote.text for quote in answer.quotes] == [
+        "Board members Luis Ferreira and Janet Hollis voted no on the fare increase."
+    ]
 
 
 def test_it_measures_ask_on_a_question_file(fare_story: Story, tmp_path: Path) -> None:

@@ -280,6 +280,18 @@ def passages_judged(
     return chosen
 
 
+def passages_typed(chosen: Sequence[Passage], rows: Sequence[int], named: Sequence[bool]) -> list[Passage]:
+    """Of the answers ``chosen`` (``passages_judged``), those that name what the question asks for, when
+    one does (``named[i]`` for ``rows[i]``); all of them otherwise.
+
+    "Who voted against the fare increase?" is answered by the sentence naming the two dissenters, not
+    by "The board voted 5-2 ...", however probable the model finds the vote.
+    """
+    naming = {row for row, names in zip(rows, named, strict=False) if names}
+    typed = [passage for passage in chosen if passage.row in naming]
+    return typed or list(chosen)
+
+
 _WORD_AS_WRITTEN = re.compile(WORD.pattern, re.IGNORECASE)
 _YES_NO = re.compile(r"^(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must)\b")
 

@@ -86,3 +86,11 @@ def quoted(text: str) -> str:
         return _SINGLE_OPEN if opened else _SINGLE_CLOSE
 
     return f"“{_DOUBLE_QUOTE.sub(single, str(text))}”"
+
+
+@register.filter
+def words_unused(words: Sequence[str]) -> str:
+    """'No article of this story uses the word “boost” from your question' (HTML-escaped): the words of a
+    question that Ask found in no article, said beside its answer or refusal."""
+    listed = ", ".join(f"“{word}”" for word in words)
+    return f"No article of this story uses {'the word' if len(words) == 1 else 'the words'} {listed} from your question"
