@@ -12,7 +12,7 @@ quoted sentence holds the answer), related-only refused and off-topic refused. T
 - the yes-or-no veto and the unknown-names veto (none, one capitalised word, two, two with the
   headlines counted: shipped);
 - the typed rule: the sentences naming what the question asks for (a person for "who") get a bonus
-  in the ranking (shipped), or, when one of them passes, only they are quoted ("strict");
+  in the ranking ("bonus"), and when one of them passes, only they are quoted ("strict": shipped);
 - the missing-word bar: a wh-question with a word the story never uses is answered only when the
   model's best probability reaches it ("none": no bar).
 """
@@ -34,7 +34,7 @@ class Variant:
     threshold: float = 0.3
     yes_no_veto: bool = True
     names_veto: str = "two with headlines"
-    typed: str = "bonus"
+    typed: str = "strict"
     missing_bar: float | None = None
 
     def __str__(self) -> str:
@@ -125,9 +125,8 @@ def main() -> None:
             *(Variant(threshold=value) for value in (0.2, 0.25, 0.5)),
             Variant(yes_no_veto=False),
             *(Variant(names_veto=value) for value in ("none", "one", "two")),
-            Variant(typed="strict"),
+            Variant(typed="bonus"),
             *(Variant(missing_bar=value) for value in (0.5, 0.6, 0.7, 0.8, 0.9)),
-            *(Variant(typed="strict", missing_bar=value) for value in (0.6, 0.7, 0.8)),
         ]
     for variant in variants:
         results = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
@@ -183,14 +184,27 @@ def story_sentences_kept(story_id: int, version: str) -> StorySentences:
 
 def _entity_labels(sentences: list[str], entities: object) -> list[frozenset[str]]:
     """For each sentence, the labels of the article's entities (as the analysis found them) it names,
-    and those of the values it states (dates, numbers, sums: ``value_labels``)."""
-    known = [
-        (str(entity["text"]), str(entity.get("label", "")))
-        for entity in (entities if isinstance(entities, list) else [])
-        if isinstance(entity, dict) and entity.get("text")
-    ]
+    and those of the values it states (dates, numbers, sums: ``value_labels``).
+
+    A person is a name of two words or more, named in full or by the last ("Raman said"): the small
+    spaCy model tags a lone capitalised word as a person now and then ("Riverton", "Fares"), which
+    would make every sentence naming the city answer "Who ...?".
+    """
+    known: list[tuple[re.Pattern[str], str]] = []
+    for entity in entities if isinstance(entities, list) else []:
+        if not isinstance(entity, dict) or not entity.get("text"):
+            continue
+        text, label = str(entity["text"]), str(entity.get("label", ""))
+        if label == "PERSON":
+            words = text.split()
+            if len(words) < 2:
+                continue
+            known.append((re.compile(rf"\b(?:{re.escape(text)}|{re.escape(words[-1])})\b"), label))
+        else:
+            known.append((re.compile(re.escape(text)), label))
     return [
-        frozenset(label for text, label in known if text in sentence) | value_labels(sentence) for sentence in sentences
+        frozenset(label for pattern, label in known if pattern.search(sentence)) | value_labels(sentence)
+        for sentence in sentences
     ]
 
 
