@@ -10,7 +10,8 @@ quoted sentence holds the answer), related-only refused and off-topic refused. T
 
 - the threshold (``NEWSROOM_ASK_MIN_ANSWER_PROBABILITY``);
 - the yes-or-no veto and the unknown-names veto (none, one capitalised word, two, two with the
-  headlines counted: shipped);
+  headlines counted: shipped); the unnamed-speaker veto ("What did Biden say ...?" of a story that
+  never names him);
 - the typed rule: the sentences naming what the question asks for (a person for "who") get a bonus
   in the ranking ("bonus"), and when one of them passes, only they are quoted ("strict": shipped);
 - the missing-word bar: a wh-question with a word the story never uses is answered only when the
@@ -36,18 +37,26 @@ class Variant:
     names_veto: str = "two with headlines"
     typed: str = "strict"
     missing_bar: float | None = None
+    speaker_veto: bool = True
 
     def __str__(self) -> str:
         bar = "none" if self.missing_bar is None else f"{self.missing_bar}"
         return (
             f"threshold {self.threshold:<4} yes-or-no veto {'on ' if self.yes_no_veto else 'off'} "
-            f"names veto {self.names_veto:<18} typed {self.typed:<6} missing-word bar {bar:<4}"
+            f"names veto {self.names_veto:<18} speaker veto {'on ' if self.speaker_veto else 'off'} "
+            f"typed {self.typed:<6} missing-word bar {bar:<4}"
         )
 
 
 def main() -> None:
     django_setup()
-    from analysis.nlp.answer import passages_judged, passages_typed, question_is_yes_no, words_missing
+    from analysis.nlp.answer import (
+        passages_judged,
+        passages_typed,
+        question_asks_unnamed_speaker,
+        question_is_yes_no,
+        words_missing,
+    )
     from analysis.nlp.answer_cross import answer_cross_encoder
     from newsroom.management.commands.evaluate_ask import _folded, cases_read, story_find
     from stories.ask import _story_sentences, judged_candidates, question_clean, question_encode
@@ -56,6 +65,7 @@ def main() -> None:
     parser.add_argument("path", type=Path)
     parser.add_argument("--cross", default="", help="Adapters (default: the shipped ones).")
     parser.add_argument("--all", action="store_true", help="Every combination, not only one change at a time.")
+    parser.add_argument("--show", action="store_true", help="List the shipped rule's misses (answered or not).")
     arguments = parser.parse_args()
     judge = answer_cross_encoder(arguments.cross)
     assert judge is not None
@@ -100,10 +110,18 @@ def main() -> None:
             return None
         if unknown[variant.names_veto]:
             return None
+        if variant.speaker_veto and question_asks_unnamed_speaker(question, judged.missing):
+            return None
         if variant.missing_bar is not None and judged.missing and chosen[0].score < variant.missing_bar:
             return None
         return [passage.row for passage in chosen]
 
+    if arguments.show:
+        for kind, question, judged, matrix, holds, unknown in cases:
+            rows = answered(Variant(), question, judged, matrix, unknown)
+            if (kind == "answerable" and not (rows and holds & set(rows))) or (kind != "answerable" and rows):
+                best = max(judged.probabilities.tolist(), default=0.0)
+                print(f"miss ({kind}, best {best:.2f}, missing {judged.missing}): {question}")
     kinds = ("answerable", "related only", "unanswerable")
     totals = {kind: sum(1 for case in cases if case[0] == kind) for kind in kinds}
     print(f"{len(cases)} questions: " + ", ".join(f"{totals[kind]} {kind}" for kind in kinds))
@@ -117,6 +135,7 @@ def main() -> None:
                 ("none", "one", "two", "two with headlines"),
                 ("bonus", "strict"),
                 (None, 0.5, 0.7, 0.9),
+                (False, True),
             )
         ]
     else:
@@ -124,6 +143,7 @@ def main() -> None:
             shipped,
             *(Variant(threshold=value) for value in (0.2, 0.25, 0.5)),
             Variant(yes_no_veto=False),
+            Variant(speaker_veto=False),
             *(Variant(names_veto=value) for value in ("none", "one", "two")),
             Variant(typed="bonus"),
             *(Variant(missing_bar=value) for value in (0.5, 0.6, 0.7, 0.8, 0.9)),

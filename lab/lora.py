@@ -109,3 +109,17 @@ def adapters_save(state: dict[str, np.ndarray[Any, Any]], meta: dict[str, Any], 
         str(output),
         {"meta": json.dumps(meta)},
     )
+
+
+def adapters_load(adapted: LoraEncoder, path: Path) -> None:
+    """Set ``adapted``'s adapters and head to those saved at ``path`` (``adapters_save``), to train on from them."""
+    import torch
+    from safetensors.numpy import load_file
+
+    arrays = load_file(str(path))
+    with torch.no_grad():
+        for name, (down, up) in adapted.adapters.items():
+            down.copy_(torch.from_numpy(arrays[f"{name}.lora_a"]))
+            up.copy_(torch.from_numpy(arrays[f"{name}.lora_b"]))
+        adapted.head.weight.copy_(torch.from_numpy(arrays["head.weight"]))
+        adapted.head.bias.copy_(torch.from_numpy(arrays["head.bias"]))

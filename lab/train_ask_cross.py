@@ -9,13 +9,20 @@ questions on the passage's topic that it does not answer (``lab/data/ask_train/`
 question and one sentence make a pair, true when the sentence holds the answer span. Every other
 sentence of its passage is a false pair (on the topic, not the answer), every sentence of a passage
 to a question it does not answer is false (at most five of a passage's false pairs per question,
-chosen at random), and one sentence of another passage is false too (off the topic). The questions
+chosen at random), and one sentence of another passage is false too (off the topic). A near miss
+(``"type": "near_miss"``, the ``n*.jsonl`` files) is a question on one sentence's topic that the
+passage does not answer ("What will the company charge for the drug?" of "The company asked the
+agency to approve the drug"): that sentence is always among its false pairs. The questions
 over the passages of ``--dev-file`` (a file name; default the last) are kept out of training and
 pick the epoch (average precision of their pairs); the threshold Ask refuses under is chosen
 afterwards, on the question sets (``evaluate_ask``), not here.
 
 The shipped adapters: ``--dev-file h9.jsonl --epochs 4 --learning-rate 1.5e-3`` (seed 0, 2 threads),
-about 39 minutes on two shared cores; see docs/models.md (Ask).
+about 39 minutes on two shared cores; see docs/models.md (Ask). Session 12's near misses
+(``lab/data/ask_near_miss/``, not in the shipped model's data) are read when named: with them a
+fresh run's first epoch collapsed to a constant (dev average precision 0.12) at this learning
+rate, and training on from the shipped adapters (``--init``, 2 epochs at 5e-4) made the model
+refuse paraphrased questions (see the answer model's card).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from lab.environment import django_setup
-from lab.lora import adapters_save, lora_encoder
+from lab.lora import adapters_load, adapters_save, lora_encoder
 
 WARMUP_SHARE = 0.06
 OFF_TOPIC_PER_QUESTION = 1
@@ -73,7 +80,8 @@ def pairs_read(paths: Sequence[Path], sentences_of: Any, seed: int) -> list[Pair
         if row["type"] == "paragraph"
     }
     passages: dict[tuple[str, str], str] = {}
-    asked: list[tuple[str, str, str, str]] = []  # file, passage, question, answer ("" when not answered)
+    # file, passage, question, answer ("" when not answered), the words of a sentence that must be a false pair
+    asked: list[tuple[str, str, str, str, str]] = []
     for path, number, row in rows:
         file, title = str(row.get("source") or path.name), str(row["article"])
         if row["type"] == "question":
@@ -81,20 +89,27 @@ def pairs_read(paths: Sequence[Path], sentences_of: Any, seed: int) -> list[Pair
             if str(row["answer"]) not in text:
                 raise SystemExit(f"{path}:{number}: the answer is not in its paragraph")
             passages.setdefault((file, f"{title}|{row['paragraph']}"), text)
-            asked.append((file, f"{title}|{row['paragraph']}", str(row["question"]), str(row["answer"])))
+            asked.append((file, f"{title}|{row['paragraph']}", str(row["question"]), str(row["answer"]), ""))
+        elif row["type"] == "near_miss":
+            text = paragraphs.get((file, title, int(row["paragraph"])), "")
+            if str(row["sentence"]) not in text:
+                raise SystemExit(f"{path}:{number}: the sentence is not in its paragraph")
+            passages.setdefault((file, f"{title}|{row['paragraph']}"), text)
+            asked.append((file, f"{title}|{row['paragraph']}", str(row["question"]), "", str(row["sentence"])))
         elif row["type"] == "related_only":
             for (file_, title_, index), text in paragraphs.items():
                 if (file_, title_) == (file, title):
                     passages.setdefault((file, f"{title}|{index}"), text)
-                    asked.append((file, f"{title}|{index}", str(row["question"]), ""))
+                    asked.append((file, f"{title}|{index}", str(row["question"]), "", ""))
     keys = list(passages)
     split = dict(zip(keys, sentences_of([passages[key] for key in keys]), strict=True))
     chooser = random.Random(seed)
     pairs = []
-    for file, title, question, answer in asked:
+    for file, title, question, answer, near in asked:
         found = [bool(answer) and _folded(answer) in _folded(sentence) for sentence in split[file, title]]
         others = [sentence for sentence, answers in zip(split[file, title], found, strict=True) if not answers]
         kept = set(chooser.sample(others, min(len(others), NEGATIVES_PER_QUESTION)))
+        kept |= {sentence for sentence in others if near and _folded(near) in _folded(sentence)}
         for sentence, answers in zip(split[file, title], found, strict=True):
             if answers or sentence in kept:
                 pairs.append(Pair(question, sentence, answers, f"{file}|{title}", file))
@@ -136,6 +151,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch.")
     parser.add_argument("--all", action="store_true", help="Train on the dev file too (for the epochs chosen).")
+    parser.add_argument("--init", type=Path, help="Start from these adapters and head (a file this script wrote).")
+    parser.add_argument(
+        "--clip", type=float, default=0.0, help="Clip each step's gradient to this norm (default: no clipping)."
+    )
     arguments = parser.parse_args(argv)
 
     torch.set_num_threads(arguments.threads)
@@ -154,6 +173,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     )
 
     adapted = lora_encoder(encoder_path, arguments.rank)
+    if arguments.init:
+        adapters_load(adapted, arguments.init)
     model, head = adapted.model, adapted.head
     trainable = adapted.trainable
 
@@ -200,6 +221,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         for chosen in batches(list(train_indexes)):
             loss = loss_function(logits_of(chosen), torch.tensor(gold[chosen], dtype=torch.float32))
             loss.backward()
+            if arguments.clip:
+                torch.nn.utils.clip_grad_norm_(trainable, arguments.clip)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()

@@ -339,6 +339,13 @@ def test_words_the_story_never_uses_refuse_a_yes_or_no_question_or_two_unknown_n
 
     assert vetoed("Has the federal government approved the ruling?") == (["federal", "government", "approved"], True)
     assert vetoed("What did the United Nations say about the voter ID ruling?") == (["United", "Nations"], True)
+    # Someone the story never names cannot be quoted; a missing name in another question is the model's call.
+    assert vetoed("What did Biden say about the voter ID ruling?") == (["Biden"], True)
+    assert vetoed("How did Calder's governor react to the ruling?") == (["governor", "react"], False)
+    assert vetoed("Which Calder Supreme Court justices dissented in Marsh?") == (
+        ["justices", "dissented", "Marsh"],
+        False,
+    )
     # A wh-question's word in other words is the answer model's call; the kind of answer wanted never counts.
     assert vetoed("When was the voter ID law struck down?") == (["struck"], False)
     assert vetoed("What year did the Calder Supreme Court rule?") == ([], False)

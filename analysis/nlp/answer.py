@@ -326,14 +326,32 @@ def answer_vetoed(question: str, missing: Sequence[str]) -> bool:
     disaster declaration?" of a story that says the governor requested one); two names the story
     never mentions ("What did the United Nations say about the ruling?") are someone it never quotes.
     A wh-question's one missing word is as often the question's own wording of what a sentence says
-    ("When was the company established?" of "founded in 1602"): the answer model decides those.
+    ("When was the company established?" of "founded in 1602"): the answer model decides those, but
+    for a name the story never mentions in a question about what someone said
+    (``question_asks_unnamed_speaker``).
     """
     if not missing:
         return False
     if question_is_yes_no(question):
         return True
     names = [word for word in missing if word[:1].isupper() and not question.startswith(word)]
-    return len(names) >= 2
+    return len(names) >= 2 or question_asks_unnamed_speaker(question, missing)
+
+
+# Verbs of what someone said or thought: "What did Biden say about ...?", "How did Merck respond?".
+_SPEECH = re.compile(
+    r"\b(?:say|says|said|think|thinks|thought|respond|responds|responded|react|reacts|reacted|comment|comments|"
+    r"commented|tell|tells|told|argue|argues|argued|claim|claims|claimed|warn|warns|warned|promise|promises|"
+    r"promised|announce|announces|announced|describe|describes|described|write|writes|wrote)\b"
+)
+
+
+def question_asks_unnamed_speaker(question: str, missing: Sequence[str]) -> bool:
+    """True when the question asks what someone said or thought, and names someone the story never
+    mentions ("What did Biden say about the cost-of-living increase?" of a story that never names
+    him): no sentence can be their words."""
+    names = [word for word in missing if word[:1].isupper() and not question.startswith(word)]
+    return bool(names) and bool(_SPEECH.search(question.lower()))
 
 
 def question_normalise(question: str) -> str:
