@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,18 @@ def adapters_load(adapted: LoraEncoder, path: Path) -> None:
             up.copy_(torch.from_numpy(arrays[f"{name}.lora_b"]))
         adapted.head.weight.copy_(torch.from_numpy(arrays["head.weight"]))
         adapted.head.bias.copy_(torch.from_numpy(arrays["head.bias"]))
+
+
+def logits_in_batches(
+    logits_of: Callable[[list[int]], Any], indexes: Sequence[int], count: int
+) -> np.ndarray[Any, Any]:
+    """``logits_of`` (pair indexes in, a tensor of logits out) over ``indexes`` in batches of 64, without
+    gradients, as an array of ``count`` logits (0 where not scored): the trainers' dev scoring."""
+    import torch
+
+    result = np.zeros(count, dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(indexes), 64):
+            chosen = list(indexes[start : start + 64])
+            result[chosen] = logits_of(chosen).numpy()
+    return result

@@ -42,7 +42,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from lab.environment import django_setup
-from lab.lora import adapters_load, adapters_save, lora_encoder
+from lab.lora import adapters_load, adapters_save, logits_in_batches, lora_encoder
 
 WARMUP_SHARE = 0.06
 OFF_TOPIC_PER_QUESTION = 1
@@ -194,13 +194,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     def scored(rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         model.eval()
         head.eval()
-        indexes = np.nonzero(rows)[0].tolist()
-        result = np.zeros(len(pairs), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(indexes), 64):
-                chosen = indexes[start : start + 64]
-                result[chosen] = logits_of(chosen).numpy()
-        return result[rows]
+        return logits_in_batches(logits_of, np.nonzero(rows)[0].tolist(), len(pairs))[rows]
 
     train_indexes = np.nonzero(train)[0].tolist()
     optimizer = torch.optim.AdamW(trainable, lr=arguments.learning_rate, weight_decay=0.01)

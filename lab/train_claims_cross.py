@@ -32,7 +32,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from lab.environment import django_setup
-from lab.lora import adapters_save, lora_encoder
+from lab.lora import adapters_save, logits_in_batches, lora_encoder
 from lab.train_claims import bucket, groups_of, pairs_encoded, threshold_for_precision
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
@@ -154,12 +154,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         indexes = sorted(
             np.nonzero(rows)[0].tolist(), key=lambda index: len(pairs[index].first) + len(pairs[index].second)
         )
-        result = np.zeros(len(pairs), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(indexes), 64):
-                chosen = indexes[start : start + 64]
-                result[chosen] = logits_of(chosen).numpy()
-        return result[rows]
+        return logits_in_batches(logits_of, indexes, len(pairs))[rows]
 
     train_indexes = np.nonzero(train)[0].tolist()
     optimizer = torch.optim.AdamW(trainable, lr=arguments.learning_rate, weight_decay=0.01)
