@@ -15,7 +15,6 @@ import re
 from datetime import timedelta
 
 import numpy as np
-from datasketch import MinHash
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -41,6 +40,10 @@ def shingles_of(text: str) -> set[bytes]:
 
 def signature_of(text: str) -> bytes | None:
     """The MinHash signature of the text's 5-grams (little-endian uint64s), or None for too short a text."""
+    # Imported here: datasketch's package imports SciPy (about 55 MiB), which a web worker, importing
+    # this module with the app's models, never needs.
+    from datasketch import MinHash
+
     shingles = shingles_of(text)
     if len(shingles) < MIN_SHINGLES:
         return None
