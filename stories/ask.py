@@ -119,7 +119,12 @@ def answer_judge() -> CrossEncoder | None:
     if name == "off":
         return None
     with _ENCODER_LOAD:
-        return answer_cross_encoder(name, settings.NEWSROOM_EMBEDDING_MODEL)
+        return answer_cross_encoder(
+            name,
+            settings.NEWSROOM_EMBEDDING_MODEL,
+            settings.NEWSROOM_ENCODER_BACKEND,
+            settings.NEWSROOM_ENCODER_ONNX_DIR,
+        )
 
 
 # The sentences, their vectors, (article, citation number) of each, and the labels of the article's

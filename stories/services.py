@@ -105,6 +105,8 @@ def _same_claim_model() -> SameClaimModel:
         settings.NEWSROOM_SAME_CLAIM_MODEL,
         settings.NEWSROOM_SAME_CLAIM_CROSS_ENCODER,
         settings.NEWSROOM_EMBEDDING_MODEL,
+        settings.NEWSROOM_ENCODER_BACKEND,
+        settings.NEWSROOM_ENCODER_ONNX_DIR,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -282,6 +283,30 @@ def test_once_exported_the_onnx_encoder_runs_without_loading_pytorch(tmp_path: P
     ).stdout.split()
 
     assert output == ["1.0", "False"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
+def test_a_web_worker_on_onnx_runtime_answers_without_loading_pytorch(tmp_path: Path) -> None:
+    """After ``manage.py export_onnx``, a web process's encoder and Ask's answer model are ONNX Runtime's:
+    PyTorch (and transformers' modelling code) never loads, which is most of a worker's memory (issue 21)."""
+    environment = {**os.environ, "NEWSROOM_ENCODER_BACKEND": "onnx", "NEWSROOM_ENCODER_ONNX_DIR": str(tmp_path)}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "export_onnx"], env=environment, capture_output=True, text=True, check=True, cwd=ROOT)
+    program = (
+        "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'newsroom.settings.local'); "
+        "django.setup(); import newsroom.urls; from stories.ask import answer_judge, question_encode; "
+        "vector = question_encode('Who voted against the fare increase?'); "
+        "logit, = answer_judge().logits([('Who voted against it?', 'Ferreira and Hollis voted against it.')]); "
+        "print(round(float(vector @ vector), 4), logit > 0, answer_judge().backend, "
+        "[name for name in ('torch', 'transformers.modeling_utils', 'scipy') if name in sys.modules])"
+    )
+
+    output = subprocess.run(
+        [sys.executable, "-c", program], env=environment, capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+
+    assert output == "1.0 True onnx []"
 
 
 def test_it_refuses_an_encoder_backend_it_does_not_know() -> None:

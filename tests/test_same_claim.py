@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import logging
 from collections.abc import Sequence
@@ -18,8 +19,10 @@ from django.test import Client
 
 from analysis.claims_evaluation import LabelledPair, pairs_encode
 from analysis.models import ArticleAnalysis
+from analysis.nlp.answer_cross import ANSWER_CROSS_PATH
+from analysis.nlp.models import default_encoder_path
 from analysis.nlp.same_claim import SameClaimModel, checks_pass, outcomes_differ, same_claim_model, sentence_facts
-from analysis.nlp.same_claim_cross import CROSS_WEIGHTS_PATH
+from analysis.nlp.same_claim_cross import CROSS_WEIGHTS_PATH, CrossEncoder, pair_inputs
 from lab.train_claims import groups_of, threshold_for_precision, threshold_for_recall
 from sources.models import Article, Lean, Outlet
 from stories.models import Story
@@ -186,6 +189,49 @@ def test_the_shipped_cross_encoder_cites_a_reworded_fact_and_not_another_fact() 
 
     assert reworded >= model.precise
     assert other_fact < model.precise
+
+
+# Pairs that cut (each side too long, one side too long), odd characters, and an empty side.
+CROSS_PAIRS = [
+    ("Who voted against the fare increase?", "Board members Luis Ferreira and Janet Hollis cast the dissenting votes."),
+    ("When? " * 60, "Tomorrow, at the latest. " * 30),
+    ("Did the river crest?", "It crested at 19.4 feet. " * 40),
+    ("Élan café, naïve “quotes” — 1,250.5 m²?", "日本語のテキスト and émigré data"),
+    ("", "The board met."),
+]
+
+
+def test_the_cross_encoder_cuts_and_pads_pairs_as_transformers_tokenizer_does() -> None:
+    """Training read pairs through transformers' tokenizer (``pair_inputs``); the runtime, through the
+    encoder's tokenizer.json alone (no transformers in a web worker on ONNX Runtime): the same word pieces."""
+    from transformers import AutoTokenizer
+
+    expected = pair_inputs(AutoTokenizer.from_pretrained(str(default_encoder_path())), CROSS_PAIRS)
+    cross = CrossEncoder.load(CROSS_WEIGHTS_PATH, default_encoder_path())
+
+    encodings = cross.tokenizer.encode_batch(CROSS_PAIRS)
+
+    assert max(len(encoding.ids) for encoding in encodings) == 128
+    for name, field in (("input_ids", "ids"), ("token_type_ids", "type_ids"), ("attention_mask", "attention_mask")):
+        assert [getattr(encoding, field) for encoding in encodings] == expected[name].tolist()
+
+
+@pytest.mark.models
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
+@pytest.mark.parametrize("weights", [CROSS_WEIGHTS_PATH, ANSWER_CROSS_PATH], ids=["same claim", "answer"])
+def test_a_cross_encoder_on_onnx_runtime_gives_pytorch_s_logits(weights: Path, tmp_path: Path) -> None:
+    on_torch = CrossEncoder.load(weights, default_encoder_path())
+    on_onnx = CrossEncoder.load(weights, default_encoder_path(), backend="onnx", onnx_dir=tmp_path)
+
+    expected, got = on_torch.logits(CROSS_PAIRS), on_onnx.logits(CROSS_PAIRS)
+
+    assert [path.name.split("-")[0] for path in tmp_path.glob("*.onnx")] == [weights.stem]
+    assert np.abs(expected - got).max() < 1e-3
+    assert np.ptp(expected) > 1  # pairs the model tells apart, so equal logits are not a constant
+    # A graph made with other adapters is another file: the same-claim one is never run as the answer one.
+    again = CrossEncoder.load(weights, default_encoder_path(), backend="onnx", onnx_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.onnx"))) == 1
+    assert np.array_equal(again.logits(CROSS_PAIRS), got)
 
 
 # --- The lab's protocol -------------------------------------------------------------------------

@@ -27,11 +27,16 @@ ANSWER_CROSS_PATH = Path(__file__).parent / "weights" / "answer_cross.safetensor
 
 
 @functools.cache
-def answer_cross_encoder(path: str = "", encoder_path: str = "") -> CrossEncoder:
-    """The answer cross-encoder at ``path`` (default: the shipped one), loaded once per process."""
+def answer_cross_encoder(
+    path: str = "", encoder_path: str = "", backend: str = "torch", onnx_dir: str = ""
+) -> CrossEncoder:
+    """The answer cross-encoder at ``path`` (default: the shipped one), loaded once per process, run on
+    ``backend`` (torch or onnx, ``CrossEncoder.load``)."""
     from analysis.nlp.models import default_encoder_path
 
-    cross = CrossEncoder.load(Path(path or ANSWER_CROSS_PATH), encoder_path or default_encoder_path())
+    cross = CrossEncoder.load(
+        Path(path or ANSWER_CROSS_PATH), encoder_path or default_encoder_path(), backend=backend, onnx_dir=onnx_dir
+    )
     if cross.meta.get("task") != "answers":
         raise ValueError(f"{path or ANSWER_CROSS_PATH}: not an answer cross-encoder")
     return cross

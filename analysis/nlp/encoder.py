@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -156,17 +156,7 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, path: Path) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        # As many threads as PyTorch would use (it follows the cores, or OMP_NUM_THREADS).
-        options.intra_op_num_threads = _torch_threads()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Its threads wait for work by spinning by default: on cores shared with other workers (web
-        # workers, spaCy, the database) that burns the CPU they need.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(path)
         self.path = path
 
     def run(self, input_ids: Matrix, attention_mask: Matrix) -> tuple[Matrix, Matrix, tuple[Matrix, ...]]:
@@ -183,6 +173,21 @@ class OnnxBackend:
         means = summed / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.clip(np.linalg.norm(means, axis=1, keepdims=True), 1e-12, None)
         return (means / norms).astype(np.float32), states, tuple(top_inputs)
+
+
+def onnx_session(path: Path) -> Any:
+    """An ONNX Runtime session on the graph at ``path``, threaded as PyTorch would be."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    # As many threads as PyTorch would use (it follows the cores, or OMP_NUM_THREADS).
+    options.intra_op_num_threads = _torch_threads()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Its threads wait for work by spinning by default: on cores shared with other workers (web
+    # workers, spaCy, the database) that burns the CPU they need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def _torch_threads() -> int:
@@ -308,41 +313,69 @@ def text_encoder(path: str = "", backend: str = "torch", onnx_dir: str = "") -> 
 
 def onnx_model_path(directory: Path, cache: Path) -> Path:
     """The model's ONNX export in ``cache``, written at first use (atomically: workers may race)."""
-    path = cache / onnx_export_name(directory)
+    return onnx_export_cached(
+        cache / onnx_export_name(directory),
+        lambda: sentence_encoder(str(directory))[0].auto_model,
+        ONNX_OUTPUTS,
+        "the sentence encoder",
+    )
+
+
+def onnx_export_cached(path: Path, transformer: Callable[[], Any], outputs: Sequence[str], what: str) -> Path:
+    """``path``, the export of the transformer ``transformer()`` loads, written first if it is not there yet.
+
+    Written atomically (workers may race). Exporting loads PyTorch in this process; a graph already
+    on disk is used without it.
+    """
     if path.exists():
         return path
-    cache.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
-    logger.info("Exporting the sentence encoder to ONNX at %s", path)
-    onnx_export(sentence_encoder(str(directory))[0].auto_model, partial)
+    logger.info("Exporting %s to ONNX at %s", what, path)
+    onnx_export(transformer(), partial, outputs)
     os.replace(partial, path)
     return path
 
 
-def onnx_export_name(directory: Path) -> str:
+def onnx_export_name(
+    directory: Path, *, prefix: str = "encoder", outputs: Sequence[str] | None = None, extra: bytes = b""
+) -> str:
     """The export's file name, keyed by the model's weights and configuration, the exporter and the graph's outputs.
 
     So a new model, a new PyTorch (the exporter) or an export made before the graph gave the
-    states entering each of the top layers the pass hands over exports again.
+    states entering each of the top layers the pass hands over exports again. ``extra``: what
+    else the graph is made of (a cross-encoder's adapters).
     """
-    outputs = "-".join(ONNX_OUTPUTS)
-    digest = hashlib.sha256(f"torch-{package_version('torch')}-opset-{ONNX_OPSET}-{outputs}".encode())
+    outputs = ONNX_OUTPUTS if outputs is None else outputs
+    digest = hashlib.sha256(f"torch-{package_version('torch')}-opset-{ONNX_OPSET}-{'-'.join(outputs)}".encode())
+    digest.update(_model_files_digest(directory))
+    digest.update(extra)
+    return f"{prefix}-{digest.hexdigest()[:16]}.onnx"
+
+
+@functools.cache
+def _model_files_digest(directory: Path) -> bytes:
+    """The digest of the model's configuration and weights (read once per process: 90 MB)."""
+    digest = hashlib.sha256()
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
         if (directory / name).exists():
             digest.update(name.encode())
             with (directory / name).open("rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
-    return f"encoder-{digest.hexdigest()[:16]}.onnx"
+    return digest.digest()
 
 
-def onnx_export(transformer: Any, path: Path) -> None:
-    """Write the transformer as an ONNX graph: input ids, attention mask, token types -> ONNX_OUTPUTS.
+def onnx_export(transformer: Any, path: Path, outputs: Sequence[str] = ONNX_OUTPUTS) -> None:
+    """Write the transformer as an ONNX graph: input ids, attention mask, token types -> ``outputs``.
 
-    The outputs are the last hidden state and the hidden states entering the top layer, the top
-    two layers, and so on (``TOP_INPUTS``).
+    The outputs are the last hidden state, then (as many as named, in ``ONNX_OUTPUTS``' order) the
+    hidden states entering the top layer, the top two layers, and so on (``TOP_INPUTS``).
     """
     import torch
+
+    if tuple(outputs) != ONNX_OUTPUTS[: len(outputs)] or not outputs:
+        raise ValueError(f"ONNX outputs {outputs}: expected the first of {ONNX_OUTPUTS}")
 
     class LastHiddenState(torch.nn.Module):
         def __init__(self) -> None:
@@ -359,7 +392,7 @@ def onnx_export(transformer: Any, path: Path) -> None:
             # hidden_states[-1] is the last layer's output, [-1 - k] what enters the top k layers.
             return (
                 output.last_hidden_state,
-                *(output.hidden_states[-1 - layers] for layers in range(1, len(ONNX_OUTPUTS))),
+                *(output.hidden_states[-1 - layers] for layers in range(1, len(outputs))),
             )
 
     example = torch.ones((2, 8), dtype=torch.long)
@@ -371,10 +404,9 @@ def onnx_export(transformer: Any, path: Path) -> None:
             (example, example, torch.zeros_like(example)),
             str(path),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=list(ONNX_OUTPUTS),
+            output_names=list(outputs),
             dynamic_axes={
-                name: {0: "batch", 1: "tokens"}
-                for name in ("input_ids", "attention_mask", "token_type_ids", *ONNX_OUTPUTS)
+                name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "token_type_ids", *outputs)
             },
             opset_version=ONNX_OPSET,
             dynamo=False,

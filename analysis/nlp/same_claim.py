@@ -271,7 +271,13 @@ class SameClaimModel:
 
     @classmethod
     def load(
-        cls, path: Path | str = "", *, cross_path: Path | str | None = "", encoder_path: Path | str = ""
+        cls,
+        path: Path | str = "",
+        *,
+        cross_path: Path | str | None = "",
+        encoder_path: Path | str = "",
+        backend: str = "torch",
+        onnx_dir: Path | str = "",
     ) -> SameClaimModel:
         """The head of ``path`` (default: the shipped one), with the cross-encoder of ``cross_path`` (default:
         the shipped adapters; ``None``: the head alone). A missing adapter file, or one whose thresholds were
@@ -298,7 +304,7 @@ class SameClaimModel:
             from analysis.nlp.models import default_encoder_path
 
             encoder_path = default_encoder_path()
-        cross = CrossEncoder.load(cross_file, encoder_path)
+        cross = CrossEncoder.load(cross_file, encoder_path, backend=backend, onnx_dir=onnx_dir)
         if cross.meta.get("gate_model") != head.version:
             logger.warning(
                 "The same-claim cross-encoder %s was tuned behind head %s, not %s: the head alone decides citations",
@@ -421,6 +427,14 @@ class SameClaimModel:
 
 
 @functools.cache
-def same_claim_model(path: str = "", cross_path: str = "", encoder_path: str = "") -> SameClaimModel:
-    """The process's model. ``cross_path`` "off": the logistic head alone."""
-    return SameClaimModel.load(path, cross_path=None if cross_path == "off" else cross_path, encoder_path=encoder_path)
+def same_claim_model(
+    path: str = "", cross_path: str = "", encoder_path: str = "", backend: str = "torch", onnx_dir: str = ""
+) -> SameClaimModel:
+    """The process's model. ``cross_path`` "off": the logistic head alone; the cross-encoder runs on ``backend``."""
+    return SameClaimModel.load(
+        path,
+        cross_path=None if cross_path == "off" else cross_path,
+        encoder_path=encoder_path,
+        backend=backend,
+        onnx_dir=onnx_dir,
+    )

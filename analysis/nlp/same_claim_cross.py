@@ -6,7 +6,9 @@ a paraphrase decision needs. Fine-tuned (``python -m lab.train_claims_cross``) a
 (LoRA) on every linear layer of the encoder's six blocks, and a linear head over the mean of its
 last hidden states: the shipped file holds only those (about 1 MB, safetensors, no pickles). At
 load the adapters are folded into a private copy of the encoder's weights, so scoring costs what
-the plain encoder costs. The analysis's own sentence encoder is never modified.
+the plain encoder costs. The analysis's own sentence encoder is never modified. The copy runs on
+PyTorch, or (``backend="onnx"``, as the sentence encoder's NEWSROOM_ENCODER_BACKEND) exported once to
+ONNX and run by ONNX Runtime.
 
 Only ``analysis.nlp.same_claim`` uses it, on the pairs its cheap head already passes at its
 ``recall`` threshold (see ``SameClaimModel``): the cost of a page refresh stays bounded.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ from analysis.nlp.models import ENCODER_BLOCK_LINEARS
 
 if TYPE_CHECKING:
     import torch
+    from tokenizers import Tokenizer
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 CROSS_WEIGHTS_PATH = Path(__file__).parent / "weights" / "same_claim_cross.safetensors"
@@ -42,6 +45,7 @@ BATCH_SIZE = 32
 CACHED_PAIRS = 100_000
 
 Vector = np.ndarray[Any, np.dtype[np.float32]]
+Matrix = np.ndarray[Any, np.dtype[Any]]
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -63,13 +67,15 @@ def adapted_parameter_names(layers: int) -> list[str]:
 
 @dataclass(frozen=True)
 class CrossEncoder:
-    """The encoder with its adapters folded in, its tokenizer, and the head; ``logits`` scores pairs."""
+    """The encoder with its adapters folded in, run by a backend, and the head; ``logits`` scores pairs."""
 
-    model: Any  # transformers' BertModel (typed loosely: transformers is imported only when loaded)
-    tokenizer: Any
+    # (input ids, attention mask, token types) -> the last hidden states, batch x tokens x hidden
+    network: Callable[[Matrix, Matrix, Matrix], Matrix]
+    tokenizer: Tokenizer  # the encoder's own (tokenizer.json), set to cut and pad pairs as ``pair_inputs``
     head_weight: Vector
     head_bias: float
     meta: dict[str, Any]
+    backend: str = "torch"
     scored: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -77,16 +83,22 @@ class CrossEncoder:
         return str(self.meta["version"])
 
     @classmethod
-    def load(cls, path: Path | str, encoder_path: Path | str) -> CrossEncoder:
-        """Raises ``FileNotFoundError`` without the adapter file, ``ValueError`` when it does not fit the encoder."""
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        from safetensors import safe_open
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+    def load(
+        cls, path: Path | str, encoder_path: Path | str, *, backend: str = "torch", onnx_dir: Path | str = ""
+    ) -> CrossEncoder:
+        """Raises ``FileNotFoundError`` without the adapter file, ``ValueError`` when it does not fit the encoder.
 
-        path = Path(path)
+        ``backend`` "onnx": the encoder with its adapters folded in, exported to ONNX in ``onnx_dir`` at
+        first use (keyed by the adapters, the encoder's files and the exporter) and run by ONNX Runtime:
+        a process that finds the graph there never loads PyTorch (a web worker's memory, issue 21).
+        """
+        from safetensors import safe_open
+
+        from analysis.nlp.encoder import BACKENDS, ONNX_OUTPUTS, onnx_export_cached, onnx_export_name, onnx_session
+
+        if backend not in BACKENDS:
+            raise ValueError(f"encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        path, encoder_path = Path(path), Path(encoder_path)
         if not path.exists():
             raise FileNotFoundError(path)
         with safe_open(str(path), framework="numpy") as weights:
@@ -94,53 +106,118 @@ class CrossEncoder:
             arrays = {name: weights.get_tensor(name) for name in weights.keys()}  # noqa: SIM118 (not a dict)
         if int(meta.get("format", 0)) != CROSS_FORMAT:
             raise ValueError(f"{path}: not a format {CROSS_FORMAT} same-claim cross-encoder")
-        # The checkpoint's pooler is left out on purpose: transformers' load report (its "UNEXPECTED"
-        # table) and progress bar would otherwise reach every worker's log on each start.
-        verbosity, progress_bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        try:
-            model = AutoModel.from_pretrained(str(encoder_path), add_pooling_layer=False)
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if progress_bar:
-                hf_logging.enable_progress_bar()
-        model.eval()
-        if abs(encoder_fingerprint(model) - float(meta["encoder_fingerprint"])) > 0.05:
-            raise ValueError(f"{path}: trained over another encoder than {encoder_path}")
-        scale = float(meta["alpha"]) / float(meta["rank"])
-        with torch.no_grad():
-            for name in adapted_parameter_names(int(model.config.num_hidden_layers)):
-                weight = model.get_parameter(f"{name}.weight")
-                delta = torch.from_numpy(arrays[f"{name}.lora_b"]) @ torch.from_numpy(arrays[f"{name}.lora_a"])
-                weight += scale * delta.to(weight.dtype)
-        tokenizer = AutoTokenizer.from_pretrained(str(encoder_path))
+        network: Callable[[Matrix, Matrix, Matrix], Matrix]
+        if backend == "torch":
+            network = _torch_network(_merged_encoder(arrays, meta, path, encoder_path))
+        else:
+            outputs = ONNX_OUTPUTS[:1]
+            graph = onnx_export_cached(
+                Path(onnx_dir or "var/models")
+                / onnx_export_name(encoder_path, prefix=path.stem, outputs=outputs, extra=path.read_bytes()),
+                lambda: _merged_encoder(arrays, meta, path, encoder_path),
+                outputs,
+                f"the cross-encoder {path.name}",
+            )
+            network = _onnx_network(onnx_session(graph))
+        tokenizer = _pair_tokenizer(encoder_path)
         return cls(
-            model=model,
+            network=network,
             tokenizer=tokenizer,
             head_weight=arrays["head.weight"].reshape(-1).astype(np.float32),
             head_bias=float(arrays["head.bias"].reshape(-1)[0]),
             meta=meta,
+            backend=backend,
         )
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> Vector:
         """The head's logit of each (first, second) pair: above 0 leans to "the same fact"."""
-        import torch
-
         unscored = list(dict.fromkeys(pair for pair in pairs if pair not in self.scored))
         if len(self.scored) + len(unscored) > CACHED_PAIRS:
             self.scored.clear()
         # Pairs of like length batch together: padding is work for nothing.
         unscored.sort(key=lambda pair: len(pair[0]) + len(pair[1]))
-        head = torch.from_numpy(self.head_weight)
-        with torch.inference_mode():
-            for start in range(0, len(unscored), BATCH_SIZE):
-                chosen = unscored[start : start + BATCH_SIZE]
-                encoded = pair_inputs(self.tokenizer, chosen)
-                hidden = self.model(**encoded).last_hidden_state
-                logits = (mean_pool(hidden, encoded["attention_mask"]) @ head + self.head_bias).tolist()
-                self.scored.update(zip(chosen, logits, strict=True))
+        for start in range(0, len(unscored), BATCH_SIZE):
+            chosen = unscored[start : start + BATCH_SIZE]
+            encodings = self.tokenizer.encode_batch(chosen)
+            ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
+            mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
+            types = np.array([encoding.type_ids for encoding in encodings], dtype=np.int64)
+            hidden = self.network(ids, mask, types)
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1.0, None)
+            self.scored.update(zip(chosen, (pooled @ self.head_weight + self.head_bias).tolist(), strict=True))
         return np.array([self.scored[pair] for pair in pairs], dtype=np.float32)
+
+
+def _pair_tokenizer(encoder_path: Path) -> Tokenizer:
+    """The encoder's tokenizer set to cut and pad pairs as ``pair_inputs`` does with transformers' (same ids)."""
+    from tokenizers import Tokenizer
+
+    if (encoder_path / "tokenizer.json").exists():
+        tokenizer = Tokenizer.from_file(str(encoder_path / "tokenizer.json"))
+    else:  # a model named otherwise than by a directory: transformers finds its files
+        from transformers import AutoTokenizer
+
+        tokenizer = Tokenizer.from_str(AutoTokenizer.from_pretrained(str(encoder_path)).backend_tokenizer.to_str())
+    tokenizer.enable_truncation(MAX_LENGTH, strategy="longest_first")
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    return tokenizer
+
+
+def _merged_encoder(arrays: dict[str, Matrix], meta: dict[str, Any], path: Path, encoder_path: Path) -> Any:
+    """A private copy of the encoder's transformer with the adapters of ``arrays`` folded into its weights."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    # The checkpoint's pooler is left out on purpose: transformers' load report (its "UNEXPECTED"
+    # table) and progress bar would otherwise reach every worker's log on each start.
+    verbosity, progress_bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(str(encoder_path), add_pooling_layer=False)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if progress_bar:
+            hf_logging.enable_progress_bar()
+    model.eval()
+    if abs(encoder_fingerprint(model) - float(meta["encoder_fingerprint"])) > 0.05:
+        raise ValueError(f"{path}: trained over another encoder than {encoder_path}")
+    scale = float(meta["alpha"]) / float(meta["rank"])
+    with torch.no_grad():
+        for name in adapted_parameter_names(int(model.config.num_hidden_layers)):
+            weight = model.get_parameter(f"{name}.weight")
+            delta = torch.from_numpy(arrays[f"{name}.lora_b"]) @ torch.from_numpy(arrays[f"{name}.lora_a"])
+            weight += scale * delta.to(weight.dtype)
+    return model
+
+
+def _torch_network(model: Any) -> Callable[[Matrix, Matrix, Matrix], Matrix]:
+    def run(ids: Matrix, mask: Matrix, types: Matrix) -> Matrix:
+        import torch
+
+        with torch.inference_mode():
+            output = model(
+                input_ids=torch.from_numpy(ids),
+                attention_mask=torch.from_numpy(mask),
+                token_type_ids=torch.from_numpy(types),
+            )
+            return np.asarray(output.last_hidden_state.numpy(), dtype=np.float32)
+
+    return run
+
+
+def _onnx_network(session: Any) -> Callable[[Matrix, Matrix, Matrix], Matrix]:
+    def run(ids: Matrix, mask: Matrix, types: Matrix) -> Matrix:
+        (hidden,) = session.run(
+            ["last_hidden_state"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        )
+        return np.asarray(hidden, dtype=np.float32)
+
+    return run
 
 
 def pair_inputs(tokenizer: PreTrainedTokenizerBase, pairs: Sequence[tuple[str, str]]) -> Any:

@@ -7,7 +7,9 @@ as its process would: the web worker loads the URLconf and warms Ask's encoder a
 start (``newsroom.warmup.models_warm``) and answers a question's encoding; the analysis worker
 loads its models and analyses the demo corpus in batches of the worker's size. Printed: the
 peak resident memory (VmHWM) and the resident memory at the end (VmRSS) of each, for the PyTorch
-encoder and, when onnxruntime is installed, ONNX Runtime's, with the load average.
+encoder and, when onnxruntime is installed, ONNX Runtime's (the graphs exported first, as
+``manage.py export_onnx`` does before a deployment starts), whether PyTorch was loaded, and the load
+average.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def role_run(role: str, articles: int) -> None:
         size = settings.NEWSROOM_ANALYSIS_BATCH_SIZE
         for start in range(0, len(items), size):
             analyser().analyse(items[start : start + size])
-    print(json.dumps(memory_mib()))
+    print(json.dumps([*memory_mib(), "torch" in sys.modules]))
 
 
 def main() -> None:
@@ -71,7 +73,15 @@ def main() -> None:
         role_run(arguments.role, arguments.articles)
         return
     backends = ["torch"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
-    print(f"{'process':16} {'encoder':8} {'peak MiB':>9} {'end MiB':>8} {'load':>5}")
+    if "onnx" in backends:  # as a deployment does before its workers start: none of them exports
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "export_onnx"],
+            env={**os.environ, "NEWSROOM_ENCODER_BACKEND": "onnx", "LOG_LEVEL": "WARNING"},
+            capture_output=True,
+            check=True,
+            cwd=ROOT,
+        )
+    print(f"{'process':16} {'encoder':8} {'peak MiB':>9} {'end MiB':>8} {'PyTorch':>8} {'load':>5}")
     for role in ("web", "analysis"):
         for backend in backends:
             output = subprocess.run(
@@ -81,9 +91,11 @@ def main() -> None:
                 text=True,
                 check=True,
             ).stdout
-            peak, end = json.loads(output.strip().splitlines()[-1])
+            peak, end, torch_loaded = json.loads(output.strip().splitlines()[-1])
             name = "web worker" if role == "web" else "analysis worker"
-            print(f"{name:16} {backend:8} {peak:9.0f} {end:8.0f} {os.getloadavg()[0]:5.1f}", flush=True)
+            torch_state = "loaded" if torch_loaded else "not"
+            load = os.getloadavg()[0]
+            print(f"{name:16} {backend:8} {peak:9.0f} {end:8.0f} {torch_state:>8} {load:5.1f}", flush=True)
 
 
 if __name__ == "__main__":
