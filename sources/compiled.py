@@ -13,10 +13,13 @@ computes with a value converts it (``moment_read``); a value used only in a key 
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -57,3 +60,44 @@ def moment_read(value: object) -> datetime | None:
         return value
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# Versions kept per process, by (function, arguments): (when read, on the monotonic clock; the value).
+_KEPT_VERSIONS: dict[tuple[Any, ...], tuple[float, Any]] = {}
+# Per-story and per-outlet versions are one entry each: the dict is emptied when it reaches this.
+KEPT_VERSIONS_MOST = 10_000
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def kept_briefly(function: Callable[P, R]) -> Callable[P, R]:
+    """``function``'s value kept in this process for ``NEWSROOM_VERSION_SECONDS`` (0: read every time).
+
+    For the version queries cached pages and API responses are keyed on. Under load a process asks
+    the same one thousands of times a second; its answer changes when the data does, and a page
+    shown up to a second after a change is still the news. One query a second per process instead
+    of one a request took the story list, article list and outlet list APIs from 0.26-0.33 of a
+    trivial view's requests/s to 0.42-0.48 at 100,000 articles (lab/bench/README.md, issue 21),
+    as the database's share of the two cores went to serving requests. An exception (Http404) is
+    not kept.
+    """
+
+    @functools.wraps(function)
+    def kept(*args: P.args, **kwargs: P.kwargs) -> R:
+        seconds = float(settings.NEWSROOM_VERSION_SECONDS)
+        if seconds <= 0:
+            return function(*args, **kwargs)
+        key = (function, connection.alias, args, tuple(sorted(kwargs.items())))
+        now = time.monotonic()
+        entry = _KEPT_VERSIONS.get(key)
+        if entry is not None and now - entry[0] < seconds:
+            return cast("R", entry[1])
+        value = function(*args, **kwargs)
+        if len(_KEPT_VERSIONS) >= KEPT_VERSIONS_MOST:
+            _KEPT_VERSIONS.clear()
+        _KEPT_VERSIONS[key] = (now, value)
+        return value
+
+    return kept

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from sources.compiled import kept_briefly
 from sources.models import LEAN_POSITION, Lean, Outlet, OutletDomain, OutletRating, RatingChange, side_of_lean
 from sources.ratings import POLICIES, lean_policy, lean_policy_description
 
@@ -28,6 +29,7 @@ class SchemeUse:
     rated: int
 
 
+@kept_briefly
 def outlets_version() -> str:
     """What cached outlet lists are keyed on, in one query: how many outlets, the newest outlet,
     domain and rating (a rating, and the lean it sets, is a new row). An outlet renamed in the admin

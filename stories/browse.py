@@ -20,7 +20,7 @@ from django.db.models.functions import Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from sources.compiled import CompiledQuery
+from sources.compiled import CompiledQuery, kept_briefly
 from sources.models import Article, Outlet, OutletRating
 from stories.models import Story
 from stories.querysets import SIDES, BlindspotRule
@@ -142,6 +142,7 @@ def _outlet_version_rows(slug: str) -> QuerySet[Outlet, tuple[object, ...]]:
 _OUTLET_VERSION = CompiledQuery(_outlet_version_rows, marker="<any outlet>")
 
 
+@kept_briefly
 def outlet_page_version(*, slug: str) -> str:
     """What the cached outlet page is keyed on, in one query: the outlet's row, its latest rating,
     and the latest change to any of its articles (a new one, or one fetched, analysed, clustered or

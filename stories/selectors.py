@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from clustering.models import ClusteringEvent
-from sources.compiled import CompiledQuery, moment_read
+from sources.compiled import CompiledQuery, kept_briefly, moment_read
 from sources.models import Article, Side, side_of_lean
 from stories.faq import faq_generated
 from stories.models import Story, StoryQuestion, StoryViewpoint
@@ -58,6 +58,7 @@ def _story_version_rows(story_id: int) -> QuerySet[Story, tuple[datetime | None,
     return Story.objects.listed().filter(pk=story_id).values_list("refreshed_at", "cluster__reclustered_at")[:1]
 
 
+@kept_briefly
 def story_version_times(*, story_id: int) -> tuple[datetime | None, datetime | None]:
     """When the story was last refreshed and last re-clustered. Raises Http404 for an unknown story."""
     if not 0 < story_id < 2**63:  # no row (the ORM says so itself; raw SQL would fail on overflow)
@@ -101,6 +102,7 @@ _STORY_VERSION = CompiledQuery(_story_version_rows, marker=_ANY_STORY_ID)
 _STORY_PAGE_VERSION = CompiledQuery(_story_page_version_rows, marker=_ANY_STORY_ID)
 
 
+@kept_briefly
 def story_page_version(*, story_id: int) -> str:
     """What the cached story page is keyed on, in one query: the story's version and its FAQ's questions.
 
@@ -145,6 +147,7 @@ def story_merged_into(*, story_id: int) -> int | None:
     return None
 
 
+@kept_briefly
 def stories_latest() -> tuple[datetime | None, datetime | None, datetime | None]:
     """The latest story refresh, the latest re-clustering and the newest coverage, in one query.
 
@@ -168,6 +171,7 @@ def stories_latest() -> tuple[datetime | None, datetime | None, datetime | None]
     return tuple(moment_read(value) for value in row)  # type: ignore[return-value]
 
 
+@kept_briefly
 def articles_version(*, with_stories: bool = False) -> str:
     """Changes whenever an article the article API lists does, in one query of index probes: a new
     article, any article's state (fetched, analysed, clustered, failed: each state's latest change),

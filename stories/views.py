@@ -23,8 +23,9 @@ from stories.forms import ContentReportForm, DigestSubscribeForm
 from stories.models import ContentReport, Story
 from stories.querysets import BLINDSPOT_SIDES, BlindspotRule
 
-# A cached page is keyed on the story's version, so it is never stale after a refresh;
-# the time limit only bounds how long outlet details (names, badges) may lag a change.
+# A cached page is keyed on the story's version, so it shows a refresh as soon as the version is read
+# again (NEWSROOM_VERSION_SECONDS); the time limit only bounds how long outlet details (names, badges)
+# may lag a change.
 STORY_PAGE_SECONDS = 600
 
 
@@ -32,8 +33,9 @@ def rendered_get(key: str) -> str | None:
     """A rendered page from this process's memory, else from the shared cache (then kept in memory).
 
     Every page key carries the version of what the page shows, so a copy kept in one process is
-    never stale; it saves the shared cache's round trip and the transfer of a page of 100 KB or more
-    on every view of a popular page (the "pages" cache: per process, bounded, see settings).
+    never staler than the version (NEWSROOM_VERSION_SECONDS); it saves the shared cache's round trip
+    and the transfer of a page of 100 KB or more on every view of a popular page (the "pages" cache:
+    per process, bounded, see settings).
     """
     html = caches["pages"].get(key)
     if html is None:
@@ -101,7 +103,7 @@ def blindspot_list(request: HttpRequest) -> HttpResponse:
         context: dict[str, object] = {"error": f"Unknown side “{side}”: choose left or right.", "sides": sides}
         return render(request, "stories/blindspot.html", context, status=400)
     # Cached like the home page: keyed on the stories' version, which any refresh changes, so a
-    # story's counts (and so the feed) are never stale; the rule comes from settings.
+    # story's counts (and so the feed) follow it; the rule comes from settings.
     number = request.GET.get("page", "1")
     rule = BlindspotRule.current()
     key = f"blindspot:{side}:{number[:10]}:{rule.max_share}:{rule.min_rated}:{browse.stories_state().version}"

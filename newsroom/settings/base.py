@@ -133,10 +133,15 @@ LOGGING = {
 # --- Cache ------------------------------------------------------------------
 # Rendered story pages and API details, keyed on each story's version. Per process by default;
 # CACHE_URL=redis://127.0.0.1:6379/1 shares one cache between web workers.
+# The version queries that cached pages and API responses are keyed on (sources.compiled.kept_briefly)
+# are read once per this many seconds per process: a change shows up to this long later. 0: every request.
+NEWSROOM_VERSION_SECONDS = env.float("NEWSROOM_VERSION_SECONDS", default=1.0)
+
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="locmemcache://newsroom"),
     # Rendered pages kept in each web process in front of the shared cache (stories.views.rendered_get):
-    # their keys carry the version of what they show, so a kept copy is never stale.
+    # their keys carry the version of what they show, so a kept copy is never staler than the version
+    # (NEWSROOM_VERSION_SECONDS).
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "newsroom-pages",

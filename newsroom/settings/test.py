@@ -27,3 +27,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 NEWSROOM_SITE_URL = "http://testserver"
 # Tests load the encoder where they use it; a web process loads it at start (newsroom.wsgi).
 NEWSROOM_WARM_MODELS = False
+# A test reads what it just wrote (tests/test_pages_versions.py sets it to see the versions kept).
+NEWSROOM_VERSION_SECONDS = env.float("NEWSROOM_VERSION_SECONDS", default=0.0)

@@ -83,7 +83,8 @@ class KeptResponseMixin:
     ) -> HttpResponse | Response:
         """The data under ``key`` as a response; as JSON, rendered once and kept in this process's memory.
 
-        Each key carries the version of what it shows, so a kept body is never stale (as with the
+        Each key carries the version of what it shows (read at most NEWSROOM_VERSION_SECONDS before),
+        so a kept body is never staler than that (as with the
         rendered pages, stories.views.rendered_get); a request then costs no round trip to the shared
         cache and no rendering of the data (37 KB of JSON for a story's detail). Other formats (the
         browsable API) are rendered from the shared cache's data on every request.
