@@ -14,6 +14,7 @@ quoted sentence holds the answer), related-only refused and off-topic refused. T
   never names him);
 - the typed rule: the sentences naming what the question asks for (a person for "who") get a bonus
   in the ranking ("bonus"), and when one of them passes, only they are quoted ("strict": shipped);
+  "refuse": strict, and a question that asks for a kind of answer none of the quotes names is refused;
 - the missing-word bar: a wh-question with a word the story never uses is answered only when the
   model's best probability reaches it ("none": no bar).
 """
@@ -51,6 +52,7 @@ class Variant:
 def main() -> None:
     django_setup()
     from analysis.nlp.answer import (
+        answer_labels,
         passages_judged,
         passages_typed,
         question_asks_unnamed_speaker,
@@ -101,7 +103,7 @@ def main() -> None:
             count=len(judged.rows),
             named=judged.named,
         )
-        if variant.typed == "strict":
+        if variant.typed in ("strict", "refuse"):
             chosen = passages_typed(chosen, judged.rows, judged.named)
         chosen = chosen[:QUOTES]
         if not chosen:
@@ -114,6 +116,10 @@ def main() -> None:
             return None
         if variant.missing_bar is not None and judged.missing and chosen[0].score < variant.missing_bar:
             return None
+        if variant.typed == "refuse" and answer_labels(question):
+            named_rows = {row for row, names in zip(judged.rows, judged.named, strict=True) if names}
+            if not any(passage.row in named_rows for passage in chosen):
+                return None
         return [passage.row for passage in chosen]
 
     if arguments.show:
@@ -133,7 +139,7 @@ def main() -> None:
                 (0.2, 0.3, 0.5),
                 (False, True),
                 ("none", "one", "two", "two with headlines"),
-                ("bonus", "strict"),
+                ("bonus", "strict", "refuse"),
                 (None, 0.5, 0.7, 0.9),
                 (False, True),
             )
@@ -146,6 +152,7 @@ def main() -> None:
             Variant(speaker_veto=False),
             *(Variant(names_veto=value) for value in ("none", "one", "two")),
             Variant(typed="bonus"),
+            Variant(typed="refuse"),
             *(Variant(missing_bar=value) for value in (0.5, 0.6, 0.7, 0.8, 0.9)),
         ]
     for variant in variants:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from analysis.nlp.entities import Mention, actors_resolve, surface_clean
 from analysis.nlp.same_claim import SameClaimModel, same_claim_model
 from analysis.nlp.summarise import Matrix as Vector
 from analysis.nlp.summarise import sentences_select, unit
+from analysis.services import encoder_configured
 from clustering.models import Cluster, StoryPairCandidate
 from sources.models import Article, Outlet, OutletRating, Side, side_of_lean
 from stories.generation import overview_rewrite
@@ -118,7 +120,11 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     model = _same_claim_model()
     loaded = np.array([index in member.loaded for member, index in owners], dtype=bool)
     neutral = np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
-    polarity = np.abs(np.array(tone.sentence_tones(pool.texts), dtype=np.float32))
+
+    def polarity_penalty(rows: Sequence[int]) -> np.ndarray[Any, Any]:
+        tones = tone.sentence_tones([pool.texts[row] for row in rows], encoder_configured())
+        return OVERVIEW_POLARITY_PENALTY * np.abs(np.array(tones, dtype=np.float32))
+
     overview: list[dict[str, Any]] = []
     words = 0
     for row, cited in overview_rows(
@@ -130,7 +136,8 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         reported_threshold=model.recall,
         select=sentences_select,
         excluded=loaded,
-        bonus=(NEUTRAL_SIDE_BONUS * neutral - OVERVIEW_POLARITY_PENALTY * polarity).astype(np.float32),
+        bonus=(NEUTRAL_SIDE_BONUS * neutral).astype(np.float32),
+        penalty=polarity_penalty,
     ):
         owner, index = owners[row]
         words += len(owner.sentences[index].split())

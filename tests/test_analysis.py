@@ -364,3 +364,29 @@ def test_its_budgeted_batches_give_the_encoder_s_own_vectors() -> None:
 
     assert vectors.shape == plain.shape
     assert np.abs(vectors - plain).max() < 1e-5
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_penalty_asked_only_where_it_could_matter_chooses_what_every_penalty_would(seed: int) -> None:
+    """The overview's selection with the tone penalty asked lazily (only rows that could be chosen) is the
+    selection with every row's penalty known first, and it asks far fewer rows of a large pool."""
+    from analysis.nlp.summarise import sentences_select
+
+    generator = np.random.default_rng(seed)
+    matrix = generator.normal(size=(300, 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    target = matrix[:40].mean(axis=0)
+    target /= np.linalg.norm(target)
+    bonus = (0.15 * (generator.random(300) < 0.3)).astype(np.float32)
+    penalties = (0.4 * generator.random(300)).astype(np.float32)
+    asked: list[int] = []
+
+    def penalty(rows: list[int]) -> np.ndarray:
+        asked.extend(rows)
+        return penalties[rows]
+
+    eager = sentences_select(matrix, target, count=6, bonus=bonus - penalties)
+    lazy = sentences_select(matrix, target, count=6, bonus=bonus, penalty=penalty)
+
+    assert lazy == eager
+    assert len(asked) == len(set(asked)) < 150

@@ -575,3 +575,31 @@ def test_evaluate_loaded_language_prints_precision_recall_and_f1(tmp_path: Path)
 
     lines = out.getvalue().splitlines()
     assert [line.split()[0] for line in lines[1:]] == ["precision", "recall", "F1"]
+
+
+@pytest.mark.models
+def test_a_sentence_s_tone_is_scored_once_a_process_and_from_the_encoder_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A story's overview reads every sentence of the story on each refresh: those scored before are not
+    scored again, and through the process's encoder the scores are the tone model's own."""
+    from analysis.nlp.encoder import text_encoder
+
+    monkeypatch.setattr(tone, "_KEPT_TONES", {})
+    sentences = ["The board voted 5-2 to raise the fare.", "Critics called the heartless hike a betrayal of riders."]
+    first = tone.sentence_tones(sentences, text_encoder())
+    read: list[int] = []
+    model = tone_model()
+    scoring = model.probabilities
+    monkeypatch.setattr(
+        type(model), "probabilities", lambda self, items, states=None: read.append(len(items)) or scoring(items, states)
+    )
+
+    again = tone.sentence_tones([sentences[1], "A new sentence about the fare.", sentences[0]])
+
+    assert read == [1]  # only the new sentence
+    assert again[0] == first[1]
+    assert again[2] == first[0]
+    assert first[1] < -0.3 < first[0]  # the model's reading: the loaded one is negative
+    expected = [
+        round(float(row[0, 2] - row[0, 0]), 4) for row in scoring([(text, [(0, len(text))]) for text in sentences])
+    ]
+    assert first == expected

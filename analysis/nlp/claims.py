@@ -10,7 +10,7 @@ for what a sentence cites, its ``recall`` threshold before a fact is called one 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,7 @@ def overview_rows(
     select: Any,
     excluded: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
     bonus: Matrix | None = None,
+    penalty: Callable[[Sequence[int]], Matrix] | None = None,
 ) -> list[tuple[int, dict[int, int]]]:
     """Central, non-redundant rows, preferring facts more than one side reported, each with the articles
     it cites and the row of each that states the fact: its own first, then every other article with a
@@ -90,7 +91,7 @@ def overview_rows(
     ``reported_threshold`` (recall-oriented: the preference, not a citation). ``select`` is the
     extractive selector (``analysis.nlp.summarise.sentences_select``); rows in
     ``excluded`` are never chosen (loaded language), unless nothing else is left; ``bonus`` adds to a
-    row's relevance.
+    row's relevance; ``penalty(rows)`` takes off it, asked only of rows that could be chosen (``select``'s).
     """
     if not len(pool):
         return []
@@ -105,7 +106,10 @@ def overview_rows(
     candidates = np.arange(len(pool))
     if excluded is not None and not excluded.all():
         candidates = np.nonzero(~excluded)[0]
-    chosen = select(pool.matrix[candidates], centroid, count=count, bonus=relevance_bonus[candidates])
+    rows_penalty = None if penalty is None else (lambda rows: penalty([int(candidates[row]) for row in rows]))
+    chosen = select(
+        pool.matrix[candidates], centroid, count=count, bonus=relevance_bonus[candidates], penalty=rows_penalty
+    )
     return [(int(candidates[row]), best_sentences(pool, matches, [int(candidates[row])], threshold)) for row in chosen]
 
 

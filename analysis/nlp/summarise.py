@@ -5,11 +5,14 @@ Pure numpy over unit sentence vectors; the callers decide what counts as central
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 Matrix = np.ndarray[Any, np.dtype[np.float32]]
+# Penalties are asked for this many rows at a time (a model reads them in one batch).
+PENALTY_BATCH = 16
 
 
 def unit(vector: Matrix) -> Matrix:
@@ -23,12 +26,18 @@ def sentences_select(
     *,
     count: int,
     bonus: Matrix | None = None,
+    penalty: Callable[[Sequence[int]], Matrix] | None = None,
     diversity: float = 0.3,
     redundant_above: float = 0.8,
 ) -> list[int]:
     """Indices of up to ``count`` rows of ``matrix`` central to ``target`` and unlike each other.
 
     ``bonus`` adds to a row's relevance (for example, for facts more than one side reported).
+    ``penalty(rows)`` gives what to take off those rows' relevance (0 or more), asked only for rows
+    that could be chosen: a row's score without its penalty is an upper bound, so the rows with the
+    best bounds are asked, in batches, until the best score is one whose penalty is known. The rows
+    chosen are those the penalties of every row would give; a story's overview asked the tone model
+    for every sentence of the story on each refresh, most of the clustering worker's time.
     Rows more similar than ``redundant_above`` to a chosen row are never chosen.
     """
     if matrix.size == 0 or count <= 0:
@@ -36,6 +45,7 @@ def sentences_select(
     relevance = matrix @ target
     if bonus is not None:
         relevance = relevance + bonus
+    known = np.full(len(matrix), penalty is None)
     chosen: list[int] = []
     available = np.ones(len(matrix), dtype=bool)
     while len(chosen) < count and available.any():
@@ -49,6 +59,15 @@ def sentences_select(
             score = relevance.copy()
         score[~available] = -np.inf
         best = int(np.argmax(score))
+        while not known[best]:
+            assert penalty is not None
+            asked = [int(row) for row in np.argsort(-score, kind="stable") if available[row] and not known[row]]
+            asked = asked[:PENALTY_BATCH]
+            taken = np.asarray(penalty(asked), dtype=relevance.dtype)
+            relevance[asked] -= taken
+            score[asked] -= (1 - diversity if chosen else 1.0) * taken
+            known[asked] = True
+            best = int(np.argmax(score))
         chosen.append(best)
         available[best] = False
     return chosen

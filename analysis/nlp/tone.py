@@ -15,6 +15,7 @@ are not counted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from analysis.nlp.lexicon import (  # noqa: F401 (the names callers import from here)
     LOADED_VALENCE,
@@ -26,20 +27,49 @@ from analysis.nlp.lexicon import (  # noqa: F401 (the names callers import from 
     lexicon_words,
 )
 
+if TYPE_CHECKING:
+    from analysis.nlp.encoder import TextEncoder
 
-def sentence_tones(sentences: Sequence[str]) -> list[float]:
+
+# Sentence tones kept per process, by the tone model's version and the sentence: a story's overview
+# reads every sentence of the story on each refresh, and a refresh adds an article's sentences to those
+# read before. Emptied when full (a sentence costs about 20 ms to score again, one thread).
+_KEPT_TONES: dict[tuple[str, str], float] = {}
+KEPT_TONES_MOST = 200_000
+
+
+def sentence_tones(sentences: Sequence[str], encoder: TextEncoder | None = None) -> list[float]:
     """The tone model's score of each sentence toward itself, from -1 (negative) to 1 (positive).
 
     P(positive) - P(negative) of the whole sentence taken as its target; for the tone toward
-    an actor the sentence names, ask ``target_tone.tone_model()`` with the actor's span.
+    an actor the sentence names, ask ``target_tone.tone_model()`` with the actor's span. A sentence
+    scored before in this process is not scored again (re-encoding a story's every sentence on each
+    refresh was most of the clustering worker's time, lab/bench/README.md). ``encoder``: the process's
+    text encoder (its backend), whose pass the tone model's own top layers read; default PyTorch's.
     """
     from analysis.nlp.target_tone import tone_model
 
-    items = [(sentence, [(0, len(sentence))] if sentence.strip() else []) for sentence in sentences]
-    return [
-        round(float(matrix[0, 2] - matrix[0, 0]), 4) if len(matrix) else 0.0
-        for matrix in tone_model().probabilities(items)
-    ]
+    model = tone_model()
+    scored = {sentence: _KEPT_TONES[key] for sentence in sentences if (key := (model.version, sentence)) in _KEPT_TONES}
+    missing = list(dict.fromkeys(sentence for sentence in sentences if sentence not in scored))
+    if missing:
+        items = [(sentence, [(0, len(sentence))] if sentence.strip() else []) for sentence in missing]
+        states = None
+        if encoder is not None and model.top_layer is not None:
+            layers = {model.top_layer.layers}
+            encoded = encoder.encode(
+                missing, states_for=range(len(missing)), entering_top=dict.fromkeys(range(len(missing)), layers)
+            )
+            states = [encoded.states[index] for index in range(len(missing))]
+        scores = [
+            round(float(matrix[0, 2] - matrix[0, 0]), 4) if len(matrix) else 0.0
+            for matrix in model.probabilities(items, states)
+        ]
+        if len(_KEPT_TONES) + len(missing) > KEPT_TONES_MOST:
+            _KEPT_TONES.clear()
+        _KEPT_TONES.update(((model.version, sentence), score) for sentence, score in zip(missing, scores, strict=True))
+        scored.update(zip(missing, scores, strict=True))
+    return [scored[sentence] for sentence in sentences]
 
 
 def loaded_words(sentence: str) -> list[str]:

@@ -88,13 +88,25 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="record the (first) worker with py-spy into this SVG, or .txt for collapsed stacks (pip install py-spy)",
+        help="record a worker with py-spy into this SVG, or .txt for collapsed stacks (pip install py-spy)",
+    )
+    parser.add_argument(
+        "--profile-worker",
+        choices=("first", "last"),
+        default="first",
+        help="which worker --profile records: the first (analysis) or the last (ingest,clustering when split)",
     )
     parser.add_argument(
         "--workers",
         choices=("split", "single"),
         default="split",
         help="split: an analysis worker and an ingest+clustering worker (the README's deployment); single: one for all",
+    )
+    parser.add_argument(
+        "--worker-threads",
+        type=int,
+        default=0,
+        help="OMP_NUM_THREADS of each worker (0: PyTorch's default, every core); the raw encoder keeps the default",
     )
     args = parser.parse_args()
     database = args.database
@@ -112,6 +124,7 @@ def main() -> None:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "LOG_LEVEL": "WARNING",
     }
+    worker_env = {**env, "OMP_NUM_THREADS": str(args.worker_threads)} if args.worker_threads else env
     psql(f"DROP DATABASE IF EXISTS {database}")
     psql(f"CREATE DATABASE {database}")
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -142,7 +155,7 @@ def main() -> None:
                 f"bench-{queues.replace(',', '-')}@%h",
             ],
             cwd=ROOT,
-            env=env,
+            env=worker_env,
         )
         for queues in queue_sets
     }
@@ -168,7 +181,13 @@ def main() -> None:
             if args.profile.suffix == ".txt":  # collapsed stacks, to read or sum up as text
                 py_spy += ["--format", "raw"]
             profiler = subprocess.Popen(
-                [*py_spy, "-o", str(args.profile), "--pid", str(next(iter(workers.values())).pid)],
+                [
+                    *py_spy,
+                    "-o",
+                    str(args.profile),
+                    "--pid",
+                    str(list(workers.values())[0 if args.profile_worker == "first" else -1].pid),
+                ],
                 stdout=subprocess.DEVNULL,
             )
         started = time.time()
