@@ -12,7 +12,7 @@ import numpy as np
 
 Matrix = np.ndarray[Any, np.dtype[np.float32]]
 # Penalties are asked for this many rows at a time (a model reads them in one batch).
-PENALTY_BATCH = 16
+PENALTY_BATCH = 4
 
 
 def unit(vector: Matrix) -> Matrix:
