@@ -456,6 +456,18 @@ def story_question_log(*, story: Story, answer: AskAnswer) -> None:
         cursor.execute(sql, params)
 
 
+@functools.lru_cache(maxsize=256)
+def _story_as_of(story_id: int, version: str) -> Story:
+    """The story's row as of ``version`` (a new version is a new key): what Ask reads of it, kept in this
+    process. Raises Http404 (not kept) for a story no longer listed."""
+    return get_object_or_404(
+        Story.objects.listed()
+        .select_related("cluster")
+        .only("pk", "overview", "claims", "refreshed_at", "cluster__reclustered_at"),
+        pk=story_id,
+    )
+
+
 def story_ask(*, story_id: int, question: str) -> AskAnswer:
     """Answer a reader's question about a story from its articles' sentences, and log it.
 
@@ -463,16 +475,16 @@ def story_ask(*, story_id: int, question: str) -> AskAnswer:
     The answer quotes sentences whose similarity to the question and shared words pass the
     calibrated thresholds; otherwise it is a refusal (is_supported False), never a guess.
     """
+    from stories.selectors import story_version_format, story_version_times
+
     cleaned = question_clean(question)
-    story = get_object_or_404(
-        Story.objects.listed()
-        .select_related("cluster")
-        .only("pk", "overview", "claims", "refreshed_at", "cluster__reclustered_at"),
-        pk=story_id,
-    )
+    # The version first (kept by the process for NEWSROOM_VERSION_SECONDS), then the story as of it:
+    # a question about a story asked about in the last moment reads nothing but the log's INSERT.
+    version = story_version_format(story_version_times(story_id=story_id))
+    story = _story_as_of(story_id, version)
     answer = story_answer_kept(
         story,
-        f"{story.refreshed_at}-{story.cluster.reclustered_at}",
+        version,
         cleaned,
         settings.NEWSROOM_ASK_MIN_SIMILARITY,
         settings.NEWSROOM_ASK_MIN_COVERAGE,
