@@ -96,6 +96,14 @@ class ArticleAnalysis(models.Model):
         default=list,
         help_text='[{"sentence": index, "words": [...]}], the headline first as {"headline": true, "words": [...]}.',
     )
+    sentence_tones = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Each sentence's tone toward itself (-1 to 1) where the tone model read it for an actor it names, "
+            "else null; the story overview prefers plainly worded sentences by it. Empty before it was kept."
+        ),
+    )
     model_versions = models.JSONField(default=dict, help_text="The version of each model that produced this.")
     analysed_at = models.DateTimeField(default=timezone.now, db_index=True)
 

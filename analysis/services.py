@@ -53,6 +53,7 @@ def _analysis_fields(feature: ArticleFeatures, versions: dict[str, str], now: da
         "tone_class": feature.tone_label,
         "actor_tones": feature.actor_tones,
         "loaded_sentences": feature.loaded_sentences,
+        "sentence_tones": feature.sentence_tones,
         "model_versions": versions,
         "analysed_at": now,
     }

@@ -20,6 +20,7 @@ from analysis.nlp.entities import Mention, actors_resolve, surface_clean
 from analysis.nlp.same_claim import SameClaimModel, same_claim_model
 from analysis.nlp.summarise import Matrix as Vector
 from analysis.nlp.summarise import sentences_select, unit
+from analysis.nlp.target_tone import tone_model
 from analysis.services import encoder_configured
 from clustering.models import Cluster, StoryPairCandidate
 from sources.models import Article, Outlet, OutletRating, Side, side_of_lean
@@ -78,6 +79,9 @@ class _Member:
         }
         charged = {index for index, text in enumerate(self.sentences) if tone.lexicon_words(text)}
         self.loaded = flagged | charged
+        # Each sentence's tone toward itself where the analysis read it, by the tone model of this version.
+        self.sentence_tones: list[float | None] = list(self.analysis.sentence_tones) if self.analysis else []
+        self.tone_version: str = str(self.analysis.model_versions.get("tone", "")) if self.analysis else ""
 
         # Set by the refresh: other outlets of the story republished this article (a wire report).
         self.is_copied = False
@@ -122,8 +126,20 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     neutral = np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
 
     def polarity_penalty(rows: Sequence[int]) -> np.ndarray[Any, Any]:
-        tones = tone.sentence_tones([pool.texts[row] for row in rows], encoder_configured())
-        return OVERVIEW_POLARITY_PENALTY * np.abs(np.array(tones, dtype=np.float32))
+        # The analysis's reading where it made one with this tone model; the model for the rest.
+        version = tone_model().version
+        stored: dict[int, float] = {}
+        for row in rows:
+            member, index = owners[row]
+            if member.tone_version == version and index < len(member.sentence_tones):
+                value = member.sentence_tones[index]
+                if value is not None:
+                    stored[row] = float(value)
+        asked = [row for row in rows if row not in stored]
+        if asked:
+            texts = [pool.texts[row] for row in asked]
+            stored.update(zip(asked, tone.sentence_tones(texts, encoder_configured()), strict=True))
+        return OVERVIEW_POLARITY_PENALTY * np.abs(np.array([stored[row] for row in rows], dtype=np.float32))
 
     overview: list[dict[str, Any]] = []
     words = 0

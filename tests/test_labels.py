@@ -353,6 +353,7 @@ class LeaningToneModel:
 
     version = "stub-leaning"
     top_layer = None
+    target_marker = None
 
     def reads_states_of(self, _model: object) -> bool:
         return False

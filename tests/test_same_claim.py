@@ -485,3 +485,51 @@ def test_it_never_cites_a_sentence_for_the_opposite_outcome() -> None:
     assert not outcomes_differ(
         sentence_facts(signed), sentence_facts("Marsh signed it, after vetoing the first draft.")
     )
+
+
+@pytest.mark.models
+def test_the_overview_reads_the_sentence_tones_the_analysis_kept(
+    left_outlet: Outlet, right_outlet: Outlet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A story refresh asks the tone model only for sentences the analysis did not read with this model."""
+    from analysis.nlp.target_tone import tone_model
+    from stories.services import story_refresh
+
+    story_vector = unit_vector(7)
+    kept = analysed_article_make(
+        outlet=left_outlet,
+        title="Board raises fares",
+        vector=story_vector,
+        sentences=["The board voted to raise the fare.", "Riders will pay $2.75 from March."],
+    )
+    older = analysed_article_make(
+        outlet=right_outlet,
+        title="Fares go up",
+        vector=story_vector,
+        sentences=["Fares rise to $2.75 in March.", "The transit board approved the change."],
+    )
+    ArticleAnalysis.objects.filter(article=kept).update(
+        sentence_tones=[0.1, None], model_versions={"encoder": "test-vectors", "tone": tone_model().version}
+    )
+    ArticleAnalysis.objects.filter(article=older).update(
+        sentence_tones=[0.2, 0.3], model_versions={"encoder": "test-vectors", "tone": "an-older-tone-model"}
+    )
+    asked: list[str] = []
+
+    def tones(sentences: Sequence[str], encoder: object = None) -> list[float]:
+        asked.extend(sentences)
+        return [0.0] * len(sentences)
+
+    monkeypatch.setattr("analysis.nlp.tone.sentence_tones", tones)
+    story = story_build([kept, older])
+    asked.clear()
+
+    story_refresh(story_id=story.pk)
+
+    assert "The board voted to raise the fare." not in asked  # kept by the analysis, this model's
+    assert set(asked) <= {
+        "Riders will pay $2.75 from March.",  # the analysis did not read it (no actor)
+        "Fares rise to $2.75 in March.",  # another model's readings are not used
+        "The transit board approved the change.",
+    }
+    assert asked

@@ -16,7 +16,7 @@ import bisect
 import functools
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,6 +61,10 @@ class ArticleFeatures:
     tone_label: str
     actor_tones: list[dict[str, Any]]
     loaded_sentences: list[dict[str, Any]]
+    # Each sentence's tone toward itself (``tone.sentence_tones``' score), where the tone model read the
+    # sentence for an actor it names (its layers' output pooled over the whole sentence costs nothing
+    # more); None for the others. A story's overview reads them instead of running the model again.
+    sentence_tones: list[float | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,7 @@ class Analyser:
         )
         vectors = encoded.vectors[: len(leads) + len(flat_sentences)]
         lead_vectors, sentence_vectors = vectors[: len(items)], vectors[len(items) :]
-        probabilities = _tone_probabilities(
+        probabilities, self_tones = _tone_probabilities(
             self.tone,
             [target for targets in targets_per_item for target in targets],
             {text: encoded.states[index] for text, index in states_at.items()},
@@ -265,6 +269,7 @@ class Analyser:
             actor_tones = _actor_tones(targets, target_probabilities, salient_per_item[index])
             article_tone, article_tone_label = _article_tone(target_probabilities)
             flagged = flagged_sentences[offset - len(sentences) : offset]
+            read = {target.sentence for target in targets if target.sentence is not None}
             features.append(
                 ArticleFeatures(
                     embedding=lead_vectors[index],
@@ -292,6 +297,9 @@ class Analyser:
                         {"sentence": position, "words": tone.lexicon_words(text)}
                         for position, (text, is_loaded) in enumerate(zip(texts, flagged, strict=True))
                         if is_loaded
+                    ],
+                    sentence_tones=[
+                        self_tones.get(text) if position in read else None for position, text in enumerate(texts)
                     ],
                 )
             )
@@ -386,8 +394,11 @@ def _tone_targets(
 
 def _tone_probabilities(
     model: ToneModel, targets: list[_ToneTarget], states: dict[str, TokenStates]
-) -> list[np.ndarray[Any, Any]]:
-    """Each target's (1 x 3) probabilities; a sentence that names several actors is read once.
+) -> tuple[list[np.ndarray[Any, Any]], dict[str, float]]:
+    """Each target's (1 x 3) probabilities; a sentence that names several actors is read once. And the
+    tone of each sentence read toward itself (``tone.sentence_tones``' score, by text), for a model whose
+    layers run once a sentence whatever its targets (no target marker): the whole sentence is one more
+    span to pool.
 
     ``states``: token states of the encoder's pass by text, for the texts it already encoded.
     """
@@ -396,6 +407,11 @@ def _tone_probabilities(
         spans = spans_of_text.setdefault(target.text, [])
         if target.spans[0] not in spans:
             spans.append(target.spans[0])
+    whole = model.target_marker is None
+    if whole:
+        for text, spans in spans_of_text.items():
+            if text.strip() and (0, len(text)) not in spans:
+                spans.append((0, len(text)))
     texts = list(spans_of_text)
     matrices = dict(
         zip(
@@ -406,7 +422,16 @@ def _tone_probabilities(
             strict=True,
         )
     )
-    return [matrices[target.text][spans_of_text[target.text].index(target.spans[0])][None, :] for target in targets]
+    self_tones = {
+        text: round(float(row[2] - row[0]), 4)
+        for text in texts
+        if whole and text.strip()
+        for row in [matrices[text][spans_of_text[text].index((0, len(text)))]]
+    }
+    return (
+        [matrices[target.text][spans_of_text[target.text].index(target.spans[0])][None, :] for target in targets],
+        self_tones,
+    )
 
 
 def _actor_tones(
