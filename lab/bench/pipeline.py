@@ -108,6 +108,12 @@ def main() -> None:
         default=0,
         help="OMP_NUM_THREADS of each worker (0: PyTorch's default, every core); the raw encoder keeps the default",
     )
+    parser.add_argument(
+        "--analysis-threads",
+        type=int,
+        default=0,
+        help="OMP_NUM_THREADS of the analysis worker alone when split (0: as --worker-threads)",
+    )
     args = parser.parse_args()
     database = args.database
 
@@ -125,6 +131,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     worker_env = {**env, "OMP_NUM_THREADS": str(args.worker_threads)} if args.worker_threads else env
+    analysis_env = {**env, "OMP_NUM_THREADS": str(args.analysis_threads)} if args.analysis_threads else worker_env
     psql(f"DROP DATABASE IF EXISTS {database}")
     psql(f"CREATE DATABASE {database}")
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -155,7 +162,7 @@ def main() -> None:
                 f"bench-{queues.replace(',', '-')}@%h",
             ],
             cwd=ROOT,
-            env=worker_env,
+            env=analysis_env if queues == "analysis" else worker_env,
         )
         for queues in queue_sets
     }
