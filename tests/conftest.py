@@ -24,16 +24,16 @@ import time_machine
 from django.core.cache import caches
 
 from analysis.models import ArticleAnalysis
-from analysis.nlp import same_claim
+from analysis.nlp import same_claim, tone
 from clustering import services as clusterer
 from clustering.models import Cluster
-from sources import fetching
+from sources import compiled, fetching
 from sources.articles import article_discover
 from sources.models import Article, Feed, Lean, Outlet
 from sources.outlets import outlet_create
 from sources.ratings import outlet_rating_add
 from stories import services as story_services
-from stories.ask import story_answer_kept, story_sentences_kept
+from stories.ask import _story_as_of, story_answer_kept, story_sentences_kept
 from stories.models import Story
 
 DIMENSIONS = 384
@@ -174,16 +174,21 @@ def feed(left_outlet: Outlet, local_server: LocalServer) -> Feed:
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
-    """Rendered pages (and Ask's story sentences) are kept per process: no test sees another's."""
-    for each in caches.all():
-        each.clear()
-    story_sentences_kept.cache_clear()
-    story_answer_kept.cache_clear()
+    """Rendered pages, Ask's stories and answers, versions and sentence tones are kept per process: no
+    test sees another's (SQLite gives a rolled-back row's id again)."""
+
+    def forget() -> None:
+        for each in caches.all():
+            each.clear()
+        story_sentences_kept.cache_clear()
+        story_answer_kept.cache_clear()
+        _story_as_of.cache_clear()
+        compiled._KEPT_VERSIONS.clear()
+        tone._KEPT_TONES.clear()
+
+    forget()
     yield
-    for each in caches.all():
-        each.clear()
-    story_sentences_kept.cache_clear()
-    story_answer_kept.cache_clear()
+    forget()
 
 
 @pytest.fixture
