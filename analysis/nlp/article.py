@@ -422,12 +422,11 @@ def _tone_probabilities(
             strict=True,
         )
     )
-    self_tones = {
-        text: round(float(row[2] - row[0]), 4)
-        for text in texts
-        if whole and text.strip()
-        for row in [matrices[text][spans_of_text[text].index((0, len(text)))]]
-    }
+    self_tones: dict[str, float] = {}
+    if whole:
+        for text in texts:
+            if text.strip():
+                self_tones[text] = tone.tone_score(matrices[text][spans_of_text[text].index((0, len(text)))])
     return (
         [matrices[target.text][spans_of_text[target.text].index(target.spans[0])][None, :] for target in targets],
         self_tones,

@@ -38,6 +38,11 @@ _KEPT_TONES: dict[tuple[str, str], float] = {}
 KEPT_TONES_MOST = 200_000
 
 
+def tone_score(probabilities: Sequence[float]) -> float:
+    """A (negative, neutral, positive) row as one score, P(positive) - P(negative), as stored and compared."""
+    return round(float(probabilities[2] - probabilities[0]), 4)
+
+
 def sentence_tones(sentences: Sequence[str], encoder: TextEncoder | None = None) -> list[float]:
     """The tone model's score of each sentence toward itself, from -1 (negative) to 1 (positive).
 
@@ -61,10 +66,7 @@ def sentence_tones(sentences: Sequence[str], encoder: TextEncoder | None = None)
                 missing, states_for=range(len(missing)), entering_top=dict.fromkeys(range(len(missing)), layers)
             )
             states = [encoded.states[index] for index in range(len(missing))]
-        scores = [
-            round(float(matrix[0, 2] - matrix[0, 0]), 4) if len(matrix) else 0.0
-            for matrix in model.probabilities(items, states)
-        ]
+        scores = [tone_score(matrix[0]) if len(matrix) else 0.0 for matrix in model.probabilities(items, states)]
         if len(_KEPT_TONES) + len(missing) > KEPT_TONES_MOST:
             _KEPT_TONES.clear()
         _KEPT_TONES.update(((model.version, sentence), score) for sentence, score in zip(missing, scores, strict=True))
