@@ -52,12 +52,29 @@ def click_and_load(driver: Any, element: Any, *, seconds: int = 30) -> None:
     server may take seconds under load (an Ask encodes the question), and the old page has
     elements of the same names (an answer, the article list)."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     leaving = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, seconds).until(expected_conditions.staleness_of(leaving))
+    WebDriverWait(driver, seconds).until(lambda _: _gone(leaving))
+
+
+def _gone(element: Any) -> bool:
+    """Whether the element has left the document.
+
+    Chromium reports an element of a page being replaced either as stale or, caught between
+    two documents, as "Node with given id does not belong to the document": both mean gone."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def viewport(driver: Any, width: int, height: int = 900) -> None:
