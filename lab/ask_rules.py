@@ -15,6 +15,9 @@ quoted sentence holds the answer), related-only refused and off-topic refused. T
 - the typed rule: the sentences naming what the question asks for (a person for "who") get a bonus
   in the ranking ("bonus"), and when one of them passes, only they are quoted ("strict": shipped);
   "refuse": strict, and a question that asks for a kind of answer none of the quotes names is refused;
+  "refuse values": the same for a question that asks for a value only (a date, a number, a sum);
+- ``--spacy-labels``: whether a candidate names what is asked, read from spaCy's own entities of it
+  rather than the analysis's kept actors and ``value_labels`` (which the runtime reads);
 - the missing-word bar: a wh-question with a word the story never uses is answered only when the
   model's best probability reaches it ("none": no bar).
 """
@@ -67,6 +70,11 @@ def main() -> None:
     parser.add_argument("path", type=Path)
     parser.add_argument("--cross", default="", help="Adapters (default: the shipped ones).")
     parser.add_argument("--all", action="store_true", help="Every combination, not only one change at a time.")
+    parser.add_argument(
+        "--spacy-labels",
+        action="store_true",
+        help="Whether a candidate names what is asked, by spaCy's labels of it (who: a person, organisation or group).",
+    )
     parser.add_argument("--show", action="store_true", help="List the shipped rule's misses (answered or not).")
     arguments = parser.parse_args()
     judge = answer_cross_encoder(arguments.cross)
@@ -84,6 +92,22 @@ def main() -> None:
         sentences, matrix = story_sentences[0], story_sentences[1]
         question = question_clean(case.question)
         judged = judged_candidates(question, question_encode(question), story_sentences, judge)
+        if arguments.spacy_labels:
+            import dataclasses
+
+            from analysis.services import analyser
+
+            nlp = analyser().nlp
+            wanted = answer_labels(question)
+            spacy_found = [
+                {entity.label_ for entity in doc.ents} for doc in nlp.pipe(sentences[row] for row in judged.rows)
+            ]
+            if "PERSON" in wanted:
+                spacy_found = [
+                    labels | ({"PERSON"} if labels & {"PERSON", "ORG", "NORP"} else set()) for labels in spacy_found
+                ]
+            named = [old or bool(wanted & labels) for old, labels in zip(judged.named, spacy_found, strict=True)]
+            judged = dataclasses.replace(judged, named=named)
         holds = {row for row in judged.rows if case.answer and _folded(case.answer) in _folded(sentences[row])}
         unknown = {
             "none": 0,
@@ -103,7 +127,7 @@ def main() -> None:
             count=len(judged.rows),
             named=judged.named,
         )
-        if variant.typed in ("strict", "refuse"):
+        if variant.typed in ("strict", "refuse", "refuse values"):
             chosen = passages_typed(chosen, judged.rows, judged.named)
         chosen = chosen[:QUOTES]
         if not chosen:
@@ -116,7 +140,9 @@ def main() -> None:
             return None
         if variant.missing_bar is not None and judged.missing and chosen[0].score < variant.missing_bar:
             return None
-        if variant.typed == "refuse" and answer_labels(question):
+        wanted = answer_labels(question)
+        values = variant.typed == "refuse values" and wanted and not wanted & {"PERSON", "GPE", "LOC", "FAC"}
+        if (variant.typed == "refuse" and wanted) or values:
             named_rows = {row for row, names in zip(judged.rows, judged.named, strict=True) if names}
             if not any(passage.row in named_rows for passage in chosen):
                 return None
@@ -139,7 +165,7 @@ def main() -> None:
                 (0.2, 0.3, 0.5),
                 (False, True),
                 ("none", "one", "two", "two with headlines"),
-                ("bonus", "strict", "refuse"),
+                ("bonus", "strict", "refuse", "refuse values"),
                 (None, 0.5, 0.7, 0.9),
                 (False, True),
             )
@@ -153,6 +179,7 @@ def main() -> None:
             *(Variant(names_veto=value) for value in ("none", "one", "two")),
             Variant(typed="bonus"),
             Variant(typed="refuse"),
+            Variant(typed="refuse values"),
             *(Variant(missing_bar=value) for value in (0.5, 0.6, 0.7, 0.8, 0.9)),
         ]
     for variant in variants:

@@ -667,6 +667,16 @@ def test_it_reads_the_kind_of_value_a_sentence_states() -> None:
     assert value_labels("Support fell 5 percent in 2021.") == {"CARDINAL", "PERCENT", "DATE"}
     # A modal verb is not the month, nor a name with digits a number.
     assert value_labels("It may rain, officials said of the COVID-19 rules and the G7 summit.") == frozenset()
+    # Years before 1800 where the words around make them years; not a count of things.
+    assert "DATE" in value_labels("Tensions culminated in the Great Schism of 1054.")
+    assert "DATE" in value_labels("The cave temples at Dunhuang, begun in 366, eventually held thousands.")
+    assert "DATE" in value_labels("Justinian I reigned from 527 to 565.")
+    assert "DATE" in value_labels("By the middle of the 14th century the associations had become a league.")
+    assert "DATE" not in value_labels("A fleet of 300 ships sailed.")
+    assert "DATE" not in value_labels("Nobles seized a shipment of about 360 kilograms.")
+    # A number with a unit is a quantity ("How much cargo could a cog hold?").
+    assert value_labels("Cogs had a capacity of up to 200 tons.") == {"CARDINAL", "QUANTITY"}
+    assert "QUANTITY" not in value_labels("The board voted 5-2 in favour.")
     assert answer_labels("How soon must travellers be tested?") == {"DATE", "TIME"}
     assert "soon" not in asked_words("How soon must travellers be tested?")
 

@@ -146,12 +146,26 @@ _MONEY_WORDS = frozenset({"dollars", "dollar", "euros", "pounds", "cents"})
 # A digit counts where a number starts: not inside a name ("COVID-19", "#COVID19", "G7").
 _LETTERS_OR_DIGITS = re.compile(r"[a-z]+|(?<![a-z0-9-])\d")
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+# Years of any age where the words around say so: "begun in 366,", "the Great Schism of 1054.", "from
+# 527 to 565", "around 1475 in southern Europe", "330 AD", "the 14th century"; not "of 300 workers".
+_EARLIER_YEAR = re.compile(
+    r"\b(?:in|of|since|around|from|until|till|by|after|before|circa|c\.)\s+\d{3,4}"
+    r"(?=\s*(?:[.,;:)!?]|$)|\s+(?:and|to|when|in|on|at|with|after|before|as|under|during|while|until|the|but|which)\b)"
+    r"|\b\d{1,4}\s*(?:ad|bc|bce|ce)\b|\b\d{1,2}(?:st|nd|rd|th)[- ]centur"
+)
+# A number with a unit of measure: "about 360 kilograms", "a capacity of up to 200 tons".
+_QUANTITY = re.compile(
+    r"\d(?:[\d,.]*)\s*(?:-\s*)?(?:thousand\s+|million\s+|billion\s+)?"
+    r"(?:tons?|tonnes?|kilograms?|kg|grams?|pounds|lb|ounces?|kilomet(?:er|re)s?|km|met(?:er|re)s?|miles?|feet|foot|"
+    r"ft|inch(?:es)?|centimet(?:er|re)s?|cm|millimet(?:er|re)s?|mm|yards?|acres?|hectares?|lit(?:er|re)s?|gallons?|"
+    r"barrels?|square|cubic|degrees?|kilowatts?|megawatts?|gigawatts?|watts?|volts?|calories?|knots?|mph|km/h)\b"
+)
 _CLOCK_TIME = re.compile(r"\d\s?(?:a\.m\.|p\.m\.)")
 _MAY_DATE = re.compile(r"\bmay \d")  # the month, not the verb
 
 
 def value_labels(sentence: str) -> frozenset[str]:
-    """The kinds of value ``sentence`` states (MONEY, PERCENT, DATE, TIME, CARDINAL), by its words alone.
+    """The kinds of value ``sentence`` states (MONEY, PERCENT, DATE, TIME, QUANTITY, CARDINAL), by its words alone.
 
     The analysis keeps only the entities that can be actors (people, organisations, places), so
     the dates, numbers and sums a question asks for are read here: a few word lists and patterns,
@@ -167,8 +181,12 @@ def value_labels(sentence: str) -> frozenset[str]:
         labels.add("PERCENT")
     if words & _MONEY_WORDS or (has_digit and any(sign in text for sign in "$\u00a3\u20ac")):
         labels.add("MONEY")
-    if words & _DATE_WORDS or (has_digit and (_YEAR.search(text) or _MAY_DATE.search(text))):
+    if words & _DATE_WORDS or (
+        has_digit and (_YEAR.search(text) or _MAY_DATE.search(text) or _EARLIER_YEAR.search(text))
+    ):
         labels.add("DATE")
+    if has_digit and _QUANTITY.search(text):
+        labels.add("QUANTITY")
     if words & _TIME_WORDS or (has_digit and _CLOCK_TIME.search(text)):
         labels.add("TIME")
     return frozenset(labels)
