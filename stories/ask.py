@@ -343,13 +343,20 @@ class Judged:
 
 
 def judged_candidates(
-    question: str, vector: np.ndarray[Any, Any], story_sentences: StorySentences, judge: CrossEncoder
+    question: str,
+    vector: np.ndarray[Any, Any],
+    story_sentences: StorySentences,
+    judge: CrossEncoder,
+    *,
+    unless_vetoed: bool = False,
 ) -> Judged:
     """The sentences the answer cross-encoder reads for ``question``, and what it says of each (``Judged``).
 
     The candidates: the sentences closest to the question (``NEWSROOM_ASK_CANDIDATES``), those the
     word rules rank first (which the cosine alone can miss in a long story), and, for a question that
-    asks for a person, a date or a number, the closest sentences that name one.
+    asks for a person, a date or a number, the closest sentences that name one. ``unless_vetoed``:
+    the model is not run for a question refused whatever it says (``answer_vetoed``); its
+    probabilities are then all 0.
     """
     sentences, matrix, owners, labels = story_sentences
     titles = list(dict.fromkeys(owner[0].title for owner in owners))
@@ -364,7 +371,10 @@ def judged_candidates(
     if wanted:
         naming = [row for row in np.argsort(-similarity) if wanted & labels[row] and row not in rows]
         rows += [int(row) for row in naming[: settings.NEWSROOM_ASK_QUOTES] if similarity[row] >= floor]
-    probabilities = answer_probabilities(judge, question, [sentences[row] for row in rows])
+    if unless_vetoed and answer_vetoed(question, missing):
+        probabilities = np.zeros(len(rows), dtype=np.float32)
+    else:
+        probabilities = answer_probabilities(judge, question, [sentences[row] for row in rows])
     named = [bool(wanted & labels[row]) for row in rows]
     return Judged(rows=rows, probabilities=probabilities, similarity=similarity, named=named, missing=missing)
 
@@ -380,7 +390,7 @@ def _judged_answer(
     (``answer_vetoed``); beside an answer they are listed, so the reader sees what the quotes do not say.
     """
     sentences, matrix, owners, _ = story_sentences
-    judged = judged_candidates(question, vector, story_sentences, judge)
+    judged = judged_candidates(question, vector, story_sentences, judge, unless_vetoed=True)
     rows, similarity, missing = judged.rows, judged.similarity, judged.missing
     answering = passages_judged(
         rows,

@@ -22,6 +22,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import F
 from django.test import Client
 
+import stories.ask
 from analysis.models import ArticleAnalysis
 from analysis.nlp.answer import (
     Passage,
@@ -621,11 +622,23 @@ def test_a_question_with_one_word_in_other_words_is_answered_with_a_cited_quote(
     assert (best.text, best.article_id, best.number, best.side) == (STORM_SENTENCES["left"][0], left.pk, 1, "left")
 
 
-def test_a_question_the_coverage_answers_only_in_part_stays_refused(client: Client, storm_story: Story) -> None:
+def test_a_question_the_coverage_answers_only_in_part_stays_refused(
+    client: Client, storm_story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The governor requested a declaration; nothing says it was approved: refused, the request shown apart."""
     question = "Has the federal government approved the disaster declaration?"
+    judged: list[str] = []
+    probabilities = stories.ask.answer_probabilities
+    monkeypatch.setattr(
+        stories.ask,
+        "answer_probabilities",
+        lambda judge, asked, sentences: judged.append(asked) or probabilities(judge, asked, sentences),
+    )
 
     answer = story_ask(story_id=storm_story.pk, question=question)
+
+    # A yes-or-no question with a word no article uses is refused whatever the answer model says: it is not run.
+    assert judged == []
 
     assert not answer.is_supported
     assert answer.quotes == []
