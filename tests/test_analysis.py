@@ -393,9 +393,10 @@ def test_a_penalty_asked_only_where_it_could_matter_chooses_what_every_penalty_w
 
 
 @pytest.mark.models
-def test_the_analysis_keeps_the_tone_of_each_sentence_it_read_for_an_actor() -> None:
+def test_the_analysis_keeps_the_tone_of_each_sentence() -> None:
     """What the overview's polarity penalty reads: the score ``tone.sentence_tones`` gives, from the
-    analysis's own pass, for sentences naming a main actor; None for the others."""
+    analysis's own pass, for every kept sentence, those naming a main actor and the others alike
+    (the clustering worker then encodes none of them again)."""
     engine = services.analyser()
     text = (
         "Governor Elena Marsh signed the emergency budget on Tuesday. "
@@ -405,9 +406,9 @@ def test_the_analysis_keeps_the_tone_of_each_sentence_it_read_for_an_actor() -> 
 
     [features] = engine.analyse([ArticleText(title="Budget signed", text=text)])
 
-    read = [index for index, value in enumerate(features.sentence_tones) if value is not None]
     assert len(features.sentence_tones) == len(features.sentences)
-    assert read
-    assert len(read) < len(features.sentences)
+    read = [index for index, value in enumerate(features.sentence_tones) if value is not None]
+    assert read == list(range(len(features.sentences)))
+    assert not any("Marsh" in features.sentences[index] for index in read[2:])
     expected = tone.sentence_tones([features.sentences[index] for index in read])
     assert np.allclose([features.sentence_tones[index] for index in read], expected, atol=2e-3)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import functools
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -196,7 +196,8 @@ class Analyser:
         flat_sentences = [sentence.text for sentences in sentences_per_item for sentence in sentences]
         texts_to_encode = leads + flat_sentences
         states_at: dict[str, int] = {}
-        if self.tone.reads_states_of(lambda: self.encoder):
+        tone_reads_states = self.tone.reads_states_of(lambda: self.encoder)
+        if tone_reads_states:
             first_sentence = len(items)
             for targets, sentences in zip(targets_per_item, sentences_per_item, strict=True):
                 for target in targets:
@@ -208,6 +209,16 @@ class Analyser:
                         states_at[target.text] = len(texts_to_encode)
                         texts_to_encode.append(target.text)
                 first_sentence += len(sentences)
+        # Every kept sentence's tone toward itself as well, for a model that scores a sentence's
+        # tone toward itself in the same run (no target marker): the story overview's polarity
+        # penalty reads them (``tone.sentence_tones``), and the clustering worker would otherwise
+        # encode the sentences naming no main actor again to score them.
+        self_toned: list[str] = []
+        if tone_reads_states and self.tone.target_marker is None:
+            for position, text in enumerate(flat_sentences):
+                if text.strip() and text not in states_at:
+                    states_at[text] = len(items) + position
+                    self_toned.append(text)
         # The loaded-language model reads every sentence and the headline (the outlet's loudest line),
         # unless the headline is one of the sentences or too short to be one; the tone model's
         # headlines are not encoded again.
@@ -242,6 +253,7 @@ class Analyser:
             self.tone,
             [target for targets in targets_per_item for target in targets],
             {text: encoded.states[index] for text, index in states_at.items()},
+            self_toned,
         )
         # Every sentence and headline of the batch in one call: its top layer batches them by length.
         flagged_texts = (
@@ -269,7 +281,6 @@ class Analyser:
             actor_tones = _actor_tones(targets, target_probabilities, salient_per_item[index])
             article_tone, article_tone_label = _article_tone(target_probabilities)
             flagged = flagged_sentences[offset - len(sentences) : offset]
-            read = {target.sentence for target in targets if target.sentence is not None}
             features.append(
                 ArticleFeatures(
                     embedding=lead_vectors[index],
@@ -298,9 +309,7 @@ class Analyser:
                         for position, (text, is_loaded) in enumerate(zip(texts, flagged, strict=True))
                         if is_loaded
                     ],
-                    sentence_tones=[
-                        self_tones.get(text) if position in read else None for position, text in enumerate(texts)
-                    ],
+                    sentence_tones=[self_tones.get(text) for text in texts],
                 )
             )
         return features
@@ -393,16 +402,16 @@ def _tone_targets(
 
 
 def _tone_probabilities(
-    model: ToneModel, targets: list[_ToneTarget], states: dict[str, TokenStates]
+    model: ToneModel, targets: list[_ToneTarget], states: dict[str, TokenStates], self_toned: Sequence[str] = ()
 ) -> tuple[list[np.ndarray[Any, Any]], dict[str, float]]:
     """Each target's (1 x 3) probabilities; a sentence that names several actors is read once. And the
     tone of each sentence read toward itself (``tone.sentence_tones``' score, by text), for a model whose
     layers run once a sentence whatever its targets (no target marker): the whole sentence is one more
-    span to pool.
+    span to pool. ``self_toned``: more sentences to read for their tone toward themselves alone.
 
     ``states``: token states of the encoder's pass by text, for the texts it already encoded.
     """
-    spans_of_text: dict[str, list[tuple[int, int]]] = {}
+    spans_of_text: dict[str, list[tuple[int, int]]] = {text: [] for text in self_toned}
     for target in targets:
         spans = spans_of_text.setdefault(target.text, [])
         if target.spans[0] not in spans:
