@@ -6,7 +6,8 @@ Imports the corpus into a fresh PostgreSQL database with the broker switched on,
 workers started here analyse and cluster every article. ``--workers split`` (the default)
 is the deployment the README recommends: one solo worker on the ``analysis`` queue (the
 models) and one on ``ingest,clustering`` (assignment and the story pages), so one batch is
-clustered while the next is analysed; ``single`` is one solo worker on all queues. Prints
+clustered while the next is analysed (``--analysis-workers N``: N solo workers on ``analysis``);
+``single`` is one solo worker on all queues. Prints
 end-to-end articles per second, the raw encoder's throughput on the same texts in the same
 run and their ratio, the latency from an article's arrival to its appearance on its story
 page (p50, p95), and each worker's peak resident memory.
@@ -114,6 +115,12 @@ def main() -> None:
         default=0,
         help="OMP_NUM_THREADS of the analysis worker alone when split (0: as --worker-threads)",
     )
+    parser.add_argument(
+        "--analysis-workers",
+        type=int,
+        default=1,
+        help="how many solo workers on the analysis queue when split (each a process with its own models)",
+    )
     args = parser.parse_args()
     database = args.database
 
@@ -142,7 +149,11 @@ def main() -> None:
     print("raw encoder on the same texts ...", flush=True)
     raw_before = raw_encoder_articles_per_second(rows)
 
-    queue_sets = ["analysis", "ingest,clustering"] if args.workers == "split" else ["ingest,analysis,clustering"]
+    # Several analysis workers are told apart by "#n" (their queue is "analysis" all the same).
+    analysis_queues = (
+        ["analysis"] if args.analysis_workers == 1 else [f"analysis#{n}" for n in range(args.analysis_workers)]
+    )
+    queue_sets = [*analysis_queues, "ingest,clustering"] if args.workers == "split" else ["ingest,analysis,clustering"]
     workers = {
         queues: subprocess.Popen(
             [
@@ -153,16 +164,16 @@ def main() -> None:
                 "newsroom",
                 "worker",
                 "-Q",
-                queues,
+                queues.split("#")[0],
                 "--pool=solo",
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=WARNING",
                 "-n",
-                f"bench-{queues.replace(',', '-')}@%h",
+                f"bench-{queues.replace(',', '-').replace('#', '-')}@%h",
             ],
             cwd=ROOT,
-            env=analysis_env if queues == "analysis" else worker_env,
+            env=analysis_env if queues.startswith("analysis") else worker_env,
         )
         for queues in queue_sets
     }
