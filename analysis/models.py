@@ -100,8 +100,9 @@ class ArticleAnalysis(models.Model):
         default=list,
         blank=True,
         help_text=(
-            "Each sentence's tone toward itself (-1 to 1) where the tone model read it for an actor it names, "
-            "else null; the story overview prefers plainly worded sentences by it. Empty before it was kept."
+            "Each sentence's tone toward itself (-1 to 1), null where the tone model did not read it (analyses "
+            "made before every sentence was read read only those naming an actor); the story overview prefers "
+            "plainly worded sentences by it. Empty before it was kept."
         ),
     )
     model_versions = models.JSONField(default=dict, help_text="The version of each model that produced this.")
