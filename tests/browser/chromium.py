@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +59,39 @@ def click_and_load(driver: Any, element: Any, *, seconds: int = 30) -> None:
     WebDriverWait(driver, seconds).until(lambda _: _gone(leaving))
 
 
+def wait_until(driver: Any, condition: Callable[[Any], bool], *, seconds: int = 20) -> None:
+    """Wait for ``condition(driver)`` across a page load: what it reads of the page being left may be
+    stale, or caught between two documents (see ``_gone``); it is read again until the time is up."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def settled(driver: Any) -> bool:
+        try:
+            return condition(driver)
+        except Exception as error:
+            if _between_documents(error):
+                return False
+            raise
+
+    WebDriverWait(driver, seconds).until(settled)
+
+
+def _between_documents(error: Exception) -> bool:
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    if isinstance(error, StaleElementReferenceException):
+        return True
+    return isinstance(error, WebDriverException) and "does not belong to the document" in str(error)
+
+
 def _gone(element: Any) -> bool:
     """Whether the element has left the document.
 
     Chromium reports an element of a page being replaced either as stale or, caught between
     two documents, as "Node with given id does not belong to the document": both mean gone."""
-    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-
     try:
         element.is_enabled()
-    except StaleElementReferenceException:
-        return True
-    except WebDriverException as error:
-        if "does not belong to the document" in str(error):
+    except Exception as error:
+        if _between_documents(error):
             return True
         raise
     return False

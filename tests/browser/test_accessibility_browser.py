@@ -16,7 +16,15 @@ import pytest
 
 from sources.models import Outlet
 from stories.models import Story
-from tests.browser.chromium import ARTIFACTS, CHROMEDRIVER, CHROMIUM, click_and_load, screenshot, viewport
+from tests.browser.chromium import (
+    ARTIFACTS,
+    CHROMEDRIVER,
+    CHROMIUM,
+    click_and_load,
+    screenshot,
+    viewport,
+    wait_until,
+)
 
 AXE = Path(__file__).resolve().parent.parent.parent / "var" / "axe-core" / "axe.min.js"
 
@@ -103,9 +111,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations_at_both_widths(
 def test_the_report_form_s_error_state_and_the_ask_answer_pass_too(
     browser: Any, live_server: Any, story: Story
 ) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     found: dict[str, list[dict[str, Any]]] = {}
     for width in WIDTHS.values():
@@ -114,9 +120,7 @@ def test_the_report_form_s_error_state_and_the_ask_answer_pass_too(
         browser.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]").click()
         # The server's error takes the focus, and each field's error is the one its aria-describedby names.
         # The click posts the form: wait for the page that answers it, not the one being left.
-        WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
-            lambda driver: driver.switch_to.active_element.get_attribute("class") == "error"
-        )
+        wait_until(browser, lambda driver: driver.switch_to.active_element.get_attribute("class") == "error")
         reason = browser.find_element(By.ID, "id_reason")
         for described in (reason.get_attribute("aria-describedby") or "").split():
             assert browser.find_elements(By.ID, described), f"#{described} is not on the page"
@@ -170,9 +174,7 @@ def test_ask_shows_progress_while_the_answer_comes(browser: Any, live_server: An
 
 
 def test_after_asking_the_focus_is_on_the_answer(browser: Any, live_server: Any, story: Story) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{live_server.url}/stories/{story.pk}/")
     browser.find_element(By.ID, "ask-question").send_keys("What happened?")
@@ -181,8 +183,6 @@ def test_after_asking_the_focus_is_on_the_answer(browser: Any, live_server: Any,
     browser.find_element(By.CSS_SELECTOR, ".answer")
     assert browser.current_url.endswith("/ask/#ask")
     # The answer takes the focus once the page has loaded.
-    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda driver: driver.switch_to.active_element.get_attribute("id") == "answer"
-    )
+    wait_until(browser, lambda driver: driver.switch_to.active_element.get_attribute("id") == "answer")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.find_element(By.ID, "ask").screenshot(str(ARTIFACTS / "a11y-story-ask-broad-answer.png"))

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 
 from stories.models import Story
-from tests.browser.chromium import CHROMEDRIVER, CHROMIUM, chromium_start, click_and_load
+from tests.browser.chromium import CHROMEDRIVER, CHROMIUM, chromium_start, click_and_load, wait_until
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "var" / "test-artifacts"
 
@@ -58,9 +58,7 @@ def screenshot(driver: Any, name: str) -> None:
 
 
 def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server: Any, demo_story: Story) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{live_server.url}/stories/{demo_story.pk}/")
 
@@ -99,9 +97,7 @@ def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server:
     assert target.startswith("article-")
     # The answer takes the focus, so a screen reader reads it without hunting for it.
     # The answer takes the focus once the page has loaded.
-    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda driver: driver.switch_to.active_element.get_attribute("id") == "answer"
-    )
+    wait_until(browser, lambda driver: driver.switch_to.active_element.get_attribute("id") == "answer")
     screenshot(browser, "story-ask-answer")
     citation.click()
     assert browser.current_url.endswith(f"#{target}")
