@@ -16,6 +16,8 @@ quoted sentence holds the answer), related-only refused and off-topic refused. T
   in the ranking ("bonus"), and when one of them passes, only they are quoted ("strict": shipped);
   "refuse": strict, and a question that asks for a kind of answer none of the quotes names is refused;
   "refuse values": the same for a question that asks for a value only (a date, a number, a sum);
+- the yes-or-no cover: a yes-or-no question quotes only sentences holding at least this share of
+  its content words (none: no such rule);
 - ``--spacy-labels``: whether a candidate names what is asked, read from spaCy's own entities of it
   rather than the analysis's kept actors and ``value_labels`` (which the runtime reads);
 - the missing-word bar: a wh-question with a word the story never uses is answered only when the
@@ -42,6 +44,7 @@ class Variant:
     typed: str = "strict"
     missing_bar: float | None = None
     speaker_veto: bool = True
+    yes_no_cover: float | None = None
 
     def __str__(self) -> str:
         bar = "none" if self.missing_bar is None else f"{self.missing_bar}"
@@ -49,6 +52,7 @@ class Variant:
             f"threshold {self.threshold:<4} yes-or-no veto {'on ' if self.yes_no_veto else 'off'} "
             f"names veto {self.names_veto:<18} speaker veto {'on ' if self.speaker_veto else 'off'} "
             f"typed {self.typed:<6} missing-word bar {bar:<4}"
+            + ("" if self.yes_no_cover is None else f" yes-or-no cover {self.yes_no_cover}")
         )
 
 
@@ -56,10 +60,12 @@ def main() -> None:
     django_setup()
     from analysis.nlp.answer import (
         answer_labels,
+        content_words,
         passages_judged,
         passages_typed,
         question_asks_unnamed_speaker,
         question_is_yes_no,
+        sentence_words,
         words_missing,
     )
     from analysis.nlp.answer_cross import answer_cross_encoder
@@ -84,6 +90,7 @@ def main() -> None:
         return sum(1 for word in words if word[:1].isupper() and not question.startswith(word))
 
     cases = []
+    judged_sentences: dict[int, list[str]] = {}
     for case in cases_read(arguments.path):
         story = story_find(case)
         if case.is_broad or story is None:
@@ -115,6 +122,7 @@ def main() -> None:
             "two": names(words_missing(question, sentences), question) // 2,
             "two with headlines": names(judged.missing, question) // 2,
         }
+        judged_sentences[id(judged)] = sentences
         cases.append((case.kind, question, judged, matrix, holds, unknown))
 
     def answered(variant: Variant, question: str, judged, matrix, unknown: dict[str, int]) -> list[int] | None:  # type: ignore[no-untyped-def]
@@ -129,6 +137,15 @@ def main() -> None:
         )
         if variant.typed in ("strict", "refuse", "refuse values"):
             chosen = passages_typed(chosen, judged.rows, judged.named)
+        if variant.yes_no_cover is not None and question_is_yes_no(question):
+            # A yes-or-no question is answered by a sentence about what it asks: most of its words in it.
+            asked = content_words(question)
+            sentences = judged_sentences[id(judged)]
+            chosen = [
+                passage
+                for passage in chosen
+                if len(asked & sentence_words(sentences[passage.row])) >= variant.yes_no_cover * len(asked)
+            ]
         chosen = chosen[:QUOTES]
         if not chosen:
             return None
@@ -181,6 +198,7 @@ def main() -> None:
             Variant(typed="refuse"),
             Variant(typed="refuse values"),
             *(Variant(missing_bar=value) for value in (0.5, 0.6, 0.7, 0.8, 0.9)),
+            *(Variant(yes_no_cover=value) for value in (0.5, 0.67, 0.8, 1.0)),
         ]
     for variant in variants:
         results = [
