@@ -11,7 +11,9 @@ summary (``neutral_title``, ``neutral_summary`` in TARGETS). The NeuS metric (Le
 arousal of clearly positive (valence > 0.65) and clearly negative (< 0.35) words. It prints the
 mean over stories of the page's title + overview, beside each side's own article (its headline and
 as many of its leading sentences as the overview has), and the share of titles that are a
-left- or right-rated outlet's own headline. Lower is more neutral.
+left- or right-rated outlet's own headline. And the wording of the claims more than one side
+stated (the claims table's shared facts): its NeuS per claim, and, of those the center stated
+too, the share worded by a left or right outlet's sentence. Lower is more neutral.
 
 The lexicon is read from the path given here, for measurement only: the product never reads it.
 """
@@ -120,6 +122,9 @@ class Command(BaseCommand):
     def _report(self, gold: dict[str, str], targets: dict[str, str], arousal: dict[str, float]) -> None:
         scores: dict[str, list[float]] = {"page": [], **{side: [] for side in Side.values}}
         one_sided_titles = titled = 0
+        # The claims more than one side stated ("Reported by all sides", "by two sides"): their wording.
+        shared_claims: list[float] = []
+        side_worded = center_stated = 0
         for story in Story.objects.listed().order_by("pk"):
             articles = list(
                 Article.objects.filter(membership__cluster_id=story.pk).select_related("outlet", "analysis")
@@ -136,6 +141,15 @@ class Command(BaseCommand):
             one_sided_titles += any(
                 article.title == story.title and article.outlet.side in (Side.LEFT, Side.RIGHT) for article in articles
             ) and not any(article.title == story.title and article.outlet.side == Side.CENTER for article in articles)
+            for claim in story.claims if isinstance(story.claims, list) else []:
+                stated = {side for side, ids in claim.get("sides", {}).items() if ids}
+                if len(stated) < 2:
+                    continue
+                shared_claims.append(neus(str(claim.get("text", "")), neutral, arousal))
+                if Side.CENTER in stated:
+                    center_stated += 1
+                    worded_by = next((article for article in articles if article.pk == claim.get("article")), None)
+                    side_worded += worded_by is not None and worded_by.outlet.side in (Side.LEFT, Side.RIGHT)
             for side in Side.values:
                 own = [article for article in articles if article.outlet.side == side and not article.is_syndicated]
                 if not own:
@@ -155,3 +169,13 @@ class Command(BaseCommand):
             f"Titles that are a left or right outlet's own headline: {one_sided_titles}/{titled} = "
             f"{one_sided_titles / titled:.3f}"
         )
+        if shared_claims:
+            self.stdout.write(
+                f"NeuS of a claim more than one side stated (its wording): "
+                f"{sum(shared_claims) / len(shared_claims):.3f} over {len(shared_claims)} claims"
+            )
+        if center_stated:
+            self.stdout.write(
+                f"Of those the center stated too, worded by a left or right outlet's sentence: {side_worded}/"
+                f"{center_stated} = {side_worded / center_stated:.3f}"
+            )
