@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -122,24 +122,7 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     matches, with that sentence (its ``quotes``)."""
     pool, owners = _sentence_pool(members)
     model = _same_claim_model()
-    loaded = np.array([index in member.loaded for member, index in owners], dtype=bool)
-    neutral = np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
-
-    def polarity_penalty(rows: Sequence[int]) -> np.ndarray[Any, Any]:
-        # The analysis's reading where it made one with this tone model; the model for the rest.
-        version = tone_model().version
-        stored: dict[int, float] = {}
-        for row in rows:
-            member, index = owners[row]
-            if member.tone_version == version and index < len(member.sentence_tones):
-                value = member.sentence_tones[index]
-                if value is not None:
-                    stored[row] = float(value)
-        asked = [row for row in rows if row not in stored]
-        if asked:
-            texts = [pool.texts[row] for row in asked]
-            stored.update(zip(asked, tone.sentence_tones(texts, encoder_configured()), strict=True))
-        return OVERVIEW_POLARITY_PENALTY * np.abs(np.array([stored[row] for row in rows], dtype=np.float32))
+    loaded, neutral, polarity_penalty = _wording_preferences(pool, owners)
 
     overview: list[dict[str, Any]] = []
     words = 0
@@ -152,7 +135,7 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         reported_threshold=model.recall,
         select=sentences_select,
         excluded=loaded,
-        bonus=(NEUTRAL_SIDE_BONUS * neutral).astype(np.float32),
+        bonus=neutral,
         penalty=polarity_penalty,
     ):
         owner, index = owners[row]
@@ -172,10 +155,41 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     return overview
 
 
+def _wording_preferences(
+    pool: SentencePool, owners: list[tuple[_Member, int]]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], Callable[[Sequence[int]], np.ndarray[Any, Any]]]:
+    """What the page prefers when it words a fact in an article's sentence (the overview, a claim):
+    for each row, whether the analysis flagged it as loaded language, the bonus of a neutral source's
+    wording, and the penalty of a sentence's polarity (``OVERVIEW_POLARITY_PENALTY`` times the tone
+    model's score of it toward itself, asked only of the rows given)."""
+    loaded = np.array([index in member.loaded for member, index in owners], dtype=bool)
+    neutral = NEUTRAL_SIDE_BONUS * np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
+
+    def polarity_penalty(rows: Sequence[int]) -> np.ndarray[Any, Any]:
+        # The analysis's reading where it made one with this tone model; the model for the rest.
+        version = tone_model().version
+        stored: dict[int, float] = {}
+        for row in rows:
+            member, index = owners[row]
+            if member.tone_version == version and index < len(member.sentence_tones):
+                value = member.sentence_tones[index]
+                if value is not None:
+                    stored[row] = float(value)
+        asked = [row for row in rows if row not in stored]
+        if asked:
+            texts = [pool.texts[row] for row in asked]
+            stored.update(zip(asked, tone.sentence_tones(texts, encoder_configured()), strict=True))
+        return OVERVIEW_POLARITY_PENALTY * np.abs(np.array([stored[row] for row in rows], dtype=np.float32))
+
+    return loaded, neutral, polarity_penalty
+
+
 def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
-    """The facts of the story, each with the articles of each side that stated it (``claim_groups``)."""
+    """The facts of the story, each with the articles of each side that stated it (``claim_groups``); a fact
+    several articles stated is worded as the overview words one (``_wording_preferences``)."""
     pool, owners = _sentence_pool([member for member in members if member.side])
     model = _same_claim_model()
+    loaded, neutral, polarity_penalty = _wording_preferences(pool, owners)
 
     def claim(text_row: int, group: list[int]) -> dict[str, Any]:
         owner, index = owners[text_row]
@@ -198,6 +212,9 @@ def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         shared=CLAIMS_SHARED,
         one_sided_per_side=CLAIMS_ONE_SIDED_PER_SIDE,
         sides=Side.values,
+        excluded=loaded,
+        bonus=neutral,
+        penalty=polarity_penalty,
     )
     return [claim(text_row, group) for text_row, group in groups]
 

@@ -533,3 +533,52 @@ def test_the_overview_reads_the_sentence_tones_the_analysis_kept(
         "The transit board approved the change.",
     }
     assert asked
+
+
+def test_a_fact_several_sides_stated_is_worded_as_the_overview_words_one() -> None:
+    """The claim's wording: closest to the others, but a neutral source's sentence preferred, a
+    polarised one penalised and a loaded one left out unless every sentence of the fact is loaded."""
+    from analysis.nlp.claims import SentencePool, claim_groups
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=16)
+    # Three articles state one fact; the left one's sentence is the closest to the others.
+    vectors = [base + 0.05 * rng.normal(size=16) for _ in range(3)]
+    vectors[0] = base
+    unit = [vector / np.linalg.norm(vector) for vector in vectors]
+    pool = SentencePool.of(
+        [
+            (np.array([vector]), article, side, [side])
+            for article, (vector, side) in enumerate(zip(unit, ["left", "center", "right"], strict=True))
+        ]
+    )
+    matches = np.ones((3, 3)) - np.eye(3)
+    centroid = base / np.linalg.norm(base)
+
+    def wording(**preferences: Any) -> str:
+        [(row, group)] = claim_groups(
+            pool,
+            centroid,
+            matches,
+            precise=0.5,
+            recall=0.3,
+            shared=5,
+            one_sided_per_side=0,
+            sides=["left", "center", "right"],
+            **preferences,
+        )
+        assert sorted(group) == [0, 1, 2]
+        return pool.texts[row]
+
+    assert wording() == "left"
+    assert wording(bonus=np.array([0.0, 0.15, 0.0], dtype=np.float32)) == "center"
+    penalised: list[list[int]] = []
+
+    def penalty(rows: Sequence[int]) -> np.ndarray[Any, Any]:
+        penalised.append(list(rows))
+        return np.array([0.4 if row == 0 else 0.0 for row in rows], dtype=np.float32)
+
+    assert wording(penalty=penalty) != "left"
+    assert penalised == [[0, 1, 2]]
+    assert wording(excluded=np.array([True, False, True])) == "center"
+    assert wording(excluded=np.array([True, True, True])) == "left"

@@ -123,8 +123,16 @@ def claim_groups(
     shared: int,
     one_sided_per_side: int,
     sides: Sequence[str],
+    excluded: Matrix | None = None,
+    bonus: Matrix | None = None,
+    penalty: Callable[[Sequence[int]], Matrix] | None = None,
 ) -> list[tuple[int, list[int]]]:
     """The facts of a story: (the row whose wording stands for it, the rows of every article that stated it).
+
+    The wording of a fact stated by several articles is the sentence closest to the others (its mean
+    cosine to the group), plus ``bonus[row]`` (neutral sources' wording), less ``penalty(rows)``
+    (a sentence's polarity), among those not ``excluded`` (loaded language) unless all are: the
+    same preferences as the overview's, so a fact both sides reported is not shown in one side's words.
 
     A claim is grouped from sentences that ``matches`` puts at or above ``precise``, at most one per
     article. Then, so that no fact is called one side's when another side stated it, every article
@@ -179,8 +187,15 @@ def claim_groups(
         return (-side_count(group), -len(group), -float(centrality[group].max()))
 
     def wording(group: list[int]) -> int:
-        # The wording nearest the group's other sentences stands for it.
-        return max(group, key=lambda row: float(similarity[row, group].sum()))
+        if len(group) == 1:
+            return group[0]
+        allowed = [row for row in group if excluded is None or not excluded[row]] or group
+        score = similarity[np.ix_(allowed, group)].mean(axis=1)
+        if bonus is not None:
+            score = score + bonus[allowed]
+        if penalty is not None:
+            score = score - penalty(allowed)
+        return allowed[int(np.argmax(score))]
 
     chosen = sorted((group for group in groups if len(group) > 1), key=rank)[:shared]
     single_by_side: dict[str, list[list[int]]] = defaultdict(list)
