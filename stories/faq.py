@@ -128,9 +128,14 @@ def _when(articles: Sequence[StoryArticle]) -> list[FaqQuote]:
         assert article.published_at is not None
         return dateformat.format(timezone.localtime(article.published_at), "j F Y")
 
-    quotes = [_quote(first.title, first, label=f"First reported on {day(first)}")]
+    def headline(article: StoryArticle) -> str:
+        # A headline the loaded-language model flagged is not quoted as the answer: the article is
+        # cited by its outlet alone, so the story's dates are not told in one outlet's loaded words.
+        return "" if article.analysis is not None and article.analysis.loaded_headline else article.title
+
+    quotes = [_quote(headline(first), first, label=f"First reported on {day(first)}")]
     if last.id != first.id:
-        quotes.append(_quote(last.title, last, label=f"Latest article on {day(last)}"))
+        quotes.append(_quote(headline(last), last, label=f"Latest article on {day(last)}"))
     return quotes
 
 

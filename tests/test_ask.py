@@ -546,6 +546,26 @@ def test_it_answers_questions_written_from_the_story_itself_each_with_citations(
     assert "First reported on" in faq.group(0)
 
 
+def test_the_faq_does_not_tell_the_story_s_dates_in_a_loaded_headline(client: Client, fare_story: Story) -> None:
+    """ "When did it happen?" cites the first and latest articles; a headline the loaded-language model
+    flagged is not quoted there (the article is cited by its outlet alone)."""
+    articles = list(Article.objects.filter(membership__cluster_id=fare_story.pk))
+    loaded = articles[0]
+    ArticleAnalysis.objects.filter(article=loaded).update(loaded_sentences=[{"headline": True, "words": []}])
+
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+
+    faq = re.search(r'<dl class="faq faq-generated".*?</dl>', html, re.DOTALL)
+    assert faq
+    when = re.search(r"<dt>When did it happen\?</dt>\s*<dd>(.*?)</dd>", faq.group(0), re.DOTALL)
+    assert when
+    items = re.findall(r"<li>(.*?)</li>", when.group(1), re.DOTALL)
+    assert items
+    assert all('<a class="cite" href="#article-' in item for item in items)
+    assert loaded.title not in when.group(1)
+    assert any(article.title in when.group(1) for article in articles[1:]), "the others' headlines are quoted"
+
+
 def test_a_loaded_question_is_never_published_as_asked(client: Client, fare_story: Story) -> None:
     loaded = "Why did the corrupt transit board raise the bus fare?"
     for _ in range(4):
