@@ -18,6 +18,8 @@ quoted sentence holds the answer), related-only refused and off-topic refused. T
   "refuse values": the same for a question that asks for a value only (a date, a number, a sum);
 - the yes-or-no cover: a yes-or-no question quotes only sentences holding at least this share of
   its content words (none: no such rule);
+- the missing-share veto: a question with two or more words the story never uses is refused when
+  they are at least this share of its content words (none: no such veto);
 - ``--spacy-labels``: whether a candidate names what is asked, read from spaCy's own entities of it
   rather than the analysis's kept actors and ``value_labels`` (which the runtime reads);
 - the missing-word bar: a wh-question with a word the story never uses is answered only when the
@@ -45,6 +47,7 @@ class Variant:
     missing_bar: float | None = None
     speaker_veto: bool = True
     yes_no_cover: float | None = None
+    missing_share: float | None = None
 
     def __str__(self) -> str:
         bar = "none" if self.missing_bar is None else f"{self.missing_bar}"
@@ -53,12 +56,14 @@ class Variant:
             f"names veto {self.names_veto:<18} speaker veto {'on ' if self.speaker_veto else 'off'} "
             f"typed {self.typed:<6} missing-word bar {bar:<4}"
             + ("" if self.yes_no_cover is None else f" yes-or-no cover {self.yes_no_cover}")
+            + ("" if self.missing_share is None else f" missing share veto {self.missing_share}")
         )
 
 
 def main() -> None:
     django_setup()
     from analysis.nlp.answer import (
+        ANSWER_TYPE_WORDS,
         answer_labels,
         content_words,
         passages_judged,
@@ -157,6 +162,11 @@ def main() -> None:
             return None
         if variant.missing_bar is not None and judged.missing and chosen[0].score < variant.missing_bar:
             return None
+        if variant.missing_share is not None and len(judged.missing) >= 2:
+            asked = content_words(question, skip=ANSWER_TYPE_WORDS)
+            missing = set().union(*(content_words(word) for word in judged.missing))
+            if len(missing) >= variant.missing_share * max(len(asked), 1):
+                return None
         wanted = answer_labels(question)
         values = variant.typed == "refuse values" and wanted and not wanted & {"PERSON", "GPE", "LOC", "FAC"}
         if (variant.typed == "refuse" and wanted) or values:
@@ -199,6 +209,7 @@ def main() -> None:
             Variant(typed="refuse values"),
             *(Variant(missing_bar=value) for value in (0.5, 0.6, 0.7, 0.8, 0.9)),
             *(Variant(yes_no_cover=value) for value in (0.5, 0.67, 0.8, 1.0)),
+            *(Variant(missing_share=value) for value in (0.0, 0.34, 0.5, 0.67)),
         ]
     for variant in variants:
         results = [
