@@ -582,3 +582,44 @@ def test_a_fact_several_sides_stated_is_worded_as_the_overview_words_one() -> No
     assert penalised == [[0, 1, 2]]
     assert wording(excluded=np.array([True, False, True])) == "center"
     assert wording(excluded=np.array([True, True, True])) == "left"
+
+
+def test_a_fact_the_center_stated_too_is_worded_in_its_sentence_not_a_loaded_one(
+    left_outlet: Outlet, right_outlet: Outlet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claims table's shared fact: the left's sentence is the closest to the others, but loaded; the
+    center's plain sentence words it (the overview's preferences), cited to all three sides."""
+    monkeypatch.setattr("analysis.nlp.tone.sentence_tones", lambda sentences, encoder=None: [0.0] * len(sentences))
+    story_vector = unit_vector(1)
+    shared = near(story_vector, 0.6, 71)
+    rows = [
+        (left_outlet, "Left", "The board voted to raise the fare.", shared),
+        (
+            outlet_make("Centre Wire", Lean.CENTER),
+            "Center",
+            "The board voted for a fare increase.",
+            near(shared, 0.93, 72),
+        ),
+        (right_outlet, "Right", "The board voted for a fare rise.", near(shared, 0.93, 73)),
+    ]
+    articles = []
+    for hours, (outlet, title, sentence, vector) in enumerate(rows):
+        article = analysed_article_make(
+            outlet=outlet,
+            title=title,
+            vector=story_vector,
+            published_at=STORY_TIME + timedelta(hours=hours),
+            sentences=[sentence],
+        )
+        sentences_set(article, [vector])
+        articles.append(article)
+    ArticleAnalysis.objects.filter(article=articles[0]).update(loaded_sentences=[{"sentence": 0, "words": []}])
+
+    story = story_build(articles)
+
+    shared_claims = [claim for claim in story.claims if sum(1 for ids in claim["sides"].values() if ids) > 1]
+    assert shared_claims, story.claims
+    claim = shared_claims[0]
+    assert {side for side, ids in claim["sides"].items() if ids} == {"left", "center", "right"}
+    assert claim["text"] == "The board voted for a fare increase."
+    assert claim["article"] == articles[1].pk
