@@ -382,6 +382,11 @@ class StoryPage:
         return self.articles
 
     @property
+    def header_summary(self) -> str:
+        """The summary under the title, unless the overview just below quotes it (with its citations)."""
+        return "" if any(sentence.text == self.summary for sentence in self.overview) else self.summary
+
+    @property
     def faq_generated(self) -> tuple[FaqEntry, ...]:
         return tuple(entry for entry in self.faq if entry.is_generated)
 

@@ -371,3 +371,24 @@ def test_it_keeps_the_extractive_overview_when_generation_adds_a_claim_or_fails(
 )
 def test_a_quoted_sentence_turns_its_own_double_quotes_single(text: str, shown: str) -> None:
     assert quoted(text) == shown.format(o="\u2018", c="\u2019")
+
+
+def test_the_summary_under_the_title_is_not_the_overview_s_first_sentence_again(client: Client, story: Story) -> None:
+    """The summary is the title article's lead; when the overview just below quotes it (with its
+    citations), the header does not say it a second time."""
+    first = story.overview[0]["text"]
+    # A new refresh time: the cached page is keyed on it.
+    Story.objects.filter(pk=story.pk).update(summary=first, refreshed_at=STORY_TIME + timedelta(days=1))
+
+    html = client.get(f"/stories/{story.pk}/").content.decode()
+
+    header = re.search(r'<header class="story-header">.*?</header>', html, re.DOTALL)
+    assert header
+    assert 'class="summary"' not in header.group(0)
+    assert first in section(html, "overview")
+
+    Story.objects.filter(pk=story.pk).update(
+        summary="A summary the overview does not quote.", refreshed_at=STORY_TIME + timedelta(days=2)
+    )
+    html = client.get(f"/stories/{story.pk}/").content.decode()
+    assert '<p class="summary">A summary the overview does not quote.</p>' in html
