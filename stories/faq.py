@@ -142,19 +142,21 @@ def _when(articles: Sequence[StoryArticle]) -> list[FaqQuote]:
 def _sentences(
     overview: Sequence[OverviewSentence], columns: Sequence[SideColumn], claims: Sequence[Claim]
 ) -> list[tuple[str, tuple[int | None, ...]]]:
-    """Every cited sentence the page shows, with the articles it cites."""
+    """Every cited sentence the page shows, with the articles it cites: the overview's and the claims'
+    first (worded for neutrality: several sides' facts, plain wording, no loaded language), then each
+    side's own representative sentences."""
     found: list[tuple[str, tuple[int | None, ...]]] = [
         (sentence.text, (sentence.article_id, *sentence.cited_article_ids))
         for sentence in overview
         if not sentence.is_generated
     ]
-    for column in columns:
-        if column.viewpoint is not None:
-            found.extend((sentence.text, (sentence.article_id,)) for sentence in column.viewpoint.summary)
     found.extend(
         (claim.text, (claim.article_id, *(pk for ids in claim.articles_by_side.values() for pk in ids)))
         for claim in claims
     )
+    for column in columns:
+        if column.viewpoint is not None:
+            found.extend((sentence.text, (sentence.article_id,)) for sentence in column.viewpoint.summary)
     return found
 
 

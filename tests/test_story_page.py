@@ -392,3 +392,23 @@ def test_the_summary_under_the_title_is_not_the_overview_s_first_sentence_again(
     )
     html = client.get(f"/stories/{story.pk}/").content.decode()
     assert '<p class="summary">A summary the overview does not quote.</p>' in html
+
+
+def test_the_faq_names_who_is_involved_in_the_overview_s_or_a_claim_s_words_before_one_side_s() -> None:
+    """ "Who is involved?" quotes the first sentence naming each actor: the overview's and the claims'
+    (worded for neutrality) come before a side's own representative sentences."""
+    from types import SimpleNamespace
+
+    from stories.faq import _sentences
+
+    overview = [SimpleNamespace(text="The board voted.", article_id=1, cited_article_ids=(2,), is_generated=False)]
+    column = SimpleNamespace(
+        viewpoint=SimpleNamespace(summary=[SimpleNamespace(text="Greedy Mayor Lyle gouges riders.", article_id=3)])
+    )
+    claims = [
+        SimpleNamespace(text="Mayor Lyle backed the rise.", article_id=2, articles_by_side={"left": [3], "right": [2]})
+    ]
+
+    texts = [text for text, _ in _sentences(overview, [column], claims)]  # type: ignore[arg-type]
+
+    assert texts == ["The board voted.", "Mayor Lyle backed the rise.", "Greedy Mayor Lyle gouges riders."]
