@@ -364,7 +364,12 @@ def test_the_answer_model_answers_in_other_words_and_names_the_words_the_coverag
     page = client.post(
         f"/stories/{fare_story.pk}/ask/", {"question": "Why did the transit board hike the fare?"}, follow=True
     ).content.decode()
-    assert "No article of this story uses the word “hike” from your question: check" in page
+    # Marked as possibly not an answer, before its quotes: the question's own word is in no article.
+    caveat = re.search(r'<p class="answer-caveat">(.*?)</p>', page, re.DOTALL)
+    assert caveat
+    assert caveat.group(1).startswith("<strong>These sentences may not answer your question.</strong>")
+    assert "No article of this story uses the word “hike” from your question" in caveat.group(1)
+    assert page.index('class="answer-caveat"') < page.index('<ul class="quotes">', page.index('id="answer"'))
 
     refused = story_ask(story_id=fare_story.pk, question="Has the federal government approved the fare increase?")
     assert not refused.is_supported
@@ -511,6 +516,8 @@ def test_it_measures_ask_on_a_question_file(fare_story: Story, tmp_path: Path) -
         },
         # Answered, but not with what the file expects: a miss.
         {"story_title": "Fare story", "question": "How much will the monthly pass cost?", "answer": "$3.00"},
+        # Answered in other words: marked on the page as possibly not an answer ("hike" is in no article).
+        {"story_title": "Fare story", "question": "Why did the transit board hike the fare?", "answer": "$38 million"},
         {"story_title": "Fare story", "question": "Who won the football match?", "unanswerable": True},
     ]
     path = tmp_path / "questions.jsonl"
@@ -519,8 +526,14 @@ def test_it_measures_ask_on_a_question_file(fare_story: Story, tmp_path: Path) -
 
     call_command("evaluate_ask", str(path), stdout=out)
 
-    assert "Answerable: 2/3 = 0.667 whose returned sentences contain the answer" in out.getvalue()
+    assert "Answerable: 3/4 = 0.750 whose returned sentences contain the answer" in out.getvalue()
     assert "Unanswerable: 1/1 = 1.000 refused" in out.getvalue()
+    assert "Answerable: answered 3, refused 0, wrong 1; of the 4 answers given, 1 marked as possibly not one" in (
+        out.getvalue()
+    )
+    assert "Unanswerable: answered 0, refused 1, wrong 0; of the 0 answers given, 0 marked as possibly not one; " in (
+        out.getvalue()
+    )
     assert not StoryQuestion.objects.exists()
     path.write_text(json.dumps({"story_title": "Fare story", "question": "Why?"}))
     with pytest.raises(CommandError, match='a row needs an answer, or "unanswerable", "related_only" or "broad"'):

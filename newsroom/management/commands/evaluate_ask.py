@@ -169,8 +169,10 @@ class Command(BaseCommand):
                 success = any(_folded(case.answer) in _folded(text) for text in quoted)
                 found += success
                 outcome = "answered" if success else ("wrong" if answer.is_supported else "refused")
-            counts = outcomes.setdefault(case.kind, {"answered": 0, "refused": 0, "wrong": 0})
+            counts = outcomes.setdefault(case.kind, {"answered": 0, "refused": 0, "wrong": 0, "marked": 0})
             counts[outcome] += 1
+            # An answer whose question has words no article uses is marked on the page as possibly not one.
+            counts["marked"] += answer.is_supported and not case.is_broad and bool(answer.missing_words)
             if verbosity >= 2 or not success:
                 mark = "ok  " if success else "MISS"
                 self.stdout.write(f"{mark} line {case.line}: {case.question}")
@@ -191,4 +193,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Unanswerable: {refused}/{unanswerable} = {refused / unanswerable:.3f} refused")
         for kind, counts in outcomes.items():
             answered, refused_count, wrong = counts["answered"], counts["refused"], counts["wrong"]
-            self.stdout.write(f"{kind.capitalize()}: answered {answered}, refused {refused_count}, wrong {wrong}")
+            line = f"{kind.capitalize()}: answered {answered}, refused {refused_count}, wrong {wrong}"
+            if kind != "broad":
+                line += f"; of the {answered + wrong} answers given, {counts['marked']} marked as possibly not one"
+            if kind in ("unanswerable", "related only"):
+                total = answered + refused_count + wrong
+                line += f"; refused or marked {refused_count + counts['marked']}/{total}"
+            self.stdout.write(line)
