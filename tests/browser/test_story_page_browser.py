@@ -110,6 +110,18 @@ def test_a_reader_reads_a_demo_story_asks_and_filters(browser: Any, live_server:
     assert find(By.CSS_SELECTOR, ".answer .refusal").text == "The coverage of this story does not answer that question."
     screenshot(browser, "story-ask-refusal")
 
+    # A question with a word no article uses: answered, and marked above its quotes as possibly not an answer.
+    question = find(By.ID, "ask-question")
+    question.clear()
+    question.send_keys("How many registered voters were missing a photo ID?")
+    click_and_load(browser, find(By.CSS_SELECTOR, ".ask-form button[type=submit]"))
+    caveat = find(By.CSS_SELECTOR, ".answer .answer-caveat")
+    assert caveat.text.startswith("These sentences may not answer your question.")
+    assert "“missing”" in caveat.text
+    assert caveat.location["y"] < find(By.CSS_SELECTOR, ".answer ul.quotes").location["y"]
+    assert "87,000" in find(By.CSS_SELECTOR, ".answer").text
+    screenshot(browser, "story-ask-marked")
+
     question = find(By.ID, "ask-question")
     question.clear()
     question.send_keys("What happened?")
