@@ -267,6 +267,24 @@ def sentences_set(article: Article, vectors: list[np.ndarray[Any, Any]]) -> None
     )
 
 
+def articles_with_sentences(
+    rows: Sequence[tuple[Outlet, str, list[str], list[np.ndarray[Any, Any]]]], story_vector: np.ndarray[Any, Any]
+) -> list[Article]:
+    """One analysed article per (outlet, title, sentences, their vectors), an hour apart, with the story's vector."""
+    articles = []
+    for hours, (outlet, title, sentences, vectors) in enumerate(rows):
+        article = analysed_article_make(
+            outlet=outlet,
+            title=title,
+            vector=story_vector,
+            published_at=STORY_TIME + timedelta(hours=hours),
+            sentences=sentences,
+        )
+        sentences_set(article, vectors)
+        articles.append(article)
+    return articles
+
+
 def near(vector: np.ndarray[Any, Any], cosine: float, seed: int) -> np.ndarray[Any, Any]:
     """A unit vector at exactly this cosine to ``vector``."""
     other = unit_vector(seed)
@@ -433,17 +451,7 @@ def test_the_overview_leaves_out_loaded_sentences_and_prefers_facts_several_side
             [near(story_vector, 0.55, 63)],
         ),
     ]
-    articles = []
-    for hours, (outlet, title, sentences, vectors) in enumerate(rows):
-        article = analysed_article_make(
-            outlet=outlet,
-            title=title,
-            vector=story_vector,
-            published_at=STORY_TIME + timedelta(hours=hours),
-            sentences=sentences,
-        )
-        sentences_set(article, vectors)
-        articles.append(article)
+    articles = articles_with_sentences(rows, story_vector)
     # The analysis flagged the left's second sentence, the most central of all, as loaded.
     ArticleAnalysis.objects.filter(article=articles[0]).update(loaded_sentences=[{"sentence": 1, "words": ["greedy"]}])
 
@@ -602,17 +610,9 @@ def test_a_fact_the_center_stated_too_is_worded_in_its_sentence_not_a_loaded_one
         ),
         (right_outlet, "Right", "The board voted for a fare rise.", near(shared, 0.93, 73)),
     ]
-    articles = []
-    for hours, (outlet, title, sentence, vector) in enumerate(rows):
-        article = analysed_article_make(
-            outlet=outlet,
-            title=title,
-            vector=story_vector,
-            published_at=STORY_TIME + timedelta(hours=hours),
-            sentences=[sentence],
-        )
-        sentences_set(article, [vector])
-        articles.append(article)
+    articles = articles_with_sentences(
+        [(outlet, title, [sentence], [vector]) for outlet, title, sentence, vector in rows], story_vector
+    )
     ArticleAnalysis.objects.filter(article=articles[0]).update(loaded_sentences=[{"sentence": 0, "words": []}])
 
     story = story_build(articles)
