@@ -240,6 +240,31 @@ def test_a_sentence_whose_only_loaded_words_are_a_source_s_quoted_ones_is_not_th
     assert flagged == [False, True, True]
 
 
+def test_a_piece_of_a_longer_quotation_is_its_source_s_voice_though_it_lacks_one_of_its_marks() -> None:
+    """The analysis splits '"It's outrageous," said Rick Haldane. "First the water came in. Where was
+    the Guard? This is a disgrace."' into sentences: the pieces have one quotation mark each."""
+    from analysis.nlp.lexicon import lexicon_words, quotation_fragment, quoted_spans
+
+    model = unscaled_model(np.zeros(5, np.float32), intercept=5.0)  # every sentence reads loaded
+    opening = '"First the water came in, and this disgraceful delay let thieves in.'
+    closing = 'This is an outrageous disgrace."'
+    whole = '"It\'s outrageous," said Rick Haldane, whose store was hit.'
+
+    assert quoted_spans(opening) == [(0, len(opening))]
+    assert quotation_fragment(opening)
+    assert quoted_spans(closing) == [(0, len(closing))]
+    assert quotation_fragment(closing)
+    assert quoted_spans(whole) == [(0, 18)]
+    assert not quotation_fragment(whole)
+    assert quoted_spans('He called it "a disgrace" and left.') == [(13, 25)]
+    assert quoted_spans("\u201cA shameful act,\u201d he said.") == [(0, 17)]
+    assert quotation_fragment("A shameful act,\u201d he said.")
+    assert lexicon_words(opening) == lexicon_words(closing) == []
+    assert lexicon_words('The reckless delay, critics said, "let outrageous thieves in.') == ["reckless"]
+    assert quoted_share(closing) == 1.0
+    assert model.flagged(np.zeros((3, 2), np.float32), [opening, closing, whole]) == [False, False, False]
+
+
 def test_it_keeps_the_loaded_language_model_through_a_file(tmp_path: Path) -> None:
     model = unscaled_model(
         np.arange(5, dtype=np.float32),

@@ -17,6 +17,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 LOADED_VALENCE = 2.2
 WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*[A-Za-z]|[A-Za-z]")
 QUOTED = re.compile(r"[\"\u201c][^\"\u201c\u201d]{0,400}[\"\u201d]")
+# A double quotation mark, curly or straight.
+QUOTE_MARK = re.compile(r"[\"\u201c\u201d]")
 
 # Loaded or subjective words VADER does not score (or scores weakly), after the categories of
 # Recasens et al. (2013, "Linguistic models for analyzing and detecting biased language"):
@@ -52,6 +54,57 @@ NEUTRAL_IN_NEWS = frozenset(
 )
 
 
+def quoted_spans(sentence: str) -> list[tuple[int, int]]:
+    """The (start, end) of each stretch of the sentence inside quotation marks, marks included.
+
+    A sentence cut out of a longer quotation has a mark without its pair: a closing one with no
+    opening before it means the sentence began inside the quotation ('Where was the Guard?"'), an
+    opening one never closed that it ends inside it; the stretch then runs to the sentence's start
+    or end. A straight mark opens after a space, a bracket, a dash or a colon (or at the start) and
+    closes otherwise; curly marks say which they are.
+    """
+    return _quotations(sentence)[0]
+
+
+def quotation_fragment(sentence: str) -> bool:
+    """Whether the sentence is part of a longer quotation, cut where the analysis split the text: it
+    begins or ends inside quotation marks, so its speaker is named (if at all) in another sentence."""
+    _, cut = _quotations(sentence)
+    return cut
+
+
+def _quotations(sentence: str) -> tuple[list[tuple[int, int]], bool]:
+    """``quoted_spans`` and whether a mark was left without its pair."""
+    spans: list[tuple[int, int]] = []
+    opened: int | None = None
+    cut = False
+    for match in QUOTE_MARK.finditer(sentence):
+        start = match.start()
+        before = sentence[start - 1] if start else " "
+        if match.group() == "\u201c" or (
+            match.group() == '"' and opened is None and (before.isspace() or before in "([{:\u2014-")
+        ):
+            # A second opening mark inside a quotation leaves the first one's stretch running.
+            opened = start if opened is None else opened
+            continue
+        if opened is None:
+            cut = True
+        spans.append((0 if opened is None else opened, start + 1))
+        opened = None
+    if opened is not None:
+        cut = True
+        spans.append((opened, len(sentence)))
+    return spans, cut
+
+
+def outside_quotations(sentence: str) -> str:
+    """The sentence with every stretch inside quotation marks (``quoted_spans``) blanked out."""
+    text = sentence
+    for start, end in reversed(quoted_spans(sentence)):
+        text = text[:start] + " " + text[end:]
+    return text
+
+
 @functools.cache
 def analyzer() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
@@ -64,7 +117,7 @@ def lexicon_words(sentence: str) -> list[str]:
     lexicon is a poor judge of loaded language (a third of its hits are wrong on news).
     """
     lexicon = analyzer().lexicon
-    unquoted = QUOTED.sub(" ", sentence)
+    unquoted = outside_quotations(sentence)
     found: list[str] = []
     for word in WORD.findall(unquoted):
         lower = word.lower().replace("\u2019", "'")

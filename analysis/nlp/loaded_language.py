@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from analysis.nlp.lexicon import QUOTED, lexicon_words
+from analysis.nlp.lexicon import QUOTED, lexicon_words, quoted_spans
 from analysis.nlp.top_layer import TopLayer, top_inputs_encode
 
 if TYPE_CHECKING:
@@ -63,7 +63,9 @@ def counts_features(sentence: str) -> Matrix:
 
 
 def quoted_share(sentence: str) -> float:
-    quoted = sum(len(match.group()) for match in QUOTED.finditer(sentence))
+    """The share of the sentence's characters inside quotation marks (``quoted_spans``: a sentence cut
+    out of a longer quotation counts as quoted from its start or to its end)."""
+    quoted = sum(end - start for start, end in quoted_spans(sentence))
     return quoted / len(sentence) if sentence else 0.0
 
 
@@ -74,7 +76,7 @@ def in_outlet_voice(sentence: str) -> bool:
     """
     if quoted_share(sentence) > QUOTED_SHARE:
         return False
-    return not QUOTED.search(sentence) or bool(lexicon_words(sentence))
+    return not quoted_spans(sentence) or bool(lexicon_words(sentence))
 
 
 @dataclass
