@@ -19,7 +19,7 @@ from analysis.nlp.claims import SentencePool, claim_groups, overview_rows
 from analysis.nlp.entities import Mention, actors_resolve, surface_clean
 from analysis.nlp.same_claim import SameClaimModel, same_claim_model
 from analysis.nlp.summarise import Matrix as Vector
-from analysis.nlp.summarise import sentences_select, unit
+from analysis.nlp.summarise import sentences_select, states_a_fact, unit
 from analysis.nlp.target_tone import tone_model
 from analysis.services import encoder_configured
 from clustering.models import Cluster, StoryPairCandidate
@@ -79,6 +79,11 @@ class _Member:
         }
         charged = {index for index, text in enumerate(self.sentences) if tone.lexicon_words(text)}
         self.loaded = flagged | charged
+        # Sentences that are not the article's statement of a fact: questions, and pieces of a longer
+        # quotation cut off from its speaker ('Where was the Guard?"'). The page never words anything in
+        # them (the overview, a claim, a side's summary), even when nothing else is left; they still show
+        # that their article reported a fact another sentence states (a quotation's second sentence).
+        self.unstated = {index for index, text in enumerate(self.sentences) if not states_a_fact(text)}
         # Each sentence's tone toward itself where the analysis read it, by the tone model of this version.
         self.sentence_tones: list[float | None] = list(self.analysis.sentence_tones) if self.analysis else []
         self.tone_version: str = str(self.analysis.model_versions.get("tone", "")) if self.analysis else ""
@@ -137,6 +142,7 @@ def _overview(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         excluded=loaded,
         bonus=neutral,
         penalty=polarity_penalty,
+        unworded=_unworded(owners),
     ):
         owner, index = owners[row]
         words += len(owner.sentences[index].split())
@@ -184,6 +190,11 @@ def _wording_preferences(
     return loaded, neutral, polarity_penalty
 
 
+def _unworded(owners: list[tuple[_Member, int]]) -> np.ndarray[Any, Any]:
+    """For each row of a pool, whether the page may never word anything in it (``_Member.unstated``)."""
+    return np.array([index in member.unstated for member, index in owners], dtype=bool)
+
+
 def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     """The facts of the story, each with the articles of each side that stated it (``claim_groups``); a fact
     several articles stated is worded as the overview words one (``_wording_preferences``)."""
@@ -215,6 +226,7 @@ def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         excluded=loaded,
         bonus=neutral,
         penalty=polarity_penalty,
+        unworded=_unworded(owners),
     )
     return [claim(text_row, group) for text_row, group in groups]
 
@@ -226,7 +238,12 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
     vectors = np.vstack([member.analysis.vector for member in analysed if member.analysis])
     side_centroid = unit(vectors.mean(axis=0))
     pool, owners = _sentence_pool(analysed)
-    chosen = sentences_select(pool.matrix, side_centroid, count=VIEWPOINT_SENTENCES) if owners else []
+    stated = np.nonzero(~_unworded(owners))[0] if owners else np.zeros(0, dtype=int)
+    chosen = (
+        [int(stated[row]) for row in sentences_select(pool.matrix[stated], side_centroid, count=VIEWPOINT_SENTENCES)]
+        if len(stated)
+        else []
+    )
     summary = [
         {"text": owners[row][0].sentences[owners[row][1]], "article": owners[row][0].article.pk} for row in chosen
     ]
@@ -294,7 +311,7 @@ def _heading_member(members: list[_Member], centroid: Vector) -> _Member | None:
 def _summary(heading: _Member | None, overview: list[dict[str, Any]]) -> str:
     """The story's one line: the lead of the article that gives the title, unless it is loaded; else the
     overview's first sentence."""
-    if heading is not None and heading.sentences and 0 not in heading.loaded:
+    if heading is not None and heading.sentences and 0 not in heading.loaded | heading.unstated:
         return heading.sentences[0]
     return overview[0]["text"] if overview else ""
 

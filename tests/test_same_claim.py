@@ -623,3 +623,104 @@ def test_a_fact_the_center_stated_too_is_worded_in_its_sentence_not_a_loaded_one
     assert {side for side, ids in claim["sides"].items() if ids} == {"left", "center", "right"}
     assert claim["text"] == "The board voted for a fare increase."
     assert claim["article"] == articles[1].pk
+
+
+def test_a_question_or_a_piece_of_a_quotation_never_words_a_fact_but_counts_for_its_article() -> None:
+    from analysis.nlp.claims import SentencePool, claim_groups, overview_rows
+    from analysis.nlp.summarise import sentences_select
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=16)
+    unit = [
+        vector / np.linalg.norm(vector) for vector in (base, base + 0.05 * rng.normal(size=16), rng.normal(size=16))
+    ]
+    # Rows 0 and 1 state one fact (the left's row is a piece of a quotation); row 2, the right's alone, is a question.
+    pool = SentencePool.of(
+        [
+            (np.array([unit[0]]), 1, "left", ['Fares rise to $2.75."']),
+            (np.array([unit[1]]), 2, "center", ["Fares rise to $2.75."]),
+            (np.array([unit[2]]), 3, "right", ["Who will pay?"]),
+        ]
+    )
+    matches = np.zeros((3, 3))
+    matches[0, 1] = matches[1, 0] = 1.0
+    centroid = base / np.linalg.norm(base)
+    unworded = np.array([True, False, True])
+
+    groups = claim_groups(
+        pool,
+        centroid,
+        matches,
+        precise=0.5,
+        recall=0.3,
+        shared=5,
+        one_sided_per_side=2,
+        sides=["left", "center", "right"],
+        unworded=unworded,
+    )
+    # The fact is worded in the center's sentence and still counts the left's article; the question is no fact.
+    assert [(pool.texts[row], sorted(group)) for row, group in groups] == [("Fares rise to $2.75.", [0, 1])]
+
+    rows = overview_rows(
+        pool,
+        centroid,
+        matches,
+        count=3,
+        threshold=0.5,
+        reported_threshold=0.3,
+        select=sentences_select,
+        unworded=unworded,
+    )
+    assert [(pool.texts[row], sorted(cited)) for row, cited in rows] == [("Fares rise to $2.75.", [1, 2])]
+    # Even when nothing else is left, such a row words nothing (loaded language would, as a last resort).
+    assert (
+        overview_rows(
+            pool,
+            centroid,
+            matches,
+            count=3,
+            threshold=0.5,
+            reported_threshold=0.3,
+            select=sentences_select,
+            unworded=np.ones(3, dtype=bool),
+        )
+        == []
+    )
+
+
+def test_the_story_page_never_words_a_question_or_a_piece_of_a_quotation(
+    left_outlet: Outlet, right_outlet: Outlet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's looting story had 'Where was the Guard?"' (the end of a shop owner's quotation, cut from
+    its speaker by the sentence split) as the second sentence of its overview and its right column."""
+    monkeypatch.setattr("analysis.nlp.tone.sentence_tones", lambda sentences, encoder=None: [0.0] * len(sentences))
+    story_vector = unit_vector(1)
+    vote = near(story_vector, 0.6, 81)
+    rows = [
+        (
+            left_outlet,
+            "Left",
+            ['"Where was the Guard?', "Why did the board vote this way?", "The board voted to raise the fare."],
+            [near(story_vector, 0.95, 82), near(story_vector, 0.9, 83), vote],
+        ),
+        (
+            right_outlet,
+            "Right",
+            ['The board voted to raise the fare, and riders will pay for it."', "Police made 11 arrests overnight."],
+            [near(vote, 0.95, 84), near(story_vector, 0.5, 85)],
+        ),
+    ]
+    articles = articles_with_sentences(rows, story_vector)
+
+    story = story_build(articles)
+
+    unstated = {'"Where was the Guard?', "Why did the board vote this way?", rows[1][2][0]}
+    worded = [sentence["text"] for sentence in story.overview] + [claim["text"] for claim in story.claims]
+    for viewpoint in story.viewpoints.all():
+        worded += [sentence["text"] for sentence in viewpoint.summary]
+    assert "The board voted to raise the fare." in worded
+    assert not unstated & set(worded)
+    assert story.summary not in unstated
+    # The right's piece of a quotation still shows that the right reported the vote.
+    [vote_claim] = [claim for claim in story.claims if claim["text"] == "The board voted to raise the fare."]
+    assert vote_claim["sides"]["right"] == [articles[1].pk]

@@ -82,6 +82,7 @@ def overview_rows(
     excluded: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
     bonus: Matrix | None = None,
     penalty: Callable[[Sequence[int]], Matrix] | None = None,
+    unworded: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
 ) -> list[tuple[int, dict[int, int]]]:
     """Central, non-redundant rows, preferring facts more than one side reported, each with the articles
     it cites and the row of each that states the fact: its own first, then every other article with a
@@ -90,8 +91,10 @@ def overview_rows(
     A fact counts as reported by another side when that side has a sentence at or above
     ``reported_threshold`` (recall-oriented: the preference, not a citation). ``select`` is the
     extractive selector (``analysis.nlp.summarise.sentences_select``); rows in
-    ``excluded`` are never chosen (loaded language), unless nothing else is left; ``bonus`` adds to a
-    row's relevance; ``penalty(rows)`` takes off it, asked only of rows that could be chosen (``select``'s).
+    ``excluded`` are never chosen (loaded language), unless nothing else is left; rows in ``unworded``
+    never are (a question, a piece of a quotation: ``summarise.states_a_fact``), though they may be
+    cited; ``bonus`` adds to a row's relevance; ``penalty(rows)`` takes off it, asked only of rows
+    that could be chosen (``select``'s).
     """
     if not len(pool):
         return []
@@ -103,9 +106,12 @@ def overview_rows(
         ]
     )
     relevance_bonus = OTHER_SIDE_BONUS * other_sides + (bonus if bonus is not None else 0.0)
-    candidates = np.arange(len(pool))
-    if excluded is not None and not excluded.all():
-        candidates = np.nonzero(~excluded)[0]
+    wordable = np.ones(len(pool), dtype=bool) if unworded is None else ~unworded
+    candidates = np.nonzero(wordable)[0]
+    if excluded is not None and (wordable & ~excluded).any():
+        candidates = np.nonzero(wordable & ~excluded)[0]
+    if not len(candidates):
+        return []
     rows_penalty = None if penalty is None else (lambda rows: penalty([int(candidates[row]) for row in rows]))
     chosen = select(
         pool.matrix[candidates], centroid, count=count, bonus=relevance_bonus[candidates], penalty=rows_penalty
@@ -126,6 +132,7 @@ def claim_groups(
     excluded: Matrix | None = None,
     bonus: Matrix | None = None,
     penalty: Callable[[Sequence[int]], Matrix] | None = None,
+    unworded: Matrix | None = None,
 ) -> list[tuple[int, list[int]]]:
     """The facts of a story: (the row whose wording stands for it, the rows of every article that stated it).
 
@@ -133,6 +140,8 @@ def claim_groups(
     cosine to the group), plus ``bonus[row]`` (neutral sources' wording), less ``penalty(rows)``
     (a sentence's polarity), among those not ``excluded`` (loaded language) unless all are: the
     same preferences as the overview's, so a fact both sides reported is not shown in one side's words.
+    A row in ``unworded`` (a question, a piece of a quotation) never words a fact: a group of nothing
+    else is no fact, though such a row counts for its article in a group another row words.
 
     A claim is grouped from sentences that ``matches`` puts at or above ``precise``, at most one per
     article. Then, so that no fact is called one side's when another side stated it, every article
@@ -186,10 +195,16 @@ def claim_groups(
     def rank(group: list[int]) -> tuple[int, int, float]:
         return (-side_count(group), -len(group), -float(centrality[group].max()))
 
+    def wordable(group: list[int]) -> list[int]:
+        return [row for row in group if unworded is None or not unworded[row]]
+
+    groups = [group for group in groups if wordable(group)]
+
     def wording(group: list[int]) -> int:
-        if len(group) == 1:
-            return group[0]
-        allowed = [row for row in group if excluded is None or not excluded[row]] or group
+        candidates = wordable(group)
+        if len(candidates) == 1:
+            return candidates[0]
+        allowed = [row for row in candidates if excluded is None or not excluded[row]] or candidates
         score = similarity[np.ix_(allowed, group)].mean(axis=1)
         if bonus is not None:
             score = score + bonus[allowed]

@@ -10,9 +10,19 @@ from typing import Any
 
 import numpy as np
 
+from analysis.nlp.lexicon import quotation_fragment
+
 Matrix = np.ndarray[Any, np.dtype[np.float32]]
 # Penalties are asked for this many rows at a time (a model reads them in one batch).
 PENALTY_BATCH = 4
+
+
+def states_a_fact(sentence: str) -> bool:
+    """Whether a sentence can stand for its article on a page that compares what outlets reported: not
+    a question (the outlet's or a source's: "Where was the Guard?" reports nothing), nor a piece of a
+    longer quotation cut off from its speaker (``lexicon.quotation_fragment``)."""
+    text = sentence.rstrip().rstrip("\"\u201d\u2019')]")
+    return bool(text) and not text.endswith("?") and not quotation_fragment(sentence)
 
 
 def unit(vector: Matrix) -> Matrix:
