@@ -267,15 +267,19 @@ def _broad_answer(story: Story, question: str, owners: list[tuple[Any, int]]) ->
         owner = cited([claim.get("article"), *(pk for ids in sides for pk in ids)])
         if owner and claim.get("text"):
             by_sides.setdefault(len(sides), []).append(_quote(str(claim["text"]), owner))
-    sections = [
-        AnswerSection(heading, quotes[:limit])
-        for heading, quotes, limit in (
-            ("What happened", overview, BROAD_OVERVIEW),
-            ("Reported by every side", by_sides.get(3, []), BROAD_CLAIMS),
-            ("Reported by one side only", by_sides.get(1, []), BROAD_CLAIMS),
-        )
-        if quotes
-    ]
+    sections = []
+    shown: set[str] = set()
+    for heading, candidates, limit in (
+        ("What happened", overview, BROAD_OVERVIEW),
+        ("Reported by every side", by_sides.get(3, []), BROAD_CLAIMS),
+        ("Reported by one side only", by_sides.get(1, []), BROAD_CLAIMS),
+    ):
+        # A sentence already quoted above is not quoted again (a story one outlet covered has its
+        # overview's sentences among its one-sided facts).
+        quotes = [quote for quote in candidates if quote.text not in shown][:limit]
+        shown.update(quote.text for quote in quotes)
+        if quotes:
+            sections.append(AnswerSection(heading, quotes))
     if not overview:
         return AskAnswer(question=question, is_supported=False, refusal_reason=REFUSAL)
     quotes = [quote for section in sections for quote in section.quotes]

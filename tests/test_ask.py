@@ -630,6 +630,27 @@ def test_it_answers_a_broad_question_with_the_cited_overview_in_headed_sections(
     assert "<h4>What happened</h4>" in html
 
 
+def test_a_broad_answer_quotes_each_sentence_once(left_outlet: Outlet) -> None:
+    """A story one outlet covered has its overview's sentences among its one-sided facts: the demo's
+    looting story answered "What happened?" with its first sentence twice."""
+    story_vector = unit_vector(1)
+    article = analysed_article_make(
+        outlet=left_outlet,
+        title="Looters strike",
+        vector=story_vector,
+        published_at=STORY_TIME,
+        sentences=["Looters moved in as floodwater filled homes.", "Police arrested 11 people overnight."],
+    )
+    story = story_build([article])
+
+    answer = story_ask(story_id=story.pk, question="What happened?")
+
+    texts = [quote.text for quote in answer.quotes]
+    assert answer.is_supported
+    assert texts
+    assert len(texts) == len(set(texts))
+
+
 def test_it_says_when_the_coverage_does_not_answer_and_shows_related_facts_apart(
     client: Client, fare_story: Story
 ) -> None:
