@@ -382,6 +382,19 @@ class StoryPage:
         return self.articles
 
     @property
+    def title_source(self) -> StoryArticle | None:
+        """The article whose headline is the title (original reporting first, then the earliest)."""
+        same = [article for article in self.articles if article.title == self.title]
+        return min(same, key=lambda article: (article.is_syndicated, article.number), default=None)
+
+    @property
+    def title_side(self) -> str | None:
+        """The side ("left" or "right") whose outlet wrote the title, when it is one side's headline: the
+        page names its outlet under it, so a reader knows whose words they are."""
+        source = self.title_source
+        return source.side if source is not None and source.side in {"left", "right"} else None
+
+    @property
     def header_summary(self) -> str:
         """The summary under the title, unless the overview just below quotes it (with its citations)."""
         return "" if any(sentence.text == self.summary for sentence in self.overview) else self.summary

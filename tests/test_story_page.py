@@ -412,3 +412,34 @@ def test_the_faq_names_who_is_involved_in_the_overview_s_or_a_claim_s_words_befo
     texts = [text for text, _ in _sentences(overview, [column], claims)]  # type: ignore[arg-type]
 
     assert texts == ["The board voted.", "Mayor Lyle backed the rise.", "Greedy Mayor Lyle gouges riders."]
+
+
+def test_a_headline_in_one_side_s_words_is_named_as_that_outlet_s(
+    client: Client, story: Story, right_outlet: Outlet
+) -> None:
+    """The demo's looting story, which only a right outlet covered, was headed by that outlet's headline
+    with nothing to say whose words they were."""
+    titles = dict(Article.objects.values_list("outlet__name", "title"))
+    # The three-sided story is headed by the center's headline: nothing to name.
+    assert story.title == titles["Center Courier"]
+    html = client.get(f"/stories/{story.pk}/").content.decode()
+    assert "title-source" not in html
+    assert client.get(f"/api/v1/stories/{story.pk}/").json()["title_source"]["side"] == "center"
+
+    looting = analysed_article_make(
+        outlet=right_outlet,
+        title="Looters strike as the administration scrambles",
+        vector=unit_vector(7),
+        published_at=STORY_TIME,
+        sentences=["Looters moved in as floodwater filled homes."],
+    )
+    one_sided = story_build([looting])
+
+    html = client.get(f"/stories/{one_sided.pk}/").content.decode()
+    header = re.search(r'<header class="story-header">.*?</header>', html, re.DOTALL)
+    assert header
+    assert "The headline is" in header.group(0)
+    assert f'href="/outlets/{right_outlet.slug}/">Right Record</a>' in header.group(0)
+    assert "an outlet on the right" in header.group(0)
+    data = client.get(f"/api/v1/stories/{one_sided.pk}/").json()
+    assert data["title_source"] == {"article": looting.pk, "outlet": "Right Record", "side": "right"}

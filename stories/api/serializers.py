@@ -343,6 +343,14 @@ class AskAnswerSerializer(serializers.Serializer[Any]):
     )
 
 
+class TitleSourceSerializer(serializers.Serializer[StoryArticle]):
+    article = serializers.IntegerField(source="id", help_text="The article's id, as in articles.")
+    outlet = serializers.CharField(source="outlet.name")
+    side = serializers.CharField(
+        allow_null=True, help_text="left, center or right as the story counts it; null: unrated."
+    )
+
+
 class StoryDetailSerializer(serializers.Serializer[StoryPage]):
     """A story: the list's fields, then its coverage by articles and by outlets, overview, claims, the ratings
     snapshot the coverage was computed with, viewpoints and articles; all as of its last refresh."""
@@ -351,6 +359,12 @@ class StoryDetailSerializer(serializers.Serializer[StoryPage]):
     title = serializers.CharField()
     summary = serializers.CharField(
         help_text="One line: the lead of the article whose headline is the title (or the overview's first sentence)."
+    )
+    title_source = TitleSourceSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The article whose headline is the title (null when none's is). The page names its outlet under "
+        "the title when its side is left or right.",
     )
     first_published_at = serializers.DateTimeField()
     last_published_at = serializers.DateTimeField()
