@@ -156,6 +156,21 @@ def test_it_shows_the_sentences_that_carry_a_frame_on_the_article_s_tag(client: 
     assert "Fairness &amp; equality: “Low-income riders will pay the most.”" in row
 
 
+def test_a_frame_s_sentences_are_escaped_once(client: Client, story: Story) -> None:
+    """The demo showed "Hurricane Imogen&#x27;s floodwaters" under "Why these frames": the sentences were
+    escaped when joined and again when quoted."""
+    left = ArticleAnalysis.objects.get(article__title="Fare hike hits riders hardest")
+    left.sentences = ["The transit board raised the fare to $2.75.", "Riders' fares <rise> & the poor pay most."]
+    left.save(update_fields=["sentences"])
+
+    html = client.get(story.get_absolute_url()).content.decode()
+    row = html.split('id="articles-heading"')[1]
+
+    assert "Fairness &amp; equality: “Riders&#x27; fares &lt;rise&gt; &amp; the poor pay most.”" in row
+    assert "&amp;#x27;" not in html
+    assert "&amp;amp;" not in html
+
+
 def test_it_counts_one_actor_across_a_story_s_spellings(loaded_story: Story) -> None:
     left = loaded_story.viewpoints.get(side="left")
 

@@ -94,3 +94,10 @@ def words_unused(words: Sequence[str]) -> str:
     question that Ask found in no article, said beside its answer or refusal."""
     listed = ", ".join(f"“{word}”" for word in words)
     return f"No article of this story uses {'the word' if len(words) == 1 else 'the words'} {listed} from your question"
+
+
+@register.filter
+def quoted_joined(sentences: Sequence[str]) -> str:
+    """Sentences joined by " … " inside one pair of quotation marks (``quoted``); escaped once, by the
+    template (``join`` escapes what it joins, so ``join`` then ``quoted`` escaped an apostrophe twice)."""
+    return quoted(" … ".join(str(sentence) for sentence in sentences))
