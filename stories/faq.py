@@ -44,6 +44,9 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
 
 OVERVIEW_SENTENCES = 3
 ACTORS = 4
+# The spaCy labels "Who is involved?" lists: people, organisations, and nationalities, religious or
+# political groups ("Democrats"); a story's places and laws are where and what, not who.
+WHO_LABELS = frozenset({"PERSON", "ORG", "NORP"})
 ONE_SIDE_CLAIMS = 4
 
 
@@ -169,6 +172,9 @@ def _who(
     for column in columns:
         if column.viewpoint is not None:
             for entity in column.viewpoint.entities:
+                # Who: people, bodies and groups, not the places, laws or events the story names.
+                if entity.label and entity.label not in WHO_LABELS:
+                    continue
                 counts[entity.text] = counts.get(entity.text, 0) + entity.count
     quotes = []
     for name in sorted(counts, key=lambda text: (-counts[text], text)):

@@ -193,6 +193,8 @@ class FrameShare:
 class EntityCount:
     text: str
     count: int
+    # spaCy's label ("PERSON", "ORG", "GPE", ...); empty for a story refreshed before it was kept.
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

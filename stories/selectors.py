@@ -415,7 +415,11 @@ def _viewpoint(viewpoint: StoryViewpoint, numbers: Mapping[int, int]) -> Viewpoi
         tone=viewpoint.tone,
         tone_counts={label: count for label, count in _object(viewpoint.tone_counts).items() if isinstance(count, int)},
         entities=tuple(
-            EntityCount(text=_text(entity.get("text")), count=_int_or_none(entity.get("count")) or 0)
+            EntityCount(
+                text=_text(entity.get("text")),
+                count=_int_or_none(entity.get("count")) or 0,
+                label=_text(entity.get("label")),
+            )
             for entity in _objects(viewpoint.entities)
         ),
         related_story=(

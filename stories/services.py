@@ -270,14 +270,16 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
     ]
     actor_names = actors_resolve(story_mentions)
     entity_counts: Counter[str] = Counter()
+    # spaCy's label of each actor, the one its mentions carry most ("PERSON", "ORG", "GPE", ...).
+    entity_labels: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for member in analysed:
         if member.analysis:
-            entity_counts.update(
-                {
-                    actor_names.get(surface_clean(entity["text"]), entity["text"])
-                    for entity in member.analysis.entities[:8]
-                }
-            )
+            names = set()
+            for entity in member.analysis.entities[:8]:
+                name = actor_names.get(surface_clean(entity["text"]), entity["text"])
+                names.add(name)
+                entity_labels[name][str(entity.get("label", ""))] += int(entity.get("count", 1))
+            entity_counts.update(names)
     tones = [member.analysis.tone for member in analysed if member.analysis]
     labels = Counter(member.analysis.tone_label for member in analysed if member.analysis)
     return {
@@ -285,7 +287,10 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
         "frames": frames,
         "tone": round(sum(tones) / len(tones), 4),
         "tone_counts": {label: labels[label] for label in TONE_LABELS},
-        "entities": [{"text": text, "count": count} for text, count in entity_counts.most_common(6)],
+        "entities": [
+            {"text": text, "count": count, "label": entity_labels[text].most_common(1)[0][0]}
+            for text, count in entity_counts.most_common(6)
+        ],
     }
 
 

@@ -414,6 +414,38 @@ def test_the_faq_names_who_is_involved_in_the_overview_s_or_a_claim_s_words_befo
     assert texts == ["The board voted.", "Mayor Lyle backed the rise.", "Greedy Mayor Lyle gouges riders."]
 
 
+def test_who_is_involved_names_people_bodies_and_groups_not_places(story: Story) -> None:
+    """The demo's hurricane story answered "Who is involved?" with Port Alder, Calder and "Category 2"."""
+    from stories.selectors import story_page_build
+
+    # The refresh keeps each actor's label beside its count.
+    assert {"text": "Riverton", "count": 1, "label": "GPE"} in story.viewpoints.get(side="left").entities
+    StoryViewpoint.objects.filter(story=story, side="left").update(
+        entities=[
+            {"text": "Riverton", "count": 5, "label": "GPE"},
+            {"text": "Transit Board", "count": 2, "label": "ORG"},
+            {"text": "Dana Okafor", "count": 1},  # kept before labels were: listed
+        ]
+    )
+    StoryViewpoint.objects.filter(story=story).exclude(side="left").update(entities=[])
+    article = Article.objects.get(title="Fare hike hits riders hardest")
+    Story.objects.filter(pk=story.pk).update(
+        overview=[
+            {
+                "text": "The Transit Board in Riverton met, and Dana Okafor spoke.",
+                "article": article.pk,
+                "citations": [],
+            }
+        ]
+    )
+    story.refresh_from_db()
+
+    page = story_page_build(story)
+
+    [who] = [entry for entry in page.faq if entry.question == "Who is involved?"]
+    assert [quote.label for quote in who.quotes] == ["Transit Board", "Dana Okafor"]
+
+
 def test_a_headline_in_one_side_s_words_is_named_as_that_outlet_s(
     client: Client, story: Story, right_outlet: Outlet
 ) -> None:

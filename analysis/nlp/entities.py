@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # actors-2: a mention without a letter ("2025" tagged as an organisation) is no actor.
-VERSION = "actors-2"
+# actors-3: nor a group (NORP) with a digit in its name ("Category 2", of a hurricane).
+VERSION = "actors-3"
 
 ACTOR_LABELS = {"PERSON", "ORG", "GPE", "NORP", "LOC", "EVENT", "FAC", "LAW", "PRODUCT"}
 # Labels spaCy's small model confuses with each other on names of people and bodies: a surname
@@ -63,8 +64,12 @@ def is_actor(text: str, label: str) -> bool:
     """Whether spaCy's mention can be a person, body, place or named thing: its label is one of
     theirs and its name (``surface_clean``: without "the" or a possessive) holds a letter. The small
     model tags a year ("the 2025" of "the 2025 Ballot Integrity Act") or a number as an organisation
-    now and then; the demo's sides listed "2025" as an actor."""
-    return label in ACTOR_LABELS and any(character.isalpha() for character in surface_clean(text))
+    now and then; the demo's sides listed "2025" as an actor. Nor is a nationality, religious or
+    political group (NORP) with a digit in its name: the model tags "Category 2" (a hurricane's) so."""
+    name = surface_clean(text)
+    if label == "NORP" and any(character.isdigit() for character in name):
+        return False
+    return label in ACTOR_LABELS and any(character.isalpha() for character in name)
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,10 @@ class FrameShareSerializer(serializers.Serializer[FrameShare]):
 class EntityCountSerializer(serializers.Serializer[EntityCount]):
     text = serializers.CharField()
     count = serializers.IntegerField(help_text="This side's articles that name it.")
+    label = serializers.CharField(
+        allow_blank=True,
+        help_text="spaCy's label (PERSON, ORG, NORP, GPE, ...); empty for a story not refreshed since it was kept.",
+    )
 
 
 class RelatedStorySerializer(serializers.Serializer[RelatedStory]):
