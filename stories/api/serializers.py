@@ -161,7 +161,8 @@ class FrameShareSerializer(serializers.Serializer[FrameShare]):
 class EntityCountSerializer(serializers.Serializer[EntityCount]):
     text = serializers.CharField()
     count = serializers.IntegerField(help_text="This side's articles that name it.")
-    label = serializers.CharField(
+    # The API's name for it; the class attribute DRF's Field also has is not used by a nested serializer.
+    label = serializers.CharField(  # type: ignore[assignment]
         allow_blank=True,
         help_text="spaCy's label (PERSON, ORG, NORP, GPE, ...); empty for a story not refreshed since it was kept.",
     )
