@@ -28,6 +28,13 @@ class Story(models.Model):
         "clustering.Cluster", primary_key=True, on_delete=models.CASCADE, related_name="story", db_column="id"
     )
     title = models.CharField(max_length=1000, blank=True)
+    # Whose headline the title is, as of the last refresh: lists name the outlet of a side's headline.
+    title_outlet = models.CharField(max_length=200, blank=True, help_text="The outlet whose headline is the title.")
+    title_side = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="That outlet's side at the last refresh (left, center, right; empty: unrated).",
+    )
     summary = models.TextField(blank=True, help_text="One line, taken from the most central article sentence.")
     # The span, size and coverage of the story as of its last refresh (the page's figures).
     first_published_at = models.DateTimeField(db_index=True)

@@ -416,7 +416,10 @@ def story_refresh(*, story_id: int) -> Story | None:
         )
         if centroid is not None:
             heading = _heading_member([member for member in with_vectors if member.article.title], centroid)
-            story.title = heading.article.title if heading else story.title
+            if heading is not None:
+                story.title = heading.article.title
+                story.title_outlet = heading.article.outlet.name
+                story.title_side = heading.side or ""
             story.overview = overview
             story.claims = claims
             story.summary = _summary(heading, overview)

@@ -475,3 +475,7 @@ def test_a_headline_in_one_side_s_words_is_named_as_that_outlet_s(
     assert "an outlet on the right" in header.group(0)
     data = client.get(f"/api/v1/stories/{one_sided.pk}/").json()
     assert data["title_source"] == {"article": looting.pk, "outlet": "Right Record", "side": "right"}
+    # The lists' cards (the home page's, the blindspot feed's) say so too, for the one-sided story only.
+    home = client.get("/").content.decode()
+    assert home.count("The headline is Right Record's, an outlet on the right.") == 1
+    assert home.count('class="meta title-source"') == 1
