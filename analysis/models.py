@@ -172,3 +172,20 @@ class ArticleAnalysis(models.Model):
     def tone_label(self) -> str:
         """The article's tone in words: the stored class, else (an older analysis) the score's."""
         return self.tone_class or tone_label_of(self.tone)
+
+    @property
+    def tone_toward(self) -> list[str]:
+        """Toward whom the article's tone is, when it is not neutral: the (at most two) actors read with
+        that tone, strongest first. A reader seeing "positive" beside "Shameful Ruling Leaves Calder
+        Elections Wide Open to Fraud" learns it is the law the article defends it speaks well of."""
+        label = self.tone_label
+        if label not in {"negative", "positive"}:
+            return []
+        sign = 1.0 if label == "positive" else -1.0
+        actors = [
+            item
+            for item in self.actor_tones
+            if isinstance(item, dict) and item.get("label") == label and isinstance(item.get("tone"), int | float)
+        ]
+        actors.sort(key=lambda item: -sign * float(item["tone"]))
+        return [str(item.get("actor", "")) for item in actors[:2] if item.get("actor")]

@@ -262,6 +262,8 @@ class ArticleTags:
 
     frames: tuple[ArticleFrame, ...]
     tone_label: str
+    # The actors the tone is toward, when it is not neutral (``ArticleAnalysis.tone_toward``).
+    tone_toward: tuple[str, ...]
     # Each flagged sentence as (text, is_loaded) parts.
     loaded_highlights: tuple[tuple[tuple[str, bool], ...], ...]
     # The headline as (text, is_loaded) parts when it is flagged, else empty.

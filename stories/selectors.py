@@ -341,6 +341,7 @@ def _article(article: Article, *, number: int, side: str | None) -> StoryArticle
                 for frame in analysis.frames_with_evidence
             ),
             tone_label=analysis.tone_label,
+            tone_toward=tuple(analysis.tone_toward),
             loaded_highlights=tuple(tuple(parts) for parts in analysis.loaded_highlights),
             loaded_headline=tuple(analysis.loaded_headline),
         )

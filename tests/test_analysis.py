@@ -434,3 +434,23 @@ def test_the_analysis_keeps_the_tone_of_each_sentence() -> None:
     assert not any("Marsh" in features.sentences[index] for index in read[2:])
     expected = tone.sentence_tones([features.sentences[index] for index in read])
     assert np.allclose([features.sentence_tones[index] for index in read], expected, atol=2e-3)
+
+
+def test_an_article_s_tone_tag_says_whom_it_is_toward(client: Client, story: Story) -> None:
+    """The demo tagged "Shameful Ruling Leaves Calder Elections Wide Open to Fraud" a bare "positive tone":
+    it is the law the article defends, and the justice who wrote for it, that it speaks well of."""
+    left = ArticleAnalysis.objects.get(article__title="Fare hike hits riders hardest")
+    left.tone_class = "positive"
+    left.actor_tones = [
+        {"actor": "Transit Board", "tone": 0.2, "label": "neutral", "sentences": [0], "in_headline": False},
+        {"actor": "Ballot Integrity Act", "tone": 0.88, "label": "positive", "sentences": [1], "in_headline": False},
+        {"actor": "Riders <Alliance>", "tone": 0.5, "label": "positive", "sentences": [1], "in_headline": False},
+        {"actor": "Miriam Solberg", "tone": 0.86, "label": "positive", "sentences": [1], "in_headline": False},
+    ]
+    left.save(update_fields=["tone_class", "actor_tones"])
+
+    html = client.get(story.get_absolute_url()).content.decode()
+
+    assert ">positive tone toward Ballot Integrity Act and Miriam Solberg</span>" in html
+    # A neutral article's tag names no one.
+    assert ">neutral tone</span>" in html
