@@ -51,6 +51,18 @@ def test_a_mention_without_a_letter_is_no_actor() -> None:
     assert not is_actor("Monday", "DATE")
 
 
+def test_an_organisation_s_short_name_joins_the_name_it_begins_unless_two_fit() -> None:
+    # The demo's plant story listed "Halvorsen Kitchen Systems" (tagged PERSON) and "Halvorsen" (ORG) apart.
+    names = actors_resolve([Mention("Halvorsen Kitchen Systems", "PERSON", 6), Mention("Halvorsen", "ORG", 2)])
+    assert names == {"Halvorsen Kitchen Systems": "Halvorsen Kitchen Systems", "Halvorsen": "Halvorsen Kitchen Systems"}
+    # Two bodies begin with "Calder": it stays apart. A first name is not its person.
+    names = actors_resolve(
+        [Mention("Calder Senate", "ORG"), Mention("Calder Supreme Court", "ORG"), Mention("Calder", "ORG")]
+    )
+    assert names["Calder"] == "Calder"
+    assert actors_resolve([Mention("Joe Biden", "PERSON"), Mention("Joe", "PERSON")])["Joe"] == "Joe"
+
+
 def test_a_group_with_a_digit_in_its_name_is_no_actor() -> None:
     # spaCy's small model tags a hurricane's "Category 2" NORP (a nationality, religious or political group).
     assert not is_actor("Category 2", "NORP")

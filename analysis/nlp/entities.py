@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # actors-2: a mention without a letter ("2025" tagged as an organisation) is no actor.
-# actors-3: nor a group (NORP) with a digit in its name ("Category 2", of a hurricane).
+# actors-3: nor a group (NORP) with a digit in its name ("Category 2", of a hurricane); an organisation's
+# short name joins the one it begins ("Halvorsen" of "Halvorsen Kitchen Systems").
 VERSION = "actors-3"
 
 ACTOR_LABELS = {"PERSON", "ORG", "GPE", "NORP", "LOC", "EVENT", "FAC", "LAW", "PRODUCT"}
@@ -125,8 +126,9 @@ def actors_resolve(mentions: Iterable[Mention]) -> dict[str, str]:
     """Map each cleaned surface form to the name of the actor it refers to.
 
     A short form joins a longer name whose last words it matches ("Zelensky" →
-    "Volodymyr Zelensky"), allowing for transliteration ("Zelenskyy"); an acronym
-    joins the name it abbreviates. A short form that fits two different longer
+    "Volodymyr Zelensky"), allowing for transliteration ("Zelenskyy"); an organisation's
+    short form, one whose first words it matches ("Halvorsen" → "Halvorsen Kitchen
+    Systems"); an acronym joins the name it abbreviates. A short form that fits two different longer
     names ("Biden": Joe and Hunter) stays apart, since guessing would merge two
     people. The actor's name is its most frequent full form.
     """
@@ -154,6 +156,11 @@ def actors_resolve(mentions: Iterable[Mention]) -> dict[str, str]:
             if (
                 tokens == actor_tokens
                 or _tokens_match(tokens, actor_tokens)
+                or (
+                    # An organisation's short name is its first words ("Halvorsen" of "Halvorsen Kitchen
+                    # Systems"); a person's first name is not the person, so only ORG forms join this way.
+                    label == "ORG" and len(tokens) < len(actor_tokens) and actor_tokens[: len(tokens)] == tokens
+                )
                 or (
                     len(tokens) == 1
                     and label in NAMED_LABELS
