@@ -176,17 +176,25 @@ def _who(
                 if entity.label and entity.label not in WHO_LABELS:
                     continue
                 counts[entity.text] = counts.get(entity.text, 0) + entity.count
-    quotes = []
+    # Each actor's first sentence naming it that no actor before it was quoted with, else its first one;
+    # actors quoted with one sentence share it ("Calder Senate, House: ..."), so no sentence shows twice.
+    named: dict[str, tuple[list[str], StoryArticle]] = {}
+    found = 0
     for name in sorted(counts, key=lambda text: (-counts[text], text)):
         pattern = re.compile(rf"\b{re.escape(name)}\b")
-        for text, cited in sentences:
-            article = _first(cited, articles) if pattern.search(text) else None
-            if article is not None:
-                quotes.append(_quote(text, article, label=name))
-                break
-        if len(quotes) == ACTORS:
+        naming = [
+            (text, article)
+            for text, cited in sentences
+            if pattern.search(text) and (article := _first(cited, articles)) is not None
+        ]
+        if not naming:
+            continue
+        text, article = next(((text, article) for text, article in naming if text not in named), naming[0])
+        named.setdefault(text, ([], article))[0].append(name)
+        found += 1
+        if found == ACTORS:
             break
-    return quotes
+    return [_quote(text, article, label=", ".join(names)) for text, (names, article) in named.items()]
 
 
 def _emphasis(columns: Sequence[SideColumn], articles: Mapping[int, StoryArticle]) -> list[FaqQuote]:
