@@ -661,20 +661,8 @@ def test_a_question_or_a_piece_of_a_quotation_never_words_a_fact_but_counts_for_
     # The fact is worded in the center's sentence and still counts the left's article; the question is no fact.
     assert [(pool.texts[row], sorted(group)) for row, group in groups] == [("Fares rise to $2.75.", [0, 1])]
 
-    rows = overview_rows(
-        pool,
-        centroid,
-        matches,
-        count=3,
-        threshold=0.5,
-        reported_threshold=0.3,
-        select=sentences_select,
-        unworded=unworded,
-    )
-    assert [(pool.texts[row], sorted(cited)) for row, cited in rows] == [("Fares rise to $2.75.", [1, 2])]
-    # Even when nothing else is left, such a row words nothing (loaded language would, as a last resort).
-    assert (
-        overview_rows(
+    def overview(unworded: np.ndarray[Any, Any]) -> list[tuple[str, list[int]]]:
+        rows = overview_rows(
             pool,
             centroid,
             matches,
@@ -682,10 +670,13 @@ def test_a_question_or_a_piece_of_a_quotation_never_words_a_fact_but_counts_for_
             threshold=0.5,
             reported_threshold=0.3,
             select=sentences_select,
-            unworded=np.ones(3, dtype=bool),
+            unworded=unworded,
         )
-        == []
-    )
+        return [(pool.texts[row], sorted(cited)) for row, cited in rows]
+
+    assert overview(unworded) == [("Fares rise to $2.75.", [1, 2])]
+    # Even when nothing else is left, such a row words nothing (loaded language would, as a last resort).
+    assert overview(np.ones(3, dtype=bool)) == []
 
 
 def test_the_story_page_never_words_a_question_or_a_piece_of_a_quotation(
