@@ -85,6 +85,8 @@ class Citation:
     number: int | None
     # The cited article's own sentence that states the fact, when the refresh kept it.
     quote: str | None = None
+    # Close to the claim's wording, not surely the same fact: maybe only part of it (a stored claim's ``similar``).
+    similar: bool = False
 
 
 def _numbered(citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
@@ -130,6 +132,12 @@ class ClaimSide:
     def numbered(self) -> tuple[Citation, ...]:
         return _numbered(self.citations)
 
+    @property
+    def similar_only(self) -> bool:
+        """Every article of this side still cited is only close to the claim's wording (the cell says so)."""
+        numbered = self.numbered
+        return bool(numbered) and all(citation.similar for citation in numbered)
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -173,6 +181,11 @@ class Claim:
             for citation in entry.citations
             if citation.quote is not None
         }
+
+    @property
+    def similar(self) -> list[int]:
+        """The citing articles whose sentence is close to the wording, not surely the same fact."""
+        return sorted(citation.article_id for entry in self.sides for citation in entry.citations if citation.similar)
 
 
 @dataclass(frozen=True, slots=True)

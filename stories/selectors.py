@@ -461,6 +461,7 @@ def _claims(story: Story, numbers: Mapping[int, int]) -> tuple[Claim, ...]:
     claims = []
     for claim in _objects(story.claims):
         by_side, quotes = _object(claim.get("sides")), _object(claim.get("quotes"))
+        similar = set(_ints(claim.get("similar")))
         sides = tuple(
             ClaimSide(
                 side=side,
@@ -470,6 +471,7 @@ def _claims(story: Story, numbers: Mapping[int, int]) -> tuple[Claim, ...]:
                         article_id=pk,
                         number=numbers.get(pk),
                         quote=_text_or_none(quotes.get(str(pk))),
+                        similar=pk in similar,
                     )
                     for pk in _ints(by_side.get(side))
                 ),

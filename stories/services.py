@@ -202,6 +202,8 @@ def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
     model = _same_claim_model()
     loaded, neutral, polarity_penalty = _wording_preferences(pool, owners)
 
+    matches = pool.matches(model)
+
     def claim(text_row: int, group: list[int]) -> dict[str, Any]:
         owner, index = owners[text_row]
         sides: dict[str, list[int]] = {side: [] for side in Side.values}
@@ -212,12 +214,19 @@ def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
             "article": owner.article.pk,
             "sides": {side: sorted(pks) for side, pks in sides.items()},
             "quotes": {str(owners[row][0].article.pk): owners[row][0].sentences[owners[row][1]] for row in group},
+            # Articles whose sentence the same-claim model finds close to the wording but does not match
+            # to it at its precise threshold: the same fact in other words, or only part of it (the
+            # widening's recall-level members, kept so a side is not shown silent). The page marks them
+            # "Similar" rather than saying they reported the wording.
+            "similar": sorted(
+                owners[row][0].article.pk for row in group if row != text_row and matches[text_row, row] < model.precise
+            ),
         }
 
     groups = claim_groups(
         pool,
         centroid,
-        pool.matches(model),
+        matches,
         precise=model.precise,
         recall=model.recall,
         shared=CLAIMS_SHARED,

@@ -6,6 +6,7 @@ import dataclasses
 import importlib.util
 import json
 import logging
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from io import StringIO
@@ -364,6 +365,31 @@ def test_the_page_and_the_api_show_each_cited_sentence(client: Client, fare_stor
     body = client.get(f"/api/v1/stories/{fare_story.pk}/").json()
     vote = next(sentence for sentence in body["overview"] if "5-2" in sentence["text"])
     assert "By 5-2, the board voted to raise the fare." in vote["quotes"].values()
+
+
+def test_a_side_whose_sentence_is_only_close_to_a_claim_is_marked_similar(client: Client, fare_story: Story) -> None:
+    """The demo's claims table said the left reported "Governor Elena Marsh has released $120 million ... and
+    formally requested a federal major disaster declaration", citing "... visited the arena and promised
+    that the $120 million ... would include rental assistance": a sentence matched below the precise
+    threshold is close, not surely the same fact."""
+    titles = dict(Article.objects.values_list("pk", "title"))
+    right = next(pk for pk, title in titles.items() if title == "Fare costs")
+    cost = next(claim for claim in fare_story.claims if "$240" in claim["text"])
+    vote = next(claim for claim in fare_story.claims if "5-2" in claim["text"])
+
+    # The right's "A commuter faces $240 more each year." joined at the recall threshold (cosine 0.65).
+    assert cost["similar"] == [right]
+    assert vote["similar"] == []  # the left's "By 5-2, ..." matches at the precise one
+    api = next(
+        claim for claim in client.get(f"/api/v1/stories/{fare_story.pk}/").json()["claims"] if "$240" in claim["text"]
+    )
+    assert api["similar"] == [right]
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+    found = re.search(r'<th scope="row" class="claim-text">Riders will pay \$240 a year\..*?</tr>', html, re.DOTALL)
+    assert found
+    row = found.group(0)
+    assert row.count('<span class="similar">Similar</span>') == 1
+    assert f'href="#article-{right}"' in row.split('<span class="similar">Similar</span>')[1]
 
 
 # --- The heading --------------------------------------------------------------------------------

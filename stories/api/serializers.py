@@ -314,6 +314,11 @@ class ClaimSerializer(serializers.Serializer[Claim]):
     quotes = serializers.DictField(
         child=serializers.CharField(), help_text="Each citing article's own sentence, by article id."
     )
+    similar = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Citing articles whose sentence the same-claim model finds close to the wording but below its "
+        "precise threshold: the same fact in other words, or only part of it (the page marks them 'Similar').",
+    )
 
 
 class AskInputSerializer(serializers.Serializer[Any]):
