@@ -13,7 +13,8 @@ mean over stories of the page's title + overview, beside each side's own article
 as many of its leading sentences as the overview has), and the share of titles that are a
 left- or right-rated outlet's own headline. And the wording of the claims more than one side
 stated (the claims table's shared facts): its NeuS per claim, and, of those the center stated
-too, the share worded by a left or right outlet's sentence. Lower is more neutral.
+too, the share worded by a left or right outlet's sentence, and the share of their side cells
+marked "Similar" (every citing sentence only close to the wording). Lower is more neutral.
 
 The lexicon is read from the path given here, for measurement only: the product never reads it.
 """
@@ -125,6 +126,8 @@ class Command(BaseCommand):
         # The claims more than one side stated ("Reported by all sides", "by two sides"): their wording.
         shared_claims: list[float] = []
         side_worded = center_stated = 0
+        # Their side cells, and those marked "Similar" (every citing sentence only close to the wording).
+        cells = similar_cells = 0
         for story in Story.objects.listed().order_by("pk"):
             articles = list(
                 Article.objects.filter(membership__cluster_id=story.pk).select_related("outlet", "analysis")
@@ -146,6 +149,11 @@ class Command(BaseCommand):
                 if len(stated) < 2:
                     continue
                 shared_claims.append(neus(str(claim.get("text", "")), neutral, arousal))
+                similar = set(claim.get("similar", []))
+                for ids in claim.get("sides", {}).values():
+                    if ids:
+                        cells += 1
+                        similar_cells += set(ids) <= similar
                 if Side.CENTER in stated:
                     center_stated += 1
                     worded_by = next((article for article in articles if article.pk == claim.get("article")), None)
@@ -178,4 +186,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Of those the center stated too, worded by a left or right outlet's sentence: {side_worded}/"
                 f"{center_stated} = {side_worded / center_stated:.3f}"
+            )
+        if cells:
+            self.stdout.write(
+                f"Their side cells marked Similar (only close to the wording): {similar_cells}/{cells} = "
+                f"{similar_cells / cells:.3f}"
             )
