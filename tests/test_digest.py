@@ -168,6 +168,8 @@ def test_it_mails_the_days_top_stories_with_coverage_an_overview_sentence_and_bl
     subscriber("reader@example.org")
     subscriber("pending@example.org", DigestSubscription.Status.PENDING)
     subscriber("gone@example.org", DigestSubscription.Status.UNSUBSCRIBED)
+    # As a refresh records a story headed by a left outlet's headline.
+    Story.objects.filter(pk=blindspot_story.pk).update(title_outlet="Left Lantern", title_side="left")
 
     sent = digest.digest_send_daily(now=SEND_TIME)
 
@@ -183,11 +185,15 @@ def test_it_mails_the_days_top_stories_with_coverage_an_overview_sentence_and_bl
     assert "2 left · 1 center · 0 right (left 67%, center 33%, right 0%)" in body
     assert f"“{story.overview[0]['text']}”" in body
     assert "Blindspot for the right: Of 3 rated articles: 2 left (67%), 1 center (33%), 0 right (0%)." in body
+    # A side's headline is named as its outlet's, as on the site; the center's is not.
+    assert body.count("(The headline is Left Lantern's, an outlet on the left.)") == 1
+    assert body.count("headline is") == 1
     unsubscribe = link_in(message, "unsubscribe")
     assert message.extra_headers["List-Unsubscribe"] == f"<http://testserver{unsubscribe}>"
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
     assert f'<a href="http://testserver{unsubscribe}">Unsubscribe</a>' in html
+    assert "The headline is Left Lantern's, an outlet on the left." in html
 
 
 def test_it_sends_each_reader_one_digest_a_day(story: Story) -> None:
