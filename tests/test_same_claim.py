@@ -569,10 +569,27 @@ def test_the_overview_reads_the_sentence_tones_the_analysis_kept(
     assert asked
 
 
+def claims_of(pool: Any, centroid: Any, matches: Any, *, one_sided_per_side: int, **preferences: Any) -> Any:
+    """``claim_groups`` over the three sides at the thresholds these tests use (0.5 precise, 0.3 recall)."""
+    from analysis.nlp.claims import claim_groups
+
+    return claim_groups(
+        pool,
+        centroid,
+        matches,
+        precise=0.5,
+        recall=0.3,
+        shared=5,
+        one_sided_per_side=one_sided_per_side,
+        sides=["left", "center", "right"],
+        **preferences,
+    )
+
+
 def test_a_fact_several_sides_stated_is_worded_as_the_overview_words_one() -> None:
     """The claim's wording: closest to the others, but a neutral source's sentence preferred, a
     polarised one penalised and a loaded one left out unless every sentence of the fact is loaded."""
-    from analysis.nlp.claims import SentencePool, claim_groups
+    from analysis.nlp.claims import SentencePool
 
     rng = np.random.default_rng(0)
     base = rng.normal(size=16)
@@ -590,17 +607,7 @@ def test_a_fact_several_sides_stated_is_worded_as_the_overview_words_one() -> No
     centroid = base / np.linalg.norm(base)
 
     def wording(**preferences: Any) -> str:
-        [(row, group)] = claim_groups(
-            pool,
-            centroid,
-            matches,
-            precise=0.5,
-            recall=0.3,
-            shared=5,
-            one_sided_per_side=0,
-            sides=["left", "center", "right"],
-            **preferences,
-        )
+        [(row, group)] = claims_of(pool, centroid, matches, one_sided_per_side=0, **preferences)
         assert sorted(group) == [0, 1, 2]
         return pool.texts[row]
 
@@ -652,7 +659,7 @@ def test_a_fact_the_center_stated_too_is_worded_in_its_sentence_not_a_loaded_one
 
 
 def test_a_question_or_a_piece_of_a_quotation_never_words_a_fact_but_counts_for_its_article() -> None:
-    from analysis.nlp.claims import SentencePool, claim_groups, overview_rows
+    from analysis.nlp.claims import SentencePool, overview_rows
     from analysis.nlp.summarise import sentences_select
 
     rng = np.random.default_rng(1)
@@ -673,17 +680,7 @@ def test_a_question_or_a_piece_of_a_quotation_never_words_a_fact_but_counts_for_
     centroid = base / np.linalg.norm(base)
     unworded = np.array([True, False, True])
 
-    groups = claim_groups(
-        pool,
-        centroid,
-        matches,
-        precise=0.5,
-        recall=0.3,
-        shared=5,
-        one_sided_per_side=2,
-        sides=["left", "center", "right"],
-        unworded=unworded,
-    )
+    groups = claims_of(pool, centroid, matches, one_sided_per_side=2, unworded=unworded)
     # The fact is worded in the center's sentence and still counts the left's article; the question is no fact.
     assert [(pool.texts[row], sorted(group)) for row, group in groups] == [("Fares rise to $2.75.", [0, 1])]
 
