@@ -481,3 +481,5 @@ def test_a_headline_in_one_side_s_words_is_named_as_that_outlet_s(
     home = client.get("/").content.decode()
     assert home.count("The headline is Right Record's, an outlet on the right.") == 1
     assert home.count('class="meta title-source"') == 1
+    found = client.get("/search/?q=looters").content.decode()
+    assert found.count("The headline is Right Record's, an outlet on the right.") == 1
