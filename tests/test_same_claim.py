@@ -452,13 +452,18 @@ def test_export_stories_full_writes_each_story_as_the_api_detail(client: Client,
     assert json.loads(line) == client.get(f"/api/v1/stories/{story.pk}/").json()
 
 
+@pytest.fixture
+def neutral_tones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every sentence reads neutral toward itself: the overview's and claims' polarity penalty is 0."""
+    monkeypatch.setattr("analysis.nlp.tone.sentence_tones", lambda sentences, encoder=None: [0.0] * len(sentences))
+
+
 def test_the_overview_leaves_out_loaded_sentences_and_prefers_facts_several_sides_reported(
-    left_outlet: Outlet, right_outlet: Outlet, monkeypatch: pytest.MonkeyPatch
+    left_outlet: Outlet, right_outlet: Outlet, neutral_tones: None
 ) -> None:
     # About the loaded sentences and the other side's bonus: every sentence reads neutral here. (The
     # tone model's own scores move the ranking by OVERVIEW_POLARITY_PENALTY times them; the fine-tuned
     # model of issue 18 scores "The board voted to raise the fare." +0.36, the frozen head +0.12.)
-    monkeypatch.setattr("analysis.nlp.tone.sentence_tones", lambda sentences, encoder=None: [0.0] * len(sentences))
     # Every article's vector is the story's, so the centroid is too: the sentences' centrality is their cosine to it.
     story_vector = unit_vector(1)
     shared = near(story_vector, 0.50, 61)
@@ -626,11 +631,10 @@ def test_a_fact_several_sides_stated_is_worded_as_the_overview_words_one() -> No
 
 
 def test_a_fact_the_center_stated_too_is_worded_in_its_sentence_not_a_loaded_one(
-    left_outlet: Outlet, right_outlet: Outlet, monkeypatch: pytest.MonkeyPatch
+    left_outlet: Outlet, right_outlet: Outlet, neutral_tones: None
 ) -> None:
     """The claims table's shared fact: the left's sentence is the closest to the others, but loaded; the
     center's plain sentence words it (the overview's preferences), cited to all three sides."""
-    monkeypatch.setattr("analysis.nlp.tone.sentence_tones", lambda sentences, encoder=None: [0.0] * len(sentences))
     story_vector = unit_vector(1)
     shared = near(story_vector, 0.6, 71)
     rows = [
@@ -703,11 +707,10 @@ def test_a_question_or_a_piece_of_a_quotation_never_words_a_fact_but_counts_for_
 
 
 def test_the_story_page_never_words_a_question_or_a_piece_of_a_quotation(
-    left_outlet: Outlet, right_outlet: Outlet, monkeypatch: pytest.MonkeyPatch
+    left_outlet: Outlet, right_outlet: Outlet, neutral_tones: None
 ) -> None:
     """The demo's looting story had 'Where was the Guard?"' (the end of a shop owner's quotation, cut from
     its speaker by the sentence split) as the second sentence of its overview and its right column."""
-    monkeypatch.setattr("analysis.nlp.tone.sentence_tones", lambda sentences, encoder=None: [0.0] * len(sentences))
     story_vector = unit_vector(1)
     vote = near(story_vector, 0.6, 81)
     rows = [
