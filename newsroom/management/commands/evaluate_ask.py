@@ -182,6 +182,8 @@ class Command(BaseCommand):
                     self.stdout.write("       (refused)")
                 for quote in answer.related:
                     self.stdout.write(f"       not an answer: [{quote.number}] {quote.text[:150]}")
+                if answer.missing_words:
+                    self.stdout.write(f"       words no article uses: {', '.join(answer.missing_words)}")
         elapsed = time.perf_counter() - started
         self.stdout.write(f"Asked {len(cases)} questions in {elapsed:.1f} s.")
         if answerable:
