@@ -118,11 +118,14 @@ def top_layer_train(
     from django.core.management import call_command
     from sklearn.metrics import average_precision_score
 
+    from analysis.nlp.lexicon import outside_quotations, quoted_spans
     from analysis.nlp.loaded_language import (
         POOLED_SCALE,
+        QUOTED_SHARE,
         LoadedLanguageModel,
         in_outlet_voice,
         loaded_language_model,
+        quoted_share,
     )
     from analysis.nlp.top_layer import TopLayer, layer_forward, top_layer_copy
     from analysis.services import analyser
@@ -146,7 +149,15 @@ def top_layer_train(
     flat = [sentence for sentences in units for sentence in sentences]
     first = np.cumsum([0, *(len(sentences) for sentences in units)])
     stderr.write(f"{len(texts)} training paragraphs, {len(flat)} {arguments.unit}s\n")
-    inputs = top_inputs_cached(flat, arguments.cache, stderr=stderr, layers=arguments.layers)
+    # With --remainders, each sentence that quotes someone is also read with its quotations blanked out
+    # (the outlet's own words), after the sentences: scored out of fold, never trained on.
+    quoting = (
+        [row for row, sentence in enumerate(flat) if quoted_spans(sentence) and quoted_share(sentence) <= QUOTED_SHARE]
+        if arguments.remainders
+        else []
+    )
+    remainders = [outside_quotations(flat[row]) for row in quoting]
+    inputs = top_inputs_cached([*flat, *remainders], arguments.cache, stderr=stderr, layers=arguments.layers)
     unit_lengths = inputs.lengths()
     # Paragraphs are batched by size: their longest sentence (what the batch is padded to) and their count.
     lengths = np.array(
@@ -166,13 +177,17 @@ def top_layer_train(
             self.layer = top_layer_copy(arguments.layers)
             self.head = torch.nn.Linear(hidden_size, width)
 
-        def forward(self, batch: list[int], shown: bool = False) -> Any:
-            """Each paragraph's logits (one per target): the highest of its sentences'."""
-            members = [unit for row in batch for unit in range(first[row], first[row + 1])]
+        def units(self, members: list[int]) -> Any:
+            """The logits (one per target) of each sentence (or paragraph) ``members`` names."""
             hidden, mask = inputs.padded(members)
             hidden = layer_forward(self.layer, hidden, mask)
             pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-            logits = self.head(torch.nn.functional.normalize(pooled, dim=-1) * POOLED_SCALE)
+            return self.head(torch.nn.functional.normalize(pooled, dim=-1) * POOLED_SCALE)
+
+        def forward(self, batch: list[int], shown: bool = False) -> Any:
+            """Each paragraph's logits (one per target): the highest of its sentences'."""
+            members = [unit for row in batch for unit in range(first[row], first[row + 1])]
+            logits = self.units(members)
             if shown:
                 logits = logits.masked_fill(quoted[members][:, None], -30.0)
             sizes = [int(first[row + 1] - first[row]) for row in batch]
@@ -202,6 +217,15 @@ def top_layer_train(
         fine_tune(network, fit_rows, lengths, loss_of, schedule, after_epoch=after_epoch)
         return network
 
+    def units_scored(network: TopLayerLoaded, members: Matrix) -> Matrix:
+        """The loaded-language logit of each text ``members`` names (rows of the encoded texts)."""
+        return predicted(
+            network,
+            np.arange(len(members)),
+            unit_lengths[members],
+            lambda batch: network.units([int(members[position]) for position in batch])[:, 0],
+        )
+
     def probabilities_of(network: TopLayerLoaded, chosen: Matrix, *, shown: bool) -> Matrix:
         logits = predicted(network, chosen, lengths, lambda batch: network(batch, shown=shown)[:, 0])
         return 1.0 / (1.0 + np.exp(-logits))
@@ -216,10 +240,25 @@ def top_layer_train(
         folds = []
     scored: list[Matrix] = []
     out_of_fold: dict[str, list[Matrix]] = {"alone": [], "as shown": []}
+    # Each sentence's own loaded-language logit, out of fold (for rules read over sentences, such as the
+    # lexicon's evidence): its index in the training paragraphs' sentences as the analysis splits them.
+    sentence_rows: list[Matrix] = []
+    sentence_logits: list[Matrix] = []
+    remainder_rows: list[Matrix] = []
+    remainder_logits: list[Matrix] = []
     numbers = [int(number) for number in arguments.folds.split(",")] if arguments.folds else range(1, len(folds) + 1)
     for number, (inner_train, chosen) in zip(numbers, folds, strict=True):
         network = trained(inner_train, f"fold {number}")
         scored.append(chosen)
+        members = np.array([unit for row in chosen for unit in range(first[row], first[row + 1])])
+        sentence_rows.append(members)
+        sentence_logits.append(units_scored(network, members))
+        if quoting:
+            # The remainders of the chosen paragraphs' quoting sentences (encoded after the sentences).
+            chosen_members = set(members.tolist())
+            mine = np.array([len(flat) + index for index, row in enumerate(quoting) if row in chosen_members])
+            remainder_rows.append(np.array(quoting)[mine - len(flat)])
+            remainder_logits.append(units_scored(network, mine))
         for name in out_of_fold:
             probabilities = probabilities_of(network, chosen, shown=name == "as shown")
             out_of_fold[name].append(probabilities)
@@ -238,6 +277,10 @@ def top_layer_train(
             gold=gold[chosen],
             alone=np.concatenate(out_of_fold["alone"]),
             shown=np.concatenate(out_of_fold["as shown"]),
+            sentence_rows=np.concatenate(sentence_rows) if sentence_rows else np.zeros(0, dtype=int),
+            sentence_logits=np.concatenate(sentence_logits) if sentence_logits else np.zeros(0),
+            remainder_rows=np.concatenate(remainder_rows) if remainder_rows else np.zeros(0, dtype=int),
+            remainder_logits=np.concatenate(remainder_logits) if remainder_logits else np.zeros(0),
         )
     for name, values in out_of_fold.items():
         if not values:
@@ -333,6 +376,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         "--folds-only", action="store_true", help="Print the out-of-fold figures only: no weights, no held-out score."
     )
     parser.add_argument("--predictions", type=Path, help="Keep the out-of-fold probabilities in this .npz.")
+    parser.add_argument(
+        "--remainders",
+        action="store_true",
+        help="Also score, out of fold, each quoting sentence with its quotations blanked out (into --predictions).",
+    )
     parser.add_argument("--folds", help='Which of the grouped folds to run, by number from 1 ("2,3"); all by default.')
     parser.add_argument(
         "--no-held-out",
