@@ -307,6 +307,30 @@ def test_a_web_worker_on_onnx_runtime_answers_without_loading_pytorch(tmp_path: 
     ).stdout.strip()
 
     assert output == "1.0 True onnx []"
+    # Questions go through the encoder's 8-bit copy (NEWSROOM_ASK_INT8), which export_onnx wrote too.
+    assert list(tmp_path.glob("encoder-*-int8.onnx"))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")
+def test_the_8_bit_encoder_gives_a_question_almost_the_float_vector(tmp_path: Path) -> None:
+    questions = [
+        "Who voted against the fare increase?",
+        "How much will the monthly pass cost?",
+        "What did the governor say about the disaster declaration?",
+        "When does the new minimum wage take effect?",
+        "Why did the plant close?",
+    ]
+    exact = text_encoder("", "onnx", str(tmp_path)).encode(questions).vectors
+    quantised = text_encoder("", "onnx", str(tmp_path), int8=True)
+
+    got = quantised.encode(questions).vectors
+
+    graph = quantised.backend.path  # type: ignore[attr-defined]
+    assert graph.name.endswith("-int8.onnx")
+    assert graph.stat().st_size < 30 * 2**20  # a quarter of the float graph's 86 MiB
+    cosines = (exact * got).sum(axis=1)
+    assert cosines.min() >= 0.98  # near the float vectors
+    assert cosines.max() < 0.99999  # and not the float graph itself
 
 
 @pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed")

@@ -273,6 +273,10 @@ NEWSROOM_EMBEDDING_MODEL = env.str("NEWSROOM_EMBEDDING_MODEL", default="")  # em
 # The ONNX graph is exported from the model at first use and kept in NEWSROOM_ENCODER_ONNX_DIR.
 NEWSROOM_ENCODER_BACKEND = env.str("NEWSROOM_ENCODER_BACKEND", default="torch")
 NEWSROOM_ENCODER_ONNX_DIR = env.str("NEWSROOM_ENCODER_ONNX_DIR", default=str(VAR_DIR / "models"))
+# On the ONNX backend, Ask encodes questions with the encoder's weights in 8 bits (about three times as
+# fast for a question, its vector within cosine 0.99; the same figures on the project's Ask evaluations:
+# docs/models.md). What the analysis stores is never encoded that way; the answer model stays in float.
+NEWSROOM_ASK_INT8 = env.bool("NEWSROOM_ASK_INT8", default=True)
 # Articles per spaCy batch and texts per encoder pass: at 16 the encoder's per-pass overhead cost
 # about a fifth more CPU on the pipeline's batches (lab/bench/README.md); outputs are the same.
 NEWSROOM_ANALYSIS_BATCH_SIZE = env.int("NEWSROOM_ANALYSIS_BATCH_SIZE", default=32)

@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 class Command(BaseCommand):
     help = (
         "Export the sentence encoder and the cross-encoders (Ask's answer model, the same-claim model) to "
-        "ONNX in NEWSROOM_ENCODER_ONNX_DIR, for NEWSROOM_ENCODER_BACKEND=onnx. Run it before the workers "
+        "ONNX in NEWSROOM_ENCODER_ONNX_DIR, for NEWSROOM_ENCODER_BACKEND=onnx (with Ask's 8-bit copy of the "
+        "encoder for questions when NEWSROOM_ASK_INT8 is on). Run it before the workers "
         "start: a worker that finds the graphs never loads PyTorch, one that exports them itself keeps it "
         "loaded (about 250 MiB more). Graphs already there are kept."
     )
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         before = set(Path(directory).glob("*.onnx"))
         try:
             text_encoder(model, "onnx", directory)
+            # Ask's 8-bit copy for questions (NEWSROOM_ASK_INT8), quantised from the graph just exported.
+            text_encoder(model, "onnx", directory, int8=settings.NEWSROOM_ASK_INT8)
             if settings.NEWSROOM_ASK_CROSS_ENCODER != "off":
                 answer_cross_encoder(settings.NEWSROOM_ASK_CROSS_ENCODER, model, "onnx", directory)
             same_claim = same_claim_model(
