@@ -19,7 +19,7 @@ from analysis.nlp.claims import SentencePool, claim_groups, overview_rows
 from analysis.nlp.entities import Mention, actors_resolve, surface_clean
 from analysis.nlp.same_claim import SameClaimModel, same_claim_model
 from analysis.nlp.summarise import Matrix as Vector
-from analysis.nlp.summarise import sentences_select, states_a_fact, unit
+from analysis.nlp.summarise import sentences_select, stands_alone, states_a_fact, unit
 from analysis.nlp.target_tone import tone_model
 from analysis.services import encoder_configured
 from clustering.models import Cluster, StoryPairCandidate
@@ -84,6 +84,9 @@ class _Member:
         # them (the overview, a claim, a side's summary), even when nothing else is left; they still show
         # that their article reported a fact another sentence states (a quotation's second sentence).
         self.unstated = {index for index, text in enumerate(self.sentences) if not states_a_fact(text)}
+        # Sentences that cannot be read without the one before them ("... repay part of that money"):
+        # the page words a fact in them only when no other sentence states it (``summarise.stands_alone``).
+        self.dependent = {index for index, text in enumerate(self.sentences) if not stands_alone(text)}
         # Each sentence's tone toward itself where the analysis read it, by the tone model of this version.
         self.sentence_tones: list[float | None] = list(self.analysis.sentence_tones) if self.analysis else []
         self.tone_version: str = str(self.analysis.model_versions.get("tone", "")) if self.analysis else ""
@@ -165,10 +168,11 @@ def _wording_preferences(
     pool: SentencePool, owners: list[tuple[_Member, int]]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], Callable[[Sequence[int]], np.ndarray[Any, Any]]]:
     """What the page prefers when it words a fact in an article's sentence (the overview, a claim):
-    for each row, whether the analysis flagged it as loaded language, the bonus of a neutral source's
-    wording, and the penalty of a sentence's polarity (``OVERVIEW_POLARITY_PENALTY`` times the tone
-    model's score of it toward itself, asked only of the rows given)."""
-    loaded = np.array([index in member.loaded for member, index in owners], dtype=bool)
+    for each row, whether to avoid it unless nothing else states the fact (loaded language, or a sentence
+    that cannot be read on its own), the bonus of a neutral source's wording, and the penalty of a
+    sentence's polarity (``OVERVIEW_POLARITY_PENALTY`` times the tone model's score of it toward
+    itself, asked only of the rows given)."""
+    loaded = np.array([index in member.loaded | member.dependent for member, index in owners], dtype=bool)
     neutral = NEUTRAL_SIDE_BONUS * np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
 
     def polarity_penalty(rows: Sequence[int]) -> np.ndarray[Any, Any]:
@@ -236,6 +240,7 @@ def _claims(members: list[_Member], centroid: Vector) -> list[dict[str, Any]]:
         bonus=neutral,
         penalty=polarity_penalty,
         unworded=_unworded(owners),
+        dependent=np.array([index in member.dependent for member, index in owners], dtype=bool),
     )
     return [claim(text_row, group) for text_row, group in groups]
 
@@ -248,6 +253,9 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
     side_centroid = unit(vectors.mean(axis=0))
     pool, owners = _sentence_pool(analysed)
     stated = np.nonzero(~_unworded(owners))[0] if owners else np.zeros(0, dtype=int)
+    # What the side reported, quoted apart from its articles: sentences that read on their own, if any.
+    alone = [row for row in stated if owners[row][1] not in owners[row][0].dependent]
+    stated = np.array(alone, dtype=int) if alone else stated
     chosen = (
         [int(stated[row]) for row in sentences_select(pool.matrix[stated], side_centroid, count=VIEWPOINT_SENTENCES)]
         if len(stated)
@@ -323,9 +331,9 @@ def _heading_member(members: list[_Member], centroid: Vector) -> _Member | None:
 
 
 def _summary(heading: _Member | None, overview: list[dict[str, Any]]) -> str:
-    """The story's one line: the lead of the article that gives the title, unless it is loaded; else the
-    overview's first sentence."""
-    if heading is not None and heading.sentences and 0 not in heading.loaded | heading.unstated:
+    """The story's one line: the lead of the article that gives the title, unless it is loaded or cannot be
+    read on its own; else the overview's first sentence."""
+    if heading is not None and heading.sentences and 0 not in heading.loaded | heading.unstated | heading.dependent:
         return heading.sentences[0]
     return overview[0]["text"] if overview else ""
 

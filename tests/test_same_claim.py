@@ -662,6 +662,80 @@ def test_a_fact_the_center_stated_too_is_worded_in_its_sentence_not_a_loaded_one
     assert claim["article"] == articles[1].pk
 
 
+def test_a_sentence_that_points_back_at_its_article_cannot_be_read_on_its_own() -> None:
+    from analysis.nlp.summarise import stands_alone
+
+    for sentence in (
+        "The Calder Department of Commerce is reviewing whether the company must repay part of that money.",
+        "On Thursday, they learned from a company email that both of their jobs will disappear.",
+        "Under the 2025 Ballot Integrity Act, those voters were limited to provisional ballots.",
+        "It was the third storm this year.",
+        "Those changes take effect in January.",
+        '"It\'s outrageous," said Rick Haldane.',
+        "At that time, the bridge was closed.",
+    ):
+        assert not stands_alone(sentence), sentence
+    for sentence in (
+        "State officials are reviewing whether the company must repay part of the $14 million in tax credits.",
+        "This week, the council voted 5-2 to raise fares.",
+        "In a statement, chief executive Peter Lindqvist said the plant costs more to run.",
+        "Help will go to those who lost their homes.",
+        "The board said that the increase is needed.",
+        "Halvorsen said it will close the plant by March 31.",
+    ):
+        assert stands_alone(sentence), sentence
+
+
+def test_a_fact_is_worded_in_a_sentence_a_reader_can_follow_out_of_its_article(
+    left_outlet: Outlet, right_outlet: Outlet, neutral_tones: None
+) -> None:
+    """The demo's plant story worded a fact all three sides stated in the center's "... must repay part of
+    that money" (which money?), and showed the left's "On Thursday, they learned ..." (who?) in its column
+    and as the first of its own facts, where it had others to show."""
+    story_vector = unit_vector(1)
+    repay = near(story_vector, 0.6, 91)
+    rows = [
+        (
+            left_outlet,
+            "Left",
+            [
+                "The state is reviewing whether Halvorsen must repay the $14 million in tax credits.",
+                "On Thursday, they learned from a company email that their jobs will disappear.",
+                "Assemblers at the plant earn about $24 an hour with health coverage.",
+            ],
+            [near(repay, 0.93, 92), near(story_vector, 0.7, 93), near(story_vector, 0.5, 94)],
+        ),
+        (
+            outlet_make("Centre Wire", Lean.CENTER),
+            "Center",
+            ["The Calder Department of Commerce is reviewing whether the company must repay part of that money."],
+            [repay],
+        ),
+        (
+            right_outlet,
+            "Right",
+            ["State officials are reviewing whether the company must repay the $14 million in tax credits."],
+            [near(repay, 0.93, 95)],
+        ),
+    ]
+    articles = articles_with_sentences(rows, story_vector)
+
+    story = story_build(articles)
+
+    shared = [claim for claim in story.claims if sum(1 for ids in claim["sides"].values() if ids) > 1]
+    assert shared, story.claims
+    assert {side for side, ids in shared[0]["sides"].items() if ids} == {"left", "center", "right"}
+    assert "that money" not in shared[0]["text"]
+    assert shared[0]["article"] in (articles[0].pk, articles[2].pk)
+    overview = [sentence["text"] for sentence in story.overview]
+    assert not any("they learned" in text or "that money" in text for text in overview), overview
+    # The left's own facts: the one a reader can follow first, the one that points back after it.
+    left_only = [claim["text"] for claim in story.claims if claim["sides"]["left"] and claim not in shared]
+    assert left_only[0].startswith("Assemblers"), left_only
+    left = story.viewpoints.get(side="left")
+    assert not any("they learned" in sentence["text"] for sentence in left.summary), left.summary
+
+
 def test_a_question_or_a_piece_of_a_quotation_never_words_a_fact_but_counts_for_its_article() -> None:
     from analysis.nlp.claims import SentencePool, overview_rows
     from analysis.nlp.summarise import sentences_select

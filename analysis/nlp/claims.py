@@ -133,6 +133,7 @@ def claim_groups(
     bonus: Matrix | None = None,
     penalty: Callable[[Sequence[int]], Matrix] | None = None,
     unworded: Matrix | None = None,
+    dependent: Matrix | None = None,
 ) -> list[tuple[int, list[int]]]:
     """The facts of a story: (the row whose wording stands for it, the rows of every article that stated it).
 
@@ -141,7 +142,9 @@ def claim_groups(
     (a sentence's polarity), among those not ``excluded`` (loaded language) unless all are: the
     same preferences as the overview's, so a fact both sides reported is not shown in one side's words.
     A row in ``unworded`` (a question, a piece of a quotation) never words a fact: a group of nothing
-    else is no fact, though such a row counts for its article in a group another row words.
+    else is no fact, though such a row counts for its article in a group another row words. A row in
+    ``dependent`` cannot be read on its own (``summarise.stands_alone``; the caller also puts it in
+    ``excluded``): a side's own fact stated only in such a row comes after the side's other facts.
 
     A claim is grouped from sentences that ``matches`` puts at or above ``precise``, at most one per
     article. Then, so that no fact is called one side's when another side stated it, every article
@@ -214,7 +217,11 @@ def claim_groups(
 
     chosen = sorted((group for group in groups if len(group) > 1), key=rank)[:shared]
     single_by_side: dict[str, list[list[int]]] = defaultdict(list)
-    for group in sorted((group for group in groups if len(group) == 1), key=rank):
+    # A side's own facts in a sentence that cannot be read on its own come after its others.
+    for group in sorted(
+        (group for group in groups if len(group) == 1),
+        key=lambda group: (dependent is not None and bool(dependent[group[0]]), rank(group)),
+    ):
         side = str(pool.sides[group[0]])
         if len(single_by_side[side]) < one_sided_per_side:
             single_by_side[side].append(group)

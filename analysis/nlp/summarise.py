@@ -5,6 +5,7 @@ Pure numpy over unit sentence vectors; the callers decide what counts as central
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,29 @@ def states_a_fact(sentence: str) -> bool:
     longer quotation cut off from its speaker (``lexicon.quotation_fragment``)."""
     text = sentence.rstrip().rstrip("\"\u201d\u2019')]")
     return bool(text) and not text.endswith("?") and not quotation_fragment(sentence)
+
+
+# What a sentence cannot be read without the one before it: it opens on a pronoun (after at most a short
+# opening phrase: "On Thursday, they learned ..."), or points back with "that" or "those" after a
+# preposition ("... repay part of that money"). "This week" and "these days" point at the article's date.
+_OPENING_POINTER = re.compile(
+    r"^\W*(?:[^,;:\"\u201c\u201d]{1,40},\s+)?(?:he|she|they|it|his|her|their|its|him|them|this|that|these|those)\b"
+    r"(?!\s+(?:year|week|month|morning|afternoon|evening|weekend|season|spring|summer|fall|autumn|winter|days)\b)",
+    re.IGNORECASE,
+)
+_POINTER = re.compile(
+    r"\b(?:of|to|from|for|with|on|about|in|at|by|over|under|into|after|before)\s+(?:that|those)\s+(?!who\b|whose\b|which\b|that\b)\w",
+    re.IGNORECASE,
+)
+
+
+def stands_alone(sentence: str) -> bool:
+    """Whether a sentence can be read on its own, out of its article: not when it opens on a pronoun
+    ("They learned from a company email ...": who?) or points back at something named before it
+    ("... whether the company must repay part of that money": which money?). The page quotes
+    sentences apart from their articles (the overview, a claim, a side's summary): where a fact is
+    also stated by a sentence that names what it speaks of, that sentence words it."""
+    return not (_OPENING_POINTER.search(sentence) or _POINTER.search(sentence))
 
 
 def unit(vector: Matrix) -> Matrix:

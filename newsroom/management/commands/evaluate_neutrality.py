@@ -31,6 +31,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from analysis.nlp.summarise import stands_alone
 from clustering.evaluation import scratch_database
 from newsroom import pipeline
 from sources.models import Article, Side
@@ -128,6 +129,8 @@ class Command(BaseCommand):
         side_worded = center_stated = 0
         # Their side cells, and those marked "Similar" (every citing sentence only close to the wording).
         cells = similar_cells = 0
+        # The page's own wording (overview sentences, claims): how much of it cannot be read on its own.
+        worded = dependent = 0
         for story in Story.objects.listed().order_by("pk"):
             articles = list(
                 Article.objects.filter(membership__cluster_id=story.pk).select_related("outlet", "analysis")
@@ -140,6 +143,11 @@ class Command(BaseCommand):
                 continue
             overview = [str(sentence.get("text", "")) for sentence in story.overview if isinstance(sentence, dict)]
             scores["page"].append(neus(" ".join([story.title, *overview]), neutral, arousal))
+            wordings = overview + [
+                str(claim.get("text", "")) for claim in (story.claims if isinstance(story.claims, list) else [])
+            ]
+            worded += len(wordings)
+            dependent += sum(not stands_alone(text) for text in wordings)
             titled += 1
             one_sided_titles += any(
                 article.title == story.title and article.outlet.side in (Side.LEFT, Side.RIGHT) for article in articles
@@ -191,4 +199,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Their side cells marked Similar (only close to the wording): {similar_cells}/{cells} = "
                 f"{similar_cells / cells:.3f}"
+            )
+        if worded:
+            self.stdout.write(
+                f"Overview sentences and claims that cannot be read on their own (a pronoun or a pointer back): "
+                f"{dependent}/{worded} = {dependent / worded:.3f}"
             )
