@@ -265,6 +265,21 @@ def test_a_piece_of_a_longer_quotation_is_its_source_s_voice_though_it_lacks_one
     assert model.flagged(np.zeros((3, 2), np.float32), [opening, closing, whole]) == [False, False, False]
 
 
+def test_a_word_of_a_name_is_no_loaded_word_but_a_title_case_headline_s_words_are_read() -> None:
+    """The demo's "Calder Supreme Court" made every sentence naming the court charged (kept out of the
+    page's wording) and would have marked "supreme" in a flagged one; "Ashford Parents for Excellence" the same."""
+    from analysis.nlp.lexicon import lexicon_words, title_case
+
+    assert lexicon_words("The Calder Supreme Court ruled 4-3 on Tuesday that the law is a disgrace.") == ["disgrace"]
+    assert lexicon_words("Supreme Court justices struck down a shameful law.") == ["shameful"]
+    assert lexicon_words("Supporters, led by the parent group Ashford Parents for Excellence, cited a survey.") == []
+    assert lexicon_words("Critics slammed the reckless scheme on Monday.") == ["slammed", "reckless", "scheme"]
+    assert title_case("Shameful Ruling Leaves Calder Elections Wide Open to Fraud, Lawmakers Warn")
+    assert not title_case("The Calder Supreme Court ruled Tuesday.")
+    assert lexicon_words("Outrageous: Calder Justices Gut Voter ID Law in 4-3 Power Grab") == ["outrageous"]
+    assert lexicon_words("Calder court strikes down shameful voter ID law") == ["shameful"]
+
+
 def test_it_keeps_the_loaded_language_model_through_a_file(tmp_path: Path) -> None:
     model = unscaled_model(
         np.arange(5, dtype=np.float32),

@@ -110,18 +110,43 @@ def analyzer() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 
 
+def title_case(text: str) -> bool:
+    """Whether the text is written in title case, as many headlines are: its longer words after the
+    first are capitalised (one in ten may not be); a sentence naming many things still has its verbs
+    and nouns in lower case ("The Calder Supreme Court ruled Tuesday ...")."""
+    longer = [word for word in WORD.findall(text)[1:] if len(word) > 3]
+    return bool(longer) and sum(not word[0].isupper() for word in longer) * 10 <= len(longer)
+
+
+def _name_words(words: list[re.Match[str]]) -> set[int]:
+    """The positions of the words of a sentence-case text that belong to names: capitalised after the
+    first, and the first when the next one is capitalised too."""
+    capitalised = [match.group()[0].isupper() for match in words]
+    names = {position for position in range(1, len(words)) if capitalised[position]}
+    if len(words) > 1 and capitalised[0] and capitalised[1]:
+        names.add(0)
+    return names
+
+
 def lexicon_words(sentence: str) -> list[str]:
     """The lexicon's loaded or subjective words of a sentence, lowercase, in order, outside quotations.
 
     The evidence shown inside a sentence the loaded-language model flags; on its own a
     lexicon is a poor judge of loaded language (a third of its hits are wrong on news).
+
+    A word of a name is no one's judgement: in a sentence written in sentence case, a capitalised
+    word after the first ("the Calder Supreme Court", "Ashford Parents for Excellence"), or a first
+    word the next one continues as a name ("Supreme Court justices ruled ..."), is not counted. A
+    headline in title case is read word by word ("Outrageous Ruling Leaves Elections Wide Open").
     """
     lexicon = analyzer().lexicon
     unquoted = outside_quotations(sentence)
+    words = list(WORD.finditer(unquoted))
+    names = set() if title_case(sentence) else _name_words(words)
     found: list[str] = []
-    for word in WORD.findall(unquoted):
-        lower = word.lower().replace("\u2019", "'")
-        if lower in found or lower in NEUTRAL_IN_NEWS:
+    for position, match in enumerate(words):
+        lower = match.group().lower().replace("\u2019", "'")
+        if lower in found or lower in NEUTRAL_IN_NEWS or position in names:
             continue
         valence = lexicon.get(lower)
         if lower in LOADED_WORDS or (valence is not None and abs(valence) >= LOADED_VALENCE):
