@@ -526,7 +526,7 @@ def test_the_analysis_records_the_fine_tuned_models_versions() -> None:
     # A new version re-tags every article on ``manage.py reanalyse``.
     assert versions["tone"] == tone_model().version
     assert versions["tone"].startswith("layers4-")
-    assert versions["loaded_language"] == loaded_language_model().version
+    assert versions["loaded_language"] == f"{loaded_language_model().version}+lexicon-2"
     assert versions["loaded_language"].startswith("layer-")
 
 

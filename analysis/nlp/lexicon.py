@@ -15,6 +15,9 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 # Words whose lexicon valence is at least this strong read as loaded, not neutral reporting.
 LOADED_VALENCE = 2.2
+# The version of what the lexicon marks as a loaded word (the evidence stored with each flagged sentence),
+# part of the loaded-language version an analysis records: 2, a word of a name is none.
+VERSION = "lexicon-2"
 WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*[A-Za-z]|[A-Za-z]")
 QUOTED = re.compile(r"[\"\u201c][^\"\u201c\u201d]{0,400}[\"\u201d]")
 # A double quotation mark, curly or straight.
