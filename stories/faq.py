@@ -44,9 +44,6 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
 
 OVERVIEW_SENTENCES = 3
 ACTORS = 4
-# The spaCy labels "Who is involved?" lists: people, organisations, and nationalities, religious or
-# political groups ("Democrats"); a story's places and laws are where and what, not who.
-WHO_LABELS = frozenset({"PERSON", "ORG", "NORP"})
 ONE_SIDE_CLAIMS = 4
 
 
@@ -173,7 +170,7 @@ def _who(
         if column.viewpoint is not None:
             for entity in column.viewpoint.entities:
                 # Who: people, bodies and groups, not the places, laws or events the story names.
-                if entity.label and entity.label not in WHO_LABELS:
+                if not entity.is_actor:
                     continue
                 counts[entity.text] = counts.get(entity.text, 0) + entity.count
     # Each actor's first sentence naming it that no actor before it was quoted with, else its first one;

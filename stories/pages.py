@@ -202,12 +202,22 @@ class FrameShare:
     distinctive: bool
 
 
+# The spaCy labels of who acts in a story: people, organisations, and nationalities, religious or
+# political groups ("Democrats"); a story's places and laws are where and what, not who.
+WHO_LABELS = frozenset({"PERSON", "ORG", "NORP"})
+
+
 @dataclass(frozen=True, slots=True)
 class EntityCount:
     text: str
     count: int
     # spaCy's label ("PERSON", "ORG", "GPE", ...); empty for a story refreshed before it was kept.
     label: str = ""
+
+    @property
+    def is_actor(self) -> bool:
+        """Whether it names who acts (``WHO_LABELS``); an entity kept without its label counts as one."""
+        return not self.label or self.label in WHO_LABELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +250,11 @@ class Viewpoint:
     related_story: RelatedStory | None = None
     # How many of its analysed articles read each way (empty for a side summarised before).
     tone_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def actors(self) -> tuple[EntityCount, ...]:
+        """The people, organisations and groups the side's articles name most (not its places or laws)."""
+        return tuple(entity for entity in self.entities if entity.is_actor)
 
     @property
     def tone_label(self) -> str:

@@ -414,8 +414,9 @@ def test_the_faq_names_who_is_involved_in_the_overview_s_or_a_claim_s_words_befo
     assert texts == ["The board voted.", "Mayor Lyle backed the rise.", "Greedy Mayor Lyle gouges riders."]
 
 
-def test_who_is_involved_names_people_bodies_and_groups_not_places(story: Story) -> None:
-    """The demo's hurricane story answered "Who is involved?" with Port Alder, Calder and "Category 2"."""
+def test_who_is_involved_names_people_bodies_and_groups_not_places(client: Client, story: Story) -> None:
+    """The demo's hurricane story answered "Who is involved?" with Port Alder, Calder and "Category 2"; the
+    plant story's columns listed "Mexico" and "Millbrook" as actors."""
     from stories.selectors import story_page_build
 
     # The refresh keeps each actor's label beside its count.
@@ -446,6 +447,9 @@ def test_who_is_involved_names_people_bodies_and_groups_not_places(story: Story)
         ("Transit Board, Riders Union", "The Transit Board in Riverton met the Riders Union."),
         ("Dana Okafor", "Dana Okafor of the Transit Board spoke."),
     ]
+    # The side's column lists the same kind of actors.
+    html = client.get(f"/stories/{story.pk}/").content.decode()
+    assert '<p class="actors">Actors: Transit Board, Riders Union, Dana Okafor</p>' in html
 
 
 def test_a_headline_in_one_side_s_words_is_named_as_that_outlet_s(
