@@ -19,11 +19,15 @@ from sources.models import Article
 logger = logging.getLogger(__name__)
 
 
-def encoder_configured() -> TextEncoder:
+def encoder_configured(*, int8: bool = False) -> TextEncoder:
     """The sentence encoder the settings name (model and backend), loaded once per process: the one the
-    analysis encodes sentences with, so what is compared with them (a question) goes through it too."""
+    analysis encodes sentences with, so what is compared with them (a question) goes through it too.
+    ``int8`` (on the ONNX backend): its graph with 8-bit weights, for what is compared, never stored."""
     return text_encoder(
-        settings.NEWSROOM_EMBEDDING_MODEL, settings.NEWSROOM_ENCODER_BACKEND, settings.NEWSROOM_ENCODER_ONNX_DIR
+        settings.NEWSROOM_EMBEDDING_MODEL,
+        settings.NEWSROOM_ENCODER_BACKEND,
+        settings.NEWSROOM_ENCODER_ONNX_DIR,
+        int8=int8,
     )
 
 

@@ -38,7 +38,6 @@ from analysis.nlp.answer import (
     words_missing,
 )
 from analysis.nlp.answer_cross import answer_cross_encoder, answer_probabilities
-from analysis.nlp.encoder import text_encoder
 from analysis.nlp.same_claim_cross import CrossEncoder
 from analysis.services import encoder_configured
 from clustering.models import Membership
@@ -107,7 +106,8 @@ _ENCODER_LOAD = threading.Lock()
 
 
 def ask_int8() -> bool:
-    """Whether Ask runs its models with 8-bit weights (NEWSROOM_ASK_INT8, on the ONNX backend only)."""
+    """Whether Ask encodes questions with the encoder's 8-bit graph (NEWSROOM_ASK_INT8, on the ONNX backend
+    only; the answer model stays in float)."""
     return settings.NEWSROOM_ASK_INT8 and settings.NEWSROOM_ENCODER_BACKEND == "onnx"
 
 
@@ -115,16 +115,7 @@ def question_encode(question: str) -> np.ndarray[Any, np.dtype[np.float32]]:
     """The question's unit vector from the same encoder the articles' sentences went through (and backend;
     with ``ask_int8``, its graph with 8-bit weights: the vector within cosine 0.99 of the float one's)."""
     with _ENCODER_LOAD:
-        encoder = (
-            text_encoder(
-                settings.NEWSROOM_EMBEDDING_MODEL,
-                settings.NEWSROOM_ENCODER_BACKEND,
-                settings.NEWSROOM_ENCODER_ONNX_DIR,
-                int8=True,
-            )
-            if ask_int8()
-            else encoder_configured()
-        )
+        encoder = encoder_configured(int8=ask_int8())
     return np.asarray(encoder.encode([question]).vectors[0], dtype=np.float32)
 
 

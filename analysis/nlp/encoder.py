@@ -305,17 +305,13 @@ def text_encoder(path: str = "", backend: str = "torch", onnx_dir: str = "", *, 
         )
     directory = Path(path) if path else default_encoder_path()
     max_tokens, dimension = _mean_pooling_model(directory)
+    graph = onnx_model_path(directory, Path(onnx_dir or "var/models"))
     return TextEncoder(
         tokenizer=Tokenizer.from_file(str(directory / "tokenizer.json")),
         max_tokens=max_tokens,
         dimension=dimension,
-        backend=OnnxBackend(onnx_graph(onnx_model_path(directory, Path(onnx_dir or "var/models")), int8=int8)),
+        backend=OnnxBackend(onnx_int8(graph) if int8 else graph),
     )
-
-
-def onnx_graph(path: Path, *, int8: bool) -> Path:
-    """``path`` itself, or with ``int8`` its quantised copy beside it (``onnx_int8``)."""
-    return onnx_int8(path) if int8 else path
 
 
 def onnx_int8(path: Path) -> Path:
@@ -324,7 +320,7 @@ def onnx_int8(path: Path) -> Path:
     Dynamic quantisation, per output channel: the matrices' weights are stored as int8 with a scale
     for each of their columns, the activations quantised as they come. A short text (a question) runs
     about three times as fast on a CPU, since at that size the work is reading the weights (90 MB in
-    float32, 23 MB in int8), and its vector stays within cosine 0.99 of the float one (docs/models.md).
+    float32, 23 MB in int8), and its vector stays within cosine 0.99 of the float one (docs/benchmarks.md).
     """
     quantised = path.with_name(f"{path.stem}-int8.onnx")
     if quantised.exists():
@@ -335,14 +331,22 @@ def onnx_int8(path: Path) -> Path:
     logger.info("Quantising %s to 8 bits at %s", path.name, quantised)
     # The quantiser logs a line for every tensor to the root logger: not for an operator's log.
     root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.WARNING)
+    quiet = _QuantiserInfoFilter()
+    root.addFilter(quiet)
     try:
         quantize_dynamic(str(path), str(partial), weight_type=QuantType.QInt8, per_channel=True)
     finally:
-        root.setLevel(level)
+        root.removeFilter(quiet)
     os.replace(partial, quantised)
     return quantised
+
+
+class _QuantiserInfoFilter(logging.Filter):
+    """Drops ONNX Runtime's quantiser's records under ERROR: a line a tensor, and advice to pre-process
+    the graph (what other threads log passes)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or f"onnxruntime{os.sep}quantization" not in record.pathname
 
 
 def onnx_model_path(directory: Path, cache: Path) -> Path:
