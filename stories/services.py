@@ -172,7 +172,7 @@ def _wording_preferences(
     that cannot be read on its own), the bonus of a neutral source's wording, and the penalty of a
     sentence's polarity (``OVERVIEW_POLARITY_PENALTY`` times the tone model's score of it toward
     itself, asked only of the rows given)."""
-    loaded = np.array([index in member.loaded | member.dependent for member, index in owners], dtype=bool)
+    avoided = np.array([index in member.loaded or index in member.dependent for member, index in owners], dtype=bool)
     neutral = NEUTRAL_SIDE_BONUS * np.array([member.is_neutral_source for member, _ in owners], dtype=np.float32)
 
     def polarity_penalty(rows: Sequence[int]) -> np.ndarray[Any, Any]:
@@ -191,7 +191,7 @@ def _wording_preferences(
             stored.update(zip(asked, tone.sentence_tones(texts, encoder_configured()), strict=True))
         return OVERVIEW_POLARITY_PENALTY * np.abs(np.array([stored[row] for row in rows], dtype=np.float32))
 
-    return loaded, neutral, polarity_penalty
+    return avoided, neutral, polarity_penalty
 
 
 def _unworded(owners: list[tuple[_Member, int]]) -> np.ndarray[Any, Any]:
