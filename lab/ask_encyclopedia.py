@@ -75,6 +75,11 @@ def main() -> None:
                 )
             elif row["type"] == "related_only":
                 questions[title].append({"url": f"{title}|1", "question": row["question"], "related_only": True})
+            elif row["type"] == "near_miss":
+                # On one sentence's topic, sharing its words, but not answered (lab/data/ask_near_miss/).
+                questions[title].append(
+                    {"url": f"{title}|{row['paragraph']}", "question": row["question"], "related_only": True}
+                )
     start = datetime(2024, 3, 4, 9, tzinfo=UTC)
     for split in ("tune", "untouched"):
         titles = [title for title in paragraphs if split_of[title] == split]

@@ -71,6 +71,7 @@ def main() -> None:
         question_asks_unnamed_speaker,
         question_is_yes_no,
         sentence_words,
+        value_labels,
         words_missing,
     )
     from analysis.nlp.answer_cross import answer_cross_encoder
@@ -87,6 +88,12 @@ def main() -> None:
         help="Whether a candidate names what is asked, by spaCy's labels of it (who: a person, organisation or group).",
     )
     parser.add_argument("--show", action="store_true", help="List the shipped rule's misses (answered or not).")
+    parser.add_argument(
+        "--diff",
+        default="",
+        metavar="TYPED",
+        help="List the questions a typed rule (refuse, refuse values, refuse no value) answers otherwise.",
+    )
     arguments = parser.parse_args()
     judge = answer_cross_encoder(arguments.cross)
     assert judge is not None
@@ -140,7 +147,7 @@ def main() -> None:
             count=len(judged.rows),
             named=judged.named,
         )
-        if variant.typed in ("strict", "refuse", "refuse values"):
+        if variant.typed in ("strict", "refuse", "refuse values", "refuse no value"):
             chosen = passages_typed(chosen, judged.rows, judged.named)
         if variant.yes_no_cover is not None and question_is_yes_no(question):
             # A yes-or-no question is answered by a sentence about what it asks: most of its words in it.
@@ -169,6 +176,11 @@ def main() -> None:
                 return None
         wanted = answer_labels(question)
         values = variant.typed == "refuse values" and wanted and not wanted & {"PERSON", "GPE", "LOC", "FAC"}
+        if variant.typed == "refuse no value" and wanted and not wanted & {"PERSON", "GPE", "LOC", "FAC"}:
+            # A question asking for a value, of quotes that state none (no number, date, sum or time).
+            sentences = judged_sentences[id(judged)]
+            if not any(value_labels(sentences[passage.row]) for passage in chosen):
+                return None
         if (variant.typed == "refuse" and wanted) or values:
             named_rows = {row for row, names in zip(judged.rows, judged.named, strict=True) if names}
             if not any(passage.row in named_rows for passage in chosen):
@@ -181,6 +193,14 @@ def main() -> None:
             if (kind == "answerable" and not (rows and holds & set(rows))) or (kind != "answerable" and rows):
                 best = max(judged.probabilities.tolist(), default=0.0)
                 print(f"miss ({kind}, best {best:.2f}, missing {judged.missing}): {question}")
+    if arguments.diff:
+        for kind, question, judged, matrix, _holds, unknown in cases:
+            shipped_rows = answered(Variant(), question, judged, matrix, unknown)
+            rows = answered(Variant(typed=arguments.diff), question, judged, matrix, unknown)
+            if shipped_rows != rows:
+                sentences = judged_sentences[id(judged)]
+                quoted = " | ".join(sentences[row][:90] for row in shipped_rows or [])
+                print(f"{kind}: {question}\n    was: {quoted}\n    now: {rows or 'refused'}")
     kinds = ("answerable", "related only", "unanswerable")
     totals = {kind: sum(1 for case in cases if case[0] == kind) for kind in kinds}
     print(f"{len(cases)} questions: " + ", ".join(f"{totals[kind]} {kind}" for kind in kinds))
@@ -207,6 +227,7 @@ def main() -> None:
             Variant(typed="bonus"),
             Variant(typed="refuse"),
             Variant(typed="refuse values"),
+            Variant(typed="refuse no value"),
             *(Variant(missing_bar=value) for value in (0.5, 0.6, 0.7, 0.8, 0.9)),
             *(Variant(yes_no_cover=value) for value in (0.5, 0.67, 0.8, 1.0)),
             *(Variant(missing_share=value) for value in (0.0, 0.34, 0.5, 0.67)),

@@ -34,6 +34,7 @@ from analysis.nlp.answer import (
     passages_retrieve,
     passages_typed,
     question_normalise,
+    question_wants_value,
     value_labels,
     words_missing,
 )
@@ -414,7 +415,11 @@ def _judged_answer(
     )
     # A question that asks for a person, a date or a number is answered by the sentences naming one, when any does.
     answering = passages_typed(answering, rows, judged.named)[: settings.NEWSROOM_ASK_QUOTES]
-    if not answering or answer_vetoed(question, missing):
+    # A question that asks for a date, a number or a sum is not answered by sentences stating none:
+    # "How much would it cost to connect the homes?" of a story that says only that they would be connected.
+    named = {row for row, names in zip(rows, judged.named, strict=True) if names}
+    unstated = question_wants_value(question) and not any(passage.row in named for passage in answering)
+    if not answering or unstated or answer_vetoed(question, missing):
         related = [
             _quote(sentences[row], owners[row], round(float(similarity[row]), 4))
             for row in rows[: settings.NEWSROOM_ASK_QUOTES]

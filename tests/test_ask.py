@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db.models import F
@@ -37,6 +38,7 @@ from analysis.nlp.answer import (
     passages_typed,
     question_is_yes_no,
     question_normalise,
+    question_wants_value,
     value_labels,
     words_missing,
 )
@@ -700,6 +702,56 @@ def test_a_question_the_coverage_answers_only_in_part_stays_refused(
     html = client.post(f"/stories/{storm_story.pk}/ask/", {"question": question}).content.decode()
     assert '<p class="refusal">The coverage of this story does not answer that question.</p>' in html
     assert "Not an answer: what the coverage does say on this topic" in html
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many cots were the volunteers short of?",
+        "When will power be restored to the homes?",
+        "When did the storm knock out power?",
+    ],
+)
+def test_a_question_asking_for_a_value_is_refused_when_no_sentence_found_states_one(
+    storm_story: Story, monkeypatch: pytest.MonkeyPatch, question: str
+) -> None:
+    """The answer model finds the sentence on the question's topic probable (0.77 to 0.99), but it states no
+    number or date: refused, the sentence shown apart as what the coverage does say."""
+    best: list[float] = []
+    probabilities = stories.ask.answer_probabilities
+
+    def spied(judge: Any, asked: str, sentences: list[str]) -> Any:
+        found = probabilities(judge, asked, sentences)
+        best.append(float(max(found)))
+        return found
+
+    monkeypatch.setattr(stories.ask, "answer_probabilities", spied)
+
+    answer = story_ask(story_id=storm_story.pk, question=question)
+
+    assert best[0] >= django_settings.NEWSROOM_ASK_MIN_ANSWER_PROBABILITY, "the model alone would have answered"
+    assert not answer.is_supported
+    assert answer.quotes == []
+    assert answer.related[0].text in (STORM_SENTENCES["left"][1], STORM_SENTENCES["center"][1])
+
+
+def test_what_a_question_asks_for_is_read_from_the_word_that_opens_it_or_a_clause() -> None:
+    assert answer_labels("In what year did the court rule?") == {"DATE"}
+    assert answer_labels("According to the report, how many died?") == {"CARDINAL", "QUANTITY", "PERCENT", "MONEY"}
+    # A "when" or "who" further on opens a clause about something else.
+    assert answer_labels("What share of the town's tax revenue will disappear when the mill shuts?") == frozenset()
+    assert answer_labels("What did the man who found the wreck say?") == frozenset()
+    # "How much" asks for a sum, unless it asks for a change, more time or notice: then any value.
+    assert answer_labels("How much will the repairs cost?") == {"MONEY", "QUANTITY", "PERCENT"}
+    assert "CARDINAL" in answer_labels("By how much did the pill cut hospitalizations?")
+    assert "TIME" in answer_labels("How much longer would each school day be?")
+    assert "DATE" in answer_labels("How much advance warning must the union give?")
+    assert question_wants_value("How long is the new bridge?")
+    assert not question_wants_value("Who voted against the fare increase?")
+    assert not question_wants_value("Where did the storm make landfall?")
+    assert value_labels("The drug would cost 4,200 crowns for a seven-day course.") >= {"MONEY"}
+    assert "CARDINAL" in value_labels("The pill halved the risk of hospitalization.")
+    assert "DATE" in value_labels("Historians date its beginning to 330, when Constantine dedicated the city.")
 
 
 def test_a_missing_word_is_forgiven_only_where_the_sentence_names_what_is_asked() -> None:

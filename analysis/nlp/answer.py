@@ -115,15 +115,31 @@ _ANSWER_LABELS = {
     "how many": frozenset({"CARDINAL", "QUANTITY", "PERCENT", "MONEY"}),
     "how much": frozenset({"MONEY", "QUANTITY", "PERCENT"}),
     "what year": frozenset({"DATE"}),
-    "how long": frozenset({"DATE", "TIME"}),
+    # Time, or a length ("How long will the new rail extension be?": "a 6.2-mile extension").
+    "how long": frozenset({"DATE", "TIME", "QUANTITY"}),
     "how soon": frozenset({"DATE", "TIME"}),
     "how old": frozenset({"DATE", "CARDINAL"}),
     "what age": frozenset({"DATE", "CARDINAL"}),
     "which age": frozenset({"DATE", "CARDINAL"}),
 }
+# The question word that says what is asked opens the question or a clause of it, after at most a
+# preposition or a hedge ("In what year ...", "By how much ...", "About how many ..."): a "when" or
+# "who" further on opens a clause about something else ("What share of the revenue will go when
+# the mill shuts?", "What did the man who found it say?").
 _ANSWER_CUE = re.compile(
-    r"\b(how many|how much|how long|how soon|how old|what age|which age|what year|who|whom|whose|when|where)\b"
+    r"(?:^|[,;:]\s*)(?P<lead>(?:(?:and|but|so|then|in|on|at|by|for|since|until|from|to|of|about|roughly|"
+    r"approximately|around|nearly|exactly|just)\s+)*)"
+    r"(?P<cue>how many|how much|how long|how soon|how old|what age|which age|what year|who|whom|whose|when|where)\b"
 )
+# "How much" asks for a sum, unless it asks by how much something changed, or how much more time or
+# notice ("How much longer would each school day be?", "How much advance warning must the union give?").
+_CHANGE = frozenset({"CARDINAL", "QUANTITY", "PERCENT", "MONEY", "DATE", "TIME"})
+_MUCH_MORE = re.compile(
+    r"\s+(?:more|less|longer|shorter|earlier|later|sooner|faster|slower|higher|lower|larger|smaller|bigger|"
+    r"(?:\w+\s+)?(?:time|notice|warning|delay))\b"
+)
+# The kinds of value a question can ask for: dates, times, numbers, sums (not people or places).
+VALUE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "PERCENT", "MONEY"})
 
 
 _DATE_WORDS = frozenset(
@@ -139,17 +155,23 @@ _NUMBER_WORDS = frozenset(
     """
     one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
     eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands
-    million millions billion billions trillion dozen dozens half
+    million millions billion billions trillion dozen dozens half halve halved halves twice double doubled
+    triple tripled quadrupled
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
-_MONEY_WORDS = frozenset({"dollars", "dollar", "euros", "pounds", "cents"})
+_MONEY_WORDS = frozenset(
+    """
+    dollars dollar euros euro pounds cents yen yuan rupees rupee francs franc crowns kronor krona pesos peso
+    rubles roubles shillings
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
 # A digit counts where a number starts: not inside a name ("COVID-19", "#COVID19", "G7").
 _LETTERS_OR_DIGITS = re.compile(r"[a-z]+|(?<![a-z0-9-])\d")
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 # Years of any age where the words around say so: "begun in 366,", "the Great Schism of 1054.", "from
 # 527 to 565", "around 1475 in southern Europe", "330 AD", "the 14th century"; not "of 300 workers".
 _EARLIER_YEAR = re.compile(
-    r"\b(?:in|of|since|around|from|until|till|by|after|before|circa|c\.)\s+\d{3,4}"
+    r"\b(?:in|of|to|since|around|from|until|till|by|after|before|circa|c\.)\s+\d{3,4}"
     r"(?=\s*(?:[.,;:)!?]|$)|\s+(?:and|to|when|in|on|at|with|after|before|as|under|during|while|until|the|but|which)\b)"
     r"|\b\d{1,4}\s*(?:ad|bc|bce|ce)\b|\b\d{1,2}(?:st|nd|rd|th)[- ]centur"
 )
@@ -193,9 +215,22 @@ def value_labels(sentence: str) -> frozenset[str]:
 
 
 def answer_labels(question: str) -> frozenset[str]:
-    """The entity labels an answer to ``question`` names (empty when its first question word says nothing)."""
-    cue = _ANSWER_CUE.search(question.lower())
-    return _ANSWER_LABELS[cue.group(1)] if cue else frozenset()
+    """The entity labels an answer to ``question`` names (empty when no question word at the start of
+    the question or of one of its clauses says what is asked)."""
+    text = question.lower().strip()
+    cue = _ANSWER_CUE.search(text)
+    if not cue:
+        return frozenset()
+    word = cue.group("cue")
+    if word == "how much" and ("by" in cue.group("lead").split() or _MUCH_MORE.match(text, cue.end())):
+        return _CHANGE
+    return _ANSWER_LABELS[word]
+
+
+def question_wants_value(question: str) -> bool:
+    """True when the question asks for a date, a time, a number or a sum (when, how many, how much, ...)."""
+    wanted = answer_labels(question)
+    return bool(wanted) and wanted <= VALUE_LABELS
 
 
 def passages_retrieve(
