@@ -32,6 +32,7 @@ from analysis.nlp.answer import (
     passages_candidates,
     passages_judged,
     passages_retrieve,
+    passages_spoken,
     passages_typed,
     question_normalise,
     question_wants_value,
@@ -414,7 +415,9 @@ def _judged_answer(
         named=judged.named,
     )
     # A question that asks for a person, a date or a number is answered by the sentences naming one, when any does.
-    answering = passages_typed(answering, rows, judged.named)[: settings.NEWSROOM_ASK_QUOTES]
+    answering = passages_typed(answering, rows, judged.named)
+    # A question about what someone said is answered by their words, not by someone else's on the topic.
+    answering = passages_spoken(question, answering, sentences)[: settings.NEWSROOM_ASK_QUOTES]
     # A question that asks for a date, a number or a sum is not answered by sentences stating none:
     # "How much would it cost to connect the homes?" of a story that says only that they would be connected.
     named = {row for row, names in zip(rows, judged.named, strict=True) if names}

@@ -35,9 +35,11 @@ from analysis.nlp.answer import (
     passages_candidates,
     passages_judged,
     passages_retrieve,
+    passages_spoken,
     passages_typed,
     question_is_yes_no,
     question_normalise,
+    question_speaker,
     question_wants_value,
     value_labels,
     words_missing,
@@ -752,6 +754,28 @@ def test_what_a_question_asks_for_is_read_from_the_word_that_opens_it_or_a_claus
     assert value_labels("The drug would cost 4,200 crowns for a seven-day course.") >= {"MONEY"}
     assert "CARDINAL" in value_labels("The pill halved the risk of hospitalization.")
     assert "DATE" in value_labels("Historians date its beginning to 330, when Constantine dedicated the city.")
+
+
+def test_a_question_about_what_someone_said_is_answered_only_by_their_words() -> None:
+    pool = [
+        "Vance said residents on fixed incomes could not absorb another tax increase.",
+        "Council member Tomas Quill voted against the bond.",
+        '"We cannot keep asking residents to pay more," Quill told reporters.',
+    ]
+    other, named, spoken = (Passage(row=row, similarity=0.5, coverage=0.0, score=0.9) for row in range(3))
+
+    assert question_speaker("What did council member Tomas Quill say about tax increases?") == ["Quill"]
+    # Someone else's words on the topic, or the speaker named without words of theirs, do not answer.
+    assert passages_spoken("What did Tomas Quill say about tax increases?", [other, named, spoken], pool) == [spoken]
+    assert passages_spoken("What did Tomas Quill say about tax increases?", [other, named], pool) == []
+    assert passages_spoken("Why did the council raise taxes?", [other, named], pool) == [other, named]
+    assert question_speaker("How did Korvath's foreign ministry describe the sanctions?") == [
+        "Korvath",
+        "foreign ministry",
+    ]
+    # A text says things without a verb of speech; a speaker the question does not name is anyone's.
+    assert question_speaker("What does the Treaty of Paris say about the borders?") == []
+    assert question_speaker("What did the board say about the fare?") == []
 
 
 def test_a_missing_word_is_forgiven_only_where_the_sentence_names_what_is_asked() -> None:

@@ -407,6 +407,61 @@ def question_asks_unnamed_speaker(question: str, missing: Sequence[str]) -> bool
     return bool(names) and bool(_SPEECH.search(question.lower()))
 
 
+# "What did Mayor Teodora Vance say about ...?", "How did Korvath's foreign ministry describe ...?": who is asked
+# about, between the auxiliary and the verb of speech.
+_ASKED_SPEAKER = re.compile(
+    r"^\s*(?:what|how)\s+(?:did|does|do|has|have|had|will|would)\s+(?P<who>.+?)\s+"
+    r"(?:say|think|respond|react|comment|tell|argue|claim|warn|promise|announce|describe|write)\b",
+    re.IGNORECASE,
+)
+_WRITTEN = re.compile(
+    r"\b(?:treaty|law|act|bill|report|study|constitution|article|document|agreement|survey|ruling|decision|book|"
+    r"text|letter|statement|order|plan|policy|rule|rules|code|charter|declaration|verdict|poll|data|census)\b"
+)
+_POSSESSED = re.compile(r"(?:'s|\u2019s)\s+(?P<role>[a-z][a-z ]*)$")
+# A sentence that gives someone's words: a verb of speech, "according to", or a quotation.
+_SPOKEN = re.compile(
+    r"\b(?:says?|said|saying|told|tells?|according to|added|adds|noted|notes|stated|states|insisted|insists|explained|"
+    r"explains|called|calls|asked|asks|argued|argues|warned|warns|claimed|claims|wrote|writes|described|describes|"
+    r"responded|responds|replied|replies|commented|comments|announced|announces|promised|promises|thinks?|thought)\b"
+    r"|[\"\u201c\u201d]"
+)
+
+
+def question_speaker(question: str) -> list[str]:
+    """The words by which a sentence names whom the question asks about, when it asks what a named
+    speaker said or thought: the speaker's last name ("What did Mayor Teodora Vance say ...?": "Vance"),
+    or for "Korvath's foreign ministry" the place and the role ("Korvath", "foreign ministry"); empty
+    for any other question."""
+    asked = _ASKED_SPEAKER.match(question)
+    if not asked:
+        return []
+    who = asked.group("who")
+    if _WRITTEN.search(who.lower()):  # "What does the treaty say ...?": a text, not a speaker
+        return []
+    names = [word for word in re.findall(r"[A-Z][\w-]*(?:(?:'|\u2019)s)?", who) if word != "The"]
+    if not names:
+        return []
+    owner = _POSSESSED.search(who)
+    last = re.sub(r"(?:'|\u2019)s$", "", names[-1])
+    return [last, owner.group("role").strip()] if owner else [last]
+
+
+def passages_spoken(question: str, chosen: Sequence[Passage], pool: Sequence[str]) -> list[Passage]:
+    """Of the answers ``chosen``, those that give the words of the speaker the question names (``question_speaker``):
+    a sentence naming them with a verb of speech or a quotation. "What did Tomas Quill say about tax
+    increases?" is not answered by "Vance said residents could not absorb another tax increase". All of
+    them for a question that names no speaker."""
+    speaker = question_speaker(question)
+    if not speaker:
+        return list(chosen)
+    return [
+        passage
+        for passage in chosen
+        if _SPOKEN.search(pool[passage.row]) and any(word in pool[passage.row] for word in speaker)
+    ]
+
+
 def question_normalise(question: str) -> str:
     """One wording per question for counting: lower case, single spaces, no end punctuation."""
     return " ".join(question.lower().split()).rstrip(" ?!.")
