@@ -37,8 +37,10 @@ from analysis.nlp.answer import (
     passages_retrieve,
     passages_spoken,
     passages_typed,
+    question_asks_unnamed_speaker,
     question_is_yes_no,
     question_normalise,
+    question_role,
     question_speaker,
     question_wants_value,
     value_labels,
@@ -744,7 +746,9 @@ def test_what_a_question_asks_for_is_read_from_the_word_that_opens_it_or_a_claus
     assert answer_labels("What share of the town's tax revenue will disappear when the mill shuts?") == frozenset()
     assert answer_labels("What did the man who found the wreck say?") == frozenset()
     # "How much" asks for a sum, unless it asks for a change, more time or notice: then any value.
-    assert answer_labels("How much will the repairs cost?") == {"MONEY", "QUANTITY", "PERCENT"}
+    # A cost, a payment or a fee is a sum, not a share ("costs 40 percent more to run").
+    assert answer_labels("How much will the closure cost the town in tax revenue?") == {"MONEY"}
+    assert answer_labels("How much cargo could a cog hold?") == {"MONEY", "QUANTITY", "PERCENT"}
     assert "CARDINAL" in answer_labels("By how much did the pill cut hospitalizations?")
     assert "TIME" in answer_labels("How much longer would each school day be?")
     assert "DATE" in answer_labels("How much advance warning must the union give?")
@@ -776,6 +780,22 @@ def test_a_question_about_what_someone_said_is_answered_only_by_their_words() ->
     # A text says things without a verb of speech; a speaker the question does not name is anyone's.
     assert question_speaker("What does the Treaty of Paris say about the borders?") == []
     assert question_speaker("What did the board say about the fare?") == []
+
+
+def test_a_question_about_what_someone_said_by_role_prefers_their_words() -> None:
+    pool = [
+        'Millbrook Mayor Frank Ostrowski called the announcement "a gut punch".',
+        "Workers said that undercuts the company's claim that the plant costs too much.",
+        "Halvorsen said the plant costs 40 percent more to run than its newer ones.",
+    ]
+    mayor, workers, company = (Passage(row=row, similarity=0.5, coverage=0.0, score=0.9) for row in range(3))
+
+    assert question_role("What did the mayor say about the plant?") == "mayor"
+    assert passages_spoken("What did the mayor say about the plant?", [workers, mayor, company], pool) == [mayor]
+    # The company quoted by its name: none of its sentences says "company", so the model's answers stand.
+    assert passages_spoken("What did the company say about the costs?", [company], pool) == [company]
+    # A role the story never uses is no veto, as a name is: "the defense" may be "Esterhaus's attorney".
+    assert not question_asks_unnamed_speaker("What did the defense claim the auditors had done?", ["defense"])
 
 
 def test_a_missing_word_is_forgiven_only_where_the_sentence_names_what_is_asked() -> None:

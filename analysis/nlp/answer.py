@@ -138,6 +138,11 @@ _MUCH_MORE = re.compile(
     r"\s+(?:more|less|longer|shorter|earlier|later|sooner|faster|slower|higher|lower|larger|smaller|bigger|"
     r"(?:\w+\s+)?(?:time|notice|warning|delay))\b"
 )
+# "How much will it cost?", "How much did the county spend ...?": a sum, not a share or a weight.
+_MONEY_ASKED = re.compile(
+    r"\b(?:cost|costs|costing|pay|pays|paid|paying|spend|spends|spent|charge|charges|charged|earn|earns|earned|"
+    r"owe|owes|owed|money|revenue|funding|worth|price|fee|fees|fine|fines|salary|wages)\b"
+)
 # The kinds of value a question can ask for: dates, times, numbers, sums (not people or places).
 VALUE_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "PERCENT", "MONEY"})
 
@@ -224,6 +229,8 @@ def answer_labels(question: str) -> frozenset[str]:
     word = cue.group("cue")
     if word == "how much" and ("by" in cue.group("lead").split() or _MUCH_MORE.match(text, cue.end())):
         return _CHANGE
+    if word == "how much" and _MONEY_ASKED.search(text, cue.end()):
+        return frozenset({"MONEY"})
     return _ANSWER_LABELS[word]
 
 
@@ -453,13 +460,34 @@ def passages_spoken(question: str, chosen: Sequence[Passage], pool: Sequence[str
     increases?" is not answered by "Vance said residents could not absorb another tax increase". All of
     them for a question that names no speaker."""
     speaker = question_speaker(question)
-    if not speaker:
+    if speaker:
+        return [
+            passage
+            for passage in chosen
+            if _SPOKEN.search(pool[passage.row]) and any(word in pool[passage.row] for word in speaker)
+        ]
+    # Someone asked about by role ("What did the mayor say about the plant?"): the sentences giving the
+    # words of someone so called come first and alone, when any does; the model's answers otherwise
+    # (the company may be quoted by its name).
+    role = question_role(question)
+    if not role:
         return list(chosen)
-    return [
-        passage
-        for passage in chosen
-        if _SPOKEN.search(pool[passage.row]) and any(word in pool[passage.row] for word in speaker)
-    ]
+    called = re.compile(rf"\b{re.escape(role)}s?\b", re.IGNORECASE)
+    spoken = [passage for passage in chosen if _SPOKEN.search(pool[passage.row]) and called.search(pool[passage.row])]
+    return spoken or list(chosen)
+
+
+def question_role(question: str) -> str:
+    """The role by which a question asks what someone said, when it names no one ("What did the mayor
+    say ...?": "mayor"; "How did hospital officials respond?": "official"); empty otherwise."""
+    asked = _ASKED_SPEAKER.match(question)
+    if not asked or question_speaker(question) or _WRITTEN.search(asked.group("who").lower()):
+        return ""
+    words = re.findall(r"[a-z]+", asked.group("who").lower())
+    if not words or words[-1] in STOP_WORDS:
+        return ""
+    last = words[-1]
+    return last[:-1] if last.endswith("s") and not last.endswith("ss") else last
 
 
 def question_normalise(question: str) -> str:
