@@ -129,9 +129,12 @@ def _when(articles: Sequence[StoryArticle]) -> list[FaqQuote]:
         return dateformat.format(timezone.localtime(article.published_at), "j F Y")
 
     def headline(article: StoryArticle) -> str:
-        # A headline the loaded-language model flagged is not quoted as the answer: the article is
-        # cited by its outlet alone, so the story's dates are not told in one outlet's loaded words.
-        return "" if article.analysis is not None and article.analysis.loaded_headline else article.title
+        # A headline the loaded-language model flagged, or one with a charged word the page's own wording
+        # avoids ("Disastrous Plant Closure: ... Policies Drive 1,150 Jobs Out"), is not quoted as the
+        # answer: the article is cited by its outlet alone, so the story's dates are not told in one
+        # outlet's words.
+        flagged = article.analysis is not None and article.analysis.loaded_headline
+        return "" if flagged or lexicon_words(article.title) else article.title
 
     quotes = [_quote(headline(first), first, label=f"First reported on {day(first)}")]
     if last.id != first.id:

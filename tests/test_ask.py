@@ -585,6 +585,22 @@ def test_the_faq_does_not_tell_the_story_s_dates_in_a_loaded_headline(client: Cl
     assert any(article.title in when.group(1) for article in articles[1:]), "the others' headlines are quoted"
 
 
+def test_the_faq_does_not_tell_the_story_s_dates_in_a_headline_with_a_charged_word(
+    client: Client, fare_story: Story
+) -> None:
+    """Nor a headline the model did not flag, with a word the page's own wording avoids."""
+    articles = list(Article.objects.filter(membership__cluster_id=fare_story.pk))
+    for article in articles:
+        Article.objects.filter(pk=article.pk).update(title=f"Disastrous Fare Hike Squeezes Riders ({article.pk})")
+
+    html = client.get(f"/stories/{fare_story.pk}/").content.decode()
+
+    when = re.search(r"<dt>When did it happen\?</dt>\s*<dd>(.*?)</dd>", html, re.DOTALL)
+    assert when
+    assert "First reported on" in when.group(1)
+    assert "Disastrous" not in when.group(1)
+
+
 def test_a_loaded_question_is_never_published_as_asked(client: Client, fare_story: Story) -> None:
     loaded = "Why did the corrupt transit board raise the bus fare?"
     for _ in range(4):
