@@ -286,17 +286,21 @@ def _viewpoint_fields(members: list[_Member], story_members: list[_Member]) -> d
         for entity in member.analysis.entities
     ]
     actor_names = actors_resolve(story_mentions)
-    entity_counts: Counter[str] = Counter()
-    # spaCy's label of each actor, the one its mentions carry most ("PERSON", "ORG", "GPE", ...).
+    # spaCy's label of each actor, the one its mentions carry most over the whole story ("PERSON", "ORG",
+    # "GPE", ...): the small model tags the town of Millbrook a group (NORP) in one side's articles and
+    # a place in the others', and one side's column should not list the town among its actors.
     entity_labels: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for mention in story_mentions:
+        entity_labels[actor_names.get(surface_clean(mention.text), mention.text)][mention.label] += mention.count
+    entity_counts: Counter[str] = Counter()
     for member in analysed:
         if member.analysis:
-            names = set()
-            for entity in member.analysis.entities[:8]:
-                name = actor_names.get(surface_clean(entity["text"]), entity["text"])
-                names.add(name)
-                entity_labels[name][str(entity.get("label", ""))] += int(entity.get("count", 1))
-            entity_counts.update(names)
+            entity_counts.update(
+                {
+                    actor_names.get(surface_clean(entity["text"]), entity["text"])
+                    for entity in member.analysis.entities[:8]
+                }
+            )
     tones = [member.analysis.tone for member in analysed if member.analysis]
     labels = Counter(member.analysis.tone_label for member in analysed if member.analysis)
     return {

@@ -452,6 +452,26 @@ def test_who_is_involved_names_people_bodies_and_groups_not_places(client: Clien
     assert '<p class="actors">Actors: Transit Board, Riders Union, Dana Okafor</p>' in html
 
 
+def test_an_actor_s_kind_is_the_one_the_whole_story_gives_it(story: Story) -> None:
+    """The small spaCy model tagged the town of Millbrook a group (NORP) in one side's articles and a place
+    in the others': the left's column listed the town among its actors."""
+    for article in Article.objects.filter(membership__cluster_id=story.pk).select_related("outlet"):
+        tag = "NORP" if article.outlet.lean in (Lean.LEFT, Lean.LEAN_LEFT) else "GPE"
+        ArticleAnalysis.objects.filter(article=article).update(
+            entities=[
+                {"text": "Millbrook", "label": tag, "count": 2},
+                {"text": "Dana Okafor", "label": "PERSON", "count": 1},
+            ]
+        )
+
+    refreshed = story_refresh(story_id=story.pk)
+
+    assert refreshed is not None
+    left = refreshed.viewpoints.get(side="left").entities
+    assert {"text": "Millbrook", "count": 1, "label": "GPE"} in left
+    assert {"text": "Dana Okafor", "count": 1, "label": "PERSON"} in left
+
+
 def test_a_headline_in_one_side_s_words_is_named_as_that_outlet_s(
     client: Client, story: Story, right_outlet: Outlet
 ) -> None:
