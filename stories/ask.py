@@ -35,7 +35,9 @@ from analysis.nlp.answer import (
     passages_spoken,
     passages_typed,
     question_normalise,
+    question_speaker,
     question_wants_value,
+    value_asked,
     value_labels,
     words_missing,
 )
@@ -73,6 +75,9 @@ class AskAnswer:
     question: str
     is_supported: bool
     refusal_reason: str = ""
+    # Why the sentences closest to the question do not answer it, when a rule can say: "None of the
+    # sentences closest to it states a sum."
+    refusal_detail: str = ""
     quotes: list[Quote] = field(default_factory=list)
     # A broad question ("What happened?") is answered with the story's overview, in headed sections;
     # ``quotes`` then holds the same quotes in order.
@@ -416,19 +421,29 @@ def _judged_answer(
     )
     # A question that asks for a person, a date or a number is answered by the sentences naming one, when any does.
     answering = passages_typed(answering, rows, judged.named)
+    detail = ""
     # A question about what someone said is answered by their words, not by someone else's on the topic.
-    answering = passages_spoken(question, answering, sentences)[: settings.NEWSROOM_ASK_QUOTES]
+    spoken = passages_spoken(question, answering, sentences)[: settings.NEWSROOM_ASK_QUOTES]
+    if answering and not spoken:
+        detail = f"No article of this story gives {question_speaker(question)[0]}'s words on it."
+    answering = spoken
     # A question that asks for a date, a number or a sum is not answered by sentences stating none:
     # "How much would it cost to connect the homes?" of a story that says only that they would be connected.
     named = {row for row, names in zip(rows, judged.named, strict=True) if names}
-    unstated = question_wants_value(question) and not any(passage.row in named for passage in answering)
-    if not answering or unstated or answer_vetoed(question, missing):
+    if answering and question_wants_value(question) and not any(passage.row in named for passage in answering):
+        answering, detail = [], f"None of the sentences closest to it states {value_asked(question)}."
+    if not answering or answer_vetoed(question, missing):
         related = [
             _quote(sentences[row], owners[row], round(float(similarity[row]), 4))
             for row in rows[: settings.NEWSROOM_ASK_QUOTES]
         ]
         return AskAnswer(
-            question=question, is_supported=False, refusal_reason=REFUSAL, related=related, missing_words=missing
+            question=question,
+            is_supported=False,
+            refusal_reason=REFUSAL,
+            refusal_detail=detail,
+            related=related,
+            missing_words=missing,
         )
     quotes = [_quote(sentences[passage.row], owners[passage.row], passage.score) for passage in answering]
     return AskAnswer(question=question, is_supported=True, quotes=quotes, missing_words=missing)

@@ -44,9 +44,24 @@ def test_it_refuses_what_the_coverage_does_not_answer(client: Client, fare_story
         "question": "What is the recipe for banana bread?",
         "is_supported": False,
         "refusal_reason": REFUSAL,
+        "refusal_detail": "",
         "quotes": [],
         "missing_words": ["recipe", "banana", "bread"],
     }
+
+
+def test_a_refusal_says_what_the_closest_sentences_lack(client: Client, fare_story: Story) -> None:  # noqa: F811
+    """The right's sentence on the consultants is on the topic, but no sentence states what they cost."""
+    answer = ask(client, fare_story, {"question": "How much did the board spend on consultants?"})
+
+    assert answer["status"] == 200
+    assert answer["body"]["is_supported"] is False
+    assert answer["body"]["refusal_detail"] == "None of the sentences closest to it states a sum."
+    html = client.post(
+        f"/stories/{fare_story.pk}/ask/", {"question": "How much did the board spend on consultants?"}
+    ).content.decode()
+    assert '<p class="note refusal-detail">None of the sentences closest to it states a sum.</p>' in html
+    assert "after years of overspending on consultants" in html, "shown apart as what the coverage does say"
 
 
 def test_a_bad_question_is_a_400_naming_the_field(client: Client, fare_story: Story) -> None:  # noqa: F811

@@ -753,6 +753,8 @@ def test_a_question_asking_for_a_value_is_refused_when_no_sentence_found_states_
     assert not answer.is_supported
     assert answer.quotes == []
     assert answer.related[0].text in (STORM_SENTENCES["left"][1], STORM_SENTENCES["center"][1])
+    kind = "a number" if question.startswith("How many") else "a date or a time"
+    assert answer.refusal_detail == f"None of the sentences closest to it states {kind}."
 
 
 def test_what_a_question_asks_for_is_read_from_the_word_that_opens_it_or_a_clause() -> None:
@@ -796,6 +798,29 @@ def test_a_question_about_what_someone_said_is_answered_only_by_their_words() ->
     # A text says things without a verb of speech; a speaker the question does not name is anyone's.
     assert question_speaker("What does the Treaty of Paris say about the borders?") == []
     assert question_speaker("What did the board say about the fare?") == []
+
+
+def test_a_question_about_what_someone_said_is_refused_when_no_article_gives_their_words(
+    outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]
+) -> None:
+    story = encoded_story_build(
+        "Library bond",
+        {
+            "left": ["Council members Harriet Vance and Tomas Quill voted against the library bond."],
+            "center": ["Vance said residents on fixed incomes could not absorb another tax increase."],
+            "right": ["The council voted 5-2 to put a $38 million library bond on the November ballot."],
+        },
+        outlets_by_side,
+        story_vector,
+    )
+
+    answer = story_ask(story_id=story.pk, question="What did Tomas Quill say about tax increases?")
+
+    assert not answer.is_supported
+    assert answer.refusal_detail == "No article of this story gives Quill's words on it."
+    assert "Vance said residents on fixed incomes could not absorb another tax increase." in [
+        quote.text for quote in answer.related
+    ]
 
 
 def test_a_question_about_what_someone_said_by_role_prefers_their_words() -> None:

@@ -234,6 +234,24 @@ def answer_labels(question: str) -> frozenset[str]:
     return _ANSWER_LABELS[word]
 
 
+# What a refusal says the closest sentences lack, by what the question asks for.
+_VALUE_WORDS = {
+    frozenset({"DATE", "TIME"}): "a date or a time",
+    frozenset({"DATE"}): "a date",
+    frozenset({"MONEY"}): "a sum",
+    frozenset({"MONEY", "QUANTITY", "PERCENT"}): "an amount",
+    frozenset({"CARDINAL", "QUANTITY", "PERCENT", "MONEY"}): "a number",
+    frozenset({"DATE", "TIME", "QUANTITY"}): "a duration or a length",
+    frozenset({"DATE", "CARDINAL"}): "an age",
+    _CHANGE: "a figure",
+}
+
+
+def value_asked(question: str) -> str:
+    """What kind of value the question asks for, in words ("a date", "a sum", ...); empty for another question."""
+    return _VALUE_WORDS.get(answer_labels(question), "") if question_wants_value(question) else ""
+
+
 def question_wants_value(question: str) -> bool:
     """True when the question asks for a date, a time, a number or a sum (when, how many, how much, ...)."""
     wanted = answer_labels(question)

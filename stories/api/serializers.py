@@ -346,6 +346,11 @@ class AskAnswerSerializer(serializers.Serializer[Any]):
         help_text="False: nothing in the coverage supports an answer, and refusal_reason says so."
     )
     refusal_reason = serializers.CharField(allow_blank=True)
+    refusal_detail = serializers.CharField(
+        allow_blank=True,
+        help_text="With a refusal, why the sentences closest to the question do not answer it, where a rule can "
+        'say ("None of the sentences closest to it states a sum."); empty otherwise.',
+    )
     quotes = AskQuoteSerializer(many=True)
     missing_words = serializers.ListField(
         child=serializers.CharField(),
