@@ -36,6 +36,7 @@ from analysis.nlp.answer import (
     passages_typed,
     question_normalise,
     question_speaker,
+    question_speaker_topic,
     question_wants_value,
     value_asked,
     value_labels,
@@ -50,6 +51,9 @@ from stories.models import Story, StoryQuestion
 logger = logging.getLogger(__name__)
 
 REFUSAL = "The coverage of this story does not answer that question."
+# A speaker's quote is dropped when the answer model finds it this unlikely to say anything of the topic
+# asked about: only near-certain mismatches (docs/models.md, Ask, session 17).
+SPEAKER_TOPIC_MIN_PROBABILITY = 0.05
 
 
 @dataclass(frozen=True)
@@ -423,7 +427,19 @@ def _judged_answer(
     answering = passages_typed(answering, rows, judged.named)
     detail = ""
     # A question about what someone said is answered by their words, not by someone else's on the topic.
-    spoken = passages_spoken(question, answering, sentences)[: settings.NEWSROOM_ASK_QUOTES]
+    spoken = passages_spoken(question, answering, sentences)
+    # Their words on what was asked: the model reads each quote against the topic alone, the speaker left
+    # out, since a quote of Quill's on the building answers "What did Quill say?" as well as it answers
+    # "What did Quill say about tax increases?".
+    topic = question_speaker_topic(question)
+    if spoken and topic:
+        on_topic = answer_probabilities(judge, f"What was said about {topic}?", [sentences[p.row] for p in spoken])
+        spoken = [
+            passage
+            for passage, probability in zip(spoken, on_topic, strict=True)
+            if probability >= SPEAKER_TOPIC_MIN_PROBABILITY
+        ]
+    spoken = spoken[: settings.NEWSROOM_ASK_QUOTES]
     if answering and not spoken:
         detail = f"No article of this story gives {question_speaker(question)[0]}'s words on it."
     answering = spoken

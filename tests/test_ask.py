@@ -42,6 +42,7 @@ from analysis.nlp.answer import (
     question_normalise,
     question_role,
     question_speaker,
+    question_speaker_topic,
     question_wants_value,
     value_labels,
     words_missing,
@@ -820,6 +821,34 @@ def test_a_question_about_what_someone_said_is_refused_when_no_article_gives_the
     assert answer.refusal_detail == "No article of this story gives Quill's words on it."
     assert "Vance said residents on fixed incomes could not absorb another tax increase." in [
         quote.text for quote in answer.related
+    ]
+
+
+def test_a_speaker_s_words_on_something_else_do_not_answer_what_they_said_about_the_topic(
+    outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]
+) -> None:
+    story = encoded_story_build(
+        "Library bond",
+        {
+            "left": ["Council members Harriet Vance and Tomas Quill voted against the library bond."],
+            "center": ["Quill said the town should renovate the existing library building rather than demolish it."],
+            "right": ["The council voted 5-2 to put a $38 million library bond on the November ballot."],
+        },
+        outlets_by_side,
+        story_vector,
+    )
+
+    assert question_speaker_topic("What did Tomas Quill say about tax increases?") == "tax increases"
+    # The model finds Quill's sentence answers the question (0.3 or more), but not that it says anything
+    # of the bond's cost (0.04, the speaker left out): refused.
+    off_topic = story_ask(story_id=story.pk, question="What did Tomas Quill say about the bond's cost?")
+    on_topic = story_ask(story_id=story.pk, question="What did Tomas Quill say about the library building?")
+
+    assert not off_topic.is_supported
+    assert off_topic.refusal_detail == "No article of this story gives Quill's words on it."
+    assert on_topic.is_supported
+    assert [quote.text for quote in on_topic.quotes] == [
+        "Quill said the town should renovate the existing library building rather than demolish it."
     ]
 
 

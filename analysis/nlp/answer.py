@@ -472,6 +472,20 @@ def question_speaker(question: str) -> list[str]:
     return [last, owner.group("role").strip()] if owner else [last]
 
 
+# What a question about someone's words asks them about: "What did Tomas Quill say about tax increases?"
+_SPOKEN_ABOUT = re.compile(r"\s(?:about|on|of)\s+(?P<topic>.+?)[?.!]*$")
+
+
+def question_speaker_topic(question: str) -> str:
+    """What a question about a named speaker's words asks them about ("tax increases"); empty when it
+    names no speaker or no topic ("What did Quellan say its forces had hit?")."""
+    asked = _ASKED_SPEAKER.match(question)
+    if not asked or not question_speaker(question):
+        return ""
+    about = _SPOKEN_ABOUT.search(question, asked.end())
+    return about.group("topic").strip() if about else ""
+
+
 def passages_spoken(question: str, chosen: Sequence[Passage], pool: Sequence[str]) -> list[Passage]:
     """Of the answers ``chosen``, those that give the words of the speaker the question names (``question_speaker``):
     a sentence naming them with a verb of speech or a quotation. "What did Tomas Quill say about tax
