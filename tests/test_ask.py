@@ -801,18 +801,25 @@ def test_a_question_about_what_someone_said_is_answered_only_by_their_words() ->
     assert question_speaker("What did the board say about the fare?") == []
 
 
-def test_a_question_about_what_someone_said_is_refused_when_no_article_gives_their_words(
-    outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]
-) -> None:
-    story = encoded_story_build(
+def library_bond_story(outlets: dict[str, Outlet], near: np.ndarray[Any, Any], center: str) -> Story:
+    """A council's library bond, in which Tomas Quill is named by the left and the center says ``center``."""
+    return encoded_story_build(
         "Library bond",
         {
             "left": ["Council members Harriet Vance and Tomas Quill voted against the library bond."],
-            "center": ["Vance said residents on fixed incomes could not absorb another tax increase."],
+            "center": [center],
             "right": ["The council voted 5-2 to put a $38 million library bond on the November ballot."],
         },
-        outlets_by_side,
-        story_vector,
+        outlets,
+        near,
+    )
+
+
+def test_a_question_about_what_someone_said_is_refused_when_no_article_gives_their_words(
+    outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]
+) -> None:
+    story = library_bond_story(
+        outlets_by_side, story_vector, "Vance said residents on fixed incomes could not absorb another tax increase."
     )
 
     answer = story_ask(story_id=story.pk, question="What did Tomas Quill say about tax increases?")
@@ -827,15 +834,10 @@ def test_a_question_about_what_someone_said_is_refused_when_no_article_gives_the
 def test_a_speaker_s_words_on_something_else_do_not_answer_what_they_said_about_the_topic(
     outlets_by_side: dict[str, Outlet], story_vector: np.ndarray[Any, Any]
 ) -> None:
-    story = encoded_story_build(
-        "Library bond",
-        {
-            "left": ["Council members Harriet Vance and Tomas Quill voted against the library bond."],
-            "center": ["Quill said the town should renovate the existing library building rather than demolish it."],
-            "right": ["The council voted 5-2 to put a $38 million library bond on the November ballot."],
-        },
+    story = library_bond_story(
         outlets_by_side,
         story_vector,
+        "Quill said the town should renovate the existing library building rather than demolish it.",
     )
 
     assert question_speaker_topic("What did Tomas Quill say about tax increases?") == "tax increases"
