@@ -55,6 +55,24 @@ def test_it_refuses_a_close_sentence_that_negates_the_other() -> None:
         sentence_facts("About 42,000 homes lost power."), sentence_facts("42,000 homes were without power."), 0.9
     )
     assert checks_pass(approved, sentence_facts("Approved, the bill did not satisfy unions."), 0.6)
+    assert not checks_pass(sentence_facts("Nobody was hurt in the fire."), sentence_facts("Three were hurt."), 0.8)
+
+
+def test_a_negation_in_another_clause_of_a_longer_sentence_does_not_deny_the_fact_both_report() -> None:
+    """The demo's right-leaning report of the plant closure added that critics say state leaders have "no one
+    to blame": the fact every side reported showed in a row of its own, left and center marked silent."""
+    closure = sentence_facts(
+        "Halvorsen Kitchen Systems said Thursday it will close its Dunmore Works plant by March 31, "
+        "eliminating 1,150 jobs."
+    )
+    compound = sentence_facts(
+        "Halvorsen Kitchen Systems announced Thursday it will shutter its Dunmore Works plant by March 31, "
+        "wiping out 1,150 jobs, and critics say state leaders have no one to blame but themselves."
+    )
+
+    assert compound.denied == {"blame", "thems"}
+    assert checks_pass(closure, compound, 0.8)
+    assert not checks_pass(closure, sentence_facts("Halvorsen will not close its Dunmore Works plant."), 0.8)
 
 
 def test_the_shipped_model_is_precise_for_citations_and_looser_for_omissions() -> None:

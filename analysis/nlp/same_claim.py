@@ -133,6 +133,8 @@ class SentenceFacts:
     names: frozenset[str]
     negated: bool
     length: int
+    # The stems of the first two words a negation denies ("did not approve the bill": "appro", "bill").
+    denied: frozenset[str]
     # The distinctive figures among the numbers: a decimal, or 100 and above that is not a year.
     figures: frozenset[str]
     # For each pair of OPPOSITES: 1 the sentence says its first outcome only, -1 the second only, else 0.
@@ -168,7 +170,12 @@ def sentence_facts(text: str) -> SentenceFacts:
             numbers.add(_number_normal(NUMBER_WORDS[word], following))
         elif position and token[:1].isupper() and word not in NOT_NAMES and len(word) > 1:
             names.add(word)
-    negated = any(word in NEGATIONS or word.endswith("n't") for word in lower)
+    negations = [position for position, word in enumerate(lower) if word in NEGATIONS or word.endswith("n't")]
+    negated = bool(negations)
+    denied: set[str] = set()
+    for position in negations:
+        following = [word for word in lower[position + 1 :] if word not in STOP_WORDS and word != "one"]
+        denied.update(word[:5] for word in following[:2])
     words = frozenset(word for word in lower if word not in STOP_WORDS and not _NUMBER.search(word))
     plain = _TOKEN.findall(text.lower().replace("\u2019", "'"))
     joined = " ".join(plain)
@@ -178,6 +185,7 @@ def sentence_facts(text: str) -> SentenceFacts:
         names=frozenset(names),
         negated=negated,
         length=len(tokens),
+        denied=frozenset(denied),
         figures=frozenset(number for number in numbers if _is_figure(number)),
         outcomes=tuple(bool(yes & set(lower)) - bool(no & set(lower)) for yes, no in OPPOSITES),
         grams=tuple(frozenset(tuple(plain[i : i + n]) for i in range(len(plain) - n + 1)) for n in range(1, 5)),
@@ -235,11 +243,16 @@ def pair_features(first: SentenceFacts, second: SentenceFacts, cosine: float) ->
 
 def checks_pass(first: SentenceFacts, second: SentenceFacts, cosine: float) -> bool:
     """The hard checks: when both sentences give numbers (figures, dates), they share one; and of two
-    close sentences, one does not negate what the other asserts. (Names are a feature, not a check: a
-    report may name fewer people.)"""
+    close sentences, one does not negate what the other asserts: the words its negation denies are
+    in the other ("did not approve the bill" of "approved the bill"), not only somewhere else in a
+    longer sentence ("... wiping out 1,150 jobs, and critics say state leaders have no one to blame"
+    of the closure it also reports). (Names are a feature, not a check: a report may name fewer people.)"""
     if first.numbers and second.numbers and not first.numbers & second.numbers:
         return False
-    return first.negated == second.negated or cosine < NEGATION_CHECK_COSINE
+    if first.negated == second.negated or cosine < NEGATION_CHECK_COSINE:
+        return True
+    negated, other = (first, second) if first.negated else (second, first)
+    return bool(negated.denied) and not negated.denied & other.stems
 
 
 def outcomes_differ(first: SentenceFacts, second: SentenceFacts) -> bool:
