@@ -401,6 +401,26 @@ def judged_candidates(
     return Judged(rows=rows, probabilities=probabilities, similarity=similarity, named=named, missing=missing)
 
 
+def _their_words(question: str, answering: list[Passage], sentences: list[str], judge: CrossEncoder) -> list[Passage]:
+    """Of the answers, for a question about what someone said, those that give their words
+    (``passages_spoken``) on what was asked: the model reads each such quote once more against the topic
+    alone, the speaker left out, since a quote of Quill's on the library building answers "What did
+    Quill say?" as well as it answers "What did Quill say about the bond's cost?". All of them for
+    another question."""
+    spoken = passages_spoken(question, answering, sentences)
+    topic = question_speaker_topic(question)
+    if not spoken or not topic:
+        return spoken
+    on_topic = answer_probabilities(
+        judge, f"What was said about {topic}?", [sentences[passage.row] for passage in spoken]
+    )
+    return [
+        passage
+        for passage, probability in zip(spoken, on_topic, strict=True)
+        if probability >= SPEAKER_TOPIC_MIN_PROBABILITY
+    ]
+
+
 def _judged_answer(
     question: str, vector: np.ndarray[Any, Any], story_sentences: StorySentences, judge: CrossEncoder
 ) -> AskAnswer:
@@ -425,23 +445,12 @@ def _judged_answer(
     )
     # A question that asks for a person, a date or a number is answered by the sentences naming one, when any does.
     answering = passages_typed(answering, rows, judged.named)
-    detail = ""
-    # A question about what someone said is answered by their words, not by someone else's on the topic.
-    spoken = passages_spoken(question, answering, sentences)
-    # Their words on what was asked: the model reads each quote against the topic alone, the speaker left
-    # out, since a quote of Quill's on the building answers "What did Quill say?" as well as it answers
-    # "What did Quill say about tax increases?".
-    topic = question_speaker_topic(question)
-    if spoken and topic:
-        on_topic = answer_probabilities(judge, f"What was said about {topic}?", [sentences[p.row] for p in spoken])
-        spoken = [
-            passage
-            for passage, probability in zip(spoken, on_topic, strict=True)
-            if probability >= SPEAKER_TOPIC_MIN_PROBABILITY
-        ]
-    spoken = spoken[: settings.NEWSROOM_ASK_QUOTES]
-    if answering and not spoken:
-        detail = f"No article of this story gives {question_speaker(question)[0]}'s words on it."
+    spoken = _their_words(question, answering, sentences, judge)[: settings.NEWSROOM_ASK_QUOTES]
+    detail = (
+        f"No article of this story gives {question_speaker(question)[0]}'s words on it."
+        if answering and not spoken
+        else ""
+    )
     answering = spoken
     # A question that asks for a date, a number or a sum is not answered by sentences stating none:
     # "How much would it cost to connect the homes?" of a story that says only that they would be connected.
