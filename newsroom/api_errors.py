@@ -50,7 +50,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None  # not an API error: a 500, answered by newsroom.views.server_error
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
-        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        # By field name (a list serializer's errors come by index: JSON keys are strings either way).
+        fields: dict[str, Any] = (
+            {str(name): errors for name, errors in detail.items()}
+            if isinstance(detail, dict)
+            else {"non_field_errors": detail}
+        )
         # One code for every invalid input; the messages by field say what is wrong with each.
         response.data = error_body(code="invalid", message=_fields_message(fields), fields=fields)
     elif isinstance(exc, exceptions.APIException):
