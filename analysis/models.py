@@ -94,7 +94,10 @@ class ArticleAnalysis(models.Model):
     )
     loaded_sentences = models.JSONField(
         default=list,
-        help_text='[{"sentence": index, "words": [...]}], the headline first as {"headline": true, "words": [...]}.',
+        help_text=(
+            '[{"sentence": index, "words": [...]}], the headline first as {"headline": true, "words": [...]}; '
+            '"quoted": true where the loaded language is a quotation\'s (its words the quoted ones).'
+        ),
     )
     sentence_tones = models.JSONField(
         default=list,
@@ -147,26 +150,45 @@ class ArticleAnalysis(models.Model):
             for frame in self.shown_frames
         ]
 
-    @property
-    def loaded_highlights(self) -> list[list[tuple[str, bool]]]:
-        """Each flagged sentence as (text, is_loaded) parts, for a template to mark the loaded words."""
+    def _highlights(self, *, quoted: bool) -> list[list[tuple[str, bool]]]:
         return [
             words_marked(self.sentences[index], {str(word).lower() for word in flagged.get("words", [])})
             for flagged in self.loaded_sentences
-            if isinstance(index := flagged.get("sentence"), int) and 0 <= index < len(self.sentences)
+            if isinstance(index := flagged.get("sentence"), int)
+            and 0 <= index < len(self.sentences)
+            and (flagged.get("quoted") is True) == quoted
         ]
 
-    @property
-    def loaded_headline(self) -> list[tuple[str, bool]]:
-        """The headline as (text, is_loaded) parts when the model flagged it, else empty."""
+    def _headline(self, *, quoted: bool) -> list[tuple[str, bool]]:
         return next(
             (
                 words_marked(self.article.title, {str(word).lower() for word in flagged.get("words", [])})
                 for flagged in self.loaded_sentences
-                if flagged.get("headline") is True
+                if flagged.get("headline") is True and (flagged.get("quoted") is True) == quoted
             ),
             [],
         )
+
+    @property
+    def loaded_highlights(self) -> list[list[tuple[str, bool]]]:
+        """Each sentence flagged as loaded in the outlet's own voice as (text, is_loaded) parts, for a
+        template to mark the loaded words."""
+        return self._highlights(quoted=False)
+
+    @property
+    def loaded_headline(self) -> list[tuple[str, bool]]:
+        """The headline as (text, is_loaded) parts when the model flagged it in the outlet's voice, else empty."""
+        return self._headline(quoted=False)
+
+    @property
+    def quoted_highlights(self) -> list[list[tuple[str, bool]]]:
+        """Each flagged sentence whose loaded language is a source's it quotes, the quoted loaded words marked."""
+        return self._highlights(quoted=True)
+
+    @property
+    def quoted_headline(self) -> list[tuple[str, bool]]:
+        """The headline as (text, is_loaded) parts when its loaded language is a quotation's, else empty."""
+        return self._headline(quoted=True)
 
     @property
     def tone_label(self) -> str:

@@ -111,8 +111,10 @@ def top_layer_train(
     A paragraph is read as the analysis reads an article (``--unit sentence``): split into its
     sentences, each run through the layer and the head, the paragraph's logit the highest of its
     sentences' (only paragraphs are labelled: multiple-instance learning). The threshold is chosen
-    on the paragraphs as shown (a sentence mostly quoted never flags), as ``evaluate_loaded_language``
-    scores them. ``--auxiliary`` trains heads for other techniques beside it (never shipped).
+    on every flag a reader is shown, loaded language a paragraph quotes included (since session 18 the
+    page shows it as the quoted source's; SemEval labels it loaded), as ``evaluate_loaded_language``
+    scores them first; the outlet's own voice alone is printed beside it. ``--auxiliary`` trains heads
+    for other techniques beside it (never shipped).
     """
     import torch
     from django.core.management import call_command
@@ -239,7 +241,7 @@ def top_layer_train(
     if arguments.threshold is not None:
         folds = []
     scored: list[Matrix] = []
-    out_of_fold: dict[str, list[Matrix]] = {"alone": [], "as shown": []}
+    out_of_fold: dict[str, list[Matrix]] = {"every flag": [], "outlet's voice": []}
     # Each sentence's own loaded-language logit, out of fold (for rules read over sentences, such as the
     # lexicon's evidence): its index in the training paragraphs' sentences as the analysis splits them.
     sentence_rows: list[Matrix] = []
@@ -260,7 +262,7 @@ def top_layer_train(
             remainder_rows.append(np.array(quoting)[mine - len(flat)])
             remainder_logits.append(units_scored(network, mine))
         for name in out_of_fold:
-            probabilities = probabilities_of(network, chosen, shown=name == "as shown")
+            probabilities = probabilities_of(network, chosen, shown=name == "outlet's voice")
             out_of_fold[name].append(probabilities)
             threshold, f1 = precision_threshold(probabilities, gold[chosen])
             stdout.write(
@@ -275,8 +277,8 @@ def top_layer_train(
             arguments.predictions,
             rows=chosen,
             gold=gold[chosen],
-            alone=np.concatenate(out_of_fold["alone"]),
-            shown=np.concatenate(out_of_fold["as shown"]),
+            alone=np.concatenate(out_of_fold["every flag"]),
+            shown=np.concatenate(out_of_fold["outlet's voice"]),
             sentence_rows=np.concatenate(sentence_rows) if sentence_rows else np.zeros(0, dtype=int),
             sentence_logits=np.concatenate(sentence_logits) if sentence_logits else np.zeros(0),
             remainder_rows=np.concatenate(remainder_rows) if remainder_rows else np.zeros(0, dtype=int),
@@ -295,11 +297,11 @@ def top_layer_train(
             f"recall {true_positive / int(gold[chosen].sum()):.3f}, average precision "
             f"{average_precision_score(gold[chosen], probabilities):.3f}\n"
         )
-    # The runtime's decision: the threshold of the paragraphs as shown.
+    # The runtime's decision: the threshold of every flag shown (the quoted source's included).
     threshold = (
         arguments.threshold
         if arguments.threshold is not None
-        else precision_threshold(np.concatenate(out_of_fold["as shown"]), gold[chosen])[0]
+        else precision_threshold(np.concatenate(out_of_fold["every flag"]), gold[chosen])[0]
     )
     if arguments.folds_only:
         return
@@ -467,7 +469,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     test_texts = [texts[row] for row in test_rows]
     flagged = shipped.flagged(vectors[test_rows], test_texts)
     raw = shipped.probabilities(vectors[test_rows], test_texts) >= shipped.threshold
-    for name, decided in (("as shown (quotations left out)", flagged), ("model alone", raw.tolist())):
+    for name, decided in (("outlet's voice (quotations left out)", flagged), ("every flag", raw.tolist())):
         result = flag_scores(gold[test_rows].tolist(), decided)
         stdout.write(
             f"Held-out articles ({len(test_rows)} paragraphs), {name}: precision {result.precision:.3f}  "

@@ -79,7 +79,8 @@ def models_in_use() -> dict[str, str]:
         "Loaded language": _public(settings.NEWSROOM_LOADED_LANGUAGE_MODEL)
         or "its own fine-tuned copy of the sentence encoder's top layer and a head, trained on SemEval-2023 "
         "Task 3, reading each sentence and the headline; the words marked are the lexicon's inside a flagged "
-        "sentence (analysis/nlp/weights/loaded_language.npz)",
+        "sentence, and loaded language inside quotations is shown apart, as the quoted source's "
+        "(analysis/nlp/weights/loaded_language.npz)",
         "Ask's answer model": (
             "off: a sentence answers when it holds most of the question's words"
             if settings.NEWSROOM_ASK_CROSS_ENCODER == "off"

@@ -133,7 +133,9 @@ def _when(articles: Sequence[StoryArticle]) -> list[FaqQuote]:
         # avoids ("Disastrous Plant Closure: ... Policies Drive 1,150 Jobs Out"), is not quoted as the
         # answer: the article is cited by its outlet alone, so the story's dates are not told in one
         # outlet's words.
-        flagged = article.analysis is not None and article.analysis.loaded_headline
+        flagged = article.analysis is not None and bool(
+            article.analysis.loaded_headline or article.analysis.quoted_headline
+        )
         return "" if flagged or lexicon_words(article.title) else article.title
 
     quotes = [_quote(headline(first), first, label=f"First reported on {day(first)}")]

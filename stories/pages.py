@@ -292,10 +292,13 @@ class ArticleTags:
     tone_label: str
     # The actors the tone is toward, when it is not neutral (``ArticleAnalysis.tone_toward``).
     tone_toward: tuple[str, ...]
-    # Each flagged sentence as (text, is_loaded) parts.
+    # Each sentence flagged as loaded in the outlet's own voice, as (text, is_loaded) parts.
     loaded_highlights: tuple[tuple[tuple[str, bool], ...], ...]
-    # The headline as (text, is_loaded) parts when it is flagged, else empty.
+    # The headline as (text, is_loaded) parts when it is flagged in the outlet's voice, else empty.
     loaded_headline: tuple[tuple[str, bool], ...]
+    # The same for loaded language the article quotes: a source's words, not the outlet's.
+    quoted_highlights: tuple[tuple[tuple[str, bool], ...], ...] = ()
+    quoted_headline: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

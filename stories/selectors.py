@@ -344,6 +344,8 @@ def _article(article: Article, *, number: int, side: str | None) -> StoryArticle
             tone_toward=tuple(analysis.tone_toward),
             loaded_highlights=tuple(tuple(parts) for parts in analysis.loaded_highlights),
             loaded_headline=tuple(analysis.loaded_headline),
+            quoted_highlights=tuple(tuple(parts) for parts in analysis.quoted_highlights),
+            quoted_headline=tuple(analysis.quoted_headline),
         )
     return StoryArticle(
         id=article.pk,

@@ -166,6 +166,25 @@ def test_it_marks_a_flagged_headline_s_loaded_words_like_a_sentence_s(client: Cl
     assert "Headline: Board <mark>slams</mark> riders" in row
 
 
+def test_it_shows_loaded_language_the_article_quotes_as_its_source_s_not_the_outlet_s(
+    client: Client, loaded_story: Story
+) -> None:
+    left = ArticleAnalysis.objects.get(article__title="Board slams riders")
+    left.sentences = [*left.sentences, '"This is a shameful betrayal of riders," said Mayor Jo Ortiz.']
+    left.loaded_sentences = [*left.loaded_sentences, {"sentence": 2, "words": ["shameful"], "quoted": True}]
+    left.save(update_fields=["sentences", "loaded_sentences"])
+
+    html = client.get(loaded_story.get_absolute_url()).content.decode()
+    row = html.split('id="articles-heading"')[1]
+
+    # The outlet's own loaded sentence is counted alone; the quotation is shown apart, as its speaker's.
+    assert "Loaded language: 1 sentence</summary>" in row
+    quoted = row.split("Loaded language it quotes: 1 sentence</summary>")[1].split("</details>")[0]
+    assert "The words of the people it quotes, not the outlet's own." in quoted
+    assert "&quot;This is a <mark>shameful</mark> betrayal of riders,&quot; said Mayor Jo Ortiz." in quoted
+    assert "disastrous" not in quoted
+
+
 def test_it_shows_the_sentences_that_carry_a_frame_on_the_article_s_tag(client: Client, story: Story) -> None:
     html = client.get(story.get_absolute_url()).content.decode()
     row = html.split('id="articles-heading"')[1]

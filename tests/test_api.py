@@ -258,22 +258,26 @@ def test_it_explains_an_articles_frames_and_loaded_language(client: Client, stor
     assert row["analysis"]["frames"][0]["frame"] == "Fairness_and_equality"
     assert row["analysis"]["frames"][0]["evidence"] == ["Low-income riders will pay the most."]
     assert row["analysis"]["loaded_language"] == [
-        {"sentence": "Low-income riders will pay the most.", "words": ["hardest"]}
+        {"sentence": "Low-income riders will pay the most.", "words": ["hardest"], "quoted": False}
     ]
 
 
 def test_it_gives_a_flagged_headline_first_among_an_articles_loaded_language(client: Client, story: Story) -> None:
     article = Article.objects.get(membership__cluster_id=story.pk, title="Fare hike hits riders hardest")
     analysis = article.analysis
-    analysis.loaded_sentences = [{"headline": True, "words": ["hardest"]}, {"sentence": 1, "words": []}]
+    analysis.loaded_sentences = [
+        {"headline": True, "words": ["hardest"]},
+        {"sentence": 1, "words": [], "quoted": True},
+    ]
     analysis.save(update_fields=["loaded_sentences"])
 
     response = client.get(f"/api/v1/articles/?story={story.pk}")
 
     row = next(item for item in response.json()["results"] if item["id"] == article.pk)
     assert row["analysis"]["loaded_language"] == [
-        {"sentence": "Fare hike hits riders hardest", "words": ["hardest"], "headline": True},
-        {"sentence": "Low-income riders will pay the most.", "words": []},
+        {"sentence": "Fare hike hits riders hardest", "words": ["hardest"], "headline": True, "quoted": False},
+        # A source's loaded language the article quotes: said so, never the outlet's own.
+        {"sentence": "Low-income riders will pay the most.", "words": [], "quoted": True},
     ]
 
 

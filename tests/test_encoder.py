@@ -70,13 +70,16 @@ def test_the_loaded_language_model_reads_the_analysis_pass_as_it_reads_its_own()
     flagged = 0
     for item, features in zip(items, shared, strict=True):
         # Its own pass: the model encodes the sentences and the headline itself (it reads no vector).
-        own = engine.loaded_language.flagged(np.zeros((len(features.sentences), 1)), features.sentences)
-        headline = engine.loaded_language.flagged(np.zeros((1, 1)), [item.title])[0]
+        own = engine.loaded_language.flags(np.zeros((len(features.sentences), 1)), features.sentences)
+        headline = bool(engine.loaded_language.flags(np.zeros((1, 1)), [item.title])[0])
         assert [row.get("sentence") for row in features.loaded_sentences] == [None] * headline + [
-            position for position, is_loaded in enumerate(own) if is_loaded
+            position for position, flag in enumerate(own) if flag
         ]
         assert [row.get("headline") for row in features.loaded_sentences[:headline]] == [True] * headline
-        flagged += sum(own) + headline
+        assert [row.get("quoted", False) for row in features.loaded_sentences[headline:]] == [
+            flag == "quoted" for flag in own if flag
+        ]
+        flagged += sum(map(bool, own)) + headline
     assert flagged >= 1
 
 

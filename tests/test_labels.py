@@ -234,10 +234,15 @@ def test_a_sentence_whose_only_loaded_words_are_a_source_s_quoted_ones_is_not_th
 
     flagged = model.flagged(np.zeros((3, 2), np.float32), sentences)
 
+    # Still flagged, as loaded language the article quotes: the reader sees it as the representative's.
+    assert model.flags(np.zeros((3, 2), np.float32), sentences) == ["quoted", "outlet", "outlet"]
     # Under half quoted, but its one loaded word is the representative's; the second has one of its own;
     # the third quotes no one, so the model's reading stands without a lexicon word.
     assert quoted_share(sentences[0]) < 0.5
     assert flagged == [False, True, True]
+    # What the reader sees marked: the representative's word in his quotation, the outlet's own outside it.
+    assert tone.lexicon_words(sentences[0], quoted=True) == ["outrageous"]
+    assert tone.lexicon_words(sentences[1]) == ["reckless"]
 
 
 def test_a_piece_of_a_longer_quotation_is_its_source_s_voice_though_it_lacks_one_of_its_marks() -> None:
@@ -263,6 +268,9 @@ def test_a_piece_of_a_longer_quotation_is_its_source_s_voice_though_it_lacks_one
     assert lexicon_words('The reckless delay, critics said, "let outrageous thieves in.') == ["reckless"]
     assert quoted_share(closing) == 1.0
     assert model.flagged(np.zeros((3, 2), np.float32), [opening, closing, whole]) == [False, False, False]
+    assert model.flags(np.zeros((3, 2), np.float32), [opening, closing, whole]) == ["quoted"] * 3
+    assert lexicon_words(opening, quoted=True) == ["thieves"]
+    assert lexicon_words(closing, quoted=True) == ["outrageous", "disgrace"]
 
 
 def test_a_word_of_a_name_is_no_loaded_word_but_a_title_case_headline_s_words_are_read() -> None:
@@ -526,7 +534,7 @@ def test_the_analysis_records_the_fine_tuned_models_versions() -> None:
     # A new version re-tags every article on ``manage.py reanalyse``.
     assert versions["tone"] == tone_model().version
     assert versions["tone"].startswith("layers4-")
-    assert versions["loaded_language"] == f"{loaded_language_model().version}+lexicon-2"
+    assert versions["loaded_language"] == f"{loaded_language_model().version}+lexicon-2+voice-2"
     assert versions["loaded_language"].startswith("layer-")
 
 
@@ -615,7 +623,33 @@ def test_evaluate_loaded_language_prints_precision_recall_and_f1(tmp_path: Path)
     call_command("evaluate_loaded_language", str(path), stdout=out)
 
     lines = out.getvalue().splitlines()
-    assert [line.split()[0] for line in lines[1:]] == ["precision", "recall", "F1"]
+    assert [line.split()[0] for line in lines[1:4]] == ["precision", "recall", "F1"]
+    assert lines[4].startswith("In the outlet's own voice (loaded language it quotes left out): precision ")
+
+
+def test_evaluate_loaded_language_counts_loaded_language_a_paragraph_quotes_then_leaves_it_out(
+    tmp_path: Path,
+) -> None:
+    """SemEval labels loaded words inside quotations as loaded; the page shows them as the source's."""
+    model = unscaled_model(np.zeros(387, np.float32), intercept=5.0)  # every sentence reads loaded
+    model.save(tmp_path / "always.npz")
+    path = tmp_path / "loaded.jsonl"
+    path.write_text(
+        json.dumps({"text": '"This is an outrageous disgrace," the mayor said.', "gold_loaded_language": True})
+        + "\n"
+        + json.dumps({"text": "Critics slammed the reckless scheme on Monday.", "gold_loaded_language": True})
+        + "\n"
+    )
+    out = StringIO()
+
+    call_command("evaluate_loaded_language", str(path), model=tmp_path / "always.npz", stdout=out)
+
+    assert out.getvalue().splitlines()[1:5] == [
+        "precision 1.000",
+        "recall 1.000",
+        "F1 1.000",
+        "In the outlet's own voice (loaded language it quotes left out): precision 1.000, recall 0.500, F1 0.667",
+    ]
 
 
 @pytest.mark.models

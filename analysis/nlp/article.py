@@ -25,7 +25,12 @@ from analysis.nlp import entities as actors
 from analysis.nlp import lexicon, tone
 from analysis.nlp.encoder import Encoded, TokenStates, text_encoder
 from analysis.nlp.framing import FramingModel, framing_model
-from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
+from analysis.nlp.loaded_language import (
+    ATTRIBUTION_VERSION,
+    QUOTED_VOICE,
+    LoadedLanguageModel,
+    loaded_language_model,
+)
 from analysis.nlp.models import package_version, sentence_encoder, spacy_pipeline
 from analysis.nlp.target_tone import LABELS, ToneModel, tone_model
 
@@ -121,7 +126,7 @@ class Analyser:
             "framing": self.framing.version,
             "tone": self.tone.version,
             # The model's version, and the lexicon's: its words are the evidence stored with each flag.
-            "loaded_language": f"{self.loaded_language.version}+{lexicon.VERSION}",
+            "loaded_language": f"{self.loaded_language.version}+{lexicon.VERSION}+{ATTRIBUTION_VERSION}",
         }
 
     def encode(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -258,7 +263,7 @@ class Analyser:
         )
         # Every sentence and headline of the batch in one call: its top layer batches them by length.
         flagged_texts = (
-            self.loaded_language.flagged(
+            self.loaded_language.flags(
                 encoded.vectors[loaded_at],
                 [texts_to_encode[index] for index in loaded_at],
                 [encoded.states[index] for index in sentence_states] if sentence_states else None,
@@ -301,19 +306,27 @@ class Analyser:
                     tone_label=article_tone_label,
                     actor_tones=actor_tones,
                     loaded_sentences=(
-                        [{"headline": True, "words": tone.lexicon_words(headlines[index])}]
+                        [{"headline": True, **_loaded_flag(headlines[index], flagged_headlines[index])}]
                         if flagged_headlines.get(index)
                         else []
                     )
                     + [
-                        {"sentence": position, "words": tone.lexicon_words(text)}
-                        for position, (text, is_loaded) in enumerate(zip(texts, flagged, strict=True))
-                        if is_loaded
+                        {"sentence": position, **_loaded_flag(text, flag)}
+                        for position, (text, flag) in enumerate(zip(texts, flagged, strict=True))
+                        if flag
                     ],
                     sentence_tones=[self_tones.get(text) for text in texts],
                 )
             )
         return features
+
+
+def _loaded_flag(text: str, voice: str) -> dict[str, Any]:
+    """What is stored of a flagged sentence or headline: its lexicon words, the evidence marked for the
+    reader; for loaded language it quotes, the quoted words and ``"quoted": true``."""
+    if voice == QUOTED_VOICE:
+        return {"words": tone.lexicon_words(text, quoted=True), "quoted": True}
+    return {"words": tone.lexicon_words(text)}
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,19 @@ def _name_words(words: list[re.Match[str]]) -> set[int]:
     return names
 
 
-def lexicon_words(sentence: str) -> list[str]:
-    """The lexicon's loaded or subjective words of a sentence, lowercase, in order, outside quotations.
+def inside_quotations(sentence: str) -> str:
+    """The sentence with everything outside quotation marks (``quoted_spans``) blanked out."""
+    text = ""
+    position = 0
+    for start, end in quoted_spans(sentence):
+        text += " " * (start - position) + sentence[start:end]
+        position = end
+    return text + " " * (len(sentence) - position)
+
+
+def lexicon_words(sentence: str, *, quoted: bool = False) -> list[str]:
+    """The lexicon's loaded or subjective words of a sentence, lowercase, in order, outside quotations
+    (``quoted``: inside them, the words of the source a sentence quotes).
 
     The evidence shown inside a sentence the loaded-language model flags; on its own a
     lexicon is a poor judge of loaded language (a third of its hits are wrong on news).
@@ -143,8 +154,8 @@ def lexicon_words(sentence: str) -> list[str]:
     headline in title case is read word by word ("Outrageous Ruling Leaves Elections Wide Open").
     """
     lexicon = analyzer().lexicon
-    unquoted = outside_quotations(sentence)
-    words = list(WORD.finditer(unquoted))
+    read = inside_quotations(sentence) if quoted else outside_quotations(sentence)
+    words = list(WORD.finditer(read))
     names = set() if title_case(sentence) else _name_words(words)
     found: list[str] = []
     for position, match in enumerate(words):

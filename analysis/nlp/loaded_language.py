@@ -11,9 +11,10 @@ words outside quotations, whether the sentence quotes, its length). The threshol
 for precision: a wrong highlight costs more trust than a missed one.
 
 What a reader sees: a flagged sentence, with the lexicon's words inside it marked as the
-evidence (``lexicon.lexicon_words``). Words inside quotation marks are the source's, not the
-outlet's: they are neither counted nor marked, and a sentence that is mostly a quotation
-is not flagged.
+evidence (``lexicon.lexicon_words``), and whose voice the loaded language is in (``VOICES``).
+Words inside quotation marks are the source's, not the outlet's: a flagged sentence that is
+mostly a quotation, or whose only loaded words are quoted, is shown as loaded language the
+article quotes, with the quoted words marked, and never counted as the outlet's own.
 
 Weights: ``weights/loaded_language.npz`` (arrays only); card ``weights/LOADED_LANGUAGE_MODEL_CARD.md``;
 ``python -m lab.train_loaded_language`` writes a new one.
@@ -46,6 +47,13 @@ POOLED_SCALE = 10.0
 ENCODE_CHUNK = 256  # sentences encoded at a time when their states are not given
 # A sentence whose quotations hold more than this share of its characters speaks in its source's voice.
 QUOTED_SHARE = 0.5
+# Whose voice a flagged sentence's loaded language is in: the outlet's own, or a source it quotes.
+OUTLET_VOICE = "outlet"
+QUOTED_VOICE = "quoted"
+VOICES = (OUTLET_VOICE, QUOTED_VOICE)
+# The version of how flags are attributed, part of the loaded-language version an analysis records:
+# 2, a quoted sentence the model flags is kept as quoted loaded language (before: left out).
+ATTRIBUTION_VERSION = "voice-2"
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
 
@@ -144,15 +152,22 @@ class LoadedLanguageModel:
         logits = ((features - self.mean) / self.scale) @ self.coef + self.intercept
         return (1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))).astype(np.float32)
 
+    def flags(
+        self, vectors: Matrix, sentences: Sequence[str], states: Sequence[TokenStates] | None = None
+    ) -> list[str]:
+        """Each sentence's flag: empty when the model does not read it as loaded, else whose voice the
+        loaded language is in (``OUTLET_VOICE``, or ``QUOTED_VOICE`` for a source the sentence quotes)."""
+        probabilities = self.probabilities(vectors, sentences, states)
+        return [
+            (OUTLET_VOICE if in_outlet_voice(text) else QUOTED_VOICE) if probability >= self.threshold else ""
+            for probability, text in zip(probabilities, sentences, strict=True)
+        ]
+
     def flagged(
         self, vectors: Matrix, sentences: Sequence[str], states: Sequence[TokenStates] | None = None
     ) -> list[bool]:
         """Whether each sentence is loaded in the outlet's own voice (a quotation is its source's)."""
-        probabilities = self.probabilities(vectors, sentences, states)
-        return [
-            bool(probability >= self.threshold) and in_outlet_voice(text)
-            for probability, text in zip(probabilities, sentences, strict=True)
-        ]
+        return [flag == OUTLET_VOICE for flag in self.flags(vectors, sentences, states)]
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -77,8 +77,9 @@ class ArticleAnalysisSerializer(serializers.Serializer[Any]):
         help_text='Tone toward each main actor: {"actor", "tone" (-1 to 1), "label", "sentences", "in_headline"}.',
     )
     loaded_language = serializers.SerializerMethodField(
-        help_text='Sentences flagged as loaded, with the words why: {"sentence", "words"}; a flagged headline comes '
-        'first, with "headline": true.'
+        help_text='Sentences flagged as loaded, with the words why: {"sentence", "words", "quoted"}; a flagged '
+        'headline comes first, with "headline": true. "quoted": true where the loaded language is a source\'s the '
+        "article quotes (its words the quoted ones), not the outlet's own."
     )
     entities = serializers.ListField(child=serializers.DictField())
     model_versions = serializers.DictField()
@@ -87,9 +88,18 @@ class ArticleAnalysisSerializer(serializers.Serializer[Any]):
     def get_loaded_language(self, analysis: Any) -> list[dict[str, Any]]:
         sentences = analysis.sentences
         return [
-            {"sentence": analysis.article.title, "words": flagged.get("words", []), "headline": True}
+            {
+                "sentence": analysis.article.title,
+                "words": flagged.get("words", []),
+                "headline": True,
+                "quoted": flagged.get("quoted") is True,
+            }
             if flagged.get("headline") is True
-            else {"sentence": sentences[flagged["sentence"]], "words": flagged.get("words", [])}
+            else {
+                "sentence": sentences[flagged["sentence"]],
+                "words": flagged.get("words", []),
+                "quoted": flagged.get("quoted") is True,
+            }
             for flagged in analysis.loaded_sentences
             if flagged.get("headline") is True
             or (isinstance(flagged.get("sentence"), int) and 0 <= flagged["sentence"] < len(sentences))
