@@ -178,13 +178,19 @@ def top_layer_train(
             super().__init__()
             self.layer = top_layer_copy(arguments.layers)
             self.head = torch.nn.Linear(hidden_size, width)
+            # --head token-max: a second linear unit read on every word piece, its highest added.
+            self.token_head = torch.nn.Linear(hidden_size, width) if arguments.head == "token-max" else None
 
         def units(self, members: list[int]) -> Any:
             """The logits (one per target) of each sentence (or paragraph) ``members`` names."""
             hidden, mask = inputs.padded(members)
             hidden = layer_forward(self.layer, hidden, mask)
             pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-            return self.head(torch.nn.functional.normalize(pooled, dim=-1) * POOLED_SCALE)
+            logits = self.head(torch.nn.functional.normalize(pooled, dim=-1) * POOLED_SCALE)
+            if self.token_head is None:
+                return logits
+            tokens = self.token_head(hidden).masked_fill(~mask.bool()[..., None], -1e4)
+            return logits + tokens.max(1).values
 
         def forward(self, batch: list[int], shown: bool = False) -> Any:
             """Each paragraph's logits (one per target): the highest of its sentences'."""
@@ -382,6 +388,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         "--remainders",
         action="store_true",
         help="Also score, out of fold, each quoting sentence with its quotations blanked out (into --predictions).",
+    )
+    parser.add_argument(
+        "--head",
+        choices=("mean", "token-max"),
+        default="mean",
+        help="The head: over the unit mean of the layer's output (shipped), or that plus the highest of a unit "
+        "read on every word piece (tried in session 18, folds only).",
     )
     parser.add_argument("--folds", help='Which of the grouped folds to run, by number from 1 ("2,3"); all by default.')
     parser.add_argument(
