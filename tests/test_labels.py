@@ -345,30 +345,6 @@ def test_it_keeps_the_loaded_language_model_s_top_layer_through_a_file(tmp_path:
     assert loaded.top_layer.digest == small_top_layer(0.5).digest
 
 
-def test_a_token_unit_adds_its_highest_value_over_the_word_pieces_to_the_logit(tmp_path: Path) -> None:
-    import dataclasses
-
-    from analysis.nlp.top_layer import top_inputs_encode
-
-    shipped = loaded_language_model()
-    assert shipped.top_layer is not None
-    sentences = ["The council voted 5-2 on Tuesday.", "Critics slammed the heartless, reckless fare grab."]
-    vectors = np.zeros((2, 1), np.float32)
-    base = shipped.probabilities(vectors, sentences)
-    token_coef = np.random.default_rng(0).normal(size=len(shipped.coef)).astype(np.float32)
-    model = dataclasses.replace(shipped, token_coef=token_coef, token_intercept=-0.5)
-
-    model.save(tmp_path / "token.npz")
-    loaded = LoadedLanguageModel.load(tmp_path / "token.npz")
-
-    assert int(np.load(tmp_path / "token.npz")["format"]) == 3
-    assert loaded.version == model.version != shipped.version
-    outputs = shipped.top_layer.run([shipped.top_layer.input_of(states) for states in top_inputs_encode(sentences)])
-    highest = np.array([(output @ token_coef).max() - 0.5 for output in outputs])
-    expected = 1.0 / (1.0 + np.exp(-(np.log(base / (1.0 - base)) + highest)))
-    assert np.allclose(loaded.probabilities(vectors, sentences), expected, atol=1e-4)
-
-
 # --- frames shown only when confident
 
 

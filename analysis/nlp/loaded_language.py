@@ -39,11 +39,9 @@ if TYPE_CHECKING:
     from analysis.nlp.encoder import TokenStates
 
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "loaded_language.npz"
-# Format 2 adds a fine-tuned top layer (``layer.*`` arrays), format 3 a token unit beside its head (``token_coef``,
-# ``token_intercept``); format 1 files (vector and counts) still load.
+# Format 2 adds a fine-tuned top layer (``layer.*`` arrays); format 1 files (vector and counts) still load.
 FORMAT = 2
-TOKEN_HEAD_FORMAT = 3
-FORMATS = (1, 2, 3)
+FORMATS = (1, 2)
 # The head reads the unit mean of the top layer's output times this (a fixed temperature, as trained).
 POOLED_SCALE = 10.0
 ENCODE_CHUNK = 256  # sentences encoded at a time when their states are not given
@@ -95,9 +93,6 @@ class LoadedLanguageModel:
 
     With ``top_layer``, the features are ``POOLED_SCALE`` times the unit mean of the layer's output
     token states (special tokens included, as trained); ``mean`` and ``scale`` standardise them.
-    With ``token_coef`` as well, a second linear unit reads every output token state, and the highest
-    of its values over the sentence's word pieces is added to the logit (a loaded word can carry a
-    sentence whose mean it barely moves).
     """
 
     mean: Matrix  # standardisation of the features
@@ -107,17 +102,12 @@ class LoadedLanguageModel:
     threshold: float
     meta: dict[str, str] = field(default_factory=dict)
     top_layer: TopLayer | None = None
-    token_coef: Matrix | None = None
-    token_intercept: float = 0.0
 
     @property
     def version(self) -> str:
         digest = hashlib.sha256()
         for array in (self.mean, self.scale, self.coef, np.array([self.intercept, self.threshold])):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
-        if self.token_coef is not None:
-            digest.update(np.ascontiguousarray(self.token_coef, dtype=np.float32).tobytes())
-            digest.update(np.float32(self.token_intercept).tobytes())
         if self.top_layer is not None:
             digest.update(self.top_layer.digest.encode())
             return f"layer-{self.meta.get('name', 'loaded')}-{digest.hexdigest()[:8]}"
@@ -136,19 +126,11 @@ class LoadedLanguageModel:
         ``states``: each sentence's token states from the analysis's encoder pass; without them a
         model with a top layer encodes the sentences here. ``vectors`` are read by format 1 only.
         """
-        return self._readings(vectors, sentences, states)[0]
-
-    def _readings(
-        self, vectors: Matrix, sentences: Sequence[str], states: Sequence[TokenStates] | None
-    ) -> tuple[Matrix, Matrix]:
-        """The head's inputs of each sentence, and the token unit's highest value in it (zeros without one)."""
         if self.top_layer is None:
-            features = np.hstack(
+            return np.hstack(
                 [np.asarray(vectors, dtype=np.float32), np.vstack([counts_features(text) for text in sentences])]
             )
-            return features, np.zeros(len(sentences), dtype=np.float32)
         rows: list[Matrix] = []
-        highest: list[float] = []
         for start in range(0, len(sentences), ENCODE_CHUNK):
             given = (
                 list(states[start : start + ENCODE_CHUNK])
@@ -158,10 +140,7 @@ class LoadedLanguageModel:
             for output in self.top_layer.run([self.top_layer.input_of(token_states) for token_states in given]):
                 mean = output.mean(axis=0)
                 rows.append(POOLED_SCALE * mean / max(float(np.linalg.norm(mean)), 1e-12))
-                if self.token_coef is not None:
-                    highest.append(float((output @ self.token_coef).max()) + self.token_intercept)
-        features = np.asarray(rows, dtype=np.float32)
-        return features, np.asarray(highest, dtype=np.float32) if highest else np.zeros(len(rows), dtype=np.float32)
+        return np.asarray(rows, dtype=np.float32)
 
     def probabilities(
         self, vectors: Matrix, sentences: Sequence[str], states: Sequence[TokenStates] | None = None
@@ -169,8 +148,8 @@ class LoadedLanguageModel:
         """P(loaded) of each sentence, from its unit vector (rows of ``vectors``) or token states, and its text."""
         if not len(sentences):
             return np.zeros(0, dtype=np.float32)
-        features, highest = self._readings(vectors, sentences, states)
-        logits = ((features - self.mean) / self.scale) @ self.coef + self.intercept + highest
+        features = self.features(vectors, sentences, states)
+        logits = ((features - self.mean) / self.scale) @ self.coef + self.intercept
         return (1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))).astype(np.float32)
 
     def flags(
@@ -193,7 +172,7 @@ class LoadedLanguageModel:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {
-            "format": np.array(FORMAT if self.token_coef is None else TOKEN_HEAD_FORMAT),
+            "format": np.array(FORMAT),
             "mean": self.mean.astype(np.float32),
             "scale": self.scale.astype(np.float32),
             "coef": self.coef.astype(np.float32),
@@ -204,9 +183,6 @@ class LoadedLanguageModel:
         }
         if self.top_layer is not None:
             arrays.update(self.top_layer.arrays())
-        if self.token_coef is not None:
-            arrays["token_coef"] = self.token_coef.astype(np.float32)
-            arrays["token_intercept"] = np.array(self.token_intercept, dtype=np.float32)
         with path.open("wb") as handle:
             np.savez_compressed(handle, **arrays)
 
@@ -225,8 +201,6 @@ class LoadedLanguageModel:
                 threshold=float(data["threshold"]),
                 meta=dict(zip(map(str, data["meta_keys"]), map(str, data["meta_values"]), strict=True)),
                 top_layer=TopLayer.from_arrays(data),
-                token_coef=data["token_coef"].astype(np.float32) if "token_coef" in data else None,
-                token_intercept=float(data["token_intercept"]) if "token_intercept" in data else 0.0,
             )
 
 
