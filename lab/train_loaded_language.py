@@ -46,7 +46,10 @@ from lab.environment import django_setup
 
 C_GRID = (0.03, 0.1, 0.3, 1.0)
 THRESHOLD_GRID = np.round(np.arange(0.2, 0.951, 0.01), 3)
-TARGET_PRECISION = 0.65  # on the inner folds: a margin above the 0.60 aimed at
+# On the out-of-fold predictions: a margin above the 0.60 aimed at. 0.65 until session 18; 0.62 since, chosen
+# before the held-out articles were read for it: out-of-fold precision fell short of the held-out articles' both
+# times it was checked (0.655 against 0.703 and 0.706), and every flag now counts (the card).
+TARGET_PRECISION = 0.62
 HELD_OUT = 5
 INNER_FOLDS = 5
 # Chosen on the first grouped fold (the card: 3e-4 gave average precision 0.595 against 0.567 at 1e-4).
@@ -86,6 +89,32 @@ def precision_threshold(probabilities: Matrix, gold: Matrix) -> tuple[float, flo
         if precision > fallback[1]:
             fallback = (float(value), precision)
     return best if best is not None else (fallback[0], 0.0)
+
+
+def rethreshold(weights: Path, predictions: Sequence[Path], *, stdout: TextIO) -> None:
+    """Write into ``weights`` the threshold chosen on the out-of-fold predictions of ``--folds-only`` runs."""
+    from analysis.nlp.loaded_language import LoadedLanguageModel, loaded_language_model
+
+    parts = [np.load(path) for path in predictions]
+    gold = np.concatenate([part["gold"] for part in parts]).astype(bool)
+    every_flag = np.concatenate([part["alone"] for part in parts])
+    threshold, f1 = precision_threshold(every_flag, gold)
+    flagged = every_flag >= threshold
+    precision = float((flagged & gold).sum() / max(1, int(flagged.sum())))
+    model = LoadedLanguageModel.load(weights)
+    before = model.version
+    model.threshold = threshold
+    model.meta = {
+        **model.meta,
+        "threshold_from": f"{len(gold)} out-of-fold paragraphs, precision >= {TARGET_PRECISION}",
+    }
+    model.save(weights)
+    loaded_language_model.cache_clear()
+    stdout.write(
+        f"Out-of-fold ({len(gold)} paragraphs), every flag: threshold {threshold:.2f}, F1 {f1:.3f}, precision "
+        f"{precision:.3f}, recall {(flagged & gold).sum() / gold.sum():.3f}. Wrote {weights}: {before} -> "
+        f"{model.version}.\n"
+    )
 
 
 def held_out_write(rows: Sequence[dict[str, Any]], test: Matrix) -> Path:
@@ -412,6 +441,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         "model with it, without the folds.",
     )
     parser.add_argument(
+        "--rethreshold",
+        type=Path,
+        nargs="+",
+        metavar="PREDICTIONS",
+        help="Choose the threshold on the out-of-fold predictions of --folds-only runs (every flag, all folds) and "
+        "write it into the weights at --output, which keep their layer and head (PATH is not read).",
+    )
+    parser.add_argument(
         "--linear", action="store_true", help="The earlier design: the frozen sentence vector and counts."
     )
     parser.add_argument(
@@ -421,6 +458,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
     )
     arguments = parser.parse_args(argv)
 
+    if arguments.rethreshold:
+        rethreshold(arguments.output, arguments.rethreshold, stdout=stdout)
+        return
     rows = [json.loads(line) for line in arguments.path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not arguments.linear:
         top_layer_train(arguments, rows, stdout=stdout, stderr=stderr)
