@@ -11,7 +11,8 @@ words outside quotations, whether the sentence quotes, its length). The threshol
 for precision: a wrong highlight costs more trust than a missed one.
 
 What a reader sees: a flagged sentence, with the lexicon's words inside it marked as the
-evidence (``lexicon.lexicon_words``), and whose voice the loaded language is in (``VOICES``).
+evidence (``lexicon.lexicon_words``), and whose voice the loaded language is in (``OUTLET_VOICE``
+or ``QUOTED_VOICE``).
 Words inside quotation marks are the source's, not the outlet's: a flagged sentence that is
 mostly a quotation, or whose only loaded words are quoted, is shown as loaded language the
 article quotes, with the quoted words marked, and never counted as the outlet's own.
@@ -50,7 +51,6 @@ QUOTED_SHARE = 0.5
 # Whose voice a flagged sentence's loaded language is in: the outlet's own, or a source it quotes.
 OUTLET_VOICE = "outlet"
 QUOTED_VOICE = "quoted"
-VOICES = (OUTLET_VOICE, QUOTED_VOICE)
 # The version of how flags are attributed, part of the loaded-language version an analysis records:
 # 2, a quoted sentence the model flags is kept as quoted loaded language (before: left out).
 ATTRIBUTION_VERSION = "voice-2"
