@@ -2,7 +2,7 @@
 
     .venv/bin/python -m lab.train_loaded_language FILE.jsonl [--output PATH] [--cache PATH.npz]
         [--epochs 3] [--learning-rate 1e-4] [--threshold-folds 5] [--unit sentence|paragraph]
-        [--no-auxiliary] [--layers 1] [--no-int8] [--folds-only [--folds 2,3] [--predictions PATH.npz]]
+        [--no-auxiliary] [--layers 1] [--folds-only [--folds 2,3] [--predictions PATH.npz]]
         [--threshold T [--no-held-out]] [--linear [--counts-only]]
 
 FILE is JSONL with ``article_id``, ``text``, ``gold_loaded_language`` and ``gold_techniques``
@@ -23,9 +23,7 @@ and are dropped. Each fold's model costs a full training, so ``--threshold-folds
 the five folds give the out-of-fold predictions the threshold is chosen on; ``--folds-only`` runs
 some of them (``--folds``) and keeps their predictions, and ``--threshold`` trains the shipped
 model with a threshold chosen from them. ``--linear``: the earlier design, a logistic regression
-over the frozen sentence vector and counts, its C chosen on the same folds. With ``--int8`` (the
-default since session 19) the folds are scored with the layers' linear maps in 8 bits and the file
-says to run them so (``top_layer.int8_layers``): the threshold is chosen on what the runtime computes.
+over the frozen sentence vector and counts, its C chosen on the same folds.
 """
 
 from __future__ import annotations
@@ -160,7 +158,7 @@ def top_layer_train(
         loaded_language_model,
         quoted_share,
     )
-    from analysis.nlp.top_layer import TopLayer, int8_layers, layer_forward, top_layer_copy
+    from analysis.nlp.top_layer import TopLayer, layer_forward, top_layer_copy
     from analysis.services import analyser
     from lab.top_layer_training import Schedule, fine_tune, predicted, top_inputs_cached
 
@@ -288,8 +286,6 @@ def top_layer_train(
     numbers = [int(number) for number in arguments.folds.split(",")] if arguments.folds else range(1, len(folds) + 1)
     for number, (inner_train, chosen) in zip(numbers, folds, strict=True):
         network = trained(inner_train, f"fold {number}")
-        if arguments.int8:
-            network.layer = int8_layers(network.layer)
         scored.append(chosen)
         members = np.array([unit for row in chosen for unit in range(first[row], first[row + 1])])
         sentence_rows.append(members)
@@ -354,7 +350,7 @@ def top_layer_train(
         coef=network.head.weight.detach().numpy()[0].astype(np.float32),
         intercept=float(network.head.bias.detach().numpy()[0]),
         threshold=threshold,
-        top_layer=TopLayer.from_module(network.layer, int8=arguments.int8),
+        top_layer=TopLayer.from_module(network.layer),
         meta={
             **schedule.provenance(
                 name=arguments.name,
@@ -431,12 +427,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stde
         help="The head: over the unit mean of the layer's output (shipped), or that plus the highest value of a "
         "second linear unit read on every word piece (token-max: tried in session 18 with --folds-only, not adopted; "
         "the runtime does not read it).",
-    )
-    parser.add_argument(
-        "--int8",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="Score the folds with the layer's linear maps in 8 bits, as the runtime runs it (top_layer.int8_layers).",
     )
     parser.add_argument("--folds", help='Which of the grouped folds to run, by number from 1 ("2,3"); all by default.')
     parser.add_argument(

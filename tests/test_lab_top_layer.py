@@ -84,8 +84,6 @@ def test_the_loaded_language_trainer_ships_a_top_layer_with_an_out_of_fold_thres
 
     model = LoadedLanguageModel.load(tmp_path / "weights.npz")
     assert model.top_layer is not None
-    # It runs in 8 bits, as its folds were scored (--int8, the default).
-    assert model.top_layer.int8
     assert model.version.startswith("layer-semeval23-en-")
     assert model.meta["threshold_folds"] == "2"
     assert model.meta["unit"] == "sentence"

@@ -39,8 +39,6 @@ MAX_TOKENS = 128
 # sentences took 2.1 s in batches of 512 word pieces against 2.6 s in batches of 4,096 (one thread).
 BATCH_TOKENS = 512
 PREFIX = "layer."
-# Stored beside the parameters (not one of them: no "layer." prefix): whether the layers run in 8 bits.
-INT8_KEY = "layer_int8"
 
 
 def additive_mask(mask: Any) -> Any:
@@ -91,20 +89,6 @@ def top_layer_blank(layers: int = 1) -> Any:
     return built[0] if layers == 1 else torch.nn.ModuleList(built)
 
 
-def int8_layers(layer: Any) -> Any:
-    """The layers with the weights of their linear maps in 8 bits (dynamic quantisation, activations
-    quantised per batch as they come): about half the time on a CPU, the output within rounding of
-    the float layers' (the models' figures are measured as they run, in 8 bits)."""
-    import warnings
-
-    import torch
-
-    with warnings.catch_warnings():
-        # PyTorch marks its eager quantisation API as to be replaced; it is what runs in the pinned release.
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(layer, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 def layers_in(parameters: Collection[str]) -> int:
     """How many layers parameters by these names make: one layer's own names, or a stack's numbered ``0.…``, ``1.…``."""
     numbers = {name.split(".", 1)[0] for name in parameters}
@@ -113,14 +97,9 @@ def layers_in(parameters: Collection[str]) -> int:
 
 @dataclass(frozen=True)
 class TopLayer:
-    """Fine-tuned top layers' parameters (by the layer's, or the stack's, parameter names), float16 as shipped.
-
-    ``int8``: the layers run with their linear maps in 8 bits (``int8_layers``), as the model's
-    threshold and figures were measured; part of the digest, so the model's version says how it runs.
-    """
+    """Fine-tuned top layers' parameters (by the layer's, or the stack's, parameter names), float16 as shipped."""
 
     parameters: Mapping[str, Matrix]
-    int8: bool = False
 
     @functools.cached_property
     def layers(self) -> int:
@@ -128,24 +107,17 @@ class TopLayer:
         return layers_in(self.parameters)
 
     @classmethod
-    def from_module(cls, layer: Any, *, int8: bool = False) -> TopLayer:
-        return cls(
-            {name: tensor.detach().numpy().astype(np.float16) for name, tensor in layer.state_dict().items()},
-            int8=int8,
-        )
+    def from_module(cls, layer: Any) -> TopLayer:
+        return cls({name: tensor.detach().numpy().astype(np.float16) for name, tensor in layer.state_dict().items()})
 
     @classmethod
     def from_arrays(cls, data: Mapping[str, Matrix]) -> TopLayer | None:
         """The layer stored among a model's arrays (``layer.<name>``), or None when the model has none."""
         parameters = {name[len(PREFIX) :]: np.asarray(data[name]) for name in data if name.startswith(PREFIX)}
-        int8 = INT8_KEY in data and bool(np.asarray(data[INT8_KEY]))
-        return cls(parameters, int8=int8) if parameters else None
+        return cls(parameters) if parameters else None
 
     def arrays(self) -> dict[str, Matrix]:
-        arrays = {f"{PREFIX}{name}": value.astype(np.float16) for name, value in self.parameters.items()}
-        if self.int8:
-            arrays[INT8_KEY] = np.array(True)
-        return arrays
+        return {f"{PREFIX}{name}": value.astype(np.float16) for name, value in self.parameters.items()}
 
     @functools.cached_property
     def digest(self) -> str:
@@ -153,8 +125,6 @@ class TopLayer:
         for name in sorted(self.parameters):
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(self.parameters[name], dtype=np.float16).tobytes())
-        if self.int8:
-            digest.update(b"int8")
         return digest.hexdigest()
 
     @functools.cached_property
@@ -166,7 +136,7 @@ class TopLayer:
             {name: torch.from_numpy(value.astype(np.float32)) for name, value in self.parameters.items()}
         )
         layer.eval()
-        return int8_layers(layer) if self.int8 else layer
+        return layer
 
     def input_of(self, states: TokenStates) -> Matrix:
         """What these layers read of a text's encoder pass: the states entering the lowest of them."""
