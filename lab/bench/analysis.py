@@ -108,7 +108,8 @@ def main() -> None:
         timings = {"spacy": 0.0, "encoder": 0.0, "framing": 0.0, "tone": 0.0, "loaded": 0.0}
         original_parse, original_encode = subject.parse, subject.encode_states
         original_tag, original_tone = subject.framing.tag, subject.tone.probabilities
-        original_flagged = subject.loaded_language.flagged
+        # The analysis asks the loaded-language model for each sentence's flag (``flags``, since session 18).
+        original_flags = subject.loaded_language.flags
 
         def timed(part: str, function: Callable[..., Any]) -> Callable[..., Any]:
             def run(*args: Any, **kwargs: Any) -> Any:
@@ -125,7 +126,7 @@ def main() -> None:
         subject.encode_states = timed("encoder", original_encode)  # type: ignore[method-assign]
         subject.framing.tag = timed("framing", original_tag)  # type: ignore[method-assign]
         subject.tone.probabilities = timed("tone", original_tone)  # type: ignore[method-assign]
-        subject.loaded_language.flagged = timed("loaded", original_flagged)  # type: ignore[method-assign]
+        subject.loaded_language.flags = timed("loaded", original_flags)  # type: ignore[method-assign]
         if variant == "second pass":  # before issue 21: the tone model encodes its sentences again
             subject.tone.reads_states_of = lambda model: False  # type: ignore[method-assign]
         try:
@@ -139,7 +140,7 @@ def main() -> None:
                 delattr(subject.framing, name)  # back to the class's method
             for name in ("probabilities", "reads_states_of"):
                 subject.tone.__dict__.pop(name, None)
-            subject.loaded_language.__dict__.pop("flagged", None)
+            subject.loaded_language.__dict__.pop("flags", None)
 
     variants = ["one pass", "second pass"] + (["onnx"] if "onnx" in engines else [])
     # Alternating rounds, the fastest of each kept: on a shared machine, other load slows a round at random.
